@@ -1,0 +1,236 @@
+"""The error tree of Switchboard, in one place.
+
+Errors are split by who must act:
+
+    SwitchboardError                 base of every *known* error; never a bug
+    ├── ProviderError                the provider or the network stopped the work
+    │   ├── ConnectError             host unreachable, DNS, TLS handshake, proxy refused
+    │   ├── TimeoutError_            connect/read timeout
+    │   ├── APIError                 the server answered with an error (HTTP status or error body)
+    │   │   ├── AuthenticationError  401/403, wrong or missing key
+    │   │   ├── NotFoundError        404, unknown model or path
+    │   │   ├── RateLimitError       429 or a rate-limit error body (carries retry_after)
+    │   │   ├── BadRequestError      400/422 and other 4xx
+    │   │   ├── ServerError          5xx
+    │   │   └── ContentBlockedError  the provider refused the prompt or the reply (safety, recitation)
+    │   ├── MalformedResponseError   the reply could not be understood (bad JSON, wrong content type)
+    │   └── StreamInterruptedError   the connection dropped after output had started
+    ├── KeychainError                no keychain backend, or it refused
+    ├── StorageError                 SQLite failure, disk full, migration failure
+    └── ConfigError                  a profile or setting is invalid
+
+Every known error has `user_message` (a sentence saying what happened and what to do next) and,
+for provider errors, `provider_message` (the provider's own words) and `status`. None of them may
+contain an API key: `redact()` is applied to everything a provider sends back.
+
+Anything else that escapes is a bug: it goes to the excepthook, the log file and a crash dialog.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = [
+    "SwitchboardError",
+    "ProviderError",
+    "ConnectError",
+    "TimeoutError_",
+    "APIError",
+    "AuthenticationError",
+    "NotFoundError",
+    "RateLimitError",
+    "BadRequestError",
+    "ServerError",
+    "ContentBlockedError",
+    "MalformedResponseError",
+    "StreamInterruptedError",
+    "KeychainError",
+    "StorageError",
+    "ConfigError",
+    "redact",
+    "register_secret",
+    "forget_secret",
+]
+
+# Secrets known to this process; every error text is scrubbed of them.
+_known_secrets: set[str] = set()
+
+_KEY_PATTERNS = [
+    re.compile(r"\b(sk-[A-Za-z0-9_\-]{8,})"),
+    re.compile(r"\b(AIza[0-9A-Za-z_\-]{20,})"),
+    re.compile(r"(?i)(bearer\s+)([A-Za-z0-9_\-\.=]{8,})"),
+    re.compile(r"(?i)([?&]key=)([^&\s]+)"),
+]
+
+
+def register_secret(value: str | None) -> None:
+    """Remember a secret so that `redact` removes it from any text shown or logged."""
+    if value and len(value) >= 4:
+        _known_secrets.add(value)
+
+
+def forget_secret(value: str | None) -> None:
+    if value:
+        _known_secrets.discard(value)
+
+
+def redact(text: str | None) -> str:
+    """Remove API keys (known ones, and anything shaped like one) from `text`."""
+    if not text:
+        return ""
+    for secret in sorted(_known_secrets, key=len, reverse=True):
+        text = text.replace(secret, "[redacted]")
+    for pattern in _KEY_PATTERNS:
+        if pattern.groups == 2:
+            text = pattern.sub(lambda m: m.group(1) + "[redacted]", text)
+        else:
+            text = pattern.sub("[redacted]", text)
+    return text
+
+
+class SwitchboardError(Exception):
+    """A known error: something the user (or their provider) can act on."""
+
+    default_message = "Something went wrong."
+
+    def __init__(self, user_message: str | None = None, *, detail: str | None = None) -> None:
+        self.user_message = redact(user_message or self.default_message)
+        self.detail = redact(detail) if detail else None
+        super().__init__(self.user_message)
+
+    def __str__(self) -> str:
+        if self.detail:
+            return f"{self.user_message} ({self.detail})"
+        return self.user_message
+
+
+class ProviderError(SwitchboardError):
+    default_message = "The provider could not complete the request."
+
+    def __init__(
+        self,
+        user_message: str | None = None,
+        *,
+        status: int | None = None,
+        provider_message: str | None = None,
+        code: str | None = None,
+        detail: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(user_message, detail=detail)
+        self.status = status
+        self.provider_message = redact(provider_message) if provider_message else None
+        self.code = code
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        parts = [self.user_message]
+        if self.provider_message and self.provider_message not in self.user_message:
+            parts.append(f"The provider said: {self.provider_message}")
+        return " ".join(parts)
+
+
+class ConnectError(ProviderError):
+    default_message = (
+        "Could not reach the server. Check the base URL, your network or proxy, and that the "
+        "server is running."
+    )
+
+
+class TimeoutError_(ProviderError):
+    default_message = (
+        "The server took too long to answer. Try again, or raise the timeout in the profile's "
+        "settings for slow models."
+    )
+
+
+class APIError(ProviderError):
+    default_message = "The provider returned an error."
+
+
+class AuthenticationError(APIError):
+    default_message = (
+        "The provider rejected the API key. Check the key in Settings → Providers, or that the "
+        "named environment variable is set."
+    )
+
+
+class NotFoundError(APIError):
+    default_message = (
+        "The provider does not know this model or path. Pick another model or check the base URL."
+    )
+
+
+class RateLimitError(APIError):
+    default_message = "The provider's rate limit was reached. Wait a moment and try again."
+
+
+class BadRequestError(APIError):
+    default_message = (
+        "The provider refused the request as invalid. Check the model and parameters."
+    )
+
+
+class ServerError(APIError):
+    default_message = "The provider had an internal error. Try again in a moment."
+
+
+class ContentBlockedError(APIError):
+    default_message = (
+        "The provider blocked this prompt or reply (safety or recitation filter). Rephrase and try "
+        "again."
+    )
+
+
+class MalformedResponseError(ProviderError):
+    default_message = (
+        "The server's reply could not be understood. Check that the base URL points at an "
+        "OpenAI-compatible or Gemini API."
+    )
+
+
+class StreamInterruptedError(ProviderError):
+    default_message = (
+        "The connection dropped while the reply was streaming. What arrived was kept; press Retry "
+        "or Continue."
+    )
+
+
+class KeychainError(SwitchboardError):
+    default_message = (
+        "No system keychain is available. Use a session-only key or name an environment variable "
+        "that holds the key."
+    )
+
+
+class StorageError(SwitchboardError):
+    default_message = (
+        "The database could not be written. Check free disk space and permissions of the data "
+        "directory."
+    )
+
+
+class ConfigError(SwitchboardError):
+    default_message = "This setting is not valid."
+
+
+@dataclass(frozen=True)
+class _StatusClass:
+    status: int
+    cls: type[APIError]
+
+
+def error_class_for_status(status: int) -> type[APIError]:
+    """The APIError subclass for an HTTP status code."""
+    if status in (401, 403):
+        return AuthenticationError
+    if status == 404:
+        return NotFoundError
+    if status == 429:
+        return RateLimitError
+    if status >= 500:
+        return ServerError
+    if 400 <= status < 500:
+        return BadRequestError
+    return APIError

@@ -1,0 +1,1 @@
+"""Wire formats only: pure functions of bytes/JSON for each provider dialect."""

@@ -1,0 +1,295 @@
+"""Records shared by every dialect: messages, parameters, results and stream deltas.
+
+Each dialect module (openai, gemini, video) turns these into request bodies and turns response
+bodies back into them, so the client, services and UI never see a dialect's wire shape.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field, fields
+from enum import StrEnum
+from typing import Any
+
+
+# --- messages ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TextPart:
+    text: str
+
+
+@dataclass(frozen=True)
+class ImagePart:
+    """An image sent to a vision model: inline bytes (preferred) or a URL."""
+
+    mime: str = "image/png"
+    data: bytes | None = None
+    url: str | None = None
+
+    def data_url(self) -> str:
+        if self.data is not None:
+            return f"data:{self.mime};base64,{base64.b64encode(self.data).decode('ascii')}"
+        return self.url or ""
+
+
+ContentPart = TextPart | ImagePart
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    role: str  # "system" | "user" | "assistant"
+    content: str | list[ContentPart]
+
+    def text(self) -> str:
+        if isinstance(self.content, str):
+            return self.content
+        return "".join(p.text for p in self.content if isinstance(p, TextPart))
+
+
+# --- parameters -------------------------------------------------------------------------------
+
+
+@dataclass
+class GenerationParams:
+    """Sampling parameters. `None` means "not set by the user": it is never sent."""
+
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    max_tokens: int | None = None
+    stop: str | list[str] | None = None
+    n: int | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    logit_bias: dict[str, float] | None = None
+    user: str | None = None
+    seed: int | None = None
+
+    def set_values(self) -> dict[str, Any]:
+        """Only the parameters the user set, in OpenAI's names."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is None:
+                continue
+            if f.name == "stop" and isinstance(value, list) and not value:
+                continue
+            out[f.name] = value
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return self.set_values()
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> "GenerationParams":
+        data = data or {}
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+# --- results ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Usage:
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    total_tokens: int | None = None
+    reasoning_tokens: int | None = None
+
+
+@dataclass
+class ToolCall:
+    index: int = 0
+    id: str | None = None
+    type: str = "function"
+    name: str = ""
+    arguments: str = ""
+
+
+@dataclass
+class ToolCallDelta:
+    """A fragment of a streamed tool call; fragments with the same `index` are concatenated."""
+
+    index: int = 0
+    id: str | None = None
+    type: str | None = None
+    name: str | None = None
+    arguments: str = ""
+
+
+@dataclass
+class Choice:
+    index: int = 0
+    content: str = ""
+    reasoning: str = ""
+    refusal: str = ""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    finish_reason: str | None = None
+
+
+@dataclass
+class ChatResult:
+    id: str | None = None
+    model: str | None = None
+    choices: list[Choice] = field(default_factory=list)
+    usage: Usage | None = None
+
+    @property
+    def text(self) -> str:
+        return self.choices[0].content if self.choices else ""
+
+    @property
+    def finish_reason(self) -> str | None:
+        return self.choices[0].finish_reason if self.choices else None
+
+
+@dataclass
+class ChatDelta:
+    """One increment of a streamed reply, for choice `index`.
+
+    A usage-only chunk is a ChatDelta with `usage` set and nothing else. JSON null never becomes
+    the text "null": empty fields are "".
+    """
+
+    index: int = 0
+    content: str = ""
+    reasoning: str = ""
+    refusal: str = ""
+    tool_calls: list[ToolCallDelta] = field(default_factory=list)
+    finish_reason: str | None = None
+    usage: Usage | None = None
+    model: str | None = None
+    id: str | None = None
+
+    def is_empty(self) -> bool:
+        return not (
+            self.content
+            or self.reasoning
+            or self.refusal
+            or self.tool_calls
+            or self.finish_reason
+            or self.usage
+        )
+
+
+# --- models -----------------------------------------------------------------------------------
+
+
+@dataclass
+class ModelInfo:
+    id: str
+    display_name: str = ""
+    owned_by: str | None = None
+    context_window: int | None = None
+    # "chat", "completion", "image", "embedding", "video"; empty when the server does not say.
+    capabilities: frozenset[str] = frozenset()
+
+
+# --- images -----------------------------------------------------------------------------------
+
+
+class SizeStyle(StrEnum):
+    X = "x"  # 1024x1024 (OpenAI)
+    STAR = "*"  # 1024*1024 (some OpenAI-compatible image servers)
+
+
+@dataclass
+class ImageRequest:
+    prompt: str
+    model: str | None = None
+    n: int | None = None
+    size: tuple[int, int] | str | None = None
+    quality: str | None = None
+    style: str | None = None
+    response_format: str | None = None  # "url" | "b64_json"
+    user: str | None = None
+
+
+@dataclass
+class ImageItem:
+    url: str | None = None
+    b64_json: str | None = None
+    revised_prompt: str | None = None
+
+    def image_bytes(self) -> bytes | None:
+        if self.b64_json:
+            return base64.b64decode(self.b64_json)
+        return None
+
+
+# --- embeddings -------------------------------------------------------------------------------
+
+
+@dataclass
+class EmbeddingRequest:
+    inputs: list[str]
+    model: str | None = None
+    encoding_format: str | None = None  # "float" | "base64"
+    dimensions: int | None = None
+    # Send a lone string instead of a one-item list (some servers only take a string).
+    as_string: bool = False
+
+
+@dataclass
+class EmbeddingResult:
+    vectors: list[list[float]]
+    model: str | None = None
+    usage: Usage | None = None
+
+
+# --- video ------------------------------------------------------------------------------------
+
+
+class VideoState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    UNKNOWN = "unknown"
+
+    @property
+    def finished(self) -> bool:
+        return self in (VideoState.COMPLETED, VideoState.FAILED, VideoState.CANCELLED)
+
+
+@dataclass
+class VideoRequest:
+    prompt: str
+    model: str | None = None
+    aspect_ratio: str | None = None  # tasks dialect: "LANDSCAPE" | "PORTRAIT" | ...
+    video_generate_type: str = "text_to_video"
+    seconds: int | None = None  # OpenAI dialect
+    size: str | None = None  # OpenAI dialect, e.g. "1280x720"
+
+
+@dataclass
+class VideoTask:
+    task_id: str
+    state: VideoState = VideoState.UNKNOWN
+    raw_status: str | None = None
+    progress: float | None = None  # 0..100 when the server says
+    video_url: str | None = None
+    error: str | None = None
+    model: str | None = None
+
+
+# --- rate limits ------------------------------------------------------------------------------
+
+
+@dataclass
+class RateLimitInfo:
+    """What the provider said about its limits. Reset times are absolute epoch seconds."""
+
+    limit_requests: int | None = None
+    remaining_requests: int | None = None
+    reset_requests_at: float | None = None
+    limit_tokens: int | None = None
+    remaining_tokens: int | None = None
+    reset_tokens_at: float | None = None
+
+    def is_empty(self) -> bool:
+        return all(getattr(self, f.name) is None for f in fields(self))
