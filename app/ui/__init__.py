@@ -1,0 +1,1 @@
+"""The PySide6 user interface: thin windows, tabs, dialogs and widgets over app.core."""

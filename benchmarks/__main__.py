@@ -1,0 +1,34 @@
+"""`python -m benchmarks [--json] [--only NAME]`: every figure, measured, against its target."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from benchmarks import startup
+from benchmarks.report import Row, print_json, print_table
+
+SUITES = {
+    "startup": startup.run,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks")
+    parser.add_argument("--json", action="store_true", help="print the rows as a JSON list")
+    parser.add_argument("--only", choices=sorted(SUITES), action="append", help="run only these")
+    args = parser.parse_args(argv)
+    rows: list[Row] = []
+    for name, suite in SUITES.items():
+        if args.only and name not in args.only:
+            continue
+        rows.extend(suite())
+    if args.json:
+        print_json(rows)
+    else:
+        print_table(rows)
+    return 0 if all(r.passed for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""Start-up: time from process start to the main window painted, and RSS then.
+
+Both the app and the baseline are started as fresh processes by this module, timed from just
+before the spawn to the moment the child reports its first paint on stdout. The child reports its
+own RSS at that moment. Each is run several times, alternating, and the medians are compared.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.report import Row
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _launch(args: list[str], env: dict[str, str]) -> tuple[float, int]:
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
+        cwd=ROOT, text=True,
+    )
+    assert proc.stdout is not None
+    elapsed, rss = float("nan"), 0
+    for line in proc.stdout:
+        if line.startswith("painted "):
+            elapsed = time.perf_counter() - start
+            parts = line.split()
+            rss = int(parts[parts.index("rss") + 1])
+            break
+    proc.stdout.close()
+    if proc.wait(timeout=60) != 0 or rss == 0:
+        raise RuntimeError(f"{args} did not report its first paint (exit {proc.returncode})")
+    return elapsed, rss
+
+
+def run(repeats: int = 7) -> list[Row]:
+    env = dict(os.environ)
+    env.setdefault("QT_QPA_PLATFORM", "offscreen")
+    app_times, app_rss, bare_times, bare_rss = [], [], [], []
+    with tempfile.TemporaryDirectory(prefix="sb-bench-") as data_dir:
+        # One warm-up run each so both read their files from the page cache.
+        _launch(["-m", "benchmarks.bare_window"], env)
+        _launch(["-m", "app", "--data-dir", data_dir, "--quit-after-paint"], env)
+        for _ in range(repeats):
+            t, r = _launch(["-m", "benchmarks.bare_window"], env)
+            bare_times.append(t)
+            bare_rss.append(r)
+            t, r = _launch(["-m", "app", "--data-dir", data_dir, "--quit-after-paint"], env)
+            app_times.append(t)
+            app_rss.append(r)
+    t_ratio = statistics.median(app_times) / statistics.median(bare_times)
+    m_ratio = statistics.median(app_rss) / statistics.median(bare_rss)
+    note_t = (
+        f"app {statistics.median(app_times) * 1000:.0f} ms vs bare "
+        f"{statistics.median(bare_times) * 1000:.0f} ms (median of {repeats})"
+    )
+    note_m = (
+        f"app {statistics.median(app_rss) / 2**20:.0f} MiB vs bare "
+        f"{statistics.median(bare_rss) / 2**20:.0f} MiB"
+    )
+    return [
+        Row("startup: time to first paint vs bare window", t_ratio, "x", "<= 1.3", t_ratio <= 1.3, note_t),
+        Row("startup: RSS at first paint vs bare window", m_ratio, "x", "<= 1.5", m_ratio <= 1.5, note_m),
+    ]

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Install what the tests need (once) and run the whole suite: the import contract, then pytest
+# inside a D-Bus session with an unlocked GNOME Keyring so the real OS keychain is exercised.
+# Arguments go to pytest, e.g. scripts/test.sh tests/core -k sse
+source "$(dirname "${BASH_SOURCE[0]}")/_setup.sh"
+install_system_packages "$DEB_PACKAGES_RUN $DEB_PACKAGES_TEST"
+make_venv "test"
+cd "$ROOT"
+export QT_QPA_PLATFORM="${QT_QPA_PLATFORM:-offscreen}"
+export PYTHONDONTWRITEBYTECODE=1
+log "Checking the import contract (app.core never imports Qt)"
+"$VENV/bin/lint-imports" --config pyproject.toml
+log "Running the test suite"
+status=0
+bash "$ROOT/scripts/with-keyring.sh" "$VENV/bin/python" -m pytest -p no:cacheprovider "$@" || status=$?
+if [ "$status" = "5" ]; then
+  log "pytest ran no tests: treating that as a failure"
+fi
+exit "$status"
