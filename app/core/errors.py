@@ -61,6 +61,11 @@ _KEY_PATTERNS = [
     re.compile(r"\b(AIza[0-9A-Za-z_\-]{20,})"),
     re.compile(r"(?i)(bearer\s+)([A-Za-z0-9_\-\.=]{8,})"),
     re.compile(r"(?i)([?&]key=)([^&\s]+)"),
+    # Providers echo a wrong key back, often masked ("sk-abc...xyz", "sk-proj-****abcd"): even a
+    # masked key identifies it, so the echo goes too.
+    re.compile(r"\b(sk-(?:[A-Za-z0-9_\-*]|\.{2,3}|…){3,})"),
+    # "Incorrect API key provided: xyz", "Invalid API key: key1234", "x-api-key=...".
+    re.compile(r"(?i)(api[ _-]?key(?:\s+provided)?\s*[:=]\s*)((?!\[redacted\])[^\s,;\"']+)"),
 ]
 
 

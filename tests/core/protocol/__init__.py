@@ -1,0 +1,1 @@
+"""Tests of the wire formats: SSE decoding and each dialect's pure parsing and building."""
