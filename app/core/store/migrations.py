@@ -1,0 +1,223 @@
+"""The database schema as a list of migrations; `PRAGMA user_version` says how many have run.
+
+`MIGRATIONS[i]` takes a database from version i to i+1. `Database.open` runs each step inside
+one transaction together with the `user_version` bump, after taking a backup copy of a
+non-empty database. To change the schema, append a function here (never edit a released step)
+and add its data case to `tests/core/store/test_migrations.py`.
+
+Full-text search: `messages_fts`, `images_fts` and `notes_fts` are FTS5 *external content*
+tables (they store only the index; text lives in the base table) kept in step by triggers.
+Messages whose status is `streaming` are left out of the index: a reply being journalled is
+rewritten every few hundred milliseconds, and re-indexing it each time would make a long reply
+cost quadratic work. It enters the index when its status changes (complete, error, ...).
+
+Timestamps are REAL Unix epoch seconds.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+__all__ = ["LATEST_VERSION", "MIGRATIONS", "Migration", "execute_script"]
+
+Migration = Callable[[sqlite3.Connection], None]
+
+TOKENIZE = "unicode61 remove_diacritics 2"
+
+
+def execute_script(conn: sqlite3.Connection, script: str) -> None:
+    """Run `;`-separated statements one at a time.
+
+    `Connection.executescript` commits first, which would break the migration's transaction;
+    `sqlite3.complete_statement` keeps trigger bodies (which contain `;`) in one piece.
+    """
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statement = buffer.strip()
+            buffer = ""
+            if statement and statement != ";":
+                conn.execute(statement)
+    if buffer.strip():
+        raise ValueError(f"incomplete SQL statement in migration: {buffer.strip()[:80]}")
+
+
+def _fts_triggers(table: str, columns: list[str], *, when: str | None = None) -> str:
+    """Triggers keeping `{table}_fts` in step with `table`.
+
+    `when` is a condition on a row (written with `R.` for the row) that must hold for the row
+    to be indexed; rows failing it are neither inserted into nor deleted from the index.
+    """
+    fts = f"{table}_fts"
+    cols = ", ".join(columns)
+    new_vals = ", ".join(f"new.{c}" for c in columns)
+    old_vals = ", ".join(f"old.{c}" for c in columns)
+    cond_new = when.replace("R.", "new.") if when else "1"
+    cond_old = when.replace("R.", "old.") if when else "1"
+    watched = ", ".join(columns + (["status"] if when and "status" in when else []))
+    return f"""
+CREATE TRIGGER {table}_fts_ai AFTER INSERT ON {table} WHEN {cond_new} BEGIN
+  INSERT INTO {fts}(rowid, {cols}) VALUES (new.id, {new_vals});
+END;
+CREATE TRIGGER {table}_fts_ad AFTER DELETE ON {table} WHEN {cond_old} BEGIN
+  INSERT INTO {fts}({fts}, rowid, {cols}) VALUES ('delete', old.id, {old_vals});
+END;
+CREATE TRIGGER {table}_fts_au AFTER UPDATE OF {watched} ON {table}
+WHEN ({cond_old}) OR ({cond_new}) BEGIN
+  INSERT INTO {fts}({fts}, rowid, {cols}) SELECT 'delete', old.id, {old_vals} WHERE {cond_old};
+  INSERT INTO {fts}(rowid, {cols}) SELECT new.id, {new_vals} WHERE {cond_new};
+END;
+"""
+
+
+def _v1_initial_schema(conn: sqlite3.Connection) -> None:
+    execute_script(
+        conn,
+        f"""
+CREATE TABLE threads (
+  id INTEGER PRIMARY KEY,
+  title TEXT NOT NULL DEFAULT '',
+  kind TEXT NOT NULL DEFAULT 'chat' CHECK (kind IN ('chat', 'completion')),
+  profile_id TEXT,
+  model TEXT,
+  system_prompt TEXT NOT NULL DEFAULT '',
+  params_json TEXT NOT NULL DEFAULT '{{}}',
+  pinned INTEGER NOT NULL DEFAULT 0,
+  archived INTEGER NOT NULL DEFAULT 0,
+  selected_leaf_id INTEGER REFERENCES messages(id) ON DELETE SET NULL,
+  created_at REAL NOT NULL,
+  updated_at REAL NOT NULL,
+  deleted_at REAL
+);
+CREATE INDEX threads_updated ON threads(updated_at);
+
+CREATE TABLE messages (
+  id INTEGER PRIMARY KEY,
+  thread_id INTEGER NOT NULL REFERENCES threads(id) ON DELETE CASCADE,
+  parent_id INTEGER REFERENCES messages(id) ON DELETE CASCADE,
+  role TEXT NOT NULL,
+  content TEXT NOT NULL DEFAULT '',
+  parts_json TEXT NOT NULL DEFAULT '[]',
+  reasoning TEXT NOT NULL DEFAULT '',
+  profile_id TEXT,
+  provider_name TEXT,
+  model TEXT,
+  params_json TEXT,
+  usage_json TEXT,
+  finish_reason TEXT,
+  status TEXT NOT NULL DEFAULT 'complete'
+    CHECK (status IN ('complete', 'streaming', 'interrupted', 'error', 'cancelled')),
+  error TEXT,
+  ttft_ms REAL,
+  tokens_per_s REAL,
+  created_at REAL NOT NULL,
+  updated_at REAL NOT NULL
+);
+CREATE INDEX messages_thread_parent ON messages(thread_id, parent_id);
+CREATE INDEX messages_parent ON messages(parent_id);
+
+CREATE VIRTUAL TABLE messages_fts USING fts5(
+  content, content='messages', content_rowid='id', tokenize='{TOKENIZE}'
+);
+{_fts_triggers("messages", ["content"], when="R.status != 'streaming'")}
+
+CREATE TABLE personas (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  system_prompt TEXT NOT NULL DEFAULT '',
+  created_at REAL NOT NULL
+);
+
+CREATE TABLE images (
+  id INTEGER PRIMARY KEY,
+  path TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  prompt TEXT NOT NULL DEFAULT '',
+  revised_prompt TEXT NOT NULL DEFAULT '',
+  model TEXT,
+  profile_id TEXT,
+  size TEXT,
+  created_at REAL NOT NULL
+);
+CREATE INDEX images_sha256 ON images(sha256);
+CREATE INDEX images_created ON images(created_at);
+CREATE VIRTUAL TABLE images_fts USING fts5(
+  prompt, revised_prompt, content='images', content_rowid='id', tokenize='{TOKENIZE}'
+);
+{_fts_triggers("images", ["prompt", "revised_prompt"])}
+
+CREATE TABLE notes (
+  id INTEGER PRIMARY KEY,
+  title TEXT NOT NULL DEFAULT '',
+  body TEXT NOT NULL DEFAULT '',
+  created_at REAL NOT NULL,
+  updated_at REAL NOT NULL
+);
+CREATE VIRTUAL TABLE notes_fts USING fts5(
+  title, body, content='notes', content_rowid='id', tokenize='{TOKENIZE}'
+);
+{_fts_triggers("notes", ["title", "body"])}
+
+CREATE TABLE note_chunks (
+  id INTEGER PRIMARY KEY,
+  note_id INTEGER NOT NULL REFERENCES notes(id) ON DELETE CASCADE,
+  ord INTEGER NOT NULL,
+  text TEXT NOT NULL,
+  model TEXT,
+  dim INTEGER,
+  vector BLOB
+);
+CREATE INDEX note_chunks_note ON note_chunks(note_id, ord);
+
+CREATE TABLE videos (
+  id INTEGER PRIMARY KEY,
+  profile_id TEXT,
+  model TEXT,
+  prompt TEXT NOT NULL DEFAULT '',
+  task_id TEXT,
+  dialect TEXT,
+  state TEXT NOT NULL DEFAULT 'queued',
+  progress REAL,
+  video_url TEXT,
+  local_path TEXT,
+  error TEXT,
+  created_at REAL NOT NULL,
+  updated_at REAL NOT NULL
+);
+
+CREATE TABLE settings (
+  key TEXT PRIMARY KEY,
+  value TEXT
+);
+""",
+    )
+
+
+def _v2_refusals_tool_calls_and_recovery_index(conn: sqlite3.Connection) -> None:
+    """v2: keep what v1 dropped from a reply, and make start-up recovery an index lookup.
+
+    - `messages.refusal`: a provider's refusal text (OpenAI `refusal` deltas), shown apart from
+      the reply instead of being lost.
+    - `messages.tool_calls_json`: tool calls the model made (a JSON list), so a reply that only
+      called a tool is not an empty bubble.
+    - a partial index on the few rows with status `streaming`, so `mark_streaming_interrupted`
+      at start-up does not scan every message of a large history.
+    """
+    execute_script(
+        conn,
+        """
+ALTER TABLE messages ADD COLUMN refusal TEXT NOT NULL DEFAULT '';
+ALTER TABLE messages ADD COLUMN tool_calls_json TEXT NOT NULL DEFAULT '[]';
+CREATE INDEX messages_streaming ON messages(status) WHERE status = 'streaming';
+""",
+    )
+
+
+MIGRATIONS: list[Migration] = [
+    _v1_initial_schema,
+    _v2_refusals_tool_calls_and_recovery_index,
+]
+
+LATEST_VERSION = len(MIGRATIONS)

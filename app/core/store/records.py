@@ -1,0 +1,271 @@
+"""Records read from and written to the database, and their row conversions.
+
+Columns holding JSON (`params_json`, `usage_json`, `parts_json`, `tool_calls_json`) surface as
+typed fields: `GenerationParams`, `Usage`, lists of dicts. Timestamps are Unix epoch seconds.
+
+Search snippets mark each matched term with `HIGHLIGHT_START` (U+E000) before it and
+`HIGHLIGHT_END` (U+E001) after it. These private-use characters never occur in normal text, so
+a view escapes the snippet as plain text first and then swaps the markers for `<mark>`/`</mark>`
+(see `highlight_html`), and no user text can forge a highlight or inject markup.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import sqlite3
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal
+
+from app.core.protocol.types import GenerationParams, Usage
+
+__all__ = [
+    "HIGHLIGHT_END",
+    "HIGHLIGHT_START",
+    "ImageRecord",
+    "Message",
+    "MessageStatus",
+    "Note",
+    "NoteChunk",
+    "Persona",
+    "SearchHit",
+    "Thread",
+    "ThreadKind",
+    "VideoRecord",
+    "highlight_html",
+    "params_from_json",
+    "params_to_json",
+    "usage_from_json",
+    "usage_to_json",
+]
+
+HIGHLIGHT_START = "\ue000"
+HIGHLIGHT_END = "\ue001"
+
+MessageStatus = Literal["complete", "streaming", "interrupted", "error", "cancelled"]
+ThreadKind = Literal["chat", "completion"]
+MESSAGE_STATUSES: frozenset[str] = frozenset(
+    {"complete", "streaming", "interrupted", "error", "cancelled"}
+)
+
+
+def highlight_html(snippet: str) -> str:
+    """Escape a search snippet for HTML and turn its markers into `<mark>` elements."""
+    return html.escape(snippet).replace(HIGHLIGHT_START, "<mark>").replace(HIGHLIGHT_END, "</mark>")
+
+
+# --- JSON columns -----------------------------------------------------------------------------
+
+
+def params_to_json(params: GenerationParams | None) -> str | None:
+    return None if params is None else json.dumps(params.to_json())
+
+
+def params_from_json(text: str | None) -> GenerationParams | None:
+    return None if text is None else GenerationParams.from_json(json.loads(text or "{}"))
+
+
+def usage_to_json(usage: Usage | None) -> str | None:
+    return None if usage is None else json.dumps(asdict(usage))
+
+
+def usage_from_json(text: str | None) -> Usage | None:
+    if not text:
+        return None
+    data = json.loads(text)
+    names = {f.name for f in fields(Usage)}
+    return Usage(**{k: v for k, v in data.items() if k in names})
+
+
+def _row_get(row: sqlite3.Row, name: str, default: Any = None) -> Any:
+    return row[name] if name in row.keys() else default  # noqa: SIM118 (Row "in" tests values)
+
+
+# --- records ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Thread:
+    id: int
+    title: str
+    kind: ThreadKind = "chat"
+    profile_id: str | None = None
+    model: str | None = None
+    system_prompt: str = ""
+    params: GenerationParams = field(default_factory=GenerationParams)
+    pinned: bool = False
+    archived: bool = False
+    selected_leaf_id: int | None = None
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    deleted_at: float | None = None
+
+    @property
+    def deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Thread:
+        return cls(
+            id=row["id"],
+            title=row["title"],
+            kind=row["kind"],
+            profile_id=row["profile_id"],
+            model=row["model"],
+            system_prompt=row["system_prompt"],
+            params=params_from_json(row["params_json"]) or GenerationParams(),
+            pinned=bool(row["pinned"]),
+            archived=bool(row["archived"]),
+            selected_leaf_id=row["selected_leaf_id"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            deleted_at=row["deleted_at"],
+        )
+
+
+@dataclass
+class Message:
+    """One node of a thread's message tree (`parent_id` None for a root)."""
+
+    id: int
+    thread_id: int
+    parent_id: int | None
+    role: str  # "system" | "user" | "assistant"
+    content: str = ""
+    # Attachments, e.g. {"type": "image", "mime": "image/png", "data_b64": "..."} or
+    # {"type": "image", "mime": ..., "url": "https://..."}.
+    parts: list[dict[str, Any]] = field(default_factory=list)
+    reasoning: str = ""
+    profile_id: str | None = None
+    provider_name: str | None = None
+    model: str | None = None
+    params: GenerationParams | None = None
+    usage: Usage | None = None
+    finish_reason: str | None = None
+    status: MessageStatus = "complete"
+    error: str | None = None
+    ttft_ms: float | None = None
+    tokens_per_s: float | None = None
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    refusal: str = ""  # schema v2
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)  # schema v2
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Message:
+        return cls(
+            id=row["id"],
+            thread_id=row["thread_id"],
+            parent_id=row["parent_id"],
+            role=row["role"],
+            content=row["content"],
+            parts=json.loads(row["parts_json"] or "[]"),
+            reasoning=row["reasoning"],
+            profile_id=row["profile_id"],
+            provider_name=row["provider_name"],
+            model=row["model"],
+            params=params_from_json(row["params_json"]),
+            usage=usage_from_json(row["usage_json"]),
+            finish_reason=row["finish_reason"],
+            status=row["status"],
+            error=row["error"],
+            ttft_ms=row["ttft_ms"],
+            tokens_per_s=row["tokens_per_s"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            refusal=_row_get(row, "refusal", ""),
+            tool_calls=json.loads(_row_get(row, "tool_calls_json", "[]") or "[]"),
+        )
+
+
+@dataclass
+class SearchHit:
+    """A message matching a search. `snippet` marks matches with HIGHLIGHT_START/END.
+
+    `rank` is FTS5's bm25 score: lower (more negative) is a better match.
+    """
+
+    message_id: int
+    thread_id: int
+    thread_title: str
+    snippet: str
+    rank: float
+    role: str = ""
+
+
+@dataclass
+class Persona:
+    id: int
+    name: str
+    system_prompt: str = ""
+    created_at: float = 0.0
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Persona:
+        return cls(row["id"], row["name"], row["system_prompt"], row["created_at"])
+
+
+@dataclass
+class ImageRecord:
+    id: int
+    path: str
+    sha256: str
+    prompt: str = ""
+    revised_prompt: str = ""
+    model: str | None = None
+    profile_id: str | None = None
+    size: str | None = None
+    created_at: float = 0.0
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> ImageRecord:
+        return cls(**{f.name: row[f.name] for f in fields(cls)})
+
+
+@dataclass
+class Note:
+    id: int
+    title: str
+    body: str = ""
+    created_at: float = 0.0
+    updated_at: float = 0.0
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Note:
+        return cls(**{f.name: row[f.name] for f in fields(cls)})
+
+
+@dataclass
+class NoteChunk:
+    id: int
+    note_id: int
+    ord: int
+    text: str
+    model: str | None = None
+    dim: int | None = None
+    vector: bytes | None = None  # little-endian float32 x dim
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> NoteChunk:
+        return cls(**{f.name: row[f.name] for f in fields(cls)})
+
+
+@dataclass
+class VideoRecord:
+    id: int
+    profile_id: str | None = None
+    model: str | None = None
+    prompt: str = ""
+    task_id: str | None = None
+    dialect: str | None = None
+    state: str = "queued"  # a VideoState value
+    progress: float | None = None
+    video_url: str | None = None
+    local_path: str | None = None
+    error: str | None = None
+    created_at: float = 0.0
+    updated_at: float = 0.0
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> VideoRecord:
+        return cls(**{f.name: row[f.name] for f in fields(cls)})

@@ -1,0 +1,484 @@
+"""Chat threads and their message trees: the repository the chat service and UI use.
+
+A thread holds a tree of messages (`parent_id`); editing or regenerating makes a sibling, and
+the thread remembers which leaf the user is looking at (`selected_leaf_id`). Every method is
+async and runs its SQL on the database thread through `Database.run`.
+
+Deleting a thread is soft (`deleted_at`, undoable with `restore`) until `purge_deleted`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from app.core.protocol.types import GenerationParams, Usage
+from app.core.store.db import Database, transaction
+from app.core.store.fts import fts_query
+from app.core.store.records import (
+    HIGHLIGHT_END,
+    HIGHLIGHT_START,
+    MESSAGE_STATUSES,
+    Message,
+    SearchHit,
+    Thread,
+    ThreadKind,
+    params_to_json,
+    usage_to_json,
+)
+
+__all__ = ["UNSET", "ThreadRepository"]
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
+
+# update_message(**fields) name -> (column, converter to the stored value)
+_MESSAGE_FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "content": ("content", str),
+    "parts": ("parts_json", lambda v: json.dumps(list(v or []))),
+    "reasoning": ("reasoning", str),
+    "profile_id": ("profile_id", lambda v: v),
+    "provider_name": ("provider_name", lambda v: v),
+    "model": ("model", lambda v: v),
+    "params": ("params_json", params_to_json),
+    "usage": ("usage_json", usage_to_json),
+    "finish_reason": ("finish_reason", lambda v: v),
+    "status": ("status", lambda v: v),
+    "error": ("error", lambda v: v),
+    "ttft_ms": ("ttft_ms", lambda v: v),
+    "tokens_per_s": ("tokens_per_s", lambda v: v),
+    "refusal": ("refusal", lambda v: v or ""),
+    "tool_calls": ("tool_calls_json", lambda v: json.dumps(list(v or []))),
+}
+
+
+class ThreadRepository:
+    """Threads and messages. `clock` gives the epoch seconds written to timestamps."""
+
+    def __init__(self, db: Database, *, clock: Callable[[], float] = time.time) -> None:
+        self.db = db
+        self._clock = clock
+
+    # --- threads ---------------------------------------------------------------------------
+
+    async def create_thread(
+        self,
+        title: str = "New chat",
+        *,
+        kind: ThreadKind = "chat",
+        profile_id: str | None = None,
+        model: str | None = None,
+        system_prompt: str = "",
+        params: GenerationParams | None = None,
+    ) -> Thread:
+        now = self._clock()
+
+        def insert(conn: sqlite3.Connection) -> Thread:
+            cur = conn.execute(
+                "INSERT INTO threads (title, kind, profile_id, model, system_prompt, params_json,"
+                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    title,
+                    kind,
+                    profile_id,
+                    model,
+                    system_prompt,
+                    params_to_json(params or GenerationParams()),
+                    now,
+                    now,
+                ),
+            )
+            return _get_thread(conn, int(cur.lastrowid or 0), include_deleted=True)  # type: ignore[return-value]
+
+        return await self.db.run(insert)
+
+    async def get_thread(self, thread_id: int, *, include_deleted: bool = True) -> Thread | None:
+        return await self.db.run(_get_thread, thread_id, include_deleted)
+
+    async def list_threads(
+        self, include_archived: bool = False, limit: int | None = None
+    ) -> list[Thread]:
+        """Live threads, pinned first, then most recently updated first."""
+
+        def select(conn: sqlite3.Connection) -> list[Thread]:
+            sql = "SELECT * FROM threads WHERE deleted_at IS NULL"
+            if not include_archived:
+                sql += " AND archived = 0"
+            sql += " ORDER BY pinned DESC, updated_at DESC, id DESC"
+            args: tuple[Any, ...] = ()
+            if limit is not None:
+                sql += " LIMIT ?"
+                args = (limit,)
+            return [Thread.from_row(r) for r in conn.execute(sql, args)]
+
+        return await self.db.run(select)
+
+    async def list_deleted_threads(self) -> list[Thread]:
+        """Soft-deleted threads, most recently deleted first (for an undo or trash view)."""
+
+        def select(conn: sqlite3.Connection) -> list[Thread]:
+            rows = conn.execute(
+                "SELECT * FROM threads WHERE deleted_at IS NOT NULL ORDER BY deleted_at DESC, id DESC"
+            )
+            return [Thread.from_row(r) for r in rows]
+
+        return await self.db.run(select)
+
+    async def _set_thread(
+        self, thread_id: int, assignments: Mapping[str, Any], *, touch: bool
+    ) -> None:
+        cols = dict(assignments)
+        if touch:
+            cols["updated_at"] = self._clock()
+        sql = "UPDATE threads SET " + ", ".join(f"{c} = ?" for c in cols) + " WHERE id = ?"
+        args = (*cols.values(), thread_id)
+        await self.db.run(lambda conn: conn.execute(sql, args))
+
+    async def rename(self, thread_id: int, title: str) -> None:
+        await self._set_thread(thread_id, {"title": title}, touch=False)
+
+    async def set_pinned(self, thread_id: int, pinned: bool) -> None:
+        await self._set_thread(thread_id, {"pinned": int(pinned)}, touch=False)
+
+    async def set_archived(self, thread_id: int, archived: bool) -> None:
+        await self._set_thread(thread_id, {"archived": int(archived)}, touch=False)
+
+    async def soft_delete(self, thread_id: int) -> None:
+        await self._set_thread(thread_id, {"deleted_at": self._clock()}, touch=False)
+
+    async def restore(self, thread_id: int) -> None:
+        await self._set_thread(thread_id, {"deleted_at": None}, touch=False)
+
+    async def purge_deleted(self, older_than: float | None = None) -> int:
+        """Delete for good the soft-deleted threads (deleted before `older_than`, if given)."""
+
+        def purge(conn: sqlite3.Connection) -> int:
+            if older_than is None:
+                cur = conn.execute("DELETE FROM threads WHERE deleted_at IS NOT NULL")
+            else:
+                cur = conn.execute(
+                    "DELETE FROM threads WHERE deleted_at IS NOT NULL AND deleted_at < ?",
+                    (older_than,),
+                )
+            return cur.rowcount
+
+        return await self.db.run(purge)
+
+    async def update_thread_settings(
+        self,
+        thread_id: int,
+        *,
+        profile_id: str | None = UNSET,
+        model: str | None = UNSET,
+        system_prompt: str = UNSET,
+        params: GenerationParams = UNSET,
+    ) -> None:
+        """Change the thread's defaults for new replies; arguments left out are kept."""
+        cols: dict[str, Any] = {}
+        if profile_id is not UNSET:
+            cols["profile_id"] = profile_id
+        if model is not UNSET:
+            cols["model"] = model
+        if system_prompt is not UNSET:
+            cols["system_prompt"] = system_prompt or ""
+        if params is not UNSET:
+            cols["params_json"] = params_to_json(params or GenerationParams())
+        if cols:
+            await self._set_thread(thread_id, cols, touch=False)
+
+    async def select_leaf(self, thread_id: int, message_id: int | None) -> None:
+        """Remember which branch the user is looking at (`default_leaf` follows it)."""
+        await self._set_thread(thread_id, {"selected_leaf_id": message_id}, touch=False)
+
+    # --- messages --------------------------------------------------------------------------
+
+    async def add_message(
+        self,
+        thread_id: int,
+        parent_id: int | None,
+        role: str,
+        content: str,
+        *,
+        parts: Sequence[Mapping[str, Any]] | None = None,
+        reasoning: str = "",
+        profile_id: str | None = None,
+        provider_name: str | None = None,
+        model: str | None = None,
+        params: GenerationParams | None = None,
+        usage: Usage | None = None,
+        finish_reason: str | None = None,
+        status: str = "complete",
+        error: str | None = None,
+        select: bool = True,
+    ) -> Message:
+        """Add a message under `parent_id`; it becomes the thread's selected leaf if `select`."""
+        if status not in MESSAGE_STATUSES:
+            raise ValueError(f"unknown message status {status!r}")
+        now = self._clock()
+
+        def insert(conn: sqlite3.Connection) -> Message:
+            with transaction(conn):
+                cur = conn.execute(
+                    "INSERT INTO messages (thread_id, parent_id, role, content, parts_json,"
+                    " reasoning, profile_id, provider_name, model, params_json, usage_json,"
+                    " finish_reason, status, error, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        thread_id,
+                        parent_id,
+                        role,
+                        content,
+                        json.dumps([dict(p) for p in parts or []]),
+                        reasoning,
+                        profile_id,
+                        provider_name,
+                        model,
+                        params_to_json(params),
+                        usage_to_json(usage),
+                        finish_reason,
+                        status,
+                        error,
+                        now,
+                        now,
+                    ),
+                )
+                message_id = int(cur.lastrowid or 0)
+                sets = "updated_at = ?" + (", selected_leaf_id = ?" if select else "")
+                args: tuple[Any, ...] = (now, message_id) if select else (now,)
+                conn.execute(f"UPDATE threads SET {sets} WHERE id = ?", (*args, thread_id))
+            return _get_message(conn, message_id)  # type: ignore[return-value]
+
+        return await self.db.run(insert)
+
+    async def update_message(self, message_id: int, **fields: Any) -> Message:
+        """Set the named fields (Message field names: content, status, usage, params, ...)."""
+        unknown = set(fields) - set(_MESSAGE_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown message fields: {sorted(unknown)}")
+        if "status" in fields and fields["status"] not in MESSAGE_STATUSES:
+            raise ValueError(f"unknown message status {fields['status']!r}")
+        cols = {_MESSAGE_FIELDS[k][0]: _MESSAGE_FIELDS[k][1](v) for k, v in fields.items()}
+        cols["updated_at"] = self._clock()
+        sql = "UPDATE messages SET " + ", ".join(f"{c} = ?" for c in cols) + " WHERE id = ?"
+        args = (*cols.values(), message_id)
+
+        def update(conn: sqlite3.Connection) -> Message:
+            conn.execute(sql, args)
+            message = _get_message(conn, message_id)
+            if message is None:
+                raise KeyError(f"no message {message_id}")
+            return message
+
+        return await self.db.run(update)
+
+    async def journal_stream(self, message_id: int, content: str, reasoning: str) -> None:
+        """Save the text received so far of a streaming reply (one cheap UPDATE)."""
+        now = self._clock()
+        await self.db.run(
+            lambda conn: conn.execute(
+                "UPDATE messages SET content = ?, reasoning = ?, updated_at = ? WHERE id = ?",
+                (content, reasoning, now, message_id),
+            )
+        )
+
+    async def get_message(self, message_id: int) -> Message | None:
+        return await self.db.run(_get_message, message_id)
+
+    async def children(
+        self, message_id: int | None, *, thread_id: int | None = None
+    ) -> list[Message]:
+        """Direct replies to `message_id`, oldest first; `None` with `thread_id`: the roots."""
+
+        def select(conn: sqlite3.Connection) -> list[Message]:
+            if message_id is None:
+                rows = conn.execute(
+                    "SELECT * FROM messages WHERE thread_id = ? AND parent_id IS NULL ORDER BY id",
+                    (thread_id,),
+                )
+            else:
+                rows = conn.execute(
+                    "SELECT * FROM messages WHERE parent_id = ? ORDER BY id", (message_id,)
+                )
+            return [Message.from_row(r) for r in rows]
+
+        return await self.db.run(select)
+
+    async def siblings(self, message_id: int) -> list[Message]:
+        """The message and the others with the same parent (its alternatives), oldest first."""
+
+        def select(conn: sqlite3.Connection) -> list[Message]:
+            rows = conn.execute(
+                "SELECT s.* FROM messages m JOIN messages s ON s.thread_id = m.thread_id"
+                " AND s.parent_id IS m.parent_id WHERE m.id = ? ORDER BY s.id",
+                (message_id,),
+            )
+            return [Message.from_row(r) for r in rows]
+
+        return await self.db.run(select)
+
+    async def path_to(self, leaf_id: int) -> list[Message]:
+        """The messages from the root down to `leaf_id` (inclusive)."""
+        return await self.db.run(_path_to, leaf_id)
+
+    async def thread_messages(self, thread_id: int) -> list[Message]:
+        """Every message of a thread (all branches), oldest first."""
+
+        def select(conn: sqlite3.Connection) -> list[Message]:
+            rows = conn.execute(
+                "SELECT * FROM messages WHERE thread_id = ? ORDER BY id", (thread_id,)
+            )
+            return [Message.from_row(r) for r in rows]
+
+        return await self.db.run(select)
+
+    async def default_leaf(self, thread_id: int) -> Message | None:
+        """The leaf shown for a thread: from the selected leaf (else the latest root), follow the
+        latest child down to a leaf. None for an empty thread."""
+        return await self.db.run(_default_leaf, thread_id)
+
+    async def current_path(self, thread_id: int) -> list[Message]:
+        """`path_to(default_leaf(thread_id))`, in one trip to the database thread."""
+
+        def select(conn: sqlite3.Connection) -> list[Message]:
+            leaf = _default_leaf(conn, thread_id)
+            return [] if leaf is None else _path_to(conn, leaf.id)
+
+        return await self.db.run(select)
+
+    async def delete_subtree(self, message_id: int) -> int:
+        """Delete a message and all its descendants; returns how many were deleted.
+
+        A thread whose selected leaf was inside the subtree selects the deleted message's parent.
+        """
+
+        def delete(conn: sqlite3.Connection) -> int:
+            with transaction(conn):
+                row = conn.execute(
+                    "SELECT thread_id, parent_id FROM messages WHERE id = ?", (message_id,)
+                ).fetchone()
+                if row is None:
+                    return 0
+                ids = [
+                    r[0]
+                    for r in conn.execute(
+                        "WITH RECURSIVE sub(id) AS (SELECT ? UNION ALL"
+                        " SELECT m.id FROM messages m JOIN sub ON m.parent_id = sub.id)"
+                        " SELECT id FROM sub",
+                        (message_id,),
+                    )
+                ]
+                conn.execute(
+                    "UPDATE threads SET selected_leaf_id = ? WHERE id = ? AND selected_leaf_id IN"
+                    f" ({','.join('?' * len(ids))})",
+                    (row["parent_id"], row["thread_id"], *ids),
+                )
+                # Children first, so each DELETE removes a leaf (the FK cascade is not needed).
+                conn.executemany("DELETE FROM messages WHERE id = ?", [(i,) for i in reversed(ids)])
+                return len(ids)
+
+        return await self.db.run(delete)
+
+    async def mark_streaming_interrupted(self) -> int:
+        """At start-up: replies left `streaming` by a crash become `interrupted`. Returns count."""
+        now = self._clock()
+        return await self.db.run(
+            lambda conn: (
+                conn.execute(
+                    "UPDATE messages SET status = 'interrupted', updated_at = ?"
+                    " WHERE status = 'streaming'",
+                    (now,),
+                ).rowcount
+            )
+        )
+
+    # --- search ----------------------------------------------------------------------------
+
+    async def search(self, query: str, limit: int = 50) -> list[SearchHit]:
+        """Messages of live threads matching `query` (any text; quoted safely), best first."""
+        match = fts_query(query)
+        if match is None:
+            return []
+
+        def select(conn: sqlite3.Connection) -> list[SearchHit]:
+            rows = conn.execute(
+                "SELECT m.id, m.thread_id, m.role, t.title,"
+                " snippet(messages_fts, 0, ?, ?, '…', 16) AS snip,"
+                " bm25(messages_fts) AS rank"
+                " FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid"
+                " JOIN threads t ON t.id = m.thread_id"
+                " WHERE messages_fts MATCH ? AND t.deleted_at IS NULL"
+                " ORDER BY rank, m.id DESC LIMIT ?",
+                (HIGHLIGHT_START, HIGHLIGHT_END, match, limit),
+            )
+            return [
+                SearchHit(
+                    message_id=r["id"],
+                    thread_id=r["thread_id"],
+                    thread_title=r["title"],
+                    snippet=r["snip"],
+                    rank=r["rank"],
+                    role=r["role"],
+                )
+                for r in rows
+            ]
+
+        return await self.db.run(select)
+
+
+# --- SQL run on the database thread -----------------------------------------------------------
+
+
+def _get_thread(
+    conn: sqlite3.Connection, thread_id: int, include_deleted: bool = True
+) -> Thread | None:
+    row = conn.execute("SELECT * FROM threads WHERE id = ?", (thread_id,)).fetchone()
+    if row is None or (not include_deleted and row["deleted_at"] is not None):
+        return None
+    return Thread.from_row(row)
+
+
+def _get_message(conn: sqlite3.Connection, message_id: int) -> Message | None:
+    row = conn.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
+    return None if row is None else Message.from_row(row)
+
+
+def _path_to(conn: sqlite3.Connection, leaf_id: int) -> list[Message]:
+    rows = conn.execute(
+        "WITH RECURSIVE up(id, parent_id, depth) AS ("
+        " SELECT id, parent_id, 0 FROM messages WHERE id = ?"
+        " UNION ALL SELECT m.id, m.parent_id, up.depth + 1 FROM messages m"
+        " JOIN up ON m.id = up.parent_id)"
+        " SELECT m.* FROM up JOIN messages m ON m.id = up.id ORDER BY up.depth DESC",
+        (leaf_id,),
+    )
+    return [Message.from_row(r) for r in rows]
+
+
+def _default_leaf(conn: sqlite3.Connection, thread_id: int) -> Message | None:
+    row = conn.execute(
+        "SELECT m.* FROM threads t JOIN messages m ON m.id = t.selected_leaf_id"
+        " AND m.thread_id = t.id WHERE t.id = ?",
+        (thread_id,),
+    ).fetchone()
+    if row is None:
+        row = conn.execute(
+            "SELECT * FROM messages WHERE thread_id = ? AND parent_id IS NULL"
+            " ORDER BY id DESC LIMIT 1",
+            (thread_id,),
+        ).fetchone()
+    while row is not None:
+        child = conn.execute(
+            "SELECT * FROM messages WHERE parent_id = ? ORDER BY id DESC LIMIT 1", (row["id"],)
+        ).fetchone()
+        if child is None:
+            return Message.from_row(row)
+        row = child
+    return None
