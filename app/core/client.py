@@ -1,0 +1,946 @@
+"""One HTTP client per provider profile: auth, dialect dispatch, retries, streaming, cancellation.
+
+`ProviderClient` owns one `httpx.AsyncClient` configured by `app.core.network` (timeouts, TLS,
+proxies) and speaks the profile's dialect through the pure functions of `app.core.protocol`.
+
+Behaviour the rest of the app relies on:
+
+- Every failure surfaces as an `app.core.errors` type with a sentence for the user; the API key
+  never appears in any of them (it is registered with `errors.register_secret`).
+- Retries (connect errors, 408, 409, 429, 5xx) happen only before any output reached the caller,
+  at most `profile.max_retries` times, waiting what the server asks (`retry-after-ms`,
+  `Retry-After`) or an exponential backoff with jitter. When the server asks for longer than
+  `max_retry_wait`, the RateLimitError is raised at once with `retry_after` set, so the UI can show
+  a countdown instead of a frozen spinner.
+- A stream that produced output and then drops raises StreamInterruptedError and is never
+  retried: the caller keeps what arrived.
+- Cancelling the task that consumes a stream, or closing the generator, closes the HTTP
+  connection at once (the response is closed in a `finally`), so the server stops generating.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import logging
+import random
+import ssl
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, cast
+from urllib.parse import unquote_to_bytes, urlsplit
+
+import httpx
+
+from app.core.errors import (
+    APIError,
+    ConfigError,
+    ConnectError,
+    MalformedResponseError,
+    ProviderError,
+    RateLimitError,
+    ServerError,
+    StreamInterruptedError,
+    SwitchboardError,
+    TimeoutError_,
+    redact,
+    register_secret,
+)
+from app.core.network import build_client_kwargs
+from app.core.protocol import gemini, openai
+from app.core.protocol.errors import api_error_from_json, api_error_from_response, error_info_from_json
+from app.core.protocol.ratelimit import parse_rate_limits, parse_retry_after
+from app.core.protocol.sse import SSEDecoder, SSEEvent
+from app.core.protocol.types import (
+    ChatDelta,
+    ChatMessage,
+    ChatResult,
+    EmbeddingRequest,
+    EmbeddingResult,
+    GenerationParams,
+    ImageItem,
+    ImageRequest,
+    ModelInfo,
+    RateLimitInfo,
+    ToolCallDelta,
+    VideoRequest,
+    VideoTask,
+)
+from app.core.protocol.urls import endpoint_url, gemini_base
+from app.core.protocol.video import OpenAIVideoDialect, TasksVideoDialect, video_dialect_for
+from app.core.providers import Dialect, ProviderProfile, VideoDialect
+
+__all__ = [
+    "ProviderClient",
+    "ConnectionReport",
+    "RETRY_STATUSES",
+    "BACKOFF_BASE",
+    "BACKOFF_FACTOR",
+    "BACKOFF_CAP",
+]
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUSES = frozenset({408, 409, 429})  # and every 5xx
+BACKOFF_BASE = 0.5
+BACKOFF_FACTOR = 2.0
+BACKOFF_CAP = 8.0
+# Gemini lists models 50 at a time by default; a bounded number of pages guards against a
+# server that keeps sending the same page token.
+_GEMINI_PAGE_SIZE = 1000
+_GEMINI_MAX_PAGES = 20
+_MAX_REDIRECTS = 5
+# How much of a non-SSE reply to a stream request is read to say what it was.
+_MAX_ERROR_BODY = 64 * 1024
+_SSE_FIELD_STARTS = (b"data:", b"event:", b"id:", b"retry:", b":")
+
+
+@dataclass
+class ConnectionReport:
+    """The outcome of `ProviderClient.test_connection()`."""
+
+    ok: bool
+    latency_ms: float
+    models: list[ModelInfo] = field(default_factory=list)
+    error: SwitchboardError | None = None
+
+
+class _Failure(Exception):
+    """An attempt that failed before any output reached the caller; maybe worth retrying."""
+
+    def __init__(
+        self,
+        error: SwitchboardError,
+        *,
+        retryable: bool,
+        retry_after: float | None = None,
+        cause: BaseException | None = None,
+    ) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.retryable = retryable
+        self.retry_after = retry_after
+        self.cause = cause
+
+
+def _is_retry_status(status: int) -> bool:
+    return status in RETRY_STATUSES or 500 <= status < 600
+
+
+def _origin(url: str | httpx.URL) -> tuple[str, str, int | None]:
+    parsed = httpx.URL(str(url))
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    return parsed.scheme, parsed.host, port
+
+
+def _host_label(url: httpx.URL) -> str:
+    return f"{url.host}:{url.port}" if url.port else url.host
+
+
+def _tls_verify_failed(exc: BaseException) -> bool:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return True
+        if "CERTIFICATE_VERIFY_FAILED" in str(current):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _short(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _has_output(delta: ChatDelta) -> bool:
+    """Text the user sees (or a tool call): once yielded, the request can no longer be retried."""
+    return bool(delta.content or delta.reasoning or delta.refusal or delta.tool_calls)
+
+
+def _result_deltas(result: ChatResult) -> list[ChatDelta]:
+    """A whole reply as deltas, for servers that answer a stream request with plain JSON."""
+    deltas = [
+        ChatDelta(
+            index=choice.index,
+            content=choice.content,
+            reasoning=choice.reasoning,
+            refusal=choice.refusal,
+            tool_calls=[
+                ToolCallDelta(
+                    index=call.index, id=call.id, type=call.type, name=call.name, arguments=call.arguments
+                )
+                for call in choice.tool_calls
+            ],
+            finish_reason=choice.finish_reason,
+            model=result.model,
+            id=result.id,
+        )
+        for choice in result.choices
+    ]
+    if result.usage is not None:
+        deltas.append(ChatDelta(usage=result.usage, model=result.model, id=result.id))
+    return deltas
+
+
+class ProviderClient:
+    """Talks to one provider profile. Create one per profile; `aclose()` it when done."""
+
+    def __init__(
+        self,
+        profile: ProviderProfile,
+        api_key: str | None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        on_rate_limit: Callable[[RateLimitInfo], None] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        max_retry_wait: float = 60.0,
+    ) -> None:
+        self.profile = profile
+        self._api_key = (api_key or "").strip() or None
+        register_secret(self._api_key)
+        self._on_rate_limit = on_rate_limit
+        self._sleep = sleep
+        self._max_retry_wait = max_retry_wait
+        self._random = random.Random()
+        self.last_rate_limit: RateLimitInfo | None = None
+        # Cleared for good once this server rejects `stream_options` (it will not change its mind).
+        self.stream_usage_supported = True
+        # The base is checked here so a bad URL is a ConfigError at once, not at the first request.
+        endpoint_url(profile.base_url, "")
+        self._base_origin = _origin(profile.base_url)
+        self._http = httpx.AsyncClient(**build_client_kwargs(profile, transport=transport))
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> "ProviderClient":
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    # --- URLs and headers ---------------------------------------------------------------------
+
+    @property
+    def is_gemini(self) -> bool:
+        return self.profile.dialect == Dialect.GEMINI
+
+    def url(self, path: str, *, query: Mapping[str, str] | None = None, slash: bool | None = None) -> str:
+        """The absolute URL of an endpoint `path` of this profile's dialect."""
+        if self.is_gemini:
+            # Gemini's paths are `models/x:verb`; a trailing slash would break them.
+            return endpoint_url(gemini_base(self.profile.base_url), path, query=query)
+        trailing = self.profile.trailing_slash if slash is None else slash
+        return endpoint_url(self.profile.base_url, path, trailing_slash=trailing, query=query)
+
+    def _auth_headers(self) -> dict[str, str]:
+        if not self._api_key:
+            return {}
+        if self.is_gemini:
+            return {"x-goog-api-key": self._api_key}
+        return {"Authorization": f"Bearer {self._api_key}"}
+
+    def _headers_for(self, url: httpx.URL, *, accept: str) -> dict[str, str]:
+        """Request headers: auth and the profile's headers only for the profile's own origin.
+
+        Downloads may point at a CDN; it must never receive the API key.
+        """
+        headers = {"Accept": accept}
+        if _origin(url) == self._base_origin:
+            headers.update(self._auth_headers())
+            # After auth, so a profile can replace it (e.g. Azure's `api-key` scheme).
+            headers.update(self.profile.extra_headers)
+        else:
+            agent = {k: v for k, v in self.profile.extra_headers.items() if k.lower() == "user-agent"}
+            headers.update(agent)
+        return headers
+
+    def _model(self, model: str | None, capability: str) -> str:
+        chosen = (model or "").strip() or self.profile.model_for(capability)
+        if not chosen:
+            raise ConfigError(
+                f"No {capability} model is chosen for {self.profile.name}. Pick one from the model "
+                "list, or set a default in the profile's settings."
+            )
+        return chosen
+
+    def _require_openai(self, what: str) -> None:
+        if self.is_gemini:
+            raise ConfigError(
+                f"{what} is not available for Gemini profiles. Use an OpenAI-compatible profile "
+                "for it."
+            )
+
+    # --- rate limits and retries --------------------------------------------------------------
+
+    def _note_rate_limits(self, headers: httpx.Headers) -> None:
+        info = parse_rate_limits(headers, time.time())
+        if info is None:
+            return
+        self.last_rate_limit = info
+        if self._on_rate_limit is not None:
+            self._on_rate_limit(info)
+
+    def backoff_delay(self, attempt: int) -> float:
+        """Seconds before retry number `attempt + 1`: exponential, capped, with jitter."""
+        delay = min(BACKOFF_CAP, BACKOFF_BASE * BACKOFF_FACTOR**attempt)
+        # Up to 25 % less, so many clients hit by the same outage do not return in lockstep.
+        return delay * (1.0 - 0.25 * self._random.random())
+
+    def _plan_retry(self, failure: _Failure, attempt: int, max_retries: int) -> float | None:
+        """Seconds to wait before trying again, or None to give up and raise."""
+        retry_after = failure.retry_after
+        if retry_after is not None and isinstance(failure.error, ProviderError):
+            failure.error.retry_after = retry_after
+        if not failure.retryable:
+            return None
+        if retry_after is not None and retry_after > self._max_retry_wait:
+            # Waiting minutes inside a request looks like a hang; the caller shows the wait.
+            return None
+        if attempt >= max_retries:
+            return None
+        return retry_after if retry_after is not None else self.backoff_delay(attempt)
+
+    def _retries(self, override: int | None) -> int:
+        return max(0, self.profile.max_retries if override is None else override)
+
+    # --- one attempt --------------------------------------------------------------------------
+
+    def _transport_failure(self, exc: Exception, url: httpx.URL, *, sent: bool) -> _Failure:
+        """Turn an httpx exception into a typed error; `sent`: the request already went out."""
+        host = _host_label(url)
+        detail = redact(str(exc)) or type(exc).__name__
+        if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)):
+            return _Failure(
+                TimeoutError_(
+                    f"Connecting to {host} took too long. Check the base URL and your network, or "
+                    "raise the connect timeout in the profile's settings.",
+                    provider_message=detail,
+                ),
+                retryable=True,
+                cause=exc,
+            )
+        if isinstance(exc, httpx.TimeoutException):
+            # The server may be working on it (and billing it): do not send it again.
+            return _Failure(
+                TimeoutError_(
+                    f"{host} took too long to answer. Try again, or raise the read timeout in the "
+                    "profile's settings for slow models.",
+                    provider_message=detail,
+                ),
+                retryable=False,
+                cause=exc,
+            )
+        if isinstance(exc, httpx.ProxyError):
+            return _Failure(
+                ConnectError(
+                    f"The proxy could not connect to {host}. Check the proxy address in the "
+                    "profile's network settings or your system proxy.",
+                    provider_message=detail,
+                ),
+                retryable=True,
+                cause=exc,
+            )
+        if isinstance(exc, httpx.ConnectError) and _tls_verify_failed(exc):
+            return _Failure(
+                ConnectError(
+                    f"The TLS certificate of {host} is not trusted. If the server uses a private "
+                    "certificate authority, add its CA file in the profile's network settings.",
+                    provider_message=detail,
+                ),
+                retryable=False,
+                cause=exc,
+            )
+        if isinstance(exc, httpx.ConnectError):
+            return _Failure(
+                ConnectError(
+                    f"Could not reach {host}. Check the base URL, your network or proxy, and that "
+                    "the server is running.",
+                    provider_message=detail,
+                ),
+                retryable=True,
+                cause=exc,
+            )
+        if isinstance(exc, httpx.UnsupportedProtocol):
+            return _Failure(
+                ConfigError(f"The address {url.scheme}://{host} is not http or https. Fix the base URL."),
+                retryable=False,
+                cause=exc,
+            )
+        if isinstance(exc, httpx.DecodingError):
+            return _Failure(
+                MalformedResponseError(
+                    f"The reply from {host} could not be decoded (a broken compressed body). Try "
+                    "again; if it keeps happening, check the server or proxy.",
+                    provider_message=detail,
+                ),
+                retryable=False,
+                cause=exc,
+            )
+        if isinstance(exc, httpx.HTTPError):
+            what = "dropped the connection before answering" if not sent else "dropped the connection"
+            return _Failure(
+                ConnectError(
+                    f"{host} {what}. Try again; if it keeps happening, check the server or proxy.",
+                    provider_message=detail,
+                ),
+                retryable=True,
+                cause=exc,
+            )
+        raise exc  # not an httpx error: a bug, let it surface
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        json_body: Any = None,
+        accept: str = "application/json",
+        follow_redirects: bool = False,
+    ) -> httpx.Response:
+        """One attempt: an open response with a 2xx status, or a `_Failure`.
+
+        The response is streamed (the caller reads and closes it) so that streams and plain
+        requests share one path and cancellation closes the connection in both.
+        """
+        target = httpx.URL(url)
+        for _hop in range(_MAX_REDIRECTS + 1):
+            try:
+                request = self._http.build_request(
+                    method, target, json=json_body, headers=self._headers_for(target, accept=accept)
+                )
+            except UnicodeEncodeError:
+                raise ConfigError(
+                    "The API key or a custom header of this profile contains characters that "
+                    "cannot be sent in an HTTP header. Re-enter the key or fix the header."
+                ) from None
+            try:
+                response = await self._http.send(request, stream=True)
+            except httpx.HTTPError as exc:
+                raise self._transport_failure(exc, target, sent=False) from exc
+            try:
+                self._note_rate_limits(response.headers)
+                status = response.status_code
+                if 300 <= status < 400 and "location" in response.headers:
+                    location = response.url.join(response.headers["location"])
+                    await response.aread()
+                    await response.aclose()
+                    if follow_redirects:
+                        target = location
+                        continue
+                    raise _Failure(
+                        APIError(
+                            f"The server redirected this request to {location.copy_with(query=None)}. "
+                            "Use that address as the base URL, or switch the profile's trailing-slash "
+                            "option.",
+                            status=status,
+                        ),
+                        retryable=False,
+                    )
+                if status >= 400:
+                    raise await self._status_failure(response)
+                return response
+            except BaseException:
+                await response.aclose()
+                raise
+        raise _Failure(
+            APIError(f"The server redirected more than {_MAX_REDIRECTS} times. Check the address."),
+            retryable=False,
+        )
+
+    async def _status_failure(self, response: httpx.Response) -> _Failure:
+        try:
+            body = await response.aread()
+        except httpx.HTTPError:
+            body = b""
+        error = api_error_from_response(response.status_code, response.headers, body)
+        retryable = _is_retry_status(response.status_code)
+        # OpenAI's explicit hint overrides the status-based guess either way.
+        hint = response.headers.get("x-should-retry", "").strip().lower()
+        if hint in ("true", "false"):
+            retryable = hint == "true"
+        retry_after = parse_retry_after(response.headers, time.time())
+        if retry_after is None:
+            retry_after = error.retry_after
+        return _Failure(error, retryable=retryable, retry_after=retry_after)
+
+    def _body_failure(self, response: httpx.Response, obj: Any) -> _Failure | None:
+        """A 2xx whose JSON body is an error (gateways do that): the typed error, or None."""
+        if error_info_from_json(obj) is None:
+            return None
+        error = api_error_from_json(response.status_code, obj, response.headers)
+        retryable = isinstance(error, (RateLimitError, ServerError))
+        return _Failure(error, retryable=retryable, retry_after=error.retry_after)
+
+    async def _read_all(self, response: httpx.Response, limit: int | None = None) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async for chunk in response.aiter_bytes():
+                chunks.append(chunk)
+                size += len(chunk)
+                if limit is not None and size >= limit:
+                    break
+        except httpx.HTTPError as exc:
+            raise self._transport_failure(exc, response.request.url, sent=True) from exc
+        return b"".join(chunks)
+
+    def _decode_json(self, response: httpx.Response, body: bytes) -> Any:
+        text = body.decode("utf-8", errors="replace").lstrip("\ufeff").strip()
+        if not text:
+            raise MalformedResponseError(
+                "The server sent an empty reply. Check that the base URL points at an "
+                "OpenAI-compatible or Gemini API.",
+                status=response.status_code,
+            )
+        try:
+            obj = json.loads(text)
+        except ValueError:
+            summary = api_error_from_response(response.status_code, response.headers, body)
+            content_type = response.headers.get("content-type", "no content type")
+            raise MalformedResponseError(
+                f"The server answered with {content_type.split(';')[0]} that is not valid JSON. Check "
+                "that the base URL points at an OpenAI-compatible or Gemini API.",
+                status=response.status_code,
+                provider_message=summary.provider_message,
+            ) from None
+        failure = self._body_failure(response, obj)
+        if failure is not None:
+            raise failure
+        return obj
+
+    # --- request loops ------------------------------------------------------------------------
+
+    async def _request(
+        self,
+        method: str,
+        url: str,
+        *,
+        json_body: Any = None,
+        max_retries: int | None = None,
+        raw: bool = False,
+        follow_redirects: bool = False,
+    ) -> Any:
+        """A whole request with retries: the decoded JSON (or the bytes when `raw`)."""
+        retries = self._retries(max_retries)
+        attempt = 0
+        while True:
+            try:
+                response = await self._send(
+                    method,
+                    url,
+                    json_body=json_body,
+                    accept="*/*" if raw else "application/json",
+                    follow_redirects=follow_redirects,
+                )
+                try:
+                    body = await self._read_all(response)
+                finally:
+                    await response.aclose()
+                return body if raw else self._decode_json(response, body)
+            except _Failure as failure:
+                wait = self._plan_retry(failure, attempt, retries)
+                if wait is None:
+                    raise failure.error from failure.cause
+                log.info("retrying %s %s in %.2f s: %s", method, redact(url), wait, failure.error)
+                attempt += 1
+                await self._sleep(wait)
+
+    async def _stream(
+        self,
+        url: str,
+        make_body: Callable[[bool], dict[str, Any]],
+        parse_chunk: Callable[[Any], list[ChatDelta]],
+        parse_whole: Callable[[Any], ChatResult],
+        *,
+        openai_style: bool,
+    ) -> AsyncGenerator[ChatDelta, None]:
+        """POST a streaming request and yield its deltas; retries only before output."""
+        retries = self._retries(None)
+        attempt = 0
+        while True:
+            include_usage = openai_style and self.stream_usage_supported
+            try:
+                response = await self._send(
+                    "POST", url, json_body=make_body(include_usage), accept="text/event-stream"
+                )
+            except _Failure as failure:
+                if include_usage and isinstance(failure.error, APIError) and openai.stream_options_rejected(
+                    failure.error
+                ):
+                    # Some servers refuse `stream_options`; ask once more without it, and never again.
+                    log.info("server rejected stream_options; retrying without it")
+                    self.stream_usage_supported = False
+                    continue
+                wait = self._plan_retry(failure, attempt, retries)
+                if wait is None:
+                    raise failure.error from failure.cause
+                attempt += 1
+                await self._sleep(wait)
+                continue
+
+            failure_seen: _Failure | None = None
+            try:
+                # aclosing: when our caller stops early, the inner generator is closed right here,
+                # not later by the garbage collector.
+                async with contextlib.aclosing(
+                    self._read_stream(response, parse_chunk, parse_whole, openai_style)
+                ) as deltas:
+                    async for delta in deltas:
+                        yield delta
+                return
+            except _Failure as failure:
+                failure_seen = failure
+            finally:
+                await response.aclose()
+            wait = self._plan_retry(failure_seen, attempt, retries)
+            if wait is None:
+                raise failure_seen.error from failure_seen.cause
+            attempt += 1
+            await self._sleep(wait)
+
+    async def _read_stream(
+        self,
+        response: httpx.Response,
+        parse_chunk: Callable[[Any], list[ChatDelta]],
+        parse_whole: Callable[[Any], ChatResult],
+        openai_style: bool,
+    ) -> AsyncGenerator[ChatDelta, None]:
+        """Deltas of one open streaming response. Raises `_Failure` only before any output.
+
+        Not closing `response` is deliberate: `_stream` owns it and closes it in its `finally`,
+        which runs on cancellation and on `aclose()` of the outer generator too.
+        """
+        content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        if "json" in content_type and "ndjson" not in content_type:
+            # A server that ignores `stream: true`, or an error body with a 200 status.
+            obj = self._decode_json(response, await self._read_all(response))
+            for delta in _result_deltas(parse_whole(obj)):
+                yield delta
+            return
+        if content_type in ("text/html", "application/xhtml+xml"):
+            body = await self._read_all(response, _MAX_ERROR_BODY)
+            raise self._wrong_type(response, body)
+
+        decoder = SSEDecoder()
+        sniffing = content_type != "text/event-stream"
+        head = b""
+        produced = False
+        held: list[ChatDelta] = []
+        done = False
+        # httpx implements aiter_bytes as an async generator; typed as one to close it early.
+        chunks = cast(AsyncGenerator[bytes, None], response.aiter_bytes())
+        try:
+            while not done:
+                try:
+                    chunk = await anext(chunks, None)
+                except httpx.HTTPError as exc:
+                    failure = self._transport_failure(exc, response.request.url, sent=True)
+                    if produced:
+                        how = (
+                            "stopped sending"
+                            if isinstance(exc, httpx.TimeoutException)
+                            else "dropped the connection"
+                        )
+                        raise StreamInterruptedError(
+                            f"{_host_label(response.request.url)} {how} while the reply was "
+                            "streaming. What arrived was kept; press Retry or Continue.",
+                            provider_message=failure.error.provider_message
+                            if isinstance(failure.error, ProviderError)
+                            else None,
+                        ) from exc
+                    raise failure from exc
+                if chunk is None:
+                    break
+                if sniffing:
+                    # No event-stream content type (some local servers): decide from the bytes.
+                    head += chunk
+                    start = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+                    if len(start) < 6:
+                        continue
+                    sniffing = False
+                    if not start.startswith(_SSE_FIELD_STARTS):
+                        body = head + await _drain(chunks, _MAX_ERROR_BODY)
+                        if start[:1] in (b"{", b"["):
+                            obj = self._decode_json(response, body)
+                            for delta in _result_deltas(parse_whole(obj)):
+                                yield delta
+                            return
+                        raise self._wrong_type(response, body)
+                    chunk, head = head, b""
+                for event in decoder.feed(chunk):
+                    done, deltas = self._event_deltas(event, parse_chunk, openai_style, produced)
+                    for delta in deltas:
+                        if not produced and not _has_output(delta):
+                            held.append(delta)  # metadata only: the request may still be retried
+                            continue
+                        produced = True
+                        for earlier in held:
+                            yield earlier
+                        held.clear()
+                        yield delta
+                    if done:
+                        break
+            if sniffing and head.strip():
+                raise self._wrong_type(response, head)
+            if not done:
+                for event in decoder.flush():
+                    done, deltas = self._event_deltas(event, parse_chunk, openai_style, produced)
+                    held.extend(deltas)
+                    if done:
+                        break
+            for delta in held:
+                yield delta
+        finally:
+            await chunks.aclose()
+
+    def _event_deltas(
+        self,
+        event: SSEEvent,
+        parse_chunk: Callable[[Any], list[ChatDelta]],
+        openai_style: bool,
+        produced: bool,
+    ) -> tuple[bool, list[ChatDelta]]:
+        """(stream finished, deltas) for one SSE event."""
+        data = event.data
+        if openai_style and openai.is_done(data):
+            return True, []
+        try:
+            obj = json.loads(data)
+        except ValueError:
+            if event.event == "error":
+                raise api_error_from_response(200, {}, data.encode("utf-8")) from None
+            raise MalformedResponseError(
+                "The server sent a stream line that is not JSON. What arrived was kept; check that "
+                "the base URL points at an OpenAI-compatible or Gemini API.",
+                detail=_short(data),
+            ) from None
+        try:
+            if event.event == "error" and error_info_from_json(obj) is not None:
+                raise api_error_from_json(200, obj)
+            return False, parse_chunk(obj)
+        except APIError as error:
+            if not produced and isinstance(error, (RateLimitError, ServerError)):
+                raise _Failure(error, retryable=True, retry_after=error.retry_after) from error
+            raise
+
+    def _wrong_type(self, response: httpx.Response, body: bytes) -> MalformedResponseError:
+        summary = api_error_from_response(response.status_code, response.headers, body)
+        content_type = response.headers.get("content-type", "").split(";")[0].strip() or "no content type"
+        return MalformedResponseError(
+            f"The server answered a streaming request with {content_type} instead of an event "
+            "stream. Check that the base URL points at an OpenAI-compatible or Gemini API.",
+            status=response.status_code,
+            provider_message=summary.provider_message,
+        )
+
+    # --- models -------------------------------------------------------------------------------
+
+    async def list_models(self) -> list[ModelInfo]:
+        return await self._list_models(None)
+
+    async def _list_models(self, max_retries: int | None) -> list[ModelInfo]:
+        if not self.is_gemini:
+            obj = await self._request("GET", self.url("models"), max_retries=max_retries)
+            return openai.parse_models(obj)
+        models: list[ModelInfo] = []
+        token = ""
+        for _page in range(_GEMINI_MAX_PAGES):
+            query = {"pageSize": str(_GEMINI_PAGE_SIZE)}
+            if token:
+                query["pageToken"] = token
+            obj = await self._request("GET", self.url("models", query=query), max_retries=max_retries)
+            models.extend(gemini.parse_models(obj))
+            next_token = obj.get("nextPageToken") if isinstance(obj, dict) else None
+            if not isinstance(next_token, str) or not next_token or next_token == token:
+                break
+            token = next_token
+        return models
+
+    async def test_connection(self) -> ConnectionReport:
+        """List models once, without retries, timing it: what the profile editor's Test shows."""
+        started = time.perf_counter()
+        try:
+            models = await self._list_models(0)
+        except SwitchboardError as error:
+            return ConnectionReport(
+                ok=False, latency_ms=(time.perf_counter() - started) * 1000.0, error=error
+            )
+        return ConnectionReport(
+            ok=True, latency_ms=(time.perf_counter() - started) * 1000.0, models=models
+        )
+
+    # --- chat ---------------------------------------------------------------------------------
+
+    async def chat(
+        self, model: str, messages: list[ChatMessage], params: GenerationParams
+    ) -> ChatResult:
+        model = self._model(model, "chat")
+        if self.is_gemini:
+            path, query = gemini.generate_path(model, stream=False)
+            obj = await self._request(
+                "POST", self.url(path, query=query), json_body=gemini.build_generate_body(messages, params)
+            )
+            return gemini.parse_generate_response(obj)
+        body = openai.build_chat_body(model, messages, params, stream=False)
+        obj = await self._request("POST", self.url("chat/completions"), json_body=body)
+        return openai.parse_chat_response(obj)
+
+    def chat_stream(
+        self, model: str, messages: list[ChatMessage], params: GenerationParams
+    ) -> AsyncIterator[ChatDelta]:
+        """An async generator of deltas; close it (`contextlib.aclosing`) to stop early."""
+        model = self._model(model, "chat")
+        if self.is_gemini:
+            path, query = gemini.generate_path(model, stream=True)
+            body = gemini.build_generate_body(messages, params)
+            return self._stream(
+                self.url(path, query=query),
+                lambda _usage: body,
+                gemini.parse_stream_chunk,
+                gemini.parse_generate_response,
+                openai_style=False,
+            )
+        return self._stream(
+            self.url("chat/completions"),
+            lambda usage: openai.build_chat_body(model, messages, params, stream=True, include_usage=usage),
+            openai.parse_chat_chunk,
+            openai.parse_chat_response,
+            openai_style=True,
+        )
+
+    # --- legacy completions -------------------------------------------------------------------
+
+    async def complete(self, model: str, prompt: str, params: GenerationParams) -> ChatResult:
+        self._require_openai("Text completion")
+        model = self._model(model, "completion")
+        body = openai.build_completion_body(model, prompt, params, stream=False)
+        obj = await self._request("POST", self.url("completions"), json_body=body)
+        return openai.parse_completion_response(obj)
+
+    def complete_stream(
+        self, model: str, prompt: str, params: GenerationParams
+    ) -> AsyncIterator[ChatDelta]:
+        self._require_openai("Text completion")
+        model = self._model(model, "completion")
+        return self._stream(
+            self.url("completions"),
+            lambda usage: openai.build_completion_body(
+                model, prompt, params, stream=True, include_usage=usage
+            ),
+            openai.parse_completion_chunk,
+            openai.parse_completion_response,
+            openai_style=True,
+        )
+
+    # --- images and embeddings ----------------------------------------------------------------
+
+    async def generate_images(self, req: ImageRequest) -> list[ImageItem]:
+        self._require_openai("Image generation")
+        req = replace(req, model=self._model(req.model, "image"))
+        body = openai.build_image_body(req, size_style=self.profile.image_size_style)
+        obj = await self._request("POST", self.url("images/generations"), json_body=body)
+        return openai.parse_image_response(obj)
+
+    async def embed(self, req: EmbeddingRequest) -> EmbeddingResult:
+        model = self._model(req.model, "embedding")
+        if self.is_gemini:
+            obj = await self._request(
+                "POST",
+                self.url(gemini.embed_path(model, batch=True)),
+                json_body=gemini.build_batch_embed_body(model, list(req.inputs)),
+            )
+            result = gemini.parse_embed_response(obj)
+            if result.model is None:
+                result.model = model
+            return result
+        body = openai.build_embedding_body(replace(req, model=model))
+        obj = await self._request("POST", self.url("embeddings"), json_body=body)
+        return openai.parse_embedding_response(obj)
+
+    # --- video --------------------------------------------------------------------------------
+
+    def _video_dialect(self) -> TasksVideoDialect | OpenAIVideoDialect:
+        self._require_openai("Video generation")
+        if self.profile.video_dialect == VideoDialect.NONE:
+            raise ConfigError(
+                f"Video generation is not set up for {self.profile.name}. Choose its video API in "
+                "the profile's settings."
+            )
+        return video_dialect_for(self.profile.video_dialect)
+
+    async def create_video(self, req: VideoRequest) -> VideoTask:
+        dialect = self._video_dialect()
+        req = replace(req, model=self._model(req.model, "video"))
+        obj = await self._request(
+            "POST", self.url(dialect.create_path), json_body=dialect.build_create_body(req)
+        )
+        return dialect.parse_create(obj)
+
+    async def get_video(self, task_id: str) -> VideoTask:
+        dialect = self._video_dialect()
+        # Seed 004 polls `/video/generations/{task_id}` without the trailing slash its POSTs use.
+        obj = await self._request("GET", self.url(dialect.status_path(task_id), slash=False))
+        return dialect.parse_status(obj, task_id)
+
+    async def download_video(self, task: VideoTask) -> bytes:
+        """The finished video's bytes: the dialect's content path, else the task's `video_url`."""
+        dialect = self._video_dialect()
+        path = dialect.content_path(task)
+        target = path or task.video_url
+        if not target:
+            raise MalformedResponseError(
+                "The video task finished without a video address. Try generating it again.",
+            )
+        return await self.download(target)
+
+    async def download(self, url_or_path: str) -> bytes:
+        """Bytes at an absolute URL, a `data:` URL, or a path relative to the profile's base.
+
+        The key is sent only to the profile's own host; redirects are followed (a CDN link).
+        """
+        text = url_or_path.strip()
+        if text.startswith("data:"):
+            return _data_url_bytes(text)
+        if urlsplit(text).scheme in ("http", "https"):
+            url = text
+        else:
+            url = endpoint_url(self.profile.base_url, text)
+        return await self._request("GET", url, raw=True, follow_redirects=True)
+
+
+async def _drain(chunks: AsyncIterator[bytes], limit: int) -> bytes:
+    """The rest of a body, up to `limit` bytes, to say what an unexpected reply was."""
+    parts: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in chunks:
+            parts.append(chunk)
+            size += len(chunk)
+            if size >= limit:
+                break
+    except httpx.HTTPError:
+        pass  # best effort: what arrived is enough for the message
+    return b"".join(parts)
+
+
+def _data_url_bytes(url: str) -> bytes:
+    header, sep, payload = url.partition(",")
+    if not sep:
+        raise MalformedResponseError("The image or video address is an incomplete data: URL.")
+    if header.endswith(";base64"):
+        try:
+            return base64.b64decode(payload, validate=False)
+        except ValueError as exc:
+            raise MalformedResponseError(
+                "The image or video address is a data: URL with invalid base64."
+            ) from exc
+    return unquote_to_bytes(payload)
