@@ -846,6 +846,9 @@ class ProviderClient:
     async def generate_images(self, req: ImageRequest) -> list[ImageItem]:
         self._require_openai("Image generation")
         req = replace(req, model=self._model(req.model, "image"))
+        if req.response_format is None and self.profile.image_response_format:
+            # Some servers (seed 002) only answer b64_json; the profile says so.
+            req = replace(req, response_format=self.profile.image_response_format)
         body = openai.build_image_body(req, size_style=self.profile.image_size_style)
         obj = await self._request("POST", self.url("images/generations"), json_body=body)
         return openai.parse_image_response(obj)

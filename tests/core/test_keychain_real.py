@@ -7,6 +7,7 @@ Skips only when no keychain backend is usable. To run it headless on Linux:
 
 from __future__ import annotations
 
+import os
 import sys
 import uuid
 from collections.abc import Callable, Iterator
@@ -27,6 +28,8 @@ def real_store() -> Iterator[SecretStore]:
     store = SecretStore(SERVICE)  # no injected backend: keyring's default
     status = store.backend_status()
     if not status.available:
+        if os.environ.get("SWITCHBOARD_REQUIRE_KEYCHAIN") == "1":
+            pytest.fail(f"scripts/test.sh promised a real keychain but none is usable: {status.reason}")
         pytest.skip(
             f"No usable OS keychain ({status.name}). {status.reason} Headless Linux: run "
             "`bash scripts/with-keyring.sh <pytest command>` (needs: apt-get install dbus "
