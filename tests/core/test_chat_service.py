@@ -10,16 +10,25 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from app.core.errors import ConfigError, KeychainError, StreamInterruptedError
+from app.core.errors import (
+    ConfigError,
+    ContentBlockedError,
+    KeychainError,
+    RateLimitError,
+    StreamInterruptedError,
+)
+from app.core.protocol.gemini import content_blocked_error
 from app.core.protocol.types import (
     ChatDelta,
     ChatMessage,
+    ChatResult,
+    Choice,
     GenerationParams,
     ImagePart,
     TextPart,
@@ -27,6 +36,7 @@ from app.core.protocol.types import (
     Usage,
 )
 from app.core.services.chat import ChatService, ReplyProgress
+from app.core.services.titles import clean_model_title, fallback_title, suggest_title
 from app.core.store.db import Database
 from app.core.store.threads import ThreadRepository
 
@@ -48,23 +58,45 @@ class FakeClock:
 @dataclass
 class Profile:
     name: str
+    context_windows: dict[str, int] = field(default_factory=dict)
 
 
 class FakeClient:
-    """A stand-in for ProviderClient whose stream plays a script."""
+    """A stand-in for ProviderClient whose streams play scripts.
 
-    def __init__(self, script: list[Any], name: str = "Fake provider") -> None:
-        self.script = script
-        self.profile = Profile(name)
+    Each stream request (`chat_stream` or `complete_stream`) plays the next script of `scripts`
+    (`then()` adds one); the last script is replayed when they run out. `chat` (used for titles)
+    returns `chat_result` or raises it.
+    """
+
+    def __init__(
+        self,
+        script: list[Any],
+        name: str = "Fake provider",
+        context_windows: dict[str, int] | None = None,
+    ) -> None:
+        self.scripts = [script]
+        self.profile = Profile(name, dict(context_windows or {}))
         self.calls: list[tuple[str, list[ChatMessage], GenerationParams]] = []
+        self.prompts: list[tuple[str, str, GenerationParams]] = []
+        self.chat_calls: list[tuple[str, list[ChatMessage], GenerationParams]] = []
+        self.chat_result: ChatResult | BaseException = ChatResult(choices=[Choice(content="A title")])
         self.closed = False
+        self._played = 0
 
-    async def chat_stream(
-        self, model: str, messages: list[ChatMessage], params: GenerationParams
-    ) -> AsyncIterator[ChatDelta]:
-        self.calls.append((model, messages, params))
+    def then(self, script: list[Any]) -> FakeClient:
+        self.scripts.append(script)
+        return self
+
+    def _next_script(self) -> list[Any]:
+        script = self.scripts[min(self._played, len(self.scripts) - 1)]
+        self._played += 1
+        return script
+
+    async def _play(self, script: list[Any]) -> AsyncIterator[ChatDelta]:
+        self.closed = False
         try:
-            for item in self.script:
+            for item in script:
                 if isinstance(item, ChatDelta):
                     yield item
                 elif isinstance(item, BaseException):
@@ -73,6 +105,26 @@ class FakeClient:
                     await item()
         finally:
             self.closed = True
+
+    def chat_stream(
+        self, model: str, messages: list[ChatMessage], params: GenerationParams
+    ) -> AsyncIterator[ChatDelta]:
+        self.calls.append((model, messages, params))
+        return self._play(self._next_script())
+
+    def complete_stream(
+        self, model: str, prompt: str, params: GenerationParams
+    ) -> AsyncIterator[ChatDelta]:
+        self.prompts.append((model, prompt, params))
+        return self._play(self._next_script())
+
+    async def chat(
+        self, model: str, messages: list[ChatMessage], params: GenerationParams
+    ) -> ChatResult:
+        self.chat_calls.append((model, messages, params))
+        if isinstance(self.chat_result, BaseException):
+            raise self.chat_result
+        return self.chat_result
 
 
 def text(s: str, **kw: Any) -> ChatDelta:
@@ -110,7 +162,6 @@ def test_send_streams_and_records_the_reply(db: Database, arun) -> None:
             text("lo"),
             ChatDelta(tool_calls=[ToolCallDelta(index=0, id="c1", name="look", arguments='{"a"')]),
             ChatDelta(tool_calls=[ToolCallDelta(index=0, arguments=": 1}")]),
-            ChatDelta(index=1, content="other choice is ignored"),
             text("", finish_reason="stop"),
             clock.at(2.5),
             ChatDelta(usage=Usage(prompt_tokens=7, completion_tokens=10, total_tokens=17)),
@@ -131,8 +182,11 @@ def test_send_streams_and_records_the_reply(db: Database, arun) -> None:
         )
         steps = await collect(service.send(tid, "Hi there"))
         assert asked == ["prof"]
-        assert [s.content_delta for s in steps[:2]] == ["Hel", ""]
-        assert steps[1].reasoning == "hmm"
+        pending = steps[0]  # the reply's row exists before the first token
+        assert (pending.content, pending.done, pending.status) == ("", False, "streaming")
+        assert pending.assistant_message_id == steps[-1].assistant_message_id
+        assert [s.content_delta for s in steps[1:3]] == ["Hel", ""]
+        assert steps[2].reasoning == "hmm"
         assert all(not s.done for s in steps[:-1])
         final = steps[-1]
         assert final.done and final.error is None and final.status == "complete"
@@ -197,6 +251,7 @@ def test_journal_interval_is_honoured(db: Database, arun) -> None:
                 assert row is not None
                 on_disk.append((row.content, row.status))
         assert on_disk == [
+            ("", "streaming"),  # the pending progress
             ("", "streaming"),
             ("ab", "streaming"),
             ("ab", "streaming"),
@@ -268,8 +323,9 @@ def test_known_error_from_the_client_factory(db: Database, arun) -> None:
     async def main() -> None:
         tid = await new_thread(service.threads)
         steps = await collect(service.send(tid, "hi"))
-        assert len(steps) == 1 and isinstance(steps[0].error, KeychainError)
-        reply = await service.threads.get_message(steps[0].assistant_message_id)
+        assert len(steps) == 2 and steps[0].error is None and not steps[0].done
+        assert isinstance(steps[1].error, KeychainError) and steps[1].done
+        reply = await service.threads.get_message(steps[1].assistant_message_id)
         assert reply is not None and reply.status == "error" and reply.content == ""
         assert "keychain" in (reply.error or "")
 
@@ -464,6 +520,7 @@ def test_leftover_streaming_rows_become_interrupted_after_reopening(tmp_path: Pa
             service = ChatService(db, lambda _: client, journal_interval=0.0, clock=FakeClock())
             tid = await new_thread(service.threads)
             stream = service.send(tid, "hi")
+            await anext(stream)  # the pending progress
             first = await anext(stream)  # journalled; the reply is suspended: "kill" the app
             # What a killed process leaves: the journalled row, still 'streaming'.
             row = await service.threads.get_message(first.assistant_message_id)
@@ -489,3 +546,321 @@ def test_leftover_streaming_rows_become_interrupted_after_reopening(tmp_path: Pa
             db.close()
 
     arun(restart())
+
+
+# --- completion threads -----------------------------------------------------------------------
+
+
+def test_completion_thread_sends_the_raw_text_of_the_path(db: Database, arun) -> None:
+    client = FakeClient([text(" upon a time"), text("", finish_reason="stop")]).then(
+        [text(" lived a cat."), text("", finish_reason="length")]
+    )
+    service = ChatService(db, lambda _: client, clock=FakeClock())
+    repo = service.threads
+
+    async def main() -> None:
+        tid = await new_thread(repo, kind="completion", system_prompt="ignored in raw mode")
+        first = (await collect(service.send(tid, "Once")))[-1]
+        assert first.status == "complete" and first.content == " upon a time"
+        second = (await collect(service.send(tid, " There")))[-1]
+        assert client.calls == []  # never the chat endpoint
+        assert [(m, p) for m, p, _ in client.prompts] == [
+            ("model-a", "Once"),
+            ("model-a", "Once upon a time There"),
+        ]
+        reply = await repo.get_message(second.assistant_message_id)
+        assert reply is not None and reply.role == "assistant"
+        assert reply.parent_id == second.user_message.id
+        assert (reply.content, reply.finish_reason) == (" lived a cat.", "length")
+        assert [m.content for m in await repo.current_path(tid)] == [
+            "Once",
+            " upon a time",
+            " There",
+            " lived a cat.",
+        ]
+
+    arun(main())
+
+
+# --- several choices (n > 1) ------------------------------------------------------------------
+
+
+def test_n_choices_become_sibling_alternatives(db: Database, arun) -> None:
+    usage = Usage(prompt_tokens=5, completion_tokens=6, total_tokens=11)
+    seen_on_disk: dict[int, str] = {}
+
+    async def main() -> None:
+        gate = asyncio.Event()
+        reached = asyncio.Event()
+
+        async def pause() -> None:
+            reached.set()
+            await gate.wait()
+
+        client = FakeClient(
+            [
+                text("A1", index=0),
+                text("B1", index=1),
+                text("C1", index=2),
+                text(" A2", index=0),
+                text(" B2", index=1),
+                pause,
+                text("", index=0, finish_reason="stop"),
+                text("", index=1, finish_reason="length"),
+                text("", index=2, finish_reason="stop"),
+                ChatDelta(usage=usage),
+            ]
+        )
+        service = ChatService(db, lambda _: client, journal_interval=0.0, clock=FakeClock())
+        repo = service.threads
+        params = GenerationParams(n=3, temperature=1.0)
+        tid = await new_thread(repo, params=params)
+        task = asyncio.create_task(collect(service.send(tid, "three ways")))
+        await reached.wait()
+        for message in await repo.thread_messages(tid):
+            seen_on_disk[message.id] = f"{message.content}|{message.status}"
+        gate.set()
+        steps = await task
+        final = steps[-1]
+        assert final.done and final.status == "complete"
+        primary = final.assistant_message_id
+        assert sorted(final.alternatives) == [1, 2]
+        b, c = final.alternatives[1], final.alternatives[2]
+        assert final.alternative_contents == {1: "B1 B2", 2: "C1"}
+        assert final.content == "A1 A2"
+        # A step of another choice adds nothing to the primary's deltas.
+        assert [(s.choice_index, s.content_delta) for s in steps[1:6]] == [
+            (0, "A1"),
+            (1, ""),
+            (2, ""),
+            (0, " A2"),
+            (1, ""),
+        ]
+        siblings = await repo.siblings(primary)
+        assert [m.id for m in siblings] == [primary, b, c]
+        assert [(m.content, m.status, m.finish_reason) for m in siblings] == [
+            ("A1 A2", "complete", "stop"),
+            ("B1 B2", "complete", "length"),
+            ("C1", "complete", "stop"),
+        ]
+        assert all(m.params == params and m.model == "model-a" for m in siblings)
+        assert siblings[0].usage == usage and siblings[1].usage is None
+        assert (await repo.default_leaf(tid)).id == primary  # type: ignore[union-attr]
+        # every alternative was journaled while streaming
+        assert seen_on_disk[b] == "B1 B2|streaming" and seen_on_disk[c] == "C1|streaming"
+        assert seen_on_disk[primary] == "A1 A2|streaming"
+
+    arun(main())
+
+
+def test_an_error_ends_every_choice_with_its_partial_text(db: Database, arun) -> None:
+    client = FakeClient(
+        [text("A", index=0), text("B", index=1), StreamInterruptedError(provider_message="reset")]
+    )
+    service = ChatService(db, lambda _: client, clock=FakeClock())
+
+    async def main() -> None:
+        tid = await new_thread(service.threads, params=GenerationParams(n=2))
+        final = (await collect(service.send(tid, "hi")))[-1]
+        assert final.status == "error" and isinstance(final.error, StreamInterruptedError)
+        rows = await service.threads.siblings(final.assistant_message_id)
+        assert [(m.content, m.status) for m in rows] == [("A", "error"), ("B", "error")]
+        assert all("dropped" in (m.error or "") for m in rows)
+
+    arun(main())
+
+
+# --- context window ---------------------------------------------------------------------------
+
+
+def test_old_turns_are_dropped_to_fit_the_context_window(db: Database, arun) -> None:
+    # Each reply costs ~104 estimated tokens; the profile says model-a has a 200-token window.
+    client = FakeClient([text("r" * 400)], context_windows={"model-a": 200})
+    service = ChatService(db, lambda _: client, clock=FakeClock())
+    repo = service.threads
+
+    async def main() -> None:
+        tid = await new_thread(repo, system_prompt="sys")
+        first = (await collect(service.send(tid, "q1")))[-1]
+        assert first.dropped_turns == 0
+        # reserve = max_tokens (100): the budget is 100 tokens, so only the last turn fits.
+        steps = await collect(service.send(tid, "q2", params=GenerationParams(max_tokens=100)))
+        _, messages, _ = client.calls[-1]
+        assert [m.role for m in messages] == ["system", "user"]
+        assert messages[-1].content == "q2"
+        assert steps[-1].dropped_turns == 1 and steps[1].dropped_turns == 1
+        # Without max_tokens the reserve is 1024 tokens: more than the window, nothing but the
+        # system prompt and the last turn is sent, and the count says how many turns went.
+        steps = await collect(service.send(tid, "q3"))
+        _, messages, _ = client.calls[-1]
+        assert [m.text() for m in messages] == ["sys", "q3"]
+        assert steps[-1].dropped_turns == 2
+
+    arun(main())
+
+
+def test_a_large_window_sends_everything(db: Database, arun) -> None:
+    client = FakeClient([text("answer")])
+    service = ChatService(db, lambda _: client, clock=FakeClock())
+
+    async def main() -> None:
+        tid = await new_thread(service.threads, model="gpt-4o")
+        await collect(service.send(tid, "q1"))
+        final = (await collect(service.send(tid, "q2")))[-1]
+        assert final.dropped_turns == 0
+        assert [m.text() for m in client.calls[-1][1]] == ["q1", "answer", "q2"]
+
+    arun(main())
+
+
+# --- filters (Gemini safety / recitation) -----------------------------------------------------
+
+
+def test_a_blocked_finish_without_text_is_an_error_not_output(db: Database, arun) -> None:
+    client = FakeClient([ChatDelta(finish_reason="safety")])
+    service = ChatService(db, lambda _: client, clock=FakeClock())
+
+    async def main() -> None:
+        tid = await new_thread(service.threads)
+        final = (await collect(service.send(tid, "something risky")))[-1]
+        assert final.done and final.status == "error"
+        assert isinstance(final.error, ContentBlockedError)
+        assert final.content == ""
+        reply = await service.threads.get_message(final.assistant_message_id)
+        assert reply is not None
+        assert (reply.status, reply.content, reply.finish_reason) == ("error", "", "safety")
+        assert reply.error == str(content_blocked_error("safety"))
+        assert "reason: safety" in reply.error
+
+    arun(main())
+
+
+def test_a_blocked_finish_after_text_keeps_it_complete(db: Database, arun) -> None:
+    client = FakeClient([text("Partial poem"), ChatDelta(finish_reason="recitation")])
+    service = ChatService(db, lambda _: client, clock=FakeClock())
+
+    async def main() -> None:
+        tid = await new_thread(service.threads)
+        final = (await collect(service.send(tid, "a poem")))[-1]
+        assert final.status == "complete" and final.error is None
+        reply = await service.threads.get_message(final.assistant_message_id)
+        assert reply is not None
+        assert (reply.status, reply.content, reply.finish_reason, reply.error) == (
+            "complete",
+            "Partial poem",
+            "recitation",
+            None,
+        )
+
+    arun(main())
+
+
+# --- titles -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text_in", "expected"),
+    [
+        ("How do I parse JSON in Rust?", "How do I parse JSON in"),
+        ("## **Plan** a _trip_ to `Lisbon`\nwith kids", "Plan a trip to Lisbon"),
+        ("\n\n- [Read this](https://x.example) please\n", "Read this please"),
+        ("> quoted question here", "quoted question here"),
+        ("```python\nprint(1)\n```", "print(1)"),
+        ("", "New chat"),
+        ("   \n  ", "New chat"),
+        ("a" * 100, "a" * 59 + "…"),
+        ("Supercalifragilistic " * 2 + "words that go on and on", "Supercalifragilistic Supercalifragilistic words that go on"),
+    ],
+)
+def test_fallback_title(text_in: str, expected: str) -> None:
+    title = fallback_title(text_in)
+    assert title == expected
+    assert len(title) <= 60
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ('"Parsing JSON in Rust."', "Parsing JSON in Rust"),
+        ("Title: Trip to Lisbon", "Trip to Lisbon"),
+        ("**Title:** *Trip planning*", "Trip planning"),
+        ("<think>hmm, a title</think>\n\n“Kitchen Renovation Ideas”\n", "Kitchen Renovation Ideas"),
+        ("", ""),
+    ],
+)
+def test_clean_model_title(answer: str, expected: str) -> None:
+    assert clean_model_title(answer) == expected
+
+
+def test_suggest_title_asks_the_model_briefly(arun) -> None:
+    client = FakeClient([])
+    client.chat_result = ChatResult(choices=[Choice(content="Title: “Lisbon with kids.”")])
+    title = arun(suggest_title(client, "model-a", "Plan a trip to Lisbon", "Sure! Day 1..."))
+    assert title == "Lisbon with kids"
+    model, messages, params = client.chat_calls[0]
+    assert model == "model-a"
+    assert params == GenerationParams(temperature=0.2, max_tokens=20)
+    assert messages[0].role == "system" and "title" in messages[0].text().lower()
+    assert "Plan a trip to Lisbon" in messages[-1].text() and "Day 1" in messages[-1].text()
+
+
+@pytest.mark.parametrize(
+    "outcome",
+    [RateLimitError(), ChatResult(choices=[Choice(content="  ")]), ChatResult(choices=[])],
+)
+def test_suggest_title_falls_back(outcome: Any, arun) -> None:
+    client = FakeClient([])
+    client.chat_result = outcome
+    assert arun(suggest_title(client, "m", "How do I bake bread at home today?", "x")) == (
+        "How do I bake bread at"
+    )
+
+
+def test_auto_title_renames_a_new_chat_after_its_first_reply(db: Database, arun) -> None:
+    client = FakeClient([text("Sure, here is how.")])
+    client.chat_result = ChatResult(choices=[Choice(content="Baking Bread")])
+    service = ChatService(db, lambda _: client, clock=FakeClock())
+    repo = service.threads
+
+    async def main() -> None:
+        asked = (await repo.create_thread(profile_id="prof", model="model-a")).id
+        assert await service.auto_title(asked, ask_model=True) is None  # no reply yet
+        await collect(service.send(asked, "How do I bake bread at home today?"))
+        assert await service.auto_title(asked, ask_model=True) == "Baking Bread"
+        assert (await repo.get_thread(asked)).title == "Baking Bread"  # type: ignore[union-attr]
+        assert client.chat_calls[0][0] == "model-a"
+        # Only "New chat" threads are renamed.
+        assert await service.auto_title(asked, ask_model=True) is None
+
+        local = (await repo.create_thread(profile_id="prof", model="model-a")).id
+        await collect(service.send(local, "How do I bake bread at home today?"))
+        assert await service.auto_title(local, ask_model=False) == "How do I bake bread at"
+        assert len(client.chat_calls) == 1  # not asked
+
+        named = (await repo.create_thread("My bread", profile_id="prof", model="model-a")).id
+        await collect(service.send(named, "hello"))
+        assert await service.auto_title(named, ask_model=True) is None
+        assert (await repo.get_thread(named)).title == "My bread"  # type: ignore[union-attr]
+
+    arun(main())
+
+
+def test_auto_title_falls_back_when_no_client(db: Database, arun) -> None:
+    calls = 0
+
+    def client_for(_: str) -> FakeClient:
+        nonlocal calls
+        calls += 1
+        if calls > 1:
+            raise KeychainError()
+        return FakeClient([text("ok")])
+
+    service = ChatService(db, client_for, clock=FakeClock())
+
+    async def main() -> None:
+        tid = (await service.threads.create_thread(profile_id="prof", model="model-a")).id
+        await collect(service.send(tid, "Compare two databases for me"))
+        assert await service.auto_title(tid, ask_model=True) == "Compare two databases for me"
+        assert calls == 2
+
+    arun(main())

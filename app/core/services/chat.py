@@ -2,37 +2,67 @@
 
     service = ChatService(db, client_for)          # client_for(profile_id) -> ProviderClient
     async with contextlib.aclosing(service.send(thread_id, "Hello")) as progress:
-        async for p in progress:                   # one ReplyProgress per delta, then a final
-            view.show(p.content)                   # one with done=True (the UI throttles)
+        async for p in progress:                   # a pending progress (content ""), one per
+            view.show(p.content)                   # delta, then a final one with done=True
 
-The reply's row is written with status `streaming` before the request goes out, its text is
-saved at most every `journal_interval` seconds while it streams (so a crash or kill leaves the
-partial reply on disk) and once more at the end with the final status:
+The reply's row is written with status `streaming` before the request goes out, and the first
+progress (content "", `done` False) names it at once so a view can show a pending reply with its
+id. Its text is saved at most every `journal_interval` seconds while it streams (so a crash or
+kill leaves the partial reply on disk) and once more at the end with the final status:
 
 - `complete`  the stream ended normally;
 - `error`     a known error (`SwitchboardError`) stopped it: the partial text is kept, the error
-              sentence is stored in `error`, a final progress carries the error, nothing is raised;
+              sentence is stored in `error`, a final progress carries the error, nothing is raised.
+              A stream that ends on a filter's finish reason (Gemini `safety`, `recitation`...)
+              with no text at all is recorded the same way, with the filter's sentence — never as
+              model output; with partial text it stays `complete` with that finish reason;
 - `cancelled` the consuming task was cancelled (Stop) or the iterator was closed early: the
               partial text is kept and the cancellation propagates;
 - `interrupted` set at the next start-up by `recover_interrupted()` for rows a crash left
               `streaming`.
 
 A bug (any other exception) marks the row `error` and propagates.
+
+The thread is a tree (see `store.threads`): `send` adds a user message under the current leaf,
+`edit_and_resend` adds an edited user message beside the old one, `regenerate`/`retry` add a new
+reply beside the old one, `continue_reply` appends to an existing reply (one cut by `length`, or
+stopped early), and the new node always becomes the selected leaf. With `params.n > 1` the other
+choices become sibling replies (alternatives) of the primary one, which stays selected.
+
+A thread of kind `completion` sends raw text to the legacy completions endpoint: the prompt is
+the text of the path from the root, concatenated without roles.
+
+Chat contexts are fitted to the model's context window (`context_window.fit_to_window`): the
+oldest turns are left out and every progress says how many (`dropped_turns`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import inspect
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Mapping,
+    Sequence,
+)
 from contextlib import aclosing
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-from app.core.errors import ConfigError, StorageError, SwitchboardError
+from app.core.errors import (
+    ConfigError,
+    ContentBlockedError,
+    StorageError,
+    SwitchboardError,
+)
+from app.core.protocol.gemini import BLOCKED_FINISH_REASONS, content_blocked_error
 from app.core.protocol.types import (
     ChatDelta,
     ChatMessage,
@@ -43,24 +73,37 @@ from app.core.protocol.types import (
     ToolCall,
     Usage,
 )
+from app.core.services.context_window import context_window_for, fit_to_window
+from app.core.services.titles import DEFAULT_TITLE, fallback_title, suggest_title
 from app.core.store.db import Database
-from app.core.store.records import Message, MessageStatus
+from app.core.store.records import Message, MessageStatus, Thread
 from app.core.store.threads import ThreadRepository
 
 __all__ = [
+    "CONTINUABLE_STATUSES",
+    "DEFAULT_REPLY_RESERVE",
     "ChatService",
     "ChatStreamClient",
     "ReplyProgress",
     "build_context",
+    "completion_prompt",
     "parts_from_records",
     "parts_to_records",
 ]
 
 log = logging.getLogger(__name__)
 
+# Tokens kept free for the reply when fitting the context and `max_tokens` is not set.
+DEFAULT_REPLY_RESERVE = 1024
+# Replies `continue_reply` accepts besides a `complete` one cut by `length`.
+CONTINUABLE_STATUSES: frozenset[str] = frozenset({"interrupted", "cancelled", "error"})
+
 
 class ChatStreamClient(Protocol):
-    """What the service needs of a provider client (`app.core.client.ProviderClient` fits)."""
+    """What the service needs of a provider client (`app.core.client.ProviderClient` fits).
+
+    `complete_stream` is only used for threads of kind `completion`, `chat` only for titles.
+    """
 
     def chat_stream(
         self, model: str, messages: list[ChatMessage], params: GenerationParams
@@ -72,11 +115,17 @@ ClientFor = Callable[[str], "ChatStreamClient | Awaitable[ChatStreamClient]"]
 
 @dataclass
 class ReplyProgress:
-    """The state of a reply after one delta (or at the end, `done=True`).
+    """The state of a reply after one step (the pending start, a delta, or the end `done=True`).
 
-    `content`/`reasoning` are the whole text so far; `content_delta`/`reasoning_delta` only what
-    this step added, for views that append. `error` is set only on the final progress of a reply
-    stopped by a known error.
+    `content`/`reasoning` are the primary reply's whole text so far (for `continue_reply`, the
+    earlier text included); `content_delta`/`reasoning_delta` only what this step added to it, for
+    views that append (empty when the step belonged to another choice, see `choice_index`).
+    `error` is set only on the final progress of a reply stopped by a known error.
+
+    With `n > 1`, `alternatives` maps each other choice's index to its sibling message id and
+    `alternative_contents` the index to its text so far. `dropped_turns` is how many of the
+    oldest turns were left out of the request to fit the model's context window (known from the
+    second progress on; the pending first one says 0).
     """
 
     user_message: Message
@@ -91,6 +140,10 @@ class ReplyProgress:
     reasoning_delta: str = ""
     refusal: str = ""
     status: MessageStatus = "streaming"
+    alternatives: dict[int, int] = field(default_factory=dict)
+    alternative_contents: dict[int, str] = field(default_factory=dict)
+    dropped_turns: int = 0
+    choice_index: int = 0
 
 
 # --- attachments ------------------------------------------------------------------------------
@@ -154,28 +207,45 @@ def build_context(system_prompt: str, path: Sequence[Message]) -> list[ChatMessa
     return messages
 
 
+def completion_prompt(path: Sequence[Message]) -> str:
+    """The prompt of a `completion` thread: the texts of the path root..leaf, joined as they are.
+
+    Raw text, no roles and no separators: a completion model continues exactly this text.
+    """
+    return "".join(message.content for message in path)
+
+
+def _count_turns(messages: Sequence[ChatMessage]) -> int:
+    """Turns as `fit_to_window` counts them: one per user message, plus a leading non-user run."""
+    turns = 0
+    for message in messages:
+        if message.role == "system":
+            continue
+        if message.role == "user" or turns == 0:
+            turns += 1
+    return turns
+
+
 # --- folding deltas ---------------------------------------------------------------------------
 
 
 @dataclass
 class _ReplyFold:
-    """The first choice of a streamed reply, built up delta by delta."""
+    """One choice of a streamed reply, built up delta by delta (after `prefix` for continues)."""
 
     content: str = ""
     reasoning: str = ""
     refusal: str = ""
     finish_reason: str | None = None
-    usage: Usage | None = None
     tool_calls: dict[int, ToolCall] = field(default_factory=dict)
+    first_output_at: float | None = None
+    new_chars: int = 0  # characters this request added (for the output speed)
 
     def add(self, delta: ChatDelta) -> None:
-        if delta.usage is not None:
-            self.usage = delta.usage
-        if delta.index != 0:  # the chat view shows one choice
-            return
         self.content += delta.content
         self.reasoning += delta.reasoning
         self.refusal += delta.refusal
+        self.new_chars += len(delta.content) + len(delta.reasoning) + len(delta.refusal)
         if delta.finish_reason:
             self.finish_reason = delta.finish_reason
         for part in delta.tool_calls:
@@ -188,12 +258,39 @@ class _ReplyFold:
     def tool_call_records(self) -> list[dict[str, Any]]:
         return [asdict(self.tool_calls[i]) for i in sorted(self.tool_calls)]
 
+    def blocked_error(self) -> ContentBlockedError | None:
+        """The filter's error when the choice ended on a blocked finish reason with no text."""
+        reason = (self.finish_reason or "").lower()
+        if reason in BLOCKED_FINISH_REASONS and not (
+            self.content or self.refusal or self.tool_calls
+        ):
+            return content_blocked_error(self.finish_reason)
+        return None
+
+    @classmethod
+    def resuming(cls, message: Message) -> _ReplyFold:
+        """A fold that continues the stored text of `message`."""
+        fold = cls(content=message.content, reasoning=message.reasoning, refusal=message.refusal)
+        names = {f.name for f in dataclasses.fields(ToolCall)}
+        for record in message.tool_calls:
+            call = ToolCall(**{k: v for k, v in record.items() if k in names})
+            fold.tool_calls[call.index] = call
+        return fold
+
+
+@dataclass
+class _Request:
+    """What to ask the provider: chat `messages`, or a raw `prompt` for a completion thread."""
+
+    messages: list[ChatMessage] | None = None
+    prompt: str | None = None
+
 
 # --- the service ------------------------------------------------------------------------------
 
 
 class ChatService:
-    """Sends chat messages and records the streamed replies."""
+    """Sends chat messages, records the streamed replies, and edits the thread's message tree."""
 
     def __init__(
         self,
@@ -209,10 +306,18 @@ class ChatService:
         self._client_for = client_for
         self.journal_interval = journal_interval
         self._clock = clock
+        # Rows this service is streaming into right now (they must not be deleted or continued).
+        self._active: set[int] = set()
 
     async def recover_interrupted(self) -> int:
         """At start-up: replies a crash left `streaming` become `interrupted`. Returns count."""
         return await self.threads.mark_streaming_interrupted()
+
+    def is_streaming(self, message_id: int) -> bool:
+        """True while this service is writing a reply into `message_id`."""
+        return message_id in self._active
+
+    # --- sending ------------------------------------------------------------------------------
 
     async def send(
         self,
@@ -230,26 +335,71 @@ class ChatService:
         before writing anything when no profile or model is known; every later known error ends
         in a final progress with `error` set.
         """
-        thread = await self.threads.get_thread(thread_id, include_deleted=False)
-        if thread is None:
-            raise ValueError(f"no thread {thread_id}")
-        profile_id = profile_id or thread.profile_id
-        model = model or thread.model
-        if not profile_id or not model:
-            raise ConfigError("Pick a provider and a model for this chat before sending.")
+        thread = await self._live_thread(thread_id)
+        profile_id, model = _require_settings(profile_id or thread.profile_id, model or thread.model)
         if params is None:
             params = thread.params
         if parent_id is None:
             leaf = await self.threads.default_leaf(thread_id)
             parent_id = leaf.id if leaf is not None else None
         text, attachments = parts_to_records(content)
+        async with aclosing(
+            self._ask(thread, parent_id, text, attachments, profile_id, model, params)
+        ) as progress:
+            async for step in progress:
+                yield step
+
+    async def edit_and_resend(
+        self,
+        user_message_id: int,
+        new_content: str | list[ContentPart],
+        *,
+        profile_id: str | None = None,
+        model: str | None = None,
+        params: GenerationParams | None = None,
+    ) -> AsyncGenerator[ReplyProgress, None]:
+        """Add `new_content` as a sibling of the user message (a new branch) and stream a reply.
+
+        The old message and its replies stay as the other branch. A plain-text `new_content`
+        keeps the old message's attachments; a list of parts replaces them. Settings default to
+        the thread's.
+        """
+        old = await self.threads.get_message(user_message_id)
+        if old is None or old.role != "user":
+            raise ValueError(f"message {user_message_id} is not a user message")
+        thread = await self._live_thread(old.thread_id)
+        profile_id, model = _require_settings(profile_id or thread.profile_id, model or thread.model)
+        if params is None:
+            params = thread.params
+        if isinstance(new_content, str):
+            text, attachments = new_content, list(old.parts)
+        else:
+            text, attachments = parts_to_records(new_content)
+        async with aclosing(
+            self._ask(thread, old.parent_id, text, attachments, profile_id, model, params)
+        ) as progress:
+            async for step in progress:
+                yield step
+
+    async def _ask(
+        self,
+        thread: Thread,
+        parent_id: int | None,
+        text: str,
+        attachments: list[dict[str, Any]],
+        profile_id: str,
+        model: str,
+        params: GenerationParams,
+    ) -> AsyncGenerator[ReplyProgress, None]:
+        """Add the user message under `parent_id` (None: a new root) and stream its reply."""
         user_message = await self.threads.add_message(
-            thread_id, parent_id, "user", text, parts=attachments
+            thread.id, parent_id, "user", text, parts=attachments
         )
         path = await self.threads.path_to(user_message.id)
-        context = build_context(thread.system_prompt, path)
         async with aclosing(
-            self._stream_reply(user_message, context, profile_id, model, params)
+            self._stream_reply(
+                user_message, _request_for(thread, path), profile_id, model, params
+            )
         ) as progress:
             async for step in progress:
                 yield step
@@ -262,85 +412,217 @@ class ChatService:
         model: str | None = None,
         params: GenerationParams | None = None,
     ) -> AsyncGenerator[ReplyProgress, None]:
-        """Stream a new reply as a sibling of `assistant_message_id` (same user message).
+        """Stream a new reply as a sibling of `assistant_message_id` (same user message); the new
+        reply becomes the selected leaf.
 
         Settings default to the old reply's, then the thread's.
         """
         old = await self.threads.get_message(assistant_message_id)
-        if old is None or old.parent_id is None:
+        if old is None or old.parent_id is None or old.role != "assistant":
             raise ValueError(f"message {assistant_message_id} is not a reply")
-        thread = await self.threads.get_thread(old.thread_id, include_deleted=False)
-        if thread is None:
-            raise ValueError(f"no thread {old.thread_id}")
-        profile_id = profile_id or old.profile_id or thread.profile_id
-        model = model or old.model or thread.model
-        if not profile_id or not model:
-            raise ConfigError("Pick a provider and a model for this chat before sending.")
+        thread = await self._live_thread(old.thread_id)
+        profile_id, model = _require_settings(
+            profile_id or old.profile_id or thread.profile_id, model or old.model or thread.model
+        )
         if params is None:
             params = old.params if old.params is not None else thread.params
         path = await self.threads.path_to(old.parent_id)
-        user_message = path[-1]
-        context = build_context(thread.system_prompt, path)
         async with aclosing(
-            self._stream_reply(user_message, context, profile_id, model, params)
+            self._stream_reply(path[-1], _request_for(thread, path), profile_id, model, params)
         ) as progress:
             async for step in progress:
                 yield step
 
+    async def retry(
+        self,
+        assistant_message_id: int,
+        *,
+        profile_id: str | None = None,
+        model: str | None = None,
+        params: GenerationParams | None = None,
+    ) -> AsyncGenerator[ReplyProgress, None]:
+        """Ask again for a reply that failed: `regenerate` (the failed reply stays a sibling)."""
+        async with aclosing(
+            self.regenerate(assistant_message_id, profile_id=profile_id, model=model, params=params)
+        ) as progress:
+            async for step in progress:
+                yield step
+
+    async def continue_reply(
+        self,
+        assistant_message_id: int,
+        *,
+        profile_id: str | None = None,
+        model: str | None = None,
+        params: GenerationParams | None = None,
+    ) -> AsyncGenerator[ReplyProgress, None]:
+        """Stream more of a reply and APPEND it to the same message.
+
+        For a reply cut by `finish_reason == 'length'`, or stopped (`interrupted`, `cancelled`,
+        `error`) with partial text. A chat thread sends the path up to and including the partial
+        reply as the last assistant message (llama.cpp, vLLM and others continue it; other
+        servers still answer, and the answer is appended); a completion thread re-prompts with
+        the whole text so far. The row is journaled as usual, `content` of each progress is the
+        whole text, and the usage's completion tokens add up. Only one choice is asked for
+        (`n` is ignored). Settings default to the reply's, then the thread's.
+        """
+        reply = await self.threads.get_message(assistant_message_id)
+        if reply is None or reply.parent_id is None or reply.role != "assistant":
+            raise ValueError(f"message {assistant_message_id} is not a reply")
+        if reply.id in self._active:
+            raise ValueError(f"reply {assistant_message_id} is still streaming")
+        if reply.status == "complete" and reply.finish_reason != "length":
+            raise ValueError(f"reply {assistant_message_id} is complete; regenerate it instead")
+        if reply.status not in CONTINUABLE_STATUSES | {"complete", "streaming"}:
+            raise ValueError(f"reply {assistant_message_id} cannot be continued")
+        thread = await self._live_thread(reply.thread_id)
+        profile_id, model = _require_settings(
+            profile_id or reply.profile_id or thread.profile_id, model or reply.model or thread.model
+        )
+        if params is None:
+            params = reply.params if reply.params is not None else thread.params
+        params = dataclasses.replace(params, n=None)
+        path = await self.threads.path_to(reply.id)
+        async with aclosing(
+            self._stream_reply(
+                path[-2], _request_for(thread, path), profile_id, model, params, resume=reply
+            )
+        ) as progress:
+            async for step in progress:
+                yield step
+
+    # --- the stream ---------------------------------------------------------------------------
+
+    async def _client(self, profile_id: str) -> Any:
+        client = self._client_for(profile_id)
+        if inspect.isawaitable(client):
+            client = await client
+        return client
+
+    def _open(
+        self, client: Any, request: _Request, model: str, params: GenerationParams
+    ) -> tuple[AsyncIterator[ChatDelta], int]:
+        """The provider stream for `request`, and how many turns were left out to fit it."""
+        if request.prompt is not None:
+            return client.complete_stream(model, request.prompt, params), 0
+        messages = request.messages or []
+        profile = getattr(client, "profile", None)
+        overrides = getattr(profile, "context_windows", None)
+        fit = fit_to_window(
+            messages,
+            window=context_window_for(
+                model, overrides if isinstance(overrides, Mapping) else None
+            ),
+            reserve_for_reply=params.max_tokens or DEFAULT_REPLY_RESERVE,
+        )
+        dropped = _count_turns(messages) - _count_turns(fit.messages) if fit.dropped_count else 0
+        return client.chat_stream(model, fit.messages, params), dropped
+
     async def _stream_reply(
         self,
         user_message: Message,
-        context: list[ChatMessage],
+        request: _Request,
         profile_id: str,
         model: str,
         params: GenerationParams,
+        *,
+        resume: Message | None = None,
     ) -> AsyncGenerator[ReplyProgress, None]:
-        assistant = await self.threads.add_message(
-            user_message.thread_id,
-            user_message.id,
-            "assistant",
-            "",
-            profile_id=profile_id,
-            model=model,
-            params=params,
-            status="streaming",
-        )
+        """Stream a reply to `user_message` into a new row, or append to `resume`'s row."""
+        if resume is None:
+            assistant = await self.threads.add_message(
+                user_message.thread_id,
+                user_message.id,
+                "assistant",
+                "",
+                profile_id=profile_id,
+                model=model,
+                params=params,
+                status="streaming",
+            )
+            primary = _ReplyFold()
+            earlier_usage: Usage | None = None
+            earlier_ttft: float | None = None
+        else:
+            assistant = await self.threads.update_message(
+                resume.id,
+                status="streaming",
+                error=None,
+                finish_reason=None,
+                profile_id=profile_id,
+                model=model,
+            )
+            primary = _ReplyFold.resuming(resume)
+            earlier_usage, earlier_ttft = resume.usage, resume.ttft_ms
+            await self.threads.select_leaf(assistant.thread_id, assistant.id)
         reply_id = assistant.id
-        fold = _ReplyFold()
+        folds: dict[int, _ReplyFold] = {0: primary}
+        row_ids: dict[int, int] = {0: reply_id}  # choice index -> message id
+        usage: Usage | None = None
+        dropped_turns = 0
         start = self._clock()
         last_journal = start
-        first_output_at: float | None = None
         provider_name: str | None = None
+        self._active.add(reply_id)
 
         def progress(**kwargs: Any) -> ReplyProgress:
             return ReplyProgress(
                 user_message=user_message,
                 assistant_message_id=reply_id,
-                content=fold.content,
-                reasoning=fold.reasoning,
-                finish_reason=fold.finish_reason,
-                usage=fold.usage,
-                refusal=fold.refusal,
+                content=primary.content,
+                reasoning=primary.reasoning,
+                finish_reason=primary.finish_reason,
+                usage=_merge_usage(earlier_usage, usage),
+                refusal=primary.refusal,
+                alternatives={i: m for i, m in row_ids.items() if i},
+                alternative_contents={i: folds[i].content for i in row_ids if i},
+                dropped_turns=dropped_turns,
                 **kwargs,
             )
 
-        async def finish(status: MessageStatus, error: str | None = None) -> None:
+        async def journal() -> None:
+            for index, message_id in row_ids.items():
+                fold = folds[index]
+                await self.threads.journal_stream(message_id, fold.content, fold.reasoning)
+
+        async def finish(status: MessageStatus, error: str | None = None) -> ContentBlockedError | None:
+            """Write every row's final state; returns the primary's filter error, if blocked."""
             end = self._clock()
-            fields: dict[str, Any] = {
-                "content": fold.content,
-                "reasoning": fold.reasoning,
-                "refusal": fold.refusal,
-                "tool_calls": fold.tool_call_records(),
-                "status": status,
-                "error": error,
-                "usage": fold.usage,
-                "finish_reason": fold.finish_reason,
-                "ttft_ms": None if first_output_at is None else (first_output_at - start) * 1000.0,
-                "tokens_per_s": _tokens_per_s(fold, first_output_at, end),
-            }
-            if provider_name is not None:
-                fields["provider_name"] = provider_name
-            await self.threads.update_message(reply_id, **fields)
+            primary_blocked: ContentBlockedError | None = None
+            for index, message_id in row_ids.items():
+                fold = folds[index]
+                row_status, row_error = status, error
+                if status == "complete" and (blocked := fold.blocked_error()) is not None:
+                    row_status, row_error = "error", str(blocked)
+                    if index == 0:
+                        primary_blocked = blocked
+                # Usage is per request: it goes on the primary row only; with alternatives the
+                # speed is estimated from the text, since usage counts every choice.
+                own_usage = usage if index == 0 and len(row_ids) == 1 else None
+                fields: dict[str, Any] = {
+                    "content": fold.content,
+                    "reasoning": fold.reasoning,
+                    "refusal": fold.refusal,
+                    "tool_calls": fold.tool_call_records(),
+                    "status": row_status,
+                    "error": row_error,
+                    "finish_reason": fold.finish_reason,
+                    "tokens_per_s": _tokens_per_s(own_usage, fold, end),
+                }
+                ttft = (
+                    None
+                    if fold.first_output_at is None
+                    else (fold.first_output_at - start) * 1000.0
+                )
+                if index == 0:
+                    fields["usage"] = _merge_usage(earlier_usage, usage)
+                    fields["ttft_ms"] = earlier_ttft if earlier_ttft is not None else ttft
+                else:
+                    fields["ttft_ms"] = ttft
+                if provider_name is not None:
+                    fields["provider_name"] = provider_name
+                await self.threads.update_message(message_id, **fields)
+            return primary_blocked
 
         async def finish_quietly(status: MessageStatus, error: str | None = None) -> None:
             # On the error and cancel paths a failed write must not hide the original cause.
@@ -350,38 +632,206 @@ class ChatService:
                 log.error("could not record the end of reply %s: %s", reply_id, exc)
 
         try:
-            client = self._client_for(profile_id)
-            if inspect.isawaitable(client):
-                client = await client
-            provider_name = _provider_name(client)
-            async with aclosing(client.chat_stream(model, context, params)) as stream:  # type: ignore[type-var]
-                async for delta in stream:
-                    fold.add(delta)
-                    now = self._clock()
-                    if first_output_at is None and (
-                        delta.content or delta.reasoning or delta.refusal or delta.tool_calls
-                    ):
-                        first_output_at = now
-                    if now - last_journal >= self.journal_interval:
-                        await self.threads.journal_stream(reply_id, fold.content, fold.reasoning)
-                        last_journal = now
-                    yield progress(content_delta=delta.content, reasoning_delta=delta.reasoning)
-        except (asyncio.CancelledError, GeneratorExit):
-            await finish_quietly("cancelled")
-            raise
-        except SwitchboardError as err:
-            await finish_quietly("error", str(err))
-            yield progress(done=True, error=err, status="error")
-            return
-        except Exception as exc:
-            await finish_quietly("error", f"Internal error: {type(exc).__name__}")
-            raise
-        try:
-            await finish("complete")
-        except StorageError as err:
-            yield progress(done=True, error=err, status="error")
-            return
-        yield progress(done=True, status="complete")
+            try:
+                yield progress()  # the pending reply: its id, before any token
+                client = await self._client(profile_id)
+                provider_name = _provider_name(client)
+                stream, dropped_turns = self._open(client, request, model, params)
+                async with aclosing(stream) as deltas:  # type: ignore[type-var]
+                    async for delta in deltas:
+                        if delta.usage is not None:
+                            usage = delta.usage
+                        index = delta.index
+                        if index not in folds:
+                            if resume is not None:
+                                continue  # a continuation has one choice
+                            alternative = await self.threads.add_message(
+                                user_message.thread_id,
+                                user_message.id,
+                                "assistant",
+                                "",
+                                profile_id=profile_id,
+                                model=model,
+                                params=params,
+                                status="streaming",
+                                select=False,  # the primary choice stays on screen
+                            )
+                            folds[index] = _ReplyFold()
+                            row_ids[index] = alternative.id
+                            self._active.add(alternative.id)
+                        fold = folds[index]
+                        fold.add(delta)
+                        now = self._clock()
+                        if fold.first_output_at is None and (
+                            delta.content or delta.reasoning or delta.refusal or delta.tool_calls
+                        ):
+                            fold.first_output_at = now
+                        if now - last_journal >= self.journal_interval:
+                            await journal()
+                            last_journal = now
+                        primary_step = index == 0
+                        yield progress(
+                            content_delta=delta.content if primary_step else "",
+                            reasoning_delta=delta.reasoning if primary_step else "",
+                            choice_index=index,
+                        )
+            except (asyncio.CancelledError, GeneratorExit):
+                await finish_quietly("cancelled")
+                raise
+            except SwitchboardError as err:
+                await finish_quietly("error", str(err))
+                yield progress(done=True, error=err, status="error")
+                return
+            except Exception as exc:
+                await finish_quietly("error", f"Internal error: {type(exc).__name__}")
+                raise
+            try:
+                blocked = await finish("complete")
+            except StorageError as err:
+                yield progress(done=True, error=err, status="error")
+                return
+            if blocked is not None:
+                yield progress(done=True, error=blocked, status="error")
+            else:
+                yield progress(done=True, status="complete")
+        finally:
+            self._active.difference_update(row_ids.values())
+
+    # --- the tree -----------------------------------------------------------------------------
+
+    async def select_sibling(self, thread_id: int, message_id: int) -> Message:
+        """Show the branch of `message_id`: select the default leaf under it and return that leaf.
+
+        The default leaf follows the latest reply at each level below `message_id`.
+        """
+        message = await self.threads.get_message(message_id)
+        if message is None or message.thread_id != thread_id:
+            raise ValueError(f"message {message_id} is not in thread {thread_id}")
+        await self.threads.select_leaf(thread_id, message_id)
+        leaf = await self.threads.default_leaf(thread_id)
+        assert leaf is not None  # message_id itself exists, so there is a leaf under it
+        await self.threads.select_leaf(thread_id, leaf.id)
+        return leaf
+
+    async def sibling_position(self, message_id: int) -> tuple[int, int]:
+        """(index, count) of the message among its siblings, oldest first; `index` is 0-based
+        (a view shows `index + 1` of `count`)."""
+        siblings = await self.threads.siblings(message_id)
+        for index, sibling in enumerate(siblings):
+            if sibling.id == message_id:
+                return index, len(siblings)
+        raise ValueError(f"no message {message_id}")
+
+    async def delete_branch(self, message_id: int) -> int:
+        """Delete a message and everything under it; returns how many messages went.
+
+        The thread then shows the latest remaining sibling's branch (or the parent). Refused with
+        ValueError while a reply in that branch is still streaming (stop it first).
+        """
+        message = await self.threads.get_message(message_id)
+        if message is None:
+            return 0
+        if self._active:
+            doomed = _subtree_ids(await self.threads.thread_messages(message.thread_id), message_id)
+            if doomed & self._active:
+                raise ValueError("stop the streaming reply before deleting its branch")
+        return await self.threads.delete_subtree(message_id)
+
+    # --- titles -------------------------------------------------------------------------------
+
+    async def auto_title(self, thread_id: int, *, ask_model: bool) -> str | None:
+        """Name a thread still titled "New chat" after its first reply; returns the new title.
+
+        With `ask_model` the reply's model suggests one (`titles.suggest_title`), else (or when
+        the provider fails) the first message's first words are used. Returns None and changes
+        nothing when the thread has another title (also if the user renamed it meanwhile) or no
+        completed first reply yet.
+        """
+        thread = await self.threads.get_thread(thread_id, include_deleted=False)
+        if thread is None or thread.title != DEFAULT_TITLE:
+            return None
+        path = await self.threads.current_path(thread_id)
+        first_user = next((m for m in path if m.role == "user" and m.content.strip()), None)
+        if first_user is None:
+            return None
+        first_reply = next(
+            (
+                m
+                for m in path
+                if m.role == "assistant"
+                and m.id > first_user.id
+                and m.status == "complete"
+                and m.content.strip()
+            ),
+            None,
+        )
+        if first_reply is None:
+            return None
+        title = fallback_title(first_user.content)
+        profile_id = first_reply.profile_id or thread.profile_id
+        model = first_reply.model or thread.model
+        if ask_model and profile_id and model:
+            try:
+                client = await self._client(profile_id)
+            except SwitchboardError as exc:
+                log.info("no client for a title suggestion: %s", exc)
+            else:
+                title = await suggest_title(client, model, first_user.content, first_reply.content)
+        current = await self.threads.get_thread(thread_id, include_deleted=False)
+        if current is None or current.title != DEFAULT_TITLE:
+            return None
+        await self.threads.rename(thread_id, title)
+        return title
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    async def _live_thread(self, thread_id: int) -> Thread:
+        thread = await self.threads.get_thread(thread_id, include_deleted=False)
+        if thread is None:
+            raise ValueError(f"no thread {thread_id}")
+        return thread
+
+
+def _require_settings(profile_id: str | None, model: str | None) -> tuple[str, str]:
+    if not profile_id or not model:
+        raise ConfigError("Pick a provider and a model for this chat before sending.")
+    return profile_id, model
+
+
+def _request_for(thread: Thread, path: Sequence[Message]) -> _Request:
+    if thread.kind == "completion":
+        return _Request(prompt=completion_prompt(path))
+    return _Request(messages=build_context(thread.system_prompt, path))
+
+
+def _subtree_ids(messages: Sequence[Message], root_id: int) -> set[int]:
+    children: dict[int | None, list[int]] = {}
+    for message in messages:
+        children.setdefault(message.parent_id, []).append(message.id)
+    found: set[int] = set()
+    todo = [root_id]
+    while todo:
+        current = todo.pop()
+        found.add(current)
+        todo.extend(children.get(current, []))
+    return found
+
+
+def _merge_usage(earlier: Usage | None, new: Usage | None) -> Usage | None:
+    """Usage of a continued reply: the latest prompt, the completion tokens of every request."""
+    if earlier is None or new is None:
+        return new if earlier is None else earlier
+
+    def add(a: int | None, b: int | None) -> int | None:
+        return None if a is None and b is None else (a or 0) + (b or 0)
+
+    completion = add(earlier.completion_tokens, new.completion_tokens)
+    return Usage(
+        prompt_tokens=new.prompt_tokens,
+        completion_tokens=completion,
+        total_tokens=add(new.prompt_tokens, completion),
+        reasoning_tokens=add(earlier.reasoning_tokens, new.reasoning_tokens),
+    )
 
 
 def _provider_name(client: object) -> str | None:
@@ -390,14 +840,14 @@ def _provider_name(client: object) -> str | None:
     return name if isinstance(name, str) else None
 
 
-def _tokens_per_s(fold: _ReplyFold, first_output_at: float | None, end: float) -> float | None:
+def _tokens_per_s(usage: Usage | None, fold: _ReplyFold, end: float) -> float | None:
     """Output speed after the first token: usage's completion tokens, else ~4 chars a token."""
-    if first_output_at is None:
+    if fold.first_output_at is None:
         return None
-    elapsed = end - first_output_at
+    elapsed = end - fold.first_output_at
     if elapsed <= 0:
         return None
-    tokens: float | None = fold.usage.completion_tokens if fold.usage is not None else None
+    tokens: float | None = usage.completion_tokens if usage is not None else None
     if not tokens:
-        tokens = (len(fold.content) + len(fold.reasoning)) / 4.0
+        tokens = fold.new_chars / 4.0
     return tokens / elapsed if tokens else None
