@@ -1,0 +1,159 @@
+"""Small bridges between Qt's signals/dialogs and asyncio on the qasync loop.
+
+- `spawn_from_slot(ctx, coro, on_error=...)`: start a coroutine from a Qt slot through the app's
+  TaskOwner; a known error (SwitchboardError) goes to `on_error` or the status bar, a bug is
+  re-raised so the excepthook/crash dialog sees it.
+- `signal_future(signal)`: a future resolved by the next emission of a Qt signal.
+- `open_dialog(dialog)`: show a dialog with `open()` (never `exec()`, which would nest an event loop
+  inside a coroutine) and await its result code.
+- `confirm(parent, title, text)`: a Yes/No question awaited the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import SignalInstance
+from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
+
+from app.core.errors import SwitchboardError
+
+if TYPE_CHECKING:
+    from app.ui.context import AppContext
+
+log = logging.getLogger(__name__)
+
+
+def spawn_from_slot(
+    ctx: AppContext,
+    coro: Coroutine[Any, Any, Any],
+    *,
+    on_error: Callable[[SwitchboardError], None] | None = None,
+) -> asyncio.Future[Any]:
+    """Run `coro` under the app's TaskOwner; route known errors to `on_error` (or the status bar)."""
+
+    async def guarded() -> Any:
+        try:
+            return await coro
+        except SwitchboardError as exc:
+            log.info("known error: %s", exc)
+            if on_error is not None:
+                on_error(exc)
+            else:
+                ctx.events.statusMessage.emit(exc.user_message)
+            return None
+
+    task = ctx.spawn(guarded())
+    task.add_done_callback(lambda _t: close_if_unstarted(coro))
+    return task
+
+
+def close_if_unstarted(coro: Coroutine[Any, Any, Any]) -> None:
+    """Close a coroutine that never ran (its task was cancelled before the first step)."""
+    if inspect.getcoroutinestate(coro) == inspect.CORO_CREATED:
+        coro.close()
+
+
+def signal_future(signal: SignalInstance) -> asyncio.Future[Any]:
+    """A future resolved with the arguments of the next emission of `signal`.
+
+    No arguments -> None; one argument -> that value; several -> a tuple.
+    """
+    loop = asyncio.get_event_loop()
+    future: asyncio.Future[Any] = loop.create_future()
+
+    def on_emit(*args: Any) -> None:
+        try:
+            signal.disconnect(on_emit)
+        except (RuntimeError, TypeError):  # already disconnected / sender destroyed
+            pass
+        if not future.done():
+            future.set_result(None if not args else args[0] if len(args) == 1 else args)
+
+    signal.connect(on_emit)
+    return future
+
+
+async def wait_signal(signal: SignalInstance, timeout: float | None = None) -> Any:
+    """Await the next emission of `signal` (optionally with a timeout)."""
+    fut = signal_future(signal)
+    if timeout is None:
+        return await fut
+    return await asyncio.wait_for(fut, timeout)
+
+
+async def open_dialog(dialog: QDialog) -> int:
+    """Show `dialog` window-modally with `open()` and await its result code."""
+    fut = signal_future(dialog.finished)
+    dialog.open()
+    result = await fut
+    return int(result)
+
+
+async def confirm(
+    parent: QWidget | None,
+    title: str,
+    text: str,
+    *,
+    yes_text: str = "Delete",
+    informative: str = "",
+) -> bool:
+    """Ask a yes/no question with a message box shown by `open()`; True when confirmed."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setWindowTitle(title)
+    box.setText(text)
+    if informative:
+        box.setInformativeText(informative)
+    yes = box.addButton(yes_text, QMessageBox.ButtonRole.AcceptRole)
+    no = box.addButton("Cancel", QMessageBox.ButtonRole.RejectRole)
+    yes.setAccessibleName(yes_text)
+    no.setAccessibleName("Cancel")
+    box.setDefaultButton(no)
+    box.setAccessibleName(title)
+    box.setObjectName("confirmBox")
+    fut = signal_future(box.finished)
+    box.open()
+    await fut
+    confirmed = box.clickedButton() is yes
+    box.deleteLater()
+    return confirmed
+
+
+async def choose_file(
+    parent: QWidget | None,
+    caption: str,
+    *,
+    save: bool = False,
+    name_filter: str = "",
+    default_name: str = "",
+    default_suffix: str = "",
+) -> str | None:
+    """A file dialog shown with `open()`; the chosen path, or None when cancelled."""
+    from PySide6.QtWidgets import QFileDialog
+
+    dlg = QFileDialog(parent, caption)
+    dlg.setAccessibleName(caption)
+    dlg.setObjectName("fileChooser")
+    if name_filter:
+        dlg.setNameFilter(name_filter)
+    if default_suffix:
+        dlg.setDefaultSuffix(default_suffix)
+    if save:
+        dlg.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        if default_name:
+            dlg.selectFile(default_name)
+    else:
+        dlg.setFileMode(QFileDialog.FileMode.ExistingFile)
+    fut = signal_future(dlg.finished)
+    dlg.open()
+    try:
+        result = await fut
+        files = dlg.selectedFiles()
+        return files[0] if result and files else None
+    finally:
+        dlg.deleteLater()

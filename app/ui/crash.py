@@ -1,0 +1,148 @@
+"""The one place bugs end up: an excepthook that logs the traceback and shows a crash dialog.
+
+A *known* error (`SwitchboardError`) that escapes to here is not a crash: its `user_message` is
+shown in a plain message box. Everything else is logged with its traceback to the log file and a
+non-blocking crash dialog offers to copy the details. Unhandled exceptions from asyncio callbacks
+and tasks are routed here through the loop's exception handler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QMessageBox,
+    QPlainTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.errors import SwitchboardError, redact
+
+log = logging.getLogger("switchboard.crash")
+
+
+class CrashDialog(QDialog):
+    """Says that something went wrong, where the log is, and shows the (redacted) traceback."""
+
+    def __init__(self, details: str, log_path: Path | None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Switchboard hit a bug")
+        self.setAccessibleName("Crash report")
+        self.setMinimumWidth(560)
+        layout = QVBoxLayout(self)
+        intro = QLabel(
+            "Something went wrong inside Switchboard. Your chats are saved as they stream, so "
+            "nothing typed should be lost. You can keep working, or restart the app."
+            + (f"\n\nThe details were written to {log_path}." if log_path else "")
+        )
+        intro.setWordWrap(True)
+        intro.setAccessibleName("What happened")
+        layout.addWidget(intro)
+        self.details = QPlainTextEdit(details)
+        self.details.setReadOnly(True)
+        self.details.setAccessibleName("Error details")
+        layout.addWidget(self.details)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        copy = buttons.addButton("Copy details", QDialogButtonBox.ButtonRole.ActionRole)
+        copy.setAccessibleName("Copy details")
+        buttons.button(QDialogButtonBox.StandardButton.Close).setAccessibleName("Close")
+        copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(details))
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+
+class CrashHandler:
+    """Installed as `sys.excepthook` and as the asyncio loop's exception handler."""
+
+    def __init__(
+        self,
+        log_path: Path | None,
+        parent_getter: Callable[[], QWidget | None] = lambda: None,
+        *,
+        show_dialogs: bool = True,
+    ) -> None:
+        self.log_path = log_path
+        self.parent_getter = parent_getter
+        self.show_dialogs = show_dialogs
+        self._previous_hook = sys.excepthook
+        self._open: list[QWidget] = []
+
+    def install(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        sys.excepthook = self.excepthook
+        if loop is not None:
+            loop.set_exception_handler(self.loop_exception_handler)
+
+    def uninstall(self) -> None:
+        sys.excepthook = self._previous_hook
+
+    def excepthook(
+        self,
+        exc_type: type[BaseException],
+        exc: BaseException,
+        tb: TracebackType | None,
+    ) -> None:
+        if isinstance(exc, SwitchboardError):
+            log.warning("known error reached the excepthook: %s", exc)
+            self._show_known(exc)
+            return
+        if isinstance(exc, KeyboardInterrupt):
+            QApplication.quit()
+            return
+        details = redact("".join(traceback.format_exception(exc_type, exc, tb)))
+        log.error("unhandled exception\n%s", details)
+        self._show_crash(details)
+
+    def loop_exception_handler(
+        self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]
+    ) -> None:
+        exc = context.get("exception")
+        if isinstance(exc, BaseException):
+            self.excepthook(type(exc), exc, exc.__traceback__)
+        else:
+            log.error("asyncio: %s", redact(str(context.get("message"))))
+
+    def _show_known(self, exc: SwitchboardError) -> None:
+        if not self.show_dialogs or QApplication.instance() is None:
+            return
+        text = exc.user_message
+        provider = getattr(exc, "provider_message", None)
+        box = QMessageBox(self.parent_getter())
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle("Switchboard")
+        box.setText(text)
+        if provider:
+            box.setInformativeText(f"The provider said: {provider}")
+        box.setAccessibleName("Error message")
+        self._keep(box)
+        box.open()
+
+    def _show_crash(self, details: str) -> None:
+        if not self.show_dialogs or QApplication.instance() is None:
+            sys.stderr.write(details)
+            return
+        dlg = CrashDialog(details, self.log_path, self.parent_getter())
+        self._keep(dlg)
+        dlg.open()
+
+    def _keep(self, widget: QWidget) -> None:
+        self._open.append(widget)
+
+        def forget() -> None:
+            if widget in self._open:
+                self._open.remove(widget)
+            widget.deleteLater()
+
+        widget.finished.connect(forget)  # type: ignore[attr-defined]

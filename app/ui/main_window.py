@@ -1,0 +1,479 @@
+"""The main window: Chat / Images / Notes / Videos tabs, menus, status bar and staged shutdown.
+
+The window owns no services: it is given an AppContext (built in app.main) and, optionally, a
+coroutine function that shuts the services down. Closing it is staged: the first close is
+ignored while the tabs cancel their streams and the services finish; then it really closes and
+emits `closed`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QByteArray, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QStackedWidget,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import __version__
+from app.core.errors import SwitchboardError
+from app.core.providers import ProviderProfile
+from app.ui.async_bridge import choose_file, spawn_from_slot
+from app.ui.demo_session import DEMO_NAME, activate_demo
+from app.ui.empty_tab import IMAGES, NOTES, VIDEOS, EmptyTab, fit_wrapped_labels
+from app.ui.profile_actions import add_profile, commit_profiles, export_profiles_to, read_import
+from app.ui.status_bar import StatusBar
+
+if TYPE_CHECKING:
+    from app.ui.context import AppContext
+    from app.ui.settings_dialog import SettingsDialog
+
+log = logging.getLogger(__name__)
+
+APP_TITLE = "Switchboard"
+DetectFn = Callable[[], Awaitable[list[ProviderProfile]]]
+
+
+class FirstRunPanel(QWidget):
+    """Shown on the Chat tab while there is no provider profile at all."""
+
+    addProviderRequested = Signal()
+    demoRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAccessibleName("Welcome")
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(48, 48, 48, 48)
+        outer.addStretch(1)
+        card = QFrame()
+        # Fixed width: word-wrapped labels then get their full height (see empty_tab.py).
+        card.setFixedWidth(620)
+        layout = QVBoxLayout(card)
+        layout.setSpacing(14)
+
+        heading = QLabel("Welcome to Switchboard")
+        heading.setProperty("role", "heading")
+        heading.setAccessibleName("Welcome to Switchboard")
+        layout.addWidget(heading)
+
+        intro = QLabel(
+            "Chat with any OpenAI-compatible or Gemini endpoint, or with a model server on this "
+            "computer such as Ollama or LM Studio. Add a provider to begin; its API key is kept "
+            "in your system keychain, never in a file."
+        )
+        intro.setWordWrap(True)
+        intro.setAccessibleName("What Switchboard does")
+        layout.addWidget(intro)
+
+        buttons = QHBoxLayout()
+        self.add_button = QPushButton("Add a provider…")
+        self.add_button.setAccessibleName("Add a provider")
+        self.add_button.setDefault(True)
+        self.add_button.setMinimumHeight(34)
+        self.demo_button = QPushButton("Try the offline demo")
+        self.demo_button.setAccessibleName("Try the offline demo")
+        self.demo_button.setMinimumHeight(34)
+        buttons.addWidget(self.add_button)
+        buttons.addWidget(self.demo_button)
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
+
+        demo_note = QLabel(
+            "The demo starts a small server inside Switchboard on this computer. Its replies are "
+            "canned and nothing is sent over the internet; it is labelled “Demo (offline)” "
+            "wherever it appears."
+        )
+        demo_note.setWordWrap(True)
+        demo_note.setProperty("role", "muted")
+        demo_note.setAccessibleName("About the offline demo")
+        layout.addWidget(demo_note)
+
+        self.error_label = QLabel("")
+        self.error_label.setWordWrap(True)
+        self.error_label.setProperty("role", "error")
+        self.error_label.setAccessibleName("Demo error")
+        self.error_label.hide()
+        layout.addWidget(self.error_label)
+
+        fit_wrapped_labels(card, 620)
+        outer.addWidget(card, 0, Qt.AlignmentFlag.AlignHCenter)
+        outer.addStretch(2)
+        self.add_button.clicked.connect(self.addProviderRequested)
+        self.demo_button.clicked.connect(self.demoRequested)
+
+    def show_error(self, text: str) -> None:
+        self.error_label.setText(text)
+        self.error_label.setVisible(bool(text))
+
+
+class ChatPlaceholder(QWidget):
+    """Stands in for the chat tab in builds without it."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAccessibleName("Chat")
+        layout = QVBoxLayout(self)
+        label = QLabel("The chat view is not available in this build.")
+        label.setAccessibleName("Chat not available")
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout.addWidget(label)
+
+    async def aclose(self) -> None:
+        return None
+
+
+def _make_chat_tab(ctx: AppContext) -> QWidget:
+    try:
+        from app.ui.chat import ChatTab
+    except ImportError:
+        log.warning("app.ui.chat.ChatTab is not available; showing a placeholder")
+        return ChatPlaceholder()
+    return ChatTab(ctx)
+
+
+class MainWindow(QMainWindow):
+    """Tabs, menus, status bar; staged close."""
+
+    # Emitted once the staged close has finished and the window has really closed.
+    closed = Signal()
+
+    TAB_NAMES = ("Chat", "Images", "Notes", "Videos")
+
+    def __init__(
+        self,
+        ctx: AppContext,
+        *,
+        services_shutdown: Callable[[], Awaitable[None]] | None = None,
+        detect_local: DetectFn | None = None,
+        log_path: Path | None = None,
+    ) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self._services_shutdown = services_shutdown
+        self._detect_local = detect_local
+        self.log_path = log_path
+        self._closing: asyncio.Future[None] | None = None
+        self._close_done = False
+        self._settings_dialog: SettingsDialog | None = None
+
+        self.setWindowTitle(APP_TITLE)
+        self.setAccessibleName("Switchboard main window")
+        self.resize(1100, 720)
+        self.setMinimumSize(720, 480)
+
+        self.tabs = QTabWidget()
+        self.tabs.setAccessibleName("Sections")
+        self.tabs.setDocumentMode(True)
+        self.chat_stack = QStackedWidget()
+        self.chat_stack.setAccessibleName("Chat")
+        self.first_run = FirstRunPanel()
+        self.chat_stack.addWidget(self.first_run)
+        self.chat_tab: QWidget | None = None
+        self.tabs.addTab(self.chat_stack, "&Chat")
+        self.images_tab = EmptyTab(IMAGES)
+        self.notes_tab = EmptyTab(NOTES)
+        self.videos_tab = EmptyTab(VIDEOS)
+        self.tabs.addTab(self.images_tab, "&Images")
+        self.tabs.addTab(self.notes_tab, "&Notes")
+        self.tabs.addTab(self.videos_tab, "&Videos")
+        for i, name in enumerate(self.TAB_NAMES):
+            self.tabs.setTabToolTip(i, f"{name} (Ctrl+{i + 1})")
+        self.setCentralWidget(self.tabs)
+
+        self.status = StatusBar()
+        self.setStatusBar(self.status)
+
+        self._build_menus()
+
+        self.first_run.addProviderRequested.connect(self.open_settings)
+        self.first_run.demoRequested.connect(self._on_demo_clicked)
+        ev = ctx.events
+        ev.profilesChanged.connect(self._on_profiles_changed)
+        ev.activeProfileChanged.connect(self._on_active_changed)
+        ev.activeModelChanged.connect(self._on_model_changed)
+        ev.rateLimitChanged.connect(self.status.on_rate_limit)
+        ev.statusMessage.connect(lambda text: self.status.showMessage(text, 8000))
+
+        self.restore_window_state()
+        self._on_profiles_changed()
+
+    # -- construction --
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self.settings_action = QAction("&Settings…", self)
+        self.settings_action.setShortcut(QKeySequence("Ctrl+,"))
+        self.settings_action.triggered.connect(self.open_settings)
+        file_menu.addAction(self.settings_action)
+        file_menu.addSeparator()
+        self.export_action = QAction("&Export profiles…", self)
+        self.export_action.setToolTip(
+            "Save provider profiles to a JSON file (keys are never included)"
+        )
+        self.export_action.triggered.connect(self._on_export)
+        self.import_action = QAction("&Import profiles…", self)
+        self.import_action.triggered.connect(self._on_import)
+        file_menu.addAction(self.export_action)
+        file_menu.addAction(self.import_action)
+        file_menu.addSeparator()
+        self.quit_action = QAction("&Quit", self)
+        self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
+        self.quit_action.triggered.connect(self.close)
+        file_menu.addAction(self.quit_action)
+
+        view_menu = bar.addMenu("&View")
+        self.tab_actions: list[QAction] = []
+        for i, name in enumerate(self.TAB_NAMES):
+            action = QAction(name, self)
+            action.setShortcut(QKeySequence(f"Ctrl+{i + 1}"))
+            action.triggered.connect(lambda _=False, i=i: self.tabs.setCurrentIndex(i))
+            view_menu.addAction(action)
+            self.tab_actions.append(action)
+        # Actions only fire while they are in a widget: menus are, but keep them on the window
+        # too so shortcuts work when the menu bar is hidden (e.g. a global menu bar).
+        self.addActions([self.settings_action, self.quit_action, *self.tab_actions])
+
+        help_menu = bar.addMenu("&Help")
+        self.about_action = QAction("&About Switchboard", self)
+        self.about_action.triggered.connect(self.show_about)
+        help_menu.addAction(self.about_action)
+
+    # -- profiles --
+
+    def _on_profiles_changed(self) -> None:
+        has_profiles = bool(self.ctx.profile_list)
+        if has_profiles and self.chat_tab is None:
+            self.chat_tab = _make_chat_tab(self.ctx)
+            self.chat_tab.setAccessibleName(self.chat_tab.accessibleName() or "Chat")
+            self.chat_stack.addWidget(self.chat_tab)
+        if has_profiles and self.chat_tab is not None:
+            self.chat_stack.setCurrentWidget(self.chat_tab)
+        else:
+            self.chat_stack.setCurrentWidget(self.first_run)
+        self._refresh_active()
+
+    def _on_active_changed(self, _profile_id: str) -> None:
+        self._refresh_active()
+
+    def _on_model_changed(self, profile_id: str, model: str) -> None:
+        if profile_id == self.ctx.active_profile_id:
+            self.status.set_model(model)
+
+    def _refresh_active(self) -> None:
+        profile = self.ctx.active_profile()
+        self.status.set_profile(profile)
+        title = APP_TITLE
+        if profile is not None and profile.is_demo:
+            title = f"{APP_TITLE} — {DEMO_NAME}"
+        self.setWindowTitle(title)
+
+    def _on_demo_clicked(self) -> None:
+        self.first_run.demo_button.setEnabled(False)
+        self.first_run.show_error("")
+        spawn_from_slot(self.ctx, self.start_demo())
+
+    async def start_demo(self) -> ProviderProfile | None:
+        """Start the offline demo and make it the active profile for this session."""
+        try:
+            return await activate_demo(self.ctx)
+        except (OSError, SwitchboardError) as exc:
+            text = getattr(exc, "user_message", None) or f"The demo server could not start: {exc}"
+            self.first_run.show_error(text)
+            return None
+        finally:
+            self.first_run.demo_button.setEnabled(True)
+
+    # -- settings, import, export --
+
+    def open_settings(self) -> SettingsDialog:
+        """Show the (single, non-modal) settings dialog and bring it to the front."""
+        from app.ui.settings_dialog import SettingsDialog
+
+        if self._settings_dialog is None:
+            dlg = SettingsDialog(self.ctx, self)
+            dlg.finished.connect(self._forget_settings)
+            self._settings_dialog = dlg
+        self._settings_dialog.show()
+        self._settings_dialog.raise_()
+        self._settings_dialog.activateWindow()
+        return self._settings_dialog
+
+    def _forget_settings(self, _result: int = 0) -> None:
+        dlg, self._settings_dialog = self._settings_dialog, None
+        if dlg is not None:
+            dlg.deleteLater()
+
+    def _on_export(self) -> None:
+        spawn_from_slot(self.ctx, self._export_flow())
+
+    def _on_import(self) -> None:
+        spawn_from_slot(self.ctx, self._import_flow())
+
+    async def _export_flow(self) -> None:
+        path = await choose_file(
+            self,
+            "Export profiles",
+            save=True,
+            name_filter="Switchboard profiles (*.json)",
+            default_name="switchboard-profiles.json",
+            default_suffix="json",
+        )
+        if path:
+            n = await self.export_profiles(Path(path))
+            self.status.showMessage(
+                f"Exported {n} profile(s) to {path} (API keys are never exported).", 8000
+            )
+
+    async def _import_flow(self) -> None:
+        path = await choose_file(
+            self, "Import profiles", name_filter="Switchboard profiles (*.json)"
+        )
+        if path:
+            n = await self.import_profiles(Path(path))
+            self.status.showMessage(
+                f"Imported {n} profile(s). Add their API keys in Settings.", 8000
+            )
+
+    async def export_profiles(self, path: Path) -> int:
+        return await export_profiles_to(self.ctx, path)
+
+    async def import_profiles(self, path: Path) -> int:
+        imported = await read_import(self.ctx, path)
+        active = self.ctx.active_profile()
+        active_id = self.ctx.active_profile_id
+        if (active is None or active.is_demo) and imported:
+            active_id = imported[0].id
+        await commit_profiles(self.ctx, [*self.ctx.profile_list, *imported], active_id)
+        return len(imported)
+
+    # -- about --
+
+    def show_about(self) -> QMessageBox:
+        box = QMessageBox(self)
+        box.setWindowTitle("About Switchboard")
+        box.setIcon(QMessageBox.Icon.Information)
+        box.setText(f"<b>Switchboard {__version__}</b>")
+        box.setInformativeText(
+            "A desktop chat and media studio for OpenAI-compatible and Gemini endpoints.\n\n"
+            f"Data folder: {self.ctx.data_dir}\n"
+            f"Log file: {self.log_path or self.ctx.data_dir / 'logs' / 'switchboard.log'}"
+        )
+        box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        box.setAccessibleName("About Switchboard")
+        box.finished.connect(box.deleteLater)
+        box.open()
+        return box
+
+    # -- background checks at start --
+
+    def start_background_checks(self) -> None:
+        """Keychain status and local-server detection, off the Qt thread; never blocks the window."""
+        self.ctx.spawn(self._check_keychain())
+        if self._detect_local is not None:
+            self.ctx.spawn(self._offer_local_servers(self._detect_local))
+
+    async def _check_keychain(self) -> None:
+        status = await self.ctx.secrets.abackend_status()
+        self.status.set_keychain_status(status.available, status.reason)
+
+    async def _offer_local_servers(self, detect: DetectFn) -> None:
+        try:
+            found = await detect()
+        except Exception:  # detection is a courtesy: never an error dialog
+            log.warning("local server detection failed", exc_info=True)
+            return
+        known = {p.base_url.rstrip("/") for p in self.ctx.profile_list}
+        for profile in found:
+            if profile.base_url.rstrip("/") in known:
+                continue
+            self.status.offer_local_server(profile, self._add_offered)
+
+    def _add_offered(self, profile: ProviderProfile) -> None:
+        async def add() -> None:
+            await add_profile(self.ctx, profile)
+            self.status.showMessage(f"Added {profile.name}.", 6000)
+
+        spawn_from_slot(self.ctx, add())
+
+    # -- window state --
+
+    def restore_window_state(self) -> None:
+        s = self.ctx.settings
+        geometry = s.value("mainWindow/geometry")
+        if isinstance(geometry, (QByteArray, bytes)) and geometry:
+            self.restoreGeometry(QByteArray(geometry))
+        state = s.value("mainWindow/state")
+        if isinstance(state, (QByteArray, bytes)) and state:
+            self.restoreState(QByteArray(state))
+        tab = str(s.value("mainWindow/tab", 0))
+        if tab.isdigit():
+            self.tabs.setCurrentIndex(int(tab))
+
+    def save_window_state(self) -> None:
+        s = self.ctx.settings
+        s.setValue("mainWindow/geometry", self.saveGeometry())
+        s.setValue("mainWindow/state", self.saveState())
+        s.setValue("mainWindow/tab", self.tabs.currentIndex())
+        s.sync()
+
+    # -- staged shutdown --
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self._close_done:
+            event.accept()
+            return
+        event.ignore()
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            # No loop running (e.g. torn down by a test harness): close without the async stages.
+            self.save_window_state()
+            self._close_done = True
+            event.accept()
+            return
+        if self._closing is None:
+            self._closing = asyncio.ensure_future(self._staged_close())
+
+    async def aclose(self) -> None:
+        """Run the staged close (as the close button does) and wait for it to finish."""
+        if self._close_done:
+            return
+        if self._closing is None:
+            self._closing = asyncio.ensure_future(self._staged_close())
+        await self._closing
+
+    async def _staged_close(self) -> None:
+        self.save_window_state()
+        self.status.stop()
+        self.hide()
+        try:
+            if self._settings_dialog is not None:
+                await self._settings_dialog.aclose()
+                self._settings_dialog.close()
+            aclose: Any = getattr(self.chat_tab, "aclose", None)
+            if aclose is not None:
+                await aclose()
+            if self._services_shutdown is not None:
+                await self._services_shutdown()
+        except Exception:
+            log.exception("error during shutdown")
+        finally:
+            self._close_done = True
+            self.close()
+            self.closed.emit()

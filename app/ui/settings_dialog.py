@@ -1,0 +1,773 @@
+"""Settings → Providers: list, add (from presets), duplicate, delete, activate and edit profiles.
+
+The dialog edits a working copy of `ctx.profile_list`; nothing changes until Save, which stores
+typed keys in the keychain (or session memory), writes `profiles.json` through
+`profile_actions.commit_profiles` (that also drops stale clients and emits the app signals).
+It is non-modal and never calls `exec()`: questions are asked with `open()` and awaited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import itertools
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import shiboken6
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont, QKeySequence
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.errors import KeychainError, SwitchboardError
+from app.core.providers import (
+    KeySource,
+    ProfileRepository,
+    ProviderProfile,
+    new_profile_from_preset,
+    preset_choices,
+    validate_profile,
+)
+from app.ui.async_bridge import choose_file, close_if_unstarted, confirm
+from app.ui.profile_actions import commit_profiles, export_profiles_to, read_import
+
+if TYPE_CHECKING:
+    from app.core.secrets import KeychainStatus
+    from app.ui.context import AppContext
+
+log = logging.getLogger(__name__)
+
+
+def describe_report(report: Any) -> tuple[str, bool, list[str]]:
+    """(sentence, ok, model ids) for a ConnectionReport."""
+    error = getattr(report, "error", None)
+    if error is not None:
+        text = getattr(error, "user_message", None) or str(error)
+        provider = getattr(error, "provider_message", None)
+        if provider and provider not in text:
+            text += f"\nThe provider said: {provider}"
+        return text, False, []
+    models = [getattr(m, "id", str(m)) for m in (getattr(report, "models", None) or [])]
+    latency = getattr(report, "latency_ms", None)
+    parts = ["Connected"]
+    if latency is not None:
+        parts[0] += f" in {float(latency):.0f} ms"
+    if models:
+        first = ", ".join(models[:5]) + ("…" if len(models) > 5 else "")
+        parts.append(f"{len(models)} model{'s' if len(models) != 1 else ''}: {first}")
+    else:
+        parts.append("the server listed no models; type model names below")
+    text = " · ".join(parts)
+    return (text if text.endswith("…") else text + "."), True, models
+
+
+class SettingsDialog(QDialog):
+    """Provider profiles editor."""
+
+    saved = Signal()
+    testFinished = Signal(object)
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setWindowTitle("Settings — Providers")
+        self.setAccessibleName("Provider settings")
+        self.setModal(False)
+        self.resize(980, 700)
+
+        self._profiles: list[ProviderProfile] = [copy.deepcopy(p) for p in ctx.profile_list]
+        self._active_id = ctx.active_profile_id
+        self._pending_keys: dict[str, str] = {}
+        self._remove_keys: set[str] = set()
+        self._stored: dict[str, bool] = {}
+        self._deleted: list[ProviderProfile] = []
+        self._changed: set[str] = set()
+        self._dirty = False
+        self._force_close = False
+        self._current = -1
+        self._keychain: KeychainStatus | None = None
+        self._test_task: asyncio.Task[Any] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+        root = QVBoxLayout(self)
+
+        # --- keychain banner ---
+        self.banner = QFrame()
+        self.banner.setProperty("role", "banner")
+        self.banner.setAccessibleName("Keychain unavailable")
+        bl = QHBoxLayout(self.banner)
+        self.banner_label = QLabel("")
+        self.banner_label.setWordWrap(True)
+        self.banner_label.setAccessibleName("Keychain unavailable")
+        self.use_session_button = QPushButton("Use a session-only key")
+        self.use_session_button.setAccessibleName("Use a session-only key for this profile")
+        self.use_env_button = QPushButton("Use an environment variable")
+        self.use_env_button.setAccessibleName(
+            "Read this profile's key from an environment variable"
+        )
+        bl.addWidget(self.banner_label, 1)
+        bl.addWidget(self.use_session_button)
+        bl.addWidget(self.use_env_button)
+        self.banner.hide()
+        root.addWidget(self.banner)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.setChildrenCollapsible(False)
+        root.addWidget(splitter, 1)
+
+        # --- left: profile list ---
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 6, 0)
+        heading = QLabel("Providers")
+        heading.setProperty("role", "subheading")
+        heading.setAccessibleName("Providers")
+        ll.addWidget(heading)
+        self.list = QListWidget()
+        self.list.setAccessibleName("Provider profiles")
+        self.list.setMinimumWidth(220)
+        ll.addWidget(self.list, 1)
+        grid = QGridLayout()
+        self.add_button = QPushButton("Add…")
+        self.add_button.setAccessibleName("Add a provider from a preset")
+        self.add_menu = QMenu(self.add_button)
+        self.add_menu.setAccessibleName("Provider presets")
+        for preset_id, label in preset_choices():
+            action = self.add_menu.addAction(label)
+            action.setData(preset_id)
+        self.add_menu.triggered.connect(lambda action: self.add_from_preset(str(action.data())))
+        self.add_button.setMenu(self.add_menu)
+        self.duplicate_button = QPushButton("Duplicate")
+        self.duplicate_button.setAccessibleName("Duplicate the selected profile")
+        self.delete_button = QPushButton("Delete…")
+        self.delete_button.setAccessibleName("Delete the selected profile")
+        self.activate_button = QPushButton("Set active")
+        self.activate_button.setAccessibleName("Make the selected profile active")
+        self.import_button = QPushButton("Import…")
+        self.import_button.setAccessibleName("Import profiles from a JSON file")
+        self.export_button = QPushButton("Export…")
+        self.export_button.setAccessibleName("Export profiles to a JSON file")
+        grid.addWidget(self.add_button, 0, 0)
+        grid.addWidget(self.duplicate_button, 0, 1)
+        grid.addWidget(self.delete_button, 1, 0)
+        grid.addWidget(self.activate_button, 1, 1)
+        grid.addWidget(self.import_button, 2, 0)
+        grid.addWidget(self.export_button, 2, 1)
+        ll.addLayout(grid)
+        io_note = QLabel("Exports never include API keys: they stay in the keychain.")
+        io_note.setWordWrap(True)
+        io_note.setProperty("role", "muted")
+        io_note.setAccessibleName("About export")
+        ll.addWidget(io_note)
+        splitter.addWidget(left)
+
+        # --- right: the form ---
+        from app.ui.profile_form import ProfileForm
+
+        self.form = ProfileForm()
+        self.form_scroll = QScrollArea()
+        self.form_scroll.setWidgetResizable(True)
+        self.form_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.form_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.form_scroll.setAccessibleName("Profile settings")
+        self.form_scroll.setWidget(self.form)
+        self.empty_label = QLabel(
+            "No providers yet.\n\nClick “Add…” and pick a preset (OpenAI, Gemini, Ollama, …) "
+            "or “Custom” for any OpenAI-compatible endpoint."
+        )
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setAccessibleName("No providers yet")
+        right = QWidget()
+        rl = QVBoxLayout(right)
+        rl.setContentsMargins(6, 0, 0, 0)
+        rl.addWidget(self.empty_label, 1)
+        rl.addWidget(self.form_scroll, 1)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 0)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([260, 720])
+
+        # --- bottom ---
+        bottom = QHBoxLayout()
+        self.message_label = QLabel("")
+        self.message_label.setWordWrap(True)
+        self.message_label.setAccessibleName("Settings message")
+        bottom.addWidget(self.message_label, 1)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Close
+        )
+        self.save_button = self.buttons.button(QDialogButtonBox.StandardButton.Save)
+        self.save_button.setAccessibleName("Save provider settings")
+        self.save_button.setShortcut(QKeySequence.StandardKey.Save)
+        self.close_button = self.buttons.button(QDialogButtonBox.StandardButton.Close)
+        self.close_button.setAccessibleName("Close settings")
+        bottom.addWidget(self.buttons)
+        root.addLayout(bottom)
+
+        # --- signals ---
+        self.list.currentRowChanged.connect(self._on_row_changed)
+        self.duplicate_button.clicked.connect(self.duplicate_current)
+        self.delete_button.clicked.connect(lambda: self._spawn(self.delete_current()))
+        self.activate_button.clicked.connect(self.set_current_active)
+        self.import_button.clicked.connect(lambda: self._spawn(self._import_flow()))
+        self.export_button.clicked.connect(lambda: self._spawn(self._export_flow()))
+        self.save_button.clicked.connect(lambda: self._spawn(self.save()))
+        self.close_button.clicked.connect(self.reject)
+        self.use_session_button.clicked.connect(lambda: self._switch_key_source(KeySource.SESSION))
+        self.use_env_button.clicked.connect(lambda: self._switch_key_source(KeySource.ENV))
+        f = self.form
+        f.changed.connect(self._on_form_changed)
+        f.keyEdited.connect(self._on_key_edited)
+        f.removeKeyRequested.connect(self._on_remove_key)
+        f.testRequested.connect(self.start_test)
+        f.cancelTestRequested.connect(self.cancel_test)
+        f.browseCaRequested.connect(lambda: self._spawn(self._browse_ca()))
+
+        self._rebuild_list()
+        if self._profiles:
+            active_row = next(
+                (i for i, p in enumerate(self._profiles) if p.id == self._active_id), 0
+            )
+            self.list.setCurrentRow(active_row)
+        self._update_buttons()
+        self._set_tab_order()
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass  # built outside the loop (tests): the caller awaits refresh()
+        else:
+            self._spawn(self.refresh())
+
+    # -- plumbing --
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        async def guarded() -> Any:
+            try:
+                return await coro
+            except SwitchboardError as exc:
+                self.show_message(exc.user_message, error=True)
+                return None
+
+        task = self.ctx.spawn(guarded())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        # Cancelled before its first step: `coro` never started; close it (no "never awaited").
+        task.add_done_callback(lambda _t: close_if_unstarted(coro))
+        return task
+
+    def show_message(self, text: str, *, error: bool = False) -> None:
+        self.message_label.setText(text)
+        self.message_label.setProperty("role", "error" if error else "ok")
+        self.message_label.style().unpolish(self.message_label)
+        self.message_label.style().polish(self.message_label)
+
+    def _set_tab_order(self) -> None:
+        order: list[QWidget] = [
+            self.list,
+            self.add_button,
+            self.duplicate_button,
+            self.delete_button,
+            self.activate_button,
+            self.import_button,
+            self.export_button,
+        ]
+        f = self.form
+        order += [
+            f.name_edit,
+            f.dialect_combo,
+            f.base_url_edit,
+            f.trailing_slash_check,
+            f.key_source_combo,
+            f.env_var_edit,
+            f.key_edit,
+            f.replace_key_button,
+            f.remove_key_button,
+            f.test_button,
+            f.cancel_test_button,
+            f.headers_table.table,
+            f.headers_table.add_button,
+            f.headers_table.remove_button,
+            *f.model_combos.values(),
+            f.video_combo,
+            f.size_combo,
+            f.response_format_combo,
+            f.top_k_check,
+            f.context_table.table,
+            f.context_table.add_button,
+            f.context_table.remove_button,
+            f.connect_timeout_spin,
+            f.read_timeout_spin,
+            f.retries_spin,
+            f.proxy_edit,
+            f.ca_edit,
+            f.ca_browse_button,
+            self.save_button,
+            self.close_button,
+        ]
+        for a, b in itertools.pairwise(order):
+            QWidget.setTabOrder(a, b)
+
+    def current_profile(self) -> ProviderProfile | None:
+        if 0 <= self._current < len(self._profiles):
+            return self._profiles[self._current]
+        return None
+
+    def profiles(self) -> list[ProviderProfile]:
+        """The working copy (what Save would write)."""
+        return list(self._profiles)
+
+    # -- list --
+
+    def _item_text(self, p: ProviderProfile) -> str:
+        text = p.name or "(unnamed)"
+        if p.id == self._active_id:
+            text += "  — active"
+        return text
+
+    def _rebuild_list(self) -> None:
+        self.list.blockSignals(True)
+        self.list.clear()
+        for p in self._profiles:
+            item = QListWidgetItem(self._item_text(p))
+            item.setData(Qt.ItemDataRole.UserRole, p.id)
+            if p.id == self._active_id:
+                font = QFont(item.font())
+                font.setBold(True)
+                item.setFont(font)
+            if p.is_demo:
+                item.setToolTip("Built-in offline demo, for this session only")
+            self.list.addItem(item)
+        self.list.blockSignals(False)
+        if 0 <= self._current < len(self._profiles):
+            self.list.setCurrentRow(self._current)
+        has = bool(self._profiles)
+        self.form_scroll.setVisible(has)
+        self.empty_label.setVisible(not has)
+
+    def _on_row_changed(self, row: int) -> None:
+        self._current = row
+        p = self.current_profile()
+        if p is not None:
+            self.form.load(p)
+            self._show_key_state()
+            self._validate_current()
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        p = self.current_profile()
+        editable = p is not None and not p.is_demo
+        self.duplicate_button.setEnabled(editable)
+        self.delete_button.setEnabled(editable)
+        self.use_session_button.setEnabled(editable)
+        self.use_env_button.setEnabled(editable)
+        self.activate_button.setEnabled(p is not None and p.id != self._active_id)
+        self.export_button.setEnabled(any(not q.is_demo for q in self._profiles))
+
+    def select_profile(self, profile_id: str) -> None:
+        for i, p in enumerate(self._profiles):
+            if p.id == profile_id:
+                self.list.setCurrentRow(i)
+                return
+
+    # -- editing --
+
+    def _mark_dirty(self, profile_id: str | None = None) -> None:
+        self._dirty = True
+        if profile_id:
+            self._changed.add(profile_id)
+
+    def _on_form_changed(self) -> None:
+        p = self.current_profile()
+        if p is None or p.is_demo:
+            return
+        edited = self.form.profile()
+        self._profiles[self._current] = edited
+        self._mark_dirty(edited.id)
+        item = self.list.item(self._current)
+        if item is not None:
+            item.setText(self._item_text(edited))
+        self._validate_current()
+        self._show_key_state()
+
+    def problems_for(self, p: ProviderProfile, *, include_form: bool = False) -> list[str]:
+        problems = validate_profile(p)
+        if include_form:
+            problems += self.form.form_problems()
+        no_keychain = self._keychain is not None and not self._keychain.available
+        if p.key_source == KeySource.KEYCHAIN and p.id in self._pending_keys and no_keychain:
+            problems.append(
+                "No keychain is available to store the key: choose “Session only” or an "
+                "environment variable."
+            )
+        return problems
+
+    def _validate_current(self) -> list[str]:
+        p = self.current_profile()
+        problems = [] if p is None or p.is_demo else self.problems_for(p, include_form=True)
+        self.form.set_validation(problems)
+        return problems
+
+    def add_from_preset(self, preset_id: str) -> ProviderProfile:
+        names = {p.name for p in self._profiles}
+        profile = new_profile_from_preset(preset_id)
+        base, n = profile.name, 2
+        while profile.name in names:
+            profile.name = f"{base} {n}"
+            n += 1
+        if (
+            self._keychain is not None
+            and not self._keychain.available
+            and profile.key_source == KeySource.KEYCHAIN
+        ):
+            profile.key_source = KeySource.SESSION
+        self._profiles.append(profile)
+        self._mark_dirty(profile.id)
+        if not any(p.id == self._active_id for p in self._profiles):
+            self._active_id = profile.id
+        self._current = len(self._profiles) - 1
+        self._rebuild_list()
+        self._on_row_changed(self._current)
+        self.form.name_edit.setFocus()
+        self.show_message(f"Added “{profile.name}”. Fill in the key, test it, then Save.")
+        return profile
+
+    def duplicate_current(self) -> ProviderProfile | None:
+        p = self.current_profile()
+        if p is None or p.is_demo:
+            return None
+        copy_ = ProfileRepository.duplicate(p)
+        self._profiles.insert(self._current + 1, copy_)
+        self._mark_dirty(copy_.id)
+        self._current += 1
+        self._rebuild_list()
+        self._on_row_changed(self._current)
+        self.show_message("Duplicated. The API key is not copied: enter it for the copy.")
+        return copy_
+
+    async def delete_current(self) -> bool:
+        """Ask, then remove the selected profile from the working copy (applied on Save)."""
+        p = self.current_profile()
+        if p is None or p.is_demo:
+            return False
+        ok = await confirm(
+            self,
+            "Delete profile",
+            f"Delete the provider profile “{p.name}”?",
+            informative="Its stored API key is removed from the keychain when you save. "
+            "Chats made with it are kept.",
+        )
+        if not ok:
+            return False
+        index = next((i for i, q in enumerate(self._profiles) if q.id == p.id), -1)
+        if index < 0:
+            return False
+        del self._profiles[index]
+        self._deleted.append(p)
+        self._pending_keys.pop(p.id, None)
+        self._mark_dirty()
+        if self._active_id == p.id:
+            self._active_id = next((q.id for q in self._profiles if not q.is_demo), "")
+        self._current = min(index, len(self._profiles) - 1)
+        self._rebuild_list()
+        self._on_row_changed(self._current)
+        self.show_message(f"“{p.name}” will be deleted when you save.")
+        return True
+
+    def set_current_active(self) -> None:
+        p = self.current_profile()
+        if p is None:
+            return
+        self._active_id = p.id
+        self._mark_dirty()
+        self._rebuild_list()
+        self._update_buttons()
+
+    # -- keys --
+
+    def _show_key_state(self) -> None:
+        p = self.current_profile()
+        if p is None:
+            return
+        self.form.set_key_state(
+            stored=self._stored.get(p.id, False) and p.id not in self._remove_keys,
+            pending=p.id in self._pending_keys,
+            removing=p.id in self._remove_keys and self._stored.get(p.id, False),
+            keychain_available=self._keychain.available if self._keychain else True,
+        )
+
+    def _on_key_edited(self, text: str) -> None:
+        p = self.current_profile()
+        if p is None:
+            return
+        if text.strip():
+            self._pending_keys[p.id] = text.strip()
+            self._remove_keys.discard(p.id)
+        else:
+            self._pending_keys.pop(p.id, None)
+        self._mark_dirty(p.id)
+        self._validate_current()
+
+    def _on_remove_key(self) -> None:
+        p = self.current_profile()
+        if p is None:
+            return
+        self._remove_keys.add(p.id)
+        self._pending_keys.pop(p.id, None)
+        self._mark_dirty(p.id)
+        self._show_key_state()
+
+    def _switch_key_source(self, source: KeySource) -> None:
+        p = self.current_profile()
+        if p is None or p.is_demo:
+            return
+        self.form.set_key_source(source)
+        if source == KeySource.ENV:
+            self.form.env_var_edit.setFocus()
+        else:
+            self.form.key_edit.setFocus()
+
+    async def refresh(self) -> None:
+        """Check the keychain and which profiles have a stored key (off the Qt thread)."""
+        status = await self.ctx.secrets.abackend_status()
+        self._keychain = status
+        if not status.available:
+            self.banner_label.setText(
+                "No system keychain is available, so API keys cannot be saved permanently. "
+                f"{status.reason}"
+            )
+            self.banner_label.setToolTip(status.reason)
+        self.banner.setVisible(not status.available)
+        for p in list(self._profiles):
+            if p.key_source in (KeySource.KEYCHAIN, KeySource.SESSION):
+                try:
+                    self._stored[p.id] = await self.ctx.secrets.ahas_key(p)
+                except KeychainError:
+                    self._stored[p.id] = False
+        self._show_key_state()
+        self._validate_current()
+
+    # -- test connection --
+
+    def start_test(self) -> None:
+        if self._test_task is not None and not self._test_task.done():
+            return
+        self.form.set_test_busy(True)  # at once, not when the task gets its first turn
+        self._test_task = self._spawn(self.test_connection())
+        self._test_task.add_done_callback(self._test_done)
+
+    def _test_done(self, _task: asyncio.Task[Any]) -> None:
+        if shiboken6.isValid(self.form):
+            self.form.set_test_busy(False)
+
+    def cancel_test(self) -> None:
+        if self._test_task is not None and not self._test_task.done():
+            self._test_task.cancel()
+            if shiboken6.isValid(self.form):
+                self.form.set_test_result("Test cancelled.", None)
+
+    async def test_connection(self) -> Any:
+        """Test the profile as edited (with a typed, unsaved key); show and return the report."""
+        from app.core.client import ProviderClient
+
+        p = self.current_profile()
+        if p is None:
+            return None
+        problems = self._validate_current()
+        if problems:
+            self.form.set_test_result("Fix the problems listed at the top first.", False)
+            return None
+        key: str | None = self._pending_keys.get(p.id)
+        if key is None and p.id not in self._remove_keys:
+            try:
+                key = await self.ctx.secrets.aget_key(p)
+            except KeychainError as exc:
+                self.form.set_test_result(exc.user_message, False)
+                return None
+        self.form.set_test_busy(True)
+        client = ProviderClient(p, key)
+        try:
+            report = await client.test_connection()
+        except asyncio.CancelledError:
+            self.form.set_test_result("Test cancelled.", None)
+            raise
+        except SwitchboardError as exc:
+            self.form.set_test_result(str(exc), False)
+            return None
+        finally:
+            self.form.set_test_busy(False)
+            await client.aclose()
+        text, ok, models = describe_report(report)
+        if self.current_profile() is not None and self.current_profile().id == p.id:  # type: ignore[union-attr]
+            self.form.set_test_result(text, ok)
+            if models:
+                self.form.set_models(models)
+        self.testFinished.emit(report)
+        return report
+
+    # -- CA file --
+
+    async def _browse_ca(self) -> None:
+        path = await choose_file(
+            self,
+            "Choose a CA certificate",
+            name_filter="Certificates (*.pem *.crt *.cer);;All files (*)",
+        )
+        if path:
+            self.form.ca_edit.setText(path)
+            self._on_form_changed()
+
+    # -- import / export --
+
+    async def import_from(self, path: Path) -> list[ProviderProfile]:
+        imported = await read_import(self.ctx, path)
+        taken = {p.id for p in self._profiles}
+        for p in imported:
+            if p.id in taken:
+                p.id = ProviderProfile(name="", base_url="").id
+            self._profiles.append(p)
+            self._mark_dirty(p.id)
+        if imported:
+            self._current = len(self._profiles) - len(imported)
+        self._rebuild_list()
+        self._on_row_changed(self._current)
+        self.show_message(
+            f"Imported {len(imported)} profile(s). Enter their API keys, then Save "
+            "(exports never contain keys)."
+        )
+        return imported
+
+    async def export_to(self, path: Path) -> int:
+        n = await export_profiles_to(self.ctx, path, self._profiles)
+        self.show_message(f"Exported {n} profile(s) to {path}. No API keys were written.")
+        return n
+
+    async def _import_flow(self) -> None:
+        path = await choose_file(
+            self, "Import profiles", name_filter="Switchboard profiles (*.json)"
+        )
+        if path:
+            await self.import_from(Path(path))
+
+    async def _export_flow(self) -> None:
+        path = await choose_file(
+            self,
+            "Export profiles",
+            save=True,
+            name_filter="Switchboard profiles (*.json)",
+            default_name="switchboard-profiles.json",
+            default_suffix="json",
+        )
+        if path:
+            await self.export_to(Path(path))
+
+    # -- save / close --
+
+    async def save(self) -> bool:
+        """Validate, store keys, write profiles and notify the app. False (with a message) if not."""
+        for i, p in enumerate(self._profiles):
+            if p.is_demo:
+                continue
+            problems = self.problems_for(p, include_form=(i == self._current))
+            if problems:
+                self.list.setCurrentRow(i)
+                self._validate_current()
+                self.show_message(
+                    f"“{p.name or '(unnamed)'}” has problems: fix them, then Save.", error=True
+                )
+                return False
+        secrets = self.ctx.secrets
+        by_id = {p.id: p for p in self._profiles}
+        originals = {p.id: p for p in self.ctx.profile_list}
+        try:
+            for p in self._deleted:
+                await secrets.adelete_key(p)
+            for pid in self._remove_keys:
+                if pid in by_id:
+                    await secrets.adelete_key(by_id[pid])
+            for p in self._profiles:
+                old = originals.get(p.id)
+                if (
+                    old is not None
+                    and old.key_source == KeySource.KEYCHAIN
+                    and p.key_source != KeySource.KEYCHAIN
+                ):
+                    await secrets.adelete_key(old)
+            for pid, key in self._pending_keys.items():
+                target = by_id.get(pid)
+                if target is not None and target.key_source in (
+                    KeySource.KEYCHAIN,
+                    KeySource.SESSION,
+                ):
+                    await secrets.aset_key(target, key)
+            changed = self._changed | set(self._pending_keys) | self._remove_keys
+            await commit_profiles(self.ctx, self._profiles, self._active_id, changed_ids=changed)
+        except SwitchboardError as exc:
+            self.show_message(exc.user_message, error=True)
+            return False
+        for pid in self._pending_keys:
+            self._stored[pid] = True
+        for pid in self._remove_keys:
+            self._stored[pid] = False
+        self._active_id = self.ctx.active_profile_id
+        self._pending_keys.clear()
+        self._remove_keys.clear()
+        self._deleted.clear()
+        self._changed.clear()
+        self._dirty = False
+        shown = self.current_profile()
+        self._rebuild_list()
+        if shown is not None:
+            self.form.load(shown)
+            self._show_key_state()
+        self._update_buttons()
+        self.show_message("Saved.")
+        self.saved.emit()
+        return True
+
+    @property
+    def dirty(self) -> bool:
+        return self._dirty
+
+    def reject(self) -> None:
+        if self._dirty and not self._force_close:
+            self._spawn(self._confirm_discard())
+            return
+        self.cancel_test()
+        super().reject()
+
+    async def _confirm_discard(self) -> None:
+        ok = await confirm(
+            self,
+            "Unsaved changes",
+            "Discard the changes made to the provider profiles?",
+            yes_text="Discard",
+        )
+        if ok:
+            self._force_close = True
+            self.reject()
+
+    async def aclose(self) -> None:
+        """Cancel the running test and other work (used at shutdown)."""
+        self._force_close = True
+        tasks = [t for t in self._tasks if not t.done() and t is not asyncio.current_task()]
+        for t in tasks:
+            t.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
