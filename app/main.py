@@ -8,7 +8,6 @@ There are no global singletons: the services built here are handed to the UI in 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import logging.handlers
 import os
@@ -17,9 +16,12 @@ import time
 import weakref
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app import __version__
+
+if TYPE_CHECKING:  # asyncio is imported after the first paint: it is slow to import
+    import asyncio
 
 log = logging.getLogger("switchboard")
 
@@ -76,7 +78,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--quit-after-paint",
         action="store_true",
         default=bool(os.environ.get("SWITCHBOARD_QUIT_AFTER_PAINT")),
-        help="print 'painted <seconds since process start>' after the first paint and quit",
+        help="print 'painted <seconds since process start> rss <bytes>' after the first paint and quit",
     )
     parser.add_argument("--theme", choices=("system", "light", "dark"), default="system")
     parser.add_argument(
@@ -126,12 +128,9 @@ def run(argv: Sequence[str] | None = None) -> int:
     log_path = setup_logging(data_dir)
     log.info("Switchboard %s starting; data dir %s", __version__, data_dir)
 
-    import qasync  # type: ignore[import-untyped]
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from app.ui.crash import CrashHandler
-    from app.ui.gc_guard import GuiThreadGC
     from app.ui.theme import ThemeManager
 
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "switchboard"])
@@ -142,8 +141,21 @@ def run(argv: Sequence[str] | None = None) -> int:
     app.setDesktopFileName("io.github.switchboard.Switchboard")
     app.setQuitOnLastWindowClosed(False)
     ThemeManager(app, args.theme)
-    gc_guard = GuiThreadGC(app)
+    settings = QSettings(str(data_dir / "ui.ini"), QSettings.Format.IniFormat)
 
+    # Step 1: paint the window shell before anything slow is imported or opened. The services
+    # (qasync, SQLite, the keychain, httpx, the chat tab) load right after, into the same window.
+    window, first_paint = _show_shell(app, settings, log_path)
+
+    # Step 2: the asyncio loop on Qt, the services, the tabs.
+    import asyncio
+
+    import qasync  # type: ignore[import-untyped]
+
+    from app.ui.crash import CrashHandler
+    from app.ui.gc_guard import GuiThreadGC
+
+    gc_guard = GuiThreadGC(app)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     # qasync does not install these; without them breaking out of an SSE stream early warns
@@ -152,16 +164,14 @@ def run(argv: Sequence[str] | None = None) -> int:
         firstiter=loop._asyncgen_firstiter_hook,  # type: ignore[attr-defined]
         finalizer=loop._asyncgen_finalizer_hook,  # type: ignore[attr-defined]
     )
-    window_ref: list[Any] = []
-    crash = CrashHandler(log_path, lambda: window_ref[0] if window_ref else None)
+    crash = CrashHandler(log_path, lambda: window)
     crash.install(loop)
 
-    settings = QSettings(str(data_dir / "ui.ini"), QSettings.Format.IniFormat)
     try:
         with loop:
             code = int(
                 loop.run_until_complete(
-                    _main(args, data_dir, log_path, settings, crash, window_ref)
+                    _main(args, data_dir, settings, crash, window, first_paint)
                 )
             )
             _drain(loop)
@@ -173,6 +183,38 @@ def run(argv: Sequence[str] | None = None) -> int:
         logging.getLogger().handlers.clear()
 
 
+def _show_shell(app: Any, settings: Any, log_path: Path) -> tuple[Any, dict[str, float]]:
+    """Show the main window's shell and wait (in a plain Qt loop, no asyncio yet) for its first
+    paint. Returns the window and {"at": epoch seconds of the first paint, "rss": bytes then}."""
+    from PySide6.QtCore import QEvent, QEventLoop, QObject, QTimer
+
+    from app.diagnostics import current_rss
+    from app.ui.main_window import MainWindow
+
+    window = MainWindow(settings=settings, log_path=log_path)
+    first_paint: dict[str, float] = {}
+    waiter = QEventLoop()
+
+    class FirstPaint(QObject):
+        def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt name)
+            if event.type() == QEvent.Type.Paint and not first_paint:
+                first_paint["at"] = time.time()
+                # Let the rest of this paint cycle finish, then go on.
+                QTimer.singleShot(0, waiter.quit)
+            return False
+
+    watcher = FirstPaint()
+    window.installEventFilter(watcher)
+    window.show()
+    # A bound, in case a platform never paints a hidden or minimised window.
+    QTimer.singleShot(5000, waiter.quit)
+    waiter.exec()
+    window.removeEventFilter(watcher)
+    first_paint.setdefault("at", time.time())
+    first_paint["rss"] = float(current_rss())
+    return window, first_paint
+
+
 def _resolve(future: asyncio.Future[Any], value: Any) -> None:
     if not future.done():
         future.set_result(value)
@@ -180,6 +222,8 @@ def _resolve(future: asyncio.Future[Any], value: Any) -> None:
 
 def _drain(loop: asyncio.AbstractEventLoop) -> None:
     """Cancel and await anything still scheduled (as `asyncio.run` does before closing)."""
+    import asyncio
+
     for _ in range(3):
         pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
         if not pending:
@@ -192,16 +236,15 @@ def _drain(loop: asyncio.AbstractEventLoop) -> None:
 async def _main(
     args: argparse.Namespace,
     data_dir: Path,
-    log_path: Path,
     settings: Any,
     crash: Any,
-    window_ref: list[Any],
+    window: Any,
+    first_paint: dict[str, float],
 ) -> int:
-    from PySide6.QtCore import QEvent, QObject, QTimer
+    import asyncio
 
     from app.core.providers import detect_local_servers
     from app.ui.demo_session import activate_demo, stop_demo
-    from app.ui.main_window import MainWindow
 
     ctx = build_context(
         data_dir,
@@ -213,42 +256,32 @@ async def _main(
         await shutdown_context(ctx, before_db=lambda: stop_demo(ctx))
 
     quit_after_paint = args.quit_after_paint or args.screenshot is not None
-    window = MainWindow(
+    closed = asyncio.get_running_loop().create_future()
+    window.closed.connect(lambda: _resolve(closed, None))
+    window.attach(
         ctx,
         services_shutdown=shutdown_services,
         detect_local=None
         if (args.no_detect or quit_after_paint)
         else (lambda: detect_local_servers()),
-        log_path=log_path,
     )
-    window_ref.append(window)
-    closed = asyncio.get_running_loop().create_future()
-    window.closed.connect(lambda: _resolve(closed, None))
-
     ctx.spawn(_recover(ctx))
     if args.demo:
         await activate_demo(ctx)
-
-    painted = asyncio.get_running_loop().create_future()
-
-    class FirstPaint(QObject):
-        def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-            if event.type() == QEvent.Type.Paint and not painted.done():
-                # Let the rest of this paint cycle finish before measuring or grabbing.
-                QTimer.singleShot(0, lambda: _resolve(painted, time.time()))
-            return False
-
-    watcher = FirstPaint()
-    window.installEventFilter(watcher)
-    window.show()
     window.start_background_checks()
+    ready_at = time.time()
 
     if quit_after_paint:
-        at = await painted
-        window.removeEventFilter(watcher)
         if args.quit_after_paint:
-            print(f"painted {at - process_start_time():.3f}", flush=True)
+            start = process_start_time()
+            print(
+                f"painted {first_paint['at'] - start:.3f} rss {int(first_paint['rss'])} "
+                f"ready {ready_at - start:.3f} at {first_paint['at']:.6f} ready_at {ready_at:.6f}",
+                flush=True,
+            )
         if args.screenshot is not None:
+            # Let the attached tabs lay out and paint before grabbing.
+            await asyncio.sleep(0.3)
             path = Path(args.screenshot)
             path.parent.mkdir(parents=True, exist_ok=True)
             if not window.grab().save(str(path), "PNG"):
@@ -345,6 +378,8 @@ async def shutdown_context(ctx: Any, *, before_db: Any = None) -> None:
 
     Each stage runs even if an earlier one failed; the first failure is re-raised at the end.
     """
+    import asyncio
+
     stages = [ctx.tasks.aclose, ctx.clients.aclose]
     if before_db is not None:
         stages.append(before_db)

@@ -28,12 +28,19 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import httpx
+if TYPE_CHECKING:  # httpx is imported where it is used: it is slow to import at start-up
+    import httpx
 
 from app.core.errors import ConfigError, StorageError, redact
+
+
+def _httpx() -> Any:
+    import httpx
+
+    return httpx
 
 
 class Dialect(StrEnum):
@@ -774,7 +781,7 @@ async def _probe(
     for path in paths:
         try:
             response = await client.get(f"http://{host}:{port}{path}")
-        except httpx.HTTPError:
+        except _httpx().HTTPError:
             continue
         if not response.is_success:
             continue
@@ -826,6 +833,7 @@ async def detect_local_servers(
     if not port_map:
         return []
     # trust_env=False: a loopback probe must never go through a proxy.
+    httpx = _httpx()
     async with httpx.AsyncClient(
         timeout=httpx.Timeout(timeout), transport=transport, trust_env=False
     ) as client:

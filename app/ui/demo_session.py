@@ -10,8 +10,6 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from app.core.providers import KeySource, ProviderProfile
 from app.ui.profile_actions import commit_profiles
 
@@ -65,6 +63,8 @@ def _models_by_capability(payload: Any) -> dict[str, str]:
 async def build_demo_profile(server: DemoServer) -> ProviderProfile:
     """The in-memory demo profile for a running server, models taken from its /v1/models."""
     base = server.base_url("openai")
+    import httpx
+
     async with httpx.AsyncClient(trust_env=False, timeout=5.0) as client:
         response = await client.get(base.rstrip("/") + "/models")
         response.raise_for_status()

@@ -8,7 +8,6 @@ emits `closed`.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -29,23 +28,41 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from PySide6.QtCore import QSettings
+
 from app import __version__
-from app.core.errors import SwitchboardError
-from app.core.providers import ProviderProfile
-from app.ui.async_bridge import choose_file, spawn_from_slot
-from app.ui.demo_session import DEMO_NAME, activate_demo
 from app.ui.empty_tab import IMAGES, NOTES, VIDEOS, EmptyTab, fit_wrapped_labels
-from app.ui.profile_actions import add_profile, commit_profiles, export_profiles_to, read_import
 from app.ui.status_bar import StatusBar
 
 if TYPE_CHECKING:
+    import asyncio
+
+    from app.core.providers import ProviderProfile
     from app.ui.context import AppContext
     from app.ui.settings_dialog import SettingsDialog
+
+# Only what the first paint needs is imported at module level. The window is built in two steps
+# (see app.main): a shell that paints at once, then `attach(ctx)` once the services (SQLite,
+# keychain, HTTP) are loaded, so start-up costs about what a bare window costs.
+
+DEMO_NAME = "Demo (offline)"  # the same label as app.ui.demo_session.DEMO_NAME (checked by a test)
 
 log = logging.getLogger(__name__)
 
 APP_TITLE = "Switchboard"
-DetectFn = Callable[[], Awaitable[list[ProviderProfile]]]
+DetectFn = Callable[[], Awaitable[list["ProviderProfile"]]]
+
+
+def spawn_from_slot(ctx: AppContext, coro: Any) -> Any:
+    from app.ui.async_bridge import spawn_from_slot as spawn
+
+    return spawn(ctx, coro)
+
+
+async def choose_file(*args: Any, **kwargs: Any) -> Any:
+    from app.ui.async_bridge import choose_file as choose
+
+    return await choose(*args, **kwargs)
 
 
 class FirstRunPanel(QWidget):
@@ -156,14 +173,17 @@ class MainWindow(QMainWindow):
 
     def __init__(
         self,
-        ctx: AppContext,
+        ctx: AppContext | None = None,
         *,
+        settings: QSettings | None = None,
         services_shutdown: Callable[[], Awaitable[None]] | None = None,
         detect_local: DetectFn | None = None,
         log_path: Path | None = None,
     ) -> None:
+        """Build the window. Without `ctx` only the shell is built; call `attach(ctx)` later."""
         super().__init__()
-        self.ctx = ctx
+        self.ctx: AppContext = None  # type: ignore[assignment]  # set by attach()
+        self._settings = settings if settings is not None else (ctx.settings if ctx else None)
         self._services_shutdown = services_shutdown
         self._detect_local = detect_local
         self.log_path = log_path
@@ -181,8 +201,14 @@ class MainWindow(QMainWindow):
         self.tabs.setDocumentMode(True)
         self.chat_stack = QStackedWidget()
         self.chat_stack.setAccessibleName("Chat")
+        self.loading = QLabel("Opening your conversations…")
+        self.loading.setAccessibleName("Loading")
+        self.loading.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.loading.setProperty("role", "muted")
+        self.chat_stack.addWidget(self.loading)
         self.first_run = FirstRunPanel()
         self.chat_stack.addWidget(self.first_run)
+        self.chat_stack.setCurrentWidget(self.loading)
         self.chat_tab: QWidget | None = None
         self.tabs.addTab(self.chat_stack, "&Chat")
         self.images_tab = EmptyTab(IMAGES)
@@ -199,17 +225,39 @@ class MainWindow(QMainWindow):
         self.setStatusBar(self.status)
 
         self._build_menus()
+        # Until the services are attached there is nothing these could act on.
+        for action in (self.settings_action, self.export_action, self.import_action):
+            action.setEnabled(False)
 
         self.first_run.addProviderRequested.connect(self.open_settings)
         self.first_run.demoRequested.connect(self._on_demo_clicked)
+        self.restore_window_state()
+        if ctx is not None:
+            self.attach(ctx)
+
+    def attach(
+        self,
+        ctx: AppContext,
+        *,
+        services_shutdown: Callable[[], Awaitable[None]] | None = None,
+        detect_local: DetectFn | None = None,
+    ) -> None:
+        """Wire the window to the services: profiles, the chat tab, status, settings."""
+        self.ctx = ctx
+        if self._settings is None:
+            self._settings = ctx.settings
+        if services_shutdown is not None:
+            self._services_shutdown = services_shutdown
+        if detect_local is not None:
+            self._detect_local = detect_local
+        for action in (self.settings_action, self.export_action, self.import_action):
+            action.setEnabled(True)
         ev = ctx.events
         ev.profilesChanged.connect(self._on_profiles_changed)
         ev.activeProfileChanged.connect(self._on_active_changed)
         ev.activeModelChanged.connect(self._on_model_changed)
         ev.rateLimitChanged.connect(self.status.on_rate_limit)
         ev.statusMessage.connect(lambda text: self.status.showMessage(text, 8000))
-
-        self.restore_window_state()
         self._on_profiles_changed()
 
     # -- construction --
@@ -290,6 +338,9 @@ class MainWindow(QMainWindow):
 
     async def start_demo(self) -> ProviderProfile | None:
         """Start the offline demo and make it the active profile for this session."""
+        from app.core.errors import SwitchboardError
+        from app.ui.demo_session import activate_demo
+
         try:
             return await activate_demo(self.ctx)
         except (OSError, SwitchboardError) as exc:
@@ -351,9 +402,13 @@ class MainWindow(QMainWindow):
             )
 
     async def export_profiles(self, path: Path) -> int:
+        from app.ui.profile_actions import export_profiles_to
+
         return await export_profiles_to(self.ctx, path)
 
     async def import_profiles(self, path: Path) -> int:
+        from app.ui.profile_actions import commit_profiles, read_import
+
         imported = await read_import(self.ctx, path)
         active = self.ctx.active_profile()
         active_id = self.ctx.active_profile_id
@@ -405,6 +460,8 @@ class MainWindow(QMainWindow):
             self.status.offer_local_server(profile, self._add_offered)
 
     def _add_offered(self, profile: ProviderProfile) -> None:
+        from app.ui.profile_actions import add_profile
+
         async def add() -> None:
             await add_profile(self.ctx, profile)
             self.status.showMessage(f"Added {profile.name}.", 6000)
@@ -414,7 +471,9 @@ class MainWindow(QMainWindow):
     # -- window state --
 
     def restore_window_state(self) -> None:
-        s = self.ctx.settings
+        s = self._settings
+        if s is None:
+            return
         geometry = s.value("mainWindow/geometry")
         if isinstance(geometry, (QByteArray, bytes)) and geometry:
             self.restoreGeometry(QByteArray(geometry))
@@ -426,7 +485,9 @@ class MainWindow(QMainWindow):
             self.tabs.setCurrentIndex(int(tab))
 
     def save_window_state(self) -> None:
-        s = self.ctx.settings
+        s = self._settings
+        if s is None:
+            return
         s.setValue("mainWindow/geometry", self.saveGeometry())
         s.setValue("mainWindow/state", self.saveState())
         s.setValue("mainWindow/tab", self.tabs.currentIndex())
@@ -438,7 +499,14 @@ class MainWindow(QMainWindow):
         if self._close_done:
             event.accept()
             return
+        if self.ctx is None:
+            self.save_window_state()
+            self._close_done = True
+            event.accept()
+            return
         event.ignore()
+        import asyncio
+
         try:
             asyncio.get_running_loop()
         except RuntimeError:
@@ -454,6 +522,8 @@ class MainWindow(QMainWindow):
         """Run the staged close (as the close button does) and wait for it to finish."""
         if self._close_done:
             return
+        import asyncio
+
         if self._closing is None:
             self._closing = asyncio.ensure_future(self._staged_close())
         await self._closing

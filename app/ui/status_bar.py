@@ -13,8 +13,11 @@ from collections.abc import Callable
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStatusBar, QWidget
 
-from app.core.protocol.types import RateLimitInfo
-from app.core.providers import ProviderProfile
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the status bar is part of the first paint: keep its imports light
+    from app.core.protocol.types import RateLimitInfo
+    from app.core.providers import ProviderProfile
 
 DEMO_LABEL = "Demo (offline)"
 
@@ -145,6 +148,8 @@ class StatusBar(QStatusBar):
     def on_rate_limit(self, profile_id: str, info: object) -> None:
         if profile_id and self._active_profile_id and profile_id != self._active_profile_id:
             return
+        from app.core.protocol.types import RateLimitInfo
+
         self._rate_info = info if isinstance(info, RateLimitInfo) else None
         self._rate_profile = profile_id
         self._refresh_rate()

@@ -1,4 +1,7 @@
-"""Resident set size of this process, without third-party packages."""
+"""Process figures the app reports about itself (for `--quit-after-paint` and benchmarks).
+
+Standard library only, so the baseline benchmark can import it without loading the app.
+"""
 
 from __future__ import annotations
 
