@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DEMO_NAME = "Demo (offline)"
+from app.ui.labels import DEMO_NAME  # noqa: E402  (re-exported)
 DEMO_PROFILE_ID = "demo-offline"
 
 

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from PySide6.QtCore import QSettings
 
 from app import __version__
+from app.ui.labels import DEMO_NAME
 from app.ui.empty_tab import IMAGES, NOTES, VIDEOS, EmptyTab, fit_wrapped_labels
 from app.ui.status_bar import StatusBar
 
@@ -45,7 +46,6 @@ if TYPE_CHECKING:
 # (see app.main): a shell that paints at once, then `attach(ctx)` once the services (SQLite,
 # keychain, HTTP) are loaded, so start-up costs about what a bare window costs.
 
-DEMO_NAME = "Demo (offline)"  # the same label as app.ui.demo_session.DEMO_NAME (checked by a test)
 
 log = logging.getLogger(__name__)
 

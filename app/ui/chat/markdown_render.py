@@ -1,0 +1,204 @@
+"""Markdown -> HTML for chat messages, with Pygments-highlighted code and no remote resources.
+
+Pure Python (markdown + pygments, no Qt), so it is unit-tested without a screen.
+
+Safety rules, because a model's output is untrusted text:
+- raw HTML in the source is shown as text, never interpreted (the `html_block` preprocessor and the
+  inline `html` pattern are removed, so `<img src=...>` arrives escaped);
+- markdown images are never loaded unless they are inline `data:image/...` URIs: any other image
+  becomes a plain `[image: alt]` text marker, so no tracking pixel or surprise request is possible;
+- links keep only http(s)/mailto targets; the view opens them only when the user clicks.
+
+Streaming: `IncrementalMarkdown` renders only the unfinished tail of a growing reply. Text before
+the last block boundary (a blank line outside a code fence) is rendered once and cached, so the
+total cost of a reply of N characters grows linearly with N instead of quadratically.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import xml.etree.ElementTree as etree
+from dataclasses import dataclass
+
+import markdown
+from markdown.extensions import Extension
+from markdown.treeprocessors import Treeprocessor
+
+__all__ = [
+    "CODE_BACKGROUND",
+    "THEMES",
+    "IncrementalMarkdown",
+    "RenderedChunk",
+    "open_fence",
+    "render_markdown",
+    "render_plain",
+    "stable_boundary",
+]
+
+# (pygments style, code box background) per theme; Qt's rich text cannot read Pygments' CSS
+# classes, so the colours are inlined (`noclasses`) and the box is a shaded one-cell table.
+THEMES = {False: ("default", "#f4f6f8"), True: ("monokai", "#272822")}
+CODE_BACKGROUND = THEMES[False][1]
+_SAFE_LINK = re.compile(r"^(https?:|mailto:|#)", re.IGNORECASE)
+_SAFE_IMAGE = re.compile(r"^data:image/(png|jpeg|gif|webp);base64,", re.IGNORECASE)
+_CODEHILITE_OPEN = re.compile(r'<div class="codehilite"[^>]*>')
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+
+
+class _NeutraliseResources(Treeprocessor):
+    """Replace remote/local images with a text marker and drop unsafe link targets."""
+
+    def run(self, root: etree.Element) -> None:
+        for parent in root.iter():
+            for child in list(parent):
+                if child.tag == "img":
+                    src = child.get("src", "")
+                    if _SAFE_IMAGE.match(src):
+                        continue
+                    alt = child.get("alt") or "image"
+                    marker = etree.Element("span")
+                    marker.set("style", "color:#6a737d")
+                    marker.set("title", src)
+                    marker.text = f"[image: {alt}]"
+                    marker.tail = child.tail
+                    index = list(parent).index(child)
+                    parent.remove(child)
+                    parent.insert(index, marker)
+                elif child.tag == "a":
+                    href = child.get("href", "")
+                    if href and not _SAFE_LINK.match(href):
+                        del child.attrib["href"]
+
+
+class _SafeExtension(Extension):
+    def extendMarkdown(self, md: markdown.Markdown) -> None:
+        # Raw HTML becomes text: without these two, "<img src=http://...>" would pass through.
+        md.preprocessors.deregister("html_block")
+        md.inlinePatterns.deregister("html")
+        md.treeprocessors.register(_NeutraliseResources(md), "neutralise_resources", 0)
+
+
+_renderers: dict[str, markdown.Markdown] = {}
+
+
+def _renderer(dark: bool) -> markdown.Markdown:
+    style = THEMES[dark][0]
+    md = _renderers.get(style)
+    if md is None:
+        md = markdown.Markdown(
+            extensions=["fenced_code", "codehilite", "tables", "sane_lists", _SafeExtension()],
+            extension_configs={
+                "codehilite": {"noclasses": True, "guess_lang": False, "pygments_style": style}
+            },
+            output_format="html",
+        )
+        _renderers[style] = md
+    return md
+
+
+def _qt_friendly(fragment: str, dark: bool) -> str:
+    # QTextDocument ignores the background of a <div>; a one-cell table keeps the code box shaded.
+    background = THEMES[dark][1]
+    fragment = _CODEHILITE_OPEN.sub(
+        f'<table width="100%" cellpadding="8" cellspacing="0" bgcolor="{background}" '
+        f'style="margin-top:4px; margin-bottom:6px">'
+        "<tr><td>",
+        fragment,
+    )
+    # Pygments ends the block with a newline that Qt would show as an empty last line.
+    fragment = fragment.replace("\n</code></pre></div>", "</code></pre></div>")
+    return fragment.replace("</pre></div>", "</pre></td></tr></table>")
+
+
+def open_fence(text: str) -> str | None:
+    """The marker of a code fence left open at the end of `text` (e.g. "```"), else None."""
+    marker: str | None = None
+    for line in text.split("\n"):
+        match = _FENCE.match(line)
+        if match is None:
+            continue
+        found = match.group(1)
+        if marker is None:
+            marker = found
+        elif found[0] == marker[0] and len(found) >= len(marker) and not line.strip()[len(found):]:
+            marker = None
+    return marker
+
+
+def render_markdown(text: str, *, dark: bool = False) -> str:
+    """Render a message's markdown to an HTML fragment safe to give to a QTextDocument.
+
+    A code fence left open (a reply still streaming, or stopped half-way) is closed for display,
+    so partial code still shows as code.
+    """
+    marker = open_fence(text)
+    if marker is not None:
+        text = text + ("" if text.endswith("\n") else "\n") + marker
+    md = _renderer(dark)
+    md.reset()
+    return _qt_friendly(md.convert(text), dark)
+
+
+def render_plain(text: str) -> str:
+    """Escape `text` for display as-is (user messages keep their exact characters and lines)."""
+    escaped = html.escape(text).replace("\n", "<br>")
+    return f'<p style="white-space:pre-wrap">{escaped}</p>'
+
+
+def stable_boundary(text: str, start: int = 0, in_fence: bool = False) -> tuple[int, bool, int]:
+    """Find the last block boundary in `text[start:]`.
+
+    Returns (boundary, fence_open_at_scan_end, scanned_to): `boundary` is the offset just after the
+    last blank line that lies outside a code fence (or -1 when none); only complete lines are
+    scanned, and `scanned_to` says where the scan stopped so the next call can resume there.
+    """
+    boundary = -1
+    pos = start
+    fence = in_fence
+    while True:
+        newline = text.find("\n", pos)
+        if newline < 0:
+            break
+        line = text[pos:newline]
+        if _FENCE.match(line):
+            fence = not fence
+        elif not fence and not line.strip():
+            boundary = newline + 1
+        pos = newline + 1
+    return boundary, fence, pos
+
+
+@dataclass
+class RenderedChunk:
+    """The result of one incremental render: HTML of newly stable text + HTML of the tail."""
+
+    stable_html: str  # new stable HTML since the previous call (append it once)
+    tail_html: str  # the whole unfinished tail (replace the previous tail with it)
+
+
+class IncrementalMarkdown:
+    """Render a growing markdown text, re-rendering only what follows the last block boundary."""
+
+    def __init__(self, *, dark: bool = False) -> None:
+        self._dark = dark
+        self._stable_end = 0  # text[:stable_end] has been rendered into stable HTML
+        self._scan_pos = 0
+        self._scan_fence = False
+        self._fence_at_stable = False
+
+    @property
+    def stable_end(self) -> int:
+        return self._stable_end
+
+    def update(self, text: str) -> RenderedChunk:
+        """Render the new state of `text` (which only ever grows)."""
+        boundary, fence, scanned = stable_boundary(text, self._scan_pos, self._scan_fence)
+        self._scan_pos, self._scan_fence = scanned, fence
+        new_stable = ""
+        if boundary > self._stable_end:
+            new_stable = render_markdown(text[self._stable_end : boundary], dark=self._dark)
+            self._stable_end = boundary
+        tail = text[self._stable_end :]
+        tail_html = render_markdown(tail, dark=self._dark) if tail.strip() else ""
+        return RenderedChunk(new_stable, tail_html)

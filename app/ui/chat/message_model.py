@@ -1,0 +1,171 @@
+"""The list model of a chat thread's *visible path*: the messages from the root to the chosen leaf.
+
+A thread is a tree (edits and regenerations branch it); the view shows one path through it.
+Each row is a `ChatRow`, a small UI-side copy of a stored `Message` plus a `version` that grows on
+every change, so renderers can cache by `(id, version, width)`.
+
+Rows for a reply that is still streaming are updated in place (`update_row`); only that row's
+`dataChanged` is emitted, so nothing else is re-rendered.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
+
+from app.core.protocol.types import Usage
+
+__all__ = ["ROW_ROLE", "ChatRow", "MessageModel", "new_temp_id", "row_from_message"]
+
+ROW_ROLE = Qt.ItemDataRole.UserRole + 1
+
+ROLE_LABELS = {"user": "You", "assistant": "Assistant", "system": "System"}
+
+# Temporary ids for rows shown before the database has assigned one (negative, never reused).
+_temp_ids = itertools.count(-1, -1)
+
+
+def new_temp_id() -> int:
+    return next(_temp_ids)
+
+
+@dataclass
+class ChatRow:
+    """What the message view needs of one message."""
+
+    id: int
+    role: str
+    content: str = ""
+    reasoning: str = ""
+    refusal: str = ""
+    model: str | None = None
+    status: str = "complete"  # complete | streaming | interrupted | cancelled | error
+    error: str | None = None
+    usage: Usage | None = None
+    finish_reason: str | None = None
+    ttft_ms: float | None = None
+    tokens_per_s: float | None = None
+    parent_id: int | None = None
+    version: int = 0
+    reasoning_expanded: bool = False
+
+    @property
+    def role_label(self) -> str:
+        return ROLE_LABELS.get(self.role, self.role.title() or "Message")
+
+    @property
+    def is_streaming(self) -> bool:
+        return self.status == "streaming"
+
+    def accessible_text(self) -> str:
+        parts = [self.role_label]
+        if self.model and self.role == "assistant":
+            parts[0] += f" ({self.model})"
+        if self.content:
+            parts.append(self.content)
+        if self.status == "error":
+            parts.append(f"Error: {self.error or 'the request failed'}")
+        elif self.status in ("cancelled", "interrupted"):
+            parts.append(f"Reply {self.status}")
+        return ": ".join(parts[:2]) + ("" if len(parts) < 3 else ". " + ". ".join(parts[2:]))
+
+
+def row_from_message(message: Any) -> ChatRow:
+    """A ChatRow from a stored `app.core.store.records.Message` (read by attribute name)."""
+    return ChatRow(
+        id=int(message.id),
+        role=str(message.role),
+        content=message.content or "",
+        reasoning=getattr(message, "reasoning", "") or "",
+        refusal=getattr(message, "refusal", "") or "",
+        model=getattr(message, "model", None),
+        status=getattr(message, "status", "complete") or "complete",
+        error=getattr(message, "error", None),
+        usage=getattr(message, "usage", None),
+        finish_reason=getattr(message, "finish_reason", None),
+        ttft_ms=getattr(message, "ttft_ms", None),
+        tokens_per_s=getattr(message, "tokens_per_s", None),
+        parent_id=getattr(message, "parent_id", None),
+    )
+
+
+class MessageModel(QAbstractListModel):
+    """Rows of the visible path; `ROW_ROLE` returns the `ChatRow`."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._rows: list[ChatRow] = []
+
+    # --- Qt model API ----------------------------------------------------------------------
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        row = self._rows[index.row()]
+        if role == ROW_ROLE:
+            return row
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+            return row.accessible_text()
+        if role == Qt.ItemDataRole.ToolTipRole and row.status == "error":
+            return row.error
+        return None
+
+    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    # --- editing ---------------------------------------------------------------------------
+
+    @property
+    def rows(self) -> list[ChatRow]:
+        """The rows (read-only use; change them through the methods below)."""
+        return self._rows
+
+    def row(self, i: int) -> ChatRow:
+        return self._rows[i]
+
+    def set_rows(self, rows: Iterable[ChatRow]) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
+    def clear(self) -> None:
+        self.set_rows([])
+
+    def append_row(self, row: ChatRow) -> int:
+        i = len(self._rows)
+        self.beginInsertRows(QModelIndex(), i, i)
+        self._rows.append(row)
+        self.endInsertRows()
+        return i
+
+    def remove_rows_from(self, start: int) -> None:
+        """Drop rows `start..end` (e.g. the tail of a path being replaced by a retry)."""
+        if start >= len(self._rows):
+            return
+        self.beginRemoveRows(QModelIndex(), start, len(self._rows) - 1)
+        del self._rows[start:]
+        self.endRemoveRows()
+
+    def find_row(self, message_id: int) -> int:
+        for i in range(len(self._rows) - 1, -1, -1):
+            if self._rows[i].id == message_id:
+                return i
+        return -1
+
+    def update_row(self, i: int, **changes: Any) -> ChatRow:
+        """Replace fields of row `i`, bump its version and emit dataChanged for it alone."""
+        old = self._rows[i]
+        new = replace(old, **changes, version=old.version + 1)
+        self._rows[i] = new
+        index = self.index(i, 0)
+        self.dataChanged.emit(index, index, [ROW_ROLE])
+        return new
