@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import logging.handlers
 import os
 import sys
 import time
@@ -89,6 +88,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def setup_logging(data_dir: Path) -> Path:
     """Rotating log file in data_dir/logs; returns its path. Keys are redacted by a filter."""
+    import logging.handlers
+
     from app.core.errors import redact
 
     log_dir = data_dir / "logs"
@@ -125,8 +126,9 @@ def run(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     data_dir: Path = (args.data_dir or default_data_dir()).expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    log_path = setup_logging(data_dir)
-    log.info("Switchboard %s starting; data dir %s", __version__, data_dir)
+    # Logging is set up right after the first paint (its imports cost start-up time); until then
+    # nothing is logged, and Python's default hook prints any error to stderr.
+    log_path = data_dir / "logs" / "switchboard.log"
 
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
@@ -140,12 +142,15 @@ def run(argv: Sequence[str] | None = None) -> int:
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("io.github.switchboard.Switchboard")
     app.setQuitOnLastWindowClosed(False)
-    ThemeManager(app, args.theme)
+    theme = ThemeManager(app, args.theme, follow=False)
     settings = QSettings(str(data_dir / "ui.ini"), QSettings.Format.IniFormat)
 
     # Step 1: paint the window shell before anything slow is imported or opened. The services
     # (qasync, SQLite, the keychain, httpx, the chat tab) load right after, into the same window.
     window, first_paint = _show_shell(app, settings, log_path)
+    setup_logging(data_dir)
+    log.info("Switchboard %s starting; data dir %s", __version__, data_dir)
+    theme.follow_system()
 
     # Step 2: the asyncio loop on Qt, the services, the tabs.
     import asyncio
@@ -298,6 +303,11 @@ async def _recover(ctx: Any) -> None:
     n = await ctx.chat.recover_interrupted()
     if n:
         log.info("marked %d interrupted replies", n)
+    # Threads deleted in an earlier session (their Undo has long expired) go for good now;
+    # ones deleted from now on stay restorable until the next start.
+    purged = await ctx.threads.purge_deleted(older_than=time.time())
+    if purged:
+        log.info("purged %d deleted threads", purged)
 
 
 def build_context(

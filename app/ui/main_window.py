@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QByteArray, Qt, Signal
+from PySide6.QtCore import QByteArray, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFrame,
@@ -32,7 +32,7 @@ from PySide6.QtCore import QSettings
 
 from app import __version__
 from app.ui.labels import DEMO_NAME
-from app.ui.empty_tab import IMAGES, NOTES, VIDEOS, EmptyTab, fit_wrapped_labels
+from app.ui.empty_tab import IMAGES, NOTES, VIDEOS, EmptyTab, centered, fit_wrapped_labels
 from app.ui.status_bar import StatusBar
 
 if TYPE_CHECKING:
@@ -128,7 +128,8 @@ class FirstRunPanel(QWidget):
         layout.addWidget(self.error_label)
 
         fit_wrapped_labels(card, 620)
-        outer.addWidget(card, 0, Qt.AlignmentFlag.AlignHCenter)
+        # Centred by stretches, not an alignment flag: see app.ui.empty_tab.centered.
+        outer.addLayout(centered(card))
         outer.addStretch(2)
         self.add_button.clicked.connect(self.addProviderRequested)
         self.demo_button.clicked.connect(self.demoRequested)
@@ -147,6 +148,8 @@ class ChatPlaceholder(QWidget):
         layout = QVBoxLayout(self)
         label = QLabel("The chat view is not available in this build.")
         label.setAccessibleName("Chat not available")
+        from PySide6.QtCore import Qt
+
         label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout.addWidget(label)
 
@@ -201,10 +204,14 @@ class MainWindow(QMainWindow):
         self.tabs.setDocumentMode(True)
         self.chat_stack = QStackedWidget()
         self.chat_stack.setAccessibleName("Chat")
-        self.loading = QLabel("Opening your conversations…")
+        self.loading = QWidget()
         self.loading.setAccessibleName("Loading")
-        self.loading.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.loading.setProperty("role", "muted")
+        loading_label = QLabel("Opening your conversations…")
+        loading_label.setProperty("role", "muted")
+        loading_layout = QVBoxLayout(self.loading)
+        loading_layout.addStretch(1)
+        loading_layout.addLayout(centered(loading_label))
+        loading_layout.addStretch(2)
         self.chat_stack.addWidget(self.loading)
         self.first_run = FirstRunPanel()
         self.chat_stack.addWidget(self.first_run)
@@ -252,6 +259,7 @@ class MainWindow(QMainWindow):
             self._detect_local = detect_local
         for action in (self.settings_action, self.export_action, self.import_action):
             action.setEnabled(True)
+        self.thread_transfer.attach(ctx)
         ev = ctx.events
         ev.profilesChanged.connect(self._on_profiles_changed)
         ev.activeProfileChanged.connect(self._on_active_changed)
@@ -279,6 +287,12 @@ class MainWindow(QMainWindow):
         self.import_action.triggered.connect(self._on_import)
         file_menu.addAction(self.export_action)
         file_menu.addAction(self.import_action)
+        file_menu.addSeparator()
+        # Chat threads: Export thread… / Export all threads… / Import threads… (export_actions.py).
+        from app.ui.chat.export_actions import ThreadTransfer
+
+        self.thread_transfer = ThreadTransfer(self, tab=lambda: self.chat_tab)
+        file_menu.addActions(self.thread_transfer.actions())
         file_menu.addSeparator()
         self.quit_action = QAction("&Quit", self)
         self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
@@ -429,6 +443,8 @@ class MainWindow(QMainWindow):
             f"Data folder: {self.ctx.data_dir}\n"
             f"Log file: {self.log_path or self.ctx.data_dir / 'logs' / 'switchboard.log'}"
         )
+        from PySide6.QtCore import Qt
+
         box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         box.setAccessibleName("About Switchboard")
         box.finished.connect(box.deleteLater)

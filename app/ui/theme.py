@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QStyleFactory
 
@@ -91,7 +91,16 @@ def _palette(dark: bool) -> QPalette:
 
 def system_is_dark() -> bool:
     """Whether the desktop asks for a dark colour scheme (unknown counts as light)."""
+    # Touching any enum of PySide6's `Qt` namespace builds all of them (~100 ms), so this is
+    # only asked after the first paint; before it, `palette_is_dark` guesses from the palette.
+    from PySide6.QtCore import Qt
+
     return QGuiApplication.styleHints().colorScheme() == Qt.ColorScheme.Dark
+
+
+def palette_is_dark(palette: QPalette) -> bool:
+    """A cheap guess: platform themes that follow a dark desktop hand Qt a dark palette."""
+    return palette.color(QPalette.ColorRole.Window).lightness() < 128
 
 
 def accents(dark: bool) -> dict[str, str]:
@@ -101,11 +110,15 @@ def accents(dark: bool) -> dict[str, str]:
 class ThemeManager(QObject):
     """Applies Fusion + palette for a mode and follows the system in "system" mode."""
 
-    def __init__(self, app: QApplication, mode: ThemeMode = "system") -> None:
+    def __init__(self, app: QApplication, mode: ThemeMode = "system", *, follow: bool = True) -> None:
+        """Apply the theme. With `follow=False` the system scheme is guessed from the platform
+        palette (cheap, for the first paint) until `follow_system()` is called."""
         super().__init__(app)
         self._app = app
         self._mode: ThemeMode = mode
         self.dark = False
+        self._following = False
+        self._platform_dark = palette_is_dark(QGuiApplication.palette())
         style = QStyleFactory.create("Fusion")
         if style is not None:
             app.setStyle(style)
@@ -113,8 +126,19 @@ class ThemeManager(QObject):
         if font.pointSizeF() < 10:
             font.setPointSizeF(10)
         app.setFont(font)
-        QGuiApplication.styleHints().colorSchemeChanged.connect(self._on_scheme_changed)
         self.apply()
+        if follow:
+            self.follow_system()
+
+    def follow_system(self) -> None:
+        """Ask the platform for its colour scheme, re-apply if the guess was wrong, and follow
+        its changes from now on."""
+        if self._following:
+            return
+        self._following = True
+        QGuiApplication.styleHints().colorSchemeChanged.connect(self._on_scheme_changed)
+        if self._mode == "system" and system_is_dark() != self.dark:
+            self.apply()
 
     @property
     def mode(self) -> ThemeMode:
@@ -125,7 +149,10 @@ class ThemeManager(QObject):
         self.apply()
 
     def apply(self) -> None:
-        self.dark = system_is_dark() if self._mode == "system" else self._mode == "dark"
+        if self._mode == "system":
+            self.dark = system_is_dark() if self._following else self._platform_dark
+        else:
+            self.dark = self._mode == "dark"
         self._app.setPalette(_palette(self.dark))
         a = accents(self.dark)
         # Small, targeted rules only; everything else comes from the palette.
@@ -152,6 +179,6 @@ class ThemeManager(QObject):
             """
         )
 
-    def _on_scheme_changed(self, _scheme: Qt.ColorScheme) -> None:
+    def _on_scheme_changed(self, _scheme: object) -> None:
         if self._mode == "system":
             self.apply()
