@@ -18,7 +18,7 @@ from app.core.providers import (
 )
 from app.core.secrets import SecretStore
 from app.core.services.clients import ClientPool
-from tests.core.test_secrets import MemoryKeyring
+from tests.memory_keyring import MemoryKeyring
 
 
 class Recorder:

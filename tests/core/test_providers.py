@@ -245,7 +245,7 @@ def test_save_refuses_a_key_in_a_header_or_url(tmp_path: Path) -> None:
 
 def test_export_never_contains_a_key(tmp_path: Path) -> None:
     from app.core.secrets import SecretStore
-    from tests.core.test_secrets import MemoryKeyring
+    from tests.memory_keyring import MemoryKeyring
 
     key = "mykey-0123456789-abcdef"
     store = SecretStore(keyring_backend=MemoryKeyring())

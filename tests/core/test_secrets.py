@@ -13,27 +13,7 @@ from keyring.backends import chainer, fail, null
 from app.core.errors import ConfigError, KeychainError, redact
 from app.core.providers import KeySource, ProviderProfile
 from app.core.secrets import KeychainStatus, SecretStore, unavailable_reason
-
-
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    """A working keyring backend that keeps passwords in a dict."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.store: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.store.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.store[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if (service, username) not in self.store:
-            raise keyring.errors.PasswordDeleteError("not found")
-        del self.store[(service, username)]
+from tests.memory_keyring import MemoryKeyring
 
 
 class LockedKeyring(MemoryKeyring):
@@ -46,9 +26,7 @@ class LockedKeyring(MemoryKeyring):
         raise keyring.errors.KeyringLocked(f"Failed to unlock the collection! {password}")
 
 
-# Defining a backend class registers it with keyring's global registry; take the test
-# backends out so keyring.get_keyring() elsewhere in the run never picks them.
-keyring.backend.KeyringBackend._classes.discard(MemoryKeyring)  # type: ignore[attr-defined]
+# Taken out of keyring's registry of backends, as MemoryKeyring is (see tests/memory_keyring.py).
 keyring.backend.KeyringBackend._classes.discard(LockedKeyring)  # type: ignore[attr-defined]
 
 
@@ -63,15 +41,15 @@ def test_keychain_round_trip() -> None:
     assert store.backend_status() == KeychainStatus(True, MemoryKeyring.name, "")
     assert store.get_key(p) is None and not store.has_key(p)
     store.set_key(p, "  sk-abcdefghijklmnopqrstuvwx\n")
-    assert backend.store == {("switchboard-test", p.id): "sk-abcdefghijklmnopqrstuvwx"}
+    assert backend.passwords == {("switchboard-test", p.id): "sk-abcdefghijklmnopqrstuvwx"}
     assert store.get_key(p) == "sk-abcdefghijklmnopqrstuvwx"
     assert store.has_key(p)
     store.delete_key(p)
-    assert backend.store == {}
+    assert backend.passwords == {}
     store.delete_key(p)  # deleting a missing key is fine
     store.set_key(p, "k2-xxxxxxxx")
     store.set_key(p, "")  # an empty key deletes
-    assert backend.store == {}
+    assert backend.passwords == {}
 
 
 def test_keys_are_registered_for_redaction() -> None:
@@ -154,7 +132,7 @@ def test_session_source_stays_in_memory() -> None:
     assert store.get_key(p) is None
     store.set_key(p, "session-key-abcd")
     assert store.get_key(p) == "session-key-abcd"
-    assert backend.store == {}  # never the keychain
+    assert backend.passwords == {}  # never the keychain
     other = SecretStore(keyring_backend=backend)
     assert other.get_key(p) is None  # not shared, not persisted
     store.set_session_key(p.id, None)
@@ -190,4 +168,4 @@ def test_async_variants(arun: Callable[..., object]) -> None:
         return [status.available, *got, await store.aget_key(p), await store.aget_key(s)]
 
     assert arun(scenario()) == [True, "async-key-1234", "async-session-1234", True, None, None]
-    assert backend.store == {}
+    assert backend.passwords == {}

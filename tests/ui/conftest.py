@@ -25,28 +25,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import pytest
 from keyring.backend import KeyringBackend
 
-
-class MemoryKeyring(KeyringBackend):
-    """A keyring backend that keeps passwords in a dict (never the user's real keychain)."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.passwords: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.passwords.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.passwords[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        from keyring.errors import PasswordDeleteError
-
-        if (service, username) not in self.passwords:
-            raise PasswordDeleteError("not found")
-        del self.passwords[(service, username)]
+from tests.memory_keyring import MemoryKeyring
 
 
 def run_on[T](
