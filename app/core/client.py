@@ -37,6 +37,7 @@ import httpx
 
 from app.core.errors import (
     APIError,
+    AuthenticationError,
     ConfigError,
     ConnectError,
     MalformedResponseError,
@@ -462,6 +463,8 @@ class ProviderClient:
         except httpx.HTTPError:
             body = b""
         error = api_error_from_response(response.status_code, response.headers, body)
+        if self._api_key is None and _origin(response.request.url) == self._base_origin:
+            error = _no_key_error(error, response.status_code, body)
         retryable = _is_retry_status(response.status_code)
         # OpenAI's explicit hint overrides the status-based guess either way.
         hint = response.headers.get("x-should-retry", "").strip().lower()
@@ -864,10 +867,12 @@ class ProviderClient:
             result = gemini.parse_embed_response(obj)
             if result.model is None:
                 result.model = model
-            return result
+            return _check_vector_count(result, len(req.inputs), self.profile.name)
         body = openai.build_embedding_body(replace(req, model=model))
         obj = await self._request("POST", self.url("embeddings"), json_body=body)
-        return openai.parse_embedding_response(obj)
+        return _check_vector_count(
+            openai.parse_embedding_response(obj), len(req.inputs), self.profile.name
+        )
 
     # --- video --------------------------------------------------------------------------------
 
@@ -918,6 +923,60 @@ class ProviderClient:
         else:
             url = endpoint_url(self.profile.base_url, text)
         return await self._request("GET", url, raw=True, follow_redirects=True)
+
+
+def _check_vector_count(result: EmbeddingResult, inputs: int, provider: str) -> EmbeddingResult:
+    """Exactly one vector per input, or a clear error.
+
+    Vectors are matched to inputs by position; a server that answers fewer (LiteLLM's mock
+    returns one vector whatever the number of inputs) would otherwise attach the wrong vector to
+    every text after the first, silently.
+    """
+    if inputs and len(result.vectors) != inputs:
+        raise MalformedResponseError(
+            f"{provider} returned {len(result.vectors)} embedding vector(s) for {inputs} texts, so "
+            "they cannot be matched to the texts. Embed one text per request with this server, "
+            "or check the embedding model.",
+        )
+    return result
+
+
+def _no_key_error(error: APIError, status: int, body: bytes) -> APIError:
+    """`error` reworded for a request sent without an API key, when the key may be the cause.
+
+    A refusal (401/403 or an auth code) then means the key is missing, not wrong. LiteLLM's proxy
+    answers a missing key with a bare `500 Internal Server Error` (text/plain, no JSON error):
+    the user must learn that no key was sent, not only that "the provider had an internal error".
+    """
+    phrase = f"HTTP {status}"
+    if isinstance(error, AuthenticationError):
+        return AuthenticationError(
+            f"The provider asks for an API key, and this profile has none ({phrase}). Add the key "
+            "in Settings → Providers, or name the environment variable that holds it.",
+            status=error.status,
+            provider_message=error.provider_message,
+            code=error.code,
+            retry_after=error.retry_after,
+        )
+    if status >= 500 and not _is_json_error(body):
+        return type(error)(
+            f"{error.user_message} No API key was sent: this profile has none. If the server "
+            "needs one (a LiteLLM proxy answers a missing key with this error), add it in "
+            "Settings → Providers.",
+            status=error.status,
+            provider_message=error.provider_message,
+            code=error.code,
+            retry_after=error.retry_after,
+        )
+    return error
+
+
+def _is_json_error(body: bytes) -> bool:
+    """True when `body` is a structured JSON error (the server said what went wrong)."""
+    try:
+        return error_info_from_json(json.loads(body.decode("utf-8", errors="replace"))) is not None
+    except ValueError:
+        return False
 
 
 async def _drain(chunks: AsyncIterator[bytes], limit: int) -> bytes:

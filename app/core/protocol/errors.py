@@ -80,6 +80,10 @@ _AUTH_TOKENS = frozenset(
         "access_denied",
         "incorrect_api_key",
         "missing_api_key",
+        # LiteLLM's proxy without a database answers any key but its master key with HTTP 400
+        # `{"message": "No connected db.", "type": "no_db_connection"}`: it cannot look the key
+        # up, so for the caller the key was refused.
+        "no_db_connection",
     }
 )
 _PERMISSION_TOKENS = frozenset(

@@ -470,7 +470,14 @@ def parse_completion_chunk(obj: Any) -> list[ChatDelta]:
 
 # --- models -----------------------------------------------------------------------------------
 
-_CONTEXT_KEYS = ("context_window", "context_length", "max_model_len", "max_context_length")
+# `max_input_tokens`: LiteLLM's proxy lists it for models whose price-map entry has one.
+_CONTEXT_KEYS = (
+    "context_window",
+    "context_length",
+    "max_model_len",
+    "max_context_length",
+    "max_input_tokens",
+)
 
 # What servers that describe their models call each capability (LM Studio `type`, Ollama lists).
 _CAPABILITY_NAMES = {
@@ -483,6 +490,7 @@ _CAPABILITY_NAMES = {
     "embeddings": "embedding",
     "image": "image",
     "images": "image",
+    "image_generation": "image",  # LiteLLM's `mode`
     "video": "video",
 }
 
@@ -502,8 +510,11 @@ def _model_entries(obj: Any) -> list[Any]:
 
 def _capabilities(entry: Mapping[str, Any]) -> frozenset[str]:
     names: list[Any] = []
-    if isinstance(entry.get("type"), str):
-        names.append(entry["type"])
+    # LM Studio says `type`; LiteLLM's proxy says `mode` (chat, completion, embedding,
+    # image_generation, audio_transcription, ...) for models its config or price map describes.
+    for key in ("type", "mode"):
+        if isinstance(entry.get(key), str):
+            names.append(entry[key])
     if isinstance(entry.get("capabilities"), list):
         names.extend(entry["capabilities"])
     return frozenset(
