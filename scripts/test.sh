@@ -14,6 +14,23 @@ if command -v dbus-run-session >/dev/null 2>&1 && command -v gnome-keyring-daemo
   # The keychain tools are here, so the real-keychain tests must run, not skip.
   export SWITCHBOARD_REQUIRE_KEYCHAIN=1
 fi
+
+# Interop: LiteLLM's proxy and llama.cpp's server on loopback ports (installed into their own venvs
+# under .interop/, started and health-checked within bounded times, stopped by PID on exit).
+# SWITCHBOARD_SKIP_INTEROP=1 leaves them out for a quick local run (those tests then skip).
+if [ "${SWITCHBOARD_SKIP_INTEROP:-0}" != "1" ]; then
+  export SWITCHBOARD_INTEROP_DIR="${SWITCHBOARD_INTEROP_DIR:-$ROOT/.interop}"
+  trap 'bash "$ROOT/scripts/interop/servers.sh" stop >/dev/null 2>&1 || true' EXIT
+  log "Starting the interop servers (LiteLLM proxy, llama.cpp server)"
+  bash "$ROOT/scripts/interop/servers.sh" start
+  set -a
+  # shellcheck disable=SC1091
+  . "$SWITCHBOARD_INTEROP_DIR/env"
+  set +a
+  # The servers are up, so the interop tests must run, not skip.
+  export SWITCHBOARD_REQUIRE_INTEROP=1
+fi
+
 log "Running the test suite"
 status=0
 bash "$ROOT/scripts/with-keyring.sh" "$VENV/bin/python" -m pytest -p no:cacheprovider "$@" || status=$?

@@ -20,7 +20,9 @@ mkdir -p "$STATE"
 # Bounds, in seconds, so CI never hangs on this script.
 INSTALL_TIMEOUT="${SWITCHBOARD_LLAMACPP_INSTALL_TIMEOUT:-2400}"
 START_TIMEOUT="${SWITCHBOARD_LLAMACPP_START_TIMEOUT:-120}"
-LLAMACPP_SPEC="${SWITCHBOARD_LLAMACPP_SPEC:-llama-cpp-python[server]}"
+# Pinned: a new release would mean another ~25-minute compile on a machine whose pip cache has
+# this one.
+LLAMACPP_SPEC="${SWITCHBOARD_LLAMACPP_SPEC:-llama-cpp-python[server]==0.3.36}"
 N_CTX="${SWITCHBOARD_LLAMACPP_N_CTX:-4096}"
 MODEL_ALIAS="switchboard-tiny"
 
@@ -53,7 +55,7 @@ do_install() {
   env $py -m venv "$LLAMA_VENV"
   log "Installing $LLAMACPP_SPEC gguf numpy (the first time compiles llama.cpp: ~25 min on 2 cores; bounded to ${INSTALL_TIMEOUT}s)"
   timeout "$INSTALL_TIMEOUT" "$PY" -m pip install -q --disable-pip-version-check \
-    "$LLAMACPP_SPEC" gguf numpy
+    "$LLAMACPP_SPEC" gguf==0.19.0 "numpy>=2,<3"
   touch "$LLAMA_VENV/.installed"
   log "llama-cpp-python installed in $(( $(date +%s) - started ))s: $("$PY" -c 'import importlib.metadata as m; print(m.version("llama-cpp-python"))')"
 }
