@@ -5,11 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 
-from benchmarks import startup
+from benchmarks import chat, startup
 from benchmarks.report import Row, print_json, print_table
 
 SUITES = {
     "startup": startup.run,
+    "chat-stream": chat.stream_rows,
+    "chat-open": chat.open_rows,
+    "chat-sidebar": chat.sidebar_rows,
+    "chat-search": chat.search_rows,
+    "chat-kill": chat.kill_rows,
 }
 
 
