@@ -13,7 +13,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from app.core.protocol.types import GenerationParams, Usage
 from app.core.store.db import Database, transaction
@@ -30,7 +30,20 @@ from app.core.store.records import (
     usage_to_json,
 )
 
-__all__ = ["UNSET", "ThreadRepository"]
+__all__ = ["RANK_WINDOW", "UNSET", "ThreadRepository", "ThreadSummary"]
+
+# Search ranks by relevance among at most this many of the newest matching messages.
+RANK_WINDOW = 1000
+
+
+class ThreadSummary(NamedTuple):
+    """What a thread list shows of a thread; read without parsing any JSON column."""
+
+    id: int
+    title: str
+    pinned: bool
+    archived: bool
+    updated_at: float
 
 
 class _Unset:
@@ -118,6 +131,28 @@ class ThreadRepository:
                 sql += " LIMIT ?"
                 args = (limit,)
             return [Thread.from_row(r) for r in conn.execute(sql, args)]
+
+        return await self.db.run(select)
+
+    async def list_thread_summaries(self, include_archived: bool = True) -> list[ThreadSummary]:
+        """Live threads as `ThreadSummary` rows, ordered like `list_threads`, in one query.
+
+        For long lists (a sidebar of 10,000 threads): about ten times cheaper than
+        `list_threads`, whose full records parse each thread's params JSON.
+        """
+
+        def select(conn: sqlite3.Connection) -> list[ThreadSummary]:
+            sql = (
+                "SELECT id, title, pinned, archived, updated_at FROM threads"
+                " WHERE deleted_at IS NULL"
+            )
+            if not include_archived:
+                sql += " AND archived = 0"
+            sql += " ORDER BY pinned DESC, updated_at DESC, id DESC"
+            return [
+                ThreadSummary(r[0], r[1], bool(r[2]), bool(r[3]), float(r[4] or 0.0))
+                for r in conn.execute(sql)
+            ]
 
         return await self.db.run(select)
 
@@ -408,32 +443,78 @@ class ThreadRepository:
             return []
 
         def select(conn: sqlite3.Connection) -> list[SearchHit]:
-            rows = conn.execute(
-                "SELECT m.id, m.thread_id, m.role, t.title,"
-                " snippet(messages_fts, 0, ?, ?, '…', 16) AS snip,"
-                " bm25(messages_fts) AS rank"
-                " FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid"
-                " JOIN threads t ON t.id = m.thread_id"
-                " WHERE messages_fts MATCH ? AND t.deleted_at IS NULL"
-                " ORDER BY rank, m.id DESC LIMIT ?",
-                (HIGHLIGHT_START, HIGHLIGHT_END, match, limit),
-            )
-            return [
-                SearchHit(
-                    message_id=r["id"],
-                    thread_id=r["thread_id"],
-                    thread_title=r["title"],
-                    snippet=r["snip"],
-                    rank=r["rank"],
-                    role=r["role"],
+            # bm25 costs one evaluation per matching row: a two-letter prefix can match most of
+            # 200,000 messages and took ~0.5 s. So relevance is ranked among the newest
+            # RANK_WINDOW matches (found by walking the index in rowid order, which stops
+            # early); a term that common is one where recency is what people want anyway.
+            newest = conn.execute(
+                "SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?"
+                " ORDER BY rowid DESC LIMIT ?",
+                (match, RANK_WINDOW),
+            ).fetchall()
+            floor = newest[-1][0] if len(newest) == RANK_WINDOW else 0
+            ranked = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? AND rowid >= ?"
+                    " ORDER BY rank LIMIT ?",
+                    (match, floor, limit * 2),
                 )
-                for r in rows
             ]
+            # Snippets and joins only for those rows (the rowid bound keeps FTS5 from
+            # evaluating the match over the whole index again).
+            hits = _hits_for(conn, match, ranked)
+            if len(hits) < limit and len(ranked) == limit * 2:
+                # Most of the best matches were in deleted threads: rank over live ones only.
+                ranked = [
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT f.rowid FROM messages_fts f"
+                        " JOIN messages m ON m.id = f.rowid JOIN threads t ON t.id = m.thread_id"
+                        " WHERE messages_fts MATCH ? AND f.rowid >= ? AND t.deleted_at IS NULL"
+                        " ORDER BY f.rank LIMIT ?",
+                        (match, floor, limit),
+                    )
+                ]
+                hits = _hits_for(conn, match, ranked)
+            order = {message_id: i for i, message_id in enumerate(ranked)}
+            hits.sort(key=lambda h: order[h.message_id])
+            return hits[:limit]
 
         return await self.db.run(select)
 
 
 # --- SQL run on the database thread -----------------------------------------------------------
+
+
+def _hits_for(conn: sqlite3.Connection, match: str, ids: list[int]) -> list[SearchHit]:
+    """Search hits (with snippets) for the messages `ids` among the matches of `match`,
+    leaving out deleted threads; in no particular order."""
+    if not ids:
+        return []
+    marks = ",".join("?" * len(ids))
+    rows = conn.execute(
+        "SELECT m.id, m.thread_id, m.role, t.title,"
+        " snippet(messages_fts, 0, ?, ?, '…', 16) AS snip,"
+        " bm25(messages_fts) AS rank"
+        " FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid"
+        " JOIN threads t ON t.id = m.thread_id"
+        f" WHERE messages_fts MATCH ? AND messages_fts.rowid >= ? AND messages_fts.rowid IN ({marks})"
+        " AND t.deleted_at IS NULL",
+        (HIGHLIGHT_START, HIGHLIGHT_END, match, min(ids), *ids),
+    )
+    return [
+        SearchHit(
+            message_id=r["id"],
+            thread_id=r["thread_id"],
+            thread_title=r["title"],
+            snippet=r["snip"],
+            rank=r["rank"],
+            role=r["role"],
+        )
+        for r in rows
+    ]
+
 
 
 def _get_thread(

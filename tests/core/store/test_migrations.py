@@ -178,3 +178,29 @@ def test_execute_script_keeps_trigger_bodies_whole_and_rejects_partial_sql() -> 
             execute_script(conn, "CREATE TABLE b (x)")
     finally:
         conn.close()
+
+
+def test_v3_refills_search_without_streaming_rows_and_indexes_prefixes(tmp_path: Path, arun) -> None:
+    path = tmp_path / "switchboard.db"
+    build_at_version(path, 2)
+    seed(path, 2)
+    with Database.open(path) as db:
+        repo = ThreadRepository(db)
+        # Completed messages are found again, by whole word and by a two-letter prefix.
+        assert {h.message_id for h in arun(repo.search("zebras"))} == {1, 2}
+        assert {h.message_id for h in arun(repo.search("ze"))} == {1, 2}
+        # The row that was streaming is not indexed until it ends, as the triggers do it.
+        assert arun(repo.search("second")) == []
+        arun(repo.update_message(3, status="interrupted"))
+        assert [h.message_id for h in arun(repo.search("second"))] == [3]
+        options = db.run_sync(
+            lambda c: c.execute("SELECT sql FROM sqlite_master WHERE name = 'messages_fts'")
+            .fetchone()[0]
+        )
+        assert "prefix='2 3'" in options
+        # The index is consistent with its content table.
+        db.run_sync(
+            lambda c: c.execute(
+                "INSERT INTO messages_fts(messages_fts, rank) VALUES ('integrity-check', 1)"
+            )
+        )

@@ -394,3 +394,38 @@ def test_operator_words_are_searched_as_words(repo: ThreadRepository, arun) -> N
 def test_highlight_html_escapes_then_marks() -> None:
     snippet = f"<b>{HIGHLIGHT_START}x{HIGHLIGHT_END}</b> & more"
     assert highlight_html(snippet) == "&lt;b&gt;<mark>x</mark>&lt;/b&gt; &amp; more"
+
+
+def test_search_skips_deleted_threads_even_when_they_hold_the_best_matches(repo, arun) -> None:
+    """The ranked window is filled by a deleted thread's messages: the fallback still finds the
+    live thread's hits, best first."""
+    gone = arun(repo.create_thread("gone"))
+    for i in range(230):
+        arun(repo.add_message(gone.id, None, "user", f"walrus walrus walrus {i}"))
+    arun(repo.soft_delete(gone.id))
+    live = arun(repo.create_thread("live"))
+    weak = arun(repo.add_message(live.id, None, "user", "a long sentence that mentions a walrus once among many other words"))
+    strong = arun(repo.add_message(live.id, None, "user", "walrus walrus"))
+    hits = arun(repo.search("walrus", limit=50))
+    assert [h.message_id for h in hits] == [strong.id, weak.id]
+    assert all(h.thread_id == live.id for h in hits)
+
+
+def test_search_ranks_common_terms_among_the_newest_matches(repo, arun, monkeypatch) -> None:
+    """Past RANK_WINDOW matches, relevance is ranked among the newest ones only (bm25 over every
+    match of a very common term is what made short prefixes slow)."""
+    import app.core.store.threads as threads_module
+
+    monkeypatch.setattr(threads_module, "RANK_WINDOW", 4)
+    t = arun(repo.create_thread("t"))
+    old_strong = arun(repo.add_message(t.id, None, "user", "otter otter otter otter"))
+    for i in range(6):
+        arun(repo.add_message(t.id, None, "user", f"one otter among words number {i} here"))
+    new_strong = arun(repo.add_message(t.id, None, "user", "otter otter"))
+    hits = arun(repo.search("otter", limit=3))
+    ids = [h.message_id for h in hits]
+    assert ids[0] == new_strong.id  # the best match within the newest four
+    assert old_strong.id not in ids  # outside the window
+    assert len(ids) == 3
+    monkeypatch.setattr(threads_module, "RANK_WINDOW", 1000)
+    assert arun(repo.search("otter", limit=1))[0].message_id == old_strong.id
