@@ -21,6 +21,7 @@ Extension points for the next version (search, branches, export): threads are op
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import time
 from contextlib import aclosing
@@ -40,10 +41,14 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import SwitchboardError
+from app.ui.async_bridge import close_if_unstarted
 from app.ui.chat.composer import Composer
+from app.ui.chat.message_actions import MessageActions
 from app.ui.chat.message_model import ChatRow, MessageModel, new_temp_id, row_from_message
 from app.ui.chat.message_view import MessageView
+from app.ui.chat.sidebar_controller import SidebarController
 from app.ui.chat.thread_list import ThreadList
+from app.ui.chat.thread_settings import ThreadSettingsController
 
 if TYPE_CHECKING:
     from app.core.providers import ProviderProfile
@@ -80,6 +85,7 @@ class _Stream:
     latest: ReplyProgress | None = None
     dirty: bool = False
     stopped: bool = False
+    outgoing: Any = None  # thread_settings.Outgoing: content, kind, prompt, params of a send
 
 
 class ChatTab(QWidget):
@@ -107,6 +113,8 @@ class ChatTab(QWidget):
 
         self._build_ui()
         self._connect()
+        # Per-message actions: edit, regenerate, continue, delete, versions (message_actions.py).
+        self.message_actions = MessageActions(self)
 
         self._tick = QTimer(self)
         self._tick.setInterval(TICK_MS)
@@ -200,6 +208,12 @@ class ChatTab(QWidget):
         self._stop_shortcut.setEnabled(False)
         self._retry_shortcut = QShortcut(QKeySequence("Ctrl+R"), self, context=context)
 
+        # Per-thread settings panel, personas, completion threads, attachments (thread_settings.py).
+        self.thread_settings = ThreadSettingsController(self)
+        header.addWidget(self.thread_settings.toggle_button)
+        self.splitter.addWidget(self.thread_settings.panel)
+        self.splitter.setStretchFactor(self.splitter.indexOf(self.thread_settings.panel), 0)
+
     def _connect(self) -> None:
         self._new_shortcut.activated.connect(self.start_new_thread)
         self._focus_shortcut.activated.connect(self.focus_composer)
@@ -210,6 +224,8 @@ class ChatTab(QWidget):
         self.thread_list.renameRequested.connect(lambda tid, title: self._spawn(self.rename_thread(tid, title)))
         self.thread_list.deleteRequested.connect(lambda tid: self._spawn(self.delete_thread(tid)))
         self.thread_list.pinRequested.connect(lambda tid, pinned: self._spawn(self.pin_thread(tid, pinned)))
+        # Archive, delete-with-undo, search, export and automatic titles (sidebar_controller.py).
+        self.sidebar = SidebarController(self)
         self.composer.sendRequested.connect(self.send)
         self.composer.stopRequested.connect(self.stop)
         self.composer.retryRequested.connect(self.retry_last)
@@ -242,6 +258,9 @@ class ChatTab(QWidget):
         task = self.ctx.spawn(guarded())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        # Cancelled before its first step (e.g. by aclose): close `coro`, or it warns "never awaited".
+        if inspect.iscoroutine(coro):
+            task.add_done_callback(lambda _t: close_if_unstarted(coro))
         return task
 
     async def aclose(self) -> None:
@@ -275,16 +294,19 @@ class ChatTab(QWidget):
         emitters = [
             self.thread_list.list,
             self.thread_list.list.selectionModel(),
+            *self.thread_list.emitters(),
             self.model_combo,
             self.model_combo.lineEdit(),
             self.message_model,
             self.message_view.selectionModel(),
             self.message_view.verticalScrollBar(),
             self.message_view.message_delegate,
+            *self.message_actions.emitters(),
             self.composer.edit,
             self.composer.edit.document(),
             self.composer.edit.document().documentLayout(),
             self._tick,
+            *self.thread_settings.emitters(),
         ]
         for emitter in emitters:
             if emitter is not None:
@@ -293,7 +315,8 @@ class ChatTab(QWidget):
     # --- profile and model -----------------------------------------------------------------
 
     def profile(self) -> ProviderProfile | None:
-        return self.ctx.active_profile()
+        """The open thread's profile (its settings are authoritative), else the active one."""
+        return self.thread_settings.profile()
 
     def current_model(self) -> str:
         return self.model_combo.currentText().strip()
@@ -325,7 +348,7 @@ class ChatTab(QWidget):
             self.profile_label.setToolTip(f"{profile.name} — {profile.base_url}")
             self.profile_label.setVisible(not (profile.is_demo and profile.name == DEMO_BADGE))
             self.demo_badge.setVisible(profile.is_demo)
-            default = keep or profile.model_for("chat")
+            default = keep or self.thread_settings.default_model(profile)
             if default:
                 self.model_combo.addItem(default)
             self.model_combo.setCurrentText(default)
@@ -345,7 +368,8 @@ class ChatTab(QWidget):
             return
         if generation != self._models_generation or self._closed:
             return
-        ids = [m.id for m in models if not m.capabilities or "chat" in m.capabilities]
+        # "chat" models, or "completion" ones in a completion thread.
+        ids = [m.id for m in models if not m.capabilities or self.thread_settings.kind in m.capabilities]
         current = self.current_model()
         self.model_combo.blockSignals(True)
         self.model_combo.clear()
@@ -376,6 +400,7 @@ class ChatTab(QWidget):
         else:
             reason = ""
         self.composer.set_blocked_reason(reason)
+        self.thread_settings.on_header_changed()
 
     # --- threads ---------------------------------------------------------------------------
 
@@ -384,7 +409,9 @@ class ChatTab(QWidget):
         return self._thread_id
 
     async def reload_threads(self) -> None:
-        threads = await self.ctx.threads.list_threads()
+        # One light query (no JSON parsed), archived threads included: the sidebar's "Archived"
+        # toggle filters them without another query.
+        threads = await self.ctx.threads.list_thread_summaries(include_archived=True)
         self.thread_list.set_threads(threads, current_id=self._thread_id)
         self.threadsReloaded.emit()
 
@@ -394,6 +421,7 @@ class ChatTab(QWidget):
         self._thread_id = None
         self.message_view.message_delegate.forget()
         self.message_model.clear()
+        self.thread_settings.reset_for_new_thread()
         self.thread_list.select_thread(None)
         self.focus_composer()
         self.threadOpened.emit(0)
@@ -410,6 +438,7 @@ class ChatTab(QWidget):
             await self.reload_threads()
             return
         self._thread_id = thread_id
+        self.thread_settings.load_thread(thread)  # its profile, prompt, params and kind
         rows = [row_from_message(m) for m in path]
         stream = self._stream
         if stream is not None and stream.latest is not None:
@@ -435,26 +464,23 @@ class ChatTab(QWidget):
         await self.reload_threads()
 
     async def delete_thread(self, thread_id: int, *, confirmed: bool = False) -> bool:
-        """Delete a thread after asking; True when it was deleted."""
-        if not confirmed:
-            from app.ui.async_bridge import confirm
+        """Delete a thread at once, with Undo in the sidebar for a few seconds; True when deleted.
 
-            thread = await self.ctx.threads.get_thread(thread_id)
-            title = thread.title if thread is not None else "this thread"
-            confirmed = await confirm(
-                self,
-                "Delete thread",
-                f"Delete “{title}”?",
-                informative="Its messages are removed from the list.",
-            )
-        if not confirmed:
-            return False
+        `confirmed` is accepted for older callers; deleting no longer asks first.
+        """
         if self._stream is not None and self._stream.thread_id == thread_id:
             self.stop()
-        await self.ctx.threads.soft_delete(thread_id)
-        if self._thread_id == thread_id:
-            self.start_new_thread()
-        await self.reload_threads()
+        return await self.sidebar.delete_with_undo(thread_id)
+
+    def reveal_message(self, message_id: int) -> bool:
+        """Scroll the open thread to a message (centred) and select it; False if not shown."""
+        row = self.message_model.find_row(message_id)
+        if row < 0:
+            return False
+        index = self.message_model.index(row, 0)
+        self.message_view.doItemsLayout()
+        self.message_view.scrollTo(index, self.message_view.ScrollHint.PositionAtCenter)
+        self.message_view.setCurrentIndex(index)
         return True
 
     # --- sending ---------------------------------------------------------------------------
@@ -469,19 +495,22 @@ class ChatTab(QWidget):
     def send(self, text: str | None = None) -> bool:
         """Send `text` (default: the composer's) to the current thread. False when not possible."""
         text = self.composer.text if text is None else text
+        # The thread's settings and the composer's attachments (thread_settings.Outgoing).
+        outgoing = self.thread_settings.outgoing(text)
         profile = self.profile()
         model = self.current_model()
-        if self._closed or self._stream is not None or not text.strip():
+        if self._closed or self._stream is not None or outgoing.empty:
             return False
         if profile is None or not model:
             self._update_blocked_reason()
             return False
         self.composer.clear()
-        user_row = ChatRow(id=new_temp_id(), role="user", content=text)
+        user_row = ChatRow(id=new_temp_id(), role="user", content=outgoing.text)
         reply_row = ChatRow(id=new_temp_id(), role="assistant", model=model, status="streaming")
         self.message_model.append_row(user_row)
         self.message_model.append_row(reply_row)
         stream = _Stream(row_id=reply_row.id, user_row_id=user_row.id, text=text, thread_id=self._thread_id)
+        stream.outgoing = outgoing
         self._begin_stream(stream)
         stream.task = self._spawn(self._run_send(stream, profile.id, model))
         return True
@@ -541,8 +570,12 @@ class ChatTab(QWidget):
         async def progress() -> Any:
             thread_id = stream.thread_id
             if thread_id is None:
+                # Named after the first reply by ChatService.auto_title (see _finish_stream).
                 thread = await self.ctx.threads.create_thread(
-                    title_from_text(stream.text), profile_id=profile_id, model=model
+                    "New chat",
+                    profile_id=profile_id,
+                    model=model,
+                    **(stream.outgoing.thread_fields() if stream.outgoing is not None else {}),
                 )
                 thread_id = thread.id
                 stream.thread_id = thread_id
@@ -550,8 +583,20 @@ class ChatTab(QWidget):
                     self._thread_id = thread_id
                 await self.reload_threads()
             else:
-                await self.ctx.threads.update_thread_settings(thread_id, profile_id=profile_id, model=model)
-            return self.ctx.chat.send(thread_id, stream.text, profile_id=profile_id, model=model)
+                await self.ctx.threads.update_thread_settings(
+                    thread_id,
+                    profile_id=profile_id,
+                    model=model,
+                    **(stream.outgoing.update_fields() if stream.outgoing is not None else {}),
+                )
+            out = stream.outgoing
+            return self.ctx.chat.send(
+                thread_id,
+                out.content if out is not None else stream.text,
+                profile_id=profile_id,
+                model=model,
+                params=out.params if out is not None else None,
+            )
 
         await self._consume(stream, progress)
 
@@ -616,7 +661,10 @@ class ChatTab(QWidget):
         row = self.message_model.row(i)
         if row.status != "streaming":
             return
-        self.message_model.update_row(i, content=step.content, reasoning=step.reasoning, refusal=step.refusal)
+        self.message_model.update_row(
+            i, content=step.content, reasoning=step.reasoning, refusal=step.refusal,
+            dropped_turns=step.dropped_turns, alternatives_streaming=len(step.alternatives),
+        )
 
     async def _finish_stream(self, stream: _Stream, error: SwitchboardError | None, *, cancelled: bool) -> None:
         self._tick.stop()
@@ -634,6 +682,7 @@ class ChatTab(QWidget):
             if final is not None:
                 new = row_from_message(final)
                 new.reasoning_expanded = row.reasoning_expanded
+                new.carry_view_state(row)  # dropped turns, version navigator
                 if new.status == "error" and not new.error and step is not None and step.error is not None:
                     new.error = str(step.error)
                 self.message_model.update_row(i, **{k: v for k, v in vars(new).items() if k != "version"})
@@ -651,6 +700,8 @@ class ChatTab(QWidget):
             self._stop_shortcut.setEnabled(False)
             self._refresh_retry()
             if stream.thread_id is not None:
+                if not cancelled and error is None:
+                    await asyncio.shield(self.sidebar.auto_title(stream.thread_id))
                 await asyncio.shield(self._reload_threads_quietly())
         self.replyFinished.emit(stream.row_id)
 

@@ -1,68 +1,225 @@
-"""The message composer: a multi-line editor, Send/Stop buttons and the reason sending is blocked.
+"""The message composer: a multi-line editor, attachment chips, Send/Stop/Retry and the reason
+sending is blocked.
 
-Enter sends, Shift+Enter inserts a new line. When sending is impossible (no profile, no model) the
-Send button is disabled and a small label plus the tooltip say why. When the last reply failed, a
-Retry button appears beside Send so the retry is reachable from the keyboard too.
+Keys: by default Enter sends and Shift+Enter inserts a new line; with "Ctrl+Enter sends"
+(`set_ctrl_enter_sends(True)`) Enter inserts a line and Ctrl+Enter sends. Ctrl+Enter always
+sends. When sending is impossible (no profile, no model) the Send button is disabled and a small
+label plus the tooltip say why. When the last reply failed, a Retry button appears beside Send.
+
+Attachments: the Attach button (Ctrl+Shift+U) asks for files, files dropped on the composer or
+pasted as file URLs are offered, and a pasted image is offered as a `QImage`. The composer only
+*reports* these (`attachRequested`, `filesOffered`, `imageOffered`); whoever owns loading (the
+chat tab's settings controller, which reads files off the GUI thread) calls `add_attachment` or
+`show_attachment_error`. Chips above the editor show each attachment with a remove button.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtCore import QMimeData, Qt, Signal
+from PySide6.QtGui import (
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QImage,
+    QKeyEvent,
+    QKeySequence,
+    QPixmap,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
+    QFrame,
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
     QPushButton,
     QSizePolicy,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-__all__ = ["Composer", "ComposerEdit"]
+from app.ui.chat.attachments import Attachment
+
+__all__ = ["AttachmentChip", "Composer", "ComposerEdit", "local_files"]
+
+PLACEHOLDER_ENTER = "Message… (Enter sends, Shift+Enter adds a line)"
+PLACEHOLDER_CTRL_ENTER = "Message… (Ctrl+Enter sends, Enter adds a line)"
+
+
+def local_files(mime: QMimeData) -> list[str]:
+    """The local file paths among `mime`'s URLs (remote URLs are ignored)."""
+    if not mime.hasUrls():
+        return []
+    return [url.toLocalFile() for url in mime.urls() if url.isLocalFile() and url.toLocalFile()]
 
 
 class ComposerEdit(QPlainTextEdit):
-    """A plain-text editor where Enter submits and Shift+Enter adds a line."""
+    """A plain-text editor where Enter (or Ctrl+Enter, see `ctrl_enter_sends`) submits.
+
+    Pasted or dropped images and local files are not inserted as text: they are reported with
+    `imagePasted` / `filesDropped` so they become attachments.
+    """
 
     submitted = Signal()
+    imagePasted = Signal(QImage)
+    filesDropped = Signal(list)  # local paths
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctrl_enter_sends = False
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
-            if modifiers == Qt.KeyboardModifier.NoModifier:
+            if modifiers == Qt.KeyboardModifier.ControlModifier:
                 self.submitted.emit()
+                return
+            if modifiers == Qt.KeyboardModifier.NoModifier:
+                if self.ctrl_enter_sends:
+                    self.insertPlainText("\n")
+                else:
+                    self.submitted.emit()
                 return
             if modifiers == Qt.KeyboardModifier.ShiftModifier:
                 self.insertPlainText("\n")
                 return
         super().keyPressEvent(event)
 
+    # --- paste and drop --------------------------------------------------------------------
+
+    def canInsertFromMimeData(self, source: QMimeData) -> bool:
+        return source.hasImage() or bool(local_files(source)) or super().canInsertFromMimeData(source)
+
+    def insertFromMimeData(self, source: QMimeData) -> None:
+        files = local_files(source)
+        if files:
+            self.filesDropped.emit(files)
+            return
+        if source.hasImage():
+            image = source.imageData()
+            if isinstance(image, QImage) and not image.isNull():
+                self.imagePasted.emit(image)
+                return
+        super().insertFromMimeData(source)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if local_files(event.mimeData()):
+            event.acceptProposedAction()
+            return
+        super().dragEnterEvent(event)
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        if local_files(event.mimeData()):
+            event.acceptProposedAction()
+            return
+        super().dragMoveEvent(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        files = local_files(event.mimeData())
+        if files:
+            event.acceptProposedAction()
+            self.filesDropped.emit(files)
+            return
+        super().dropEvent(event)
+
+
+class AttachmentChip(QFrame):
+    """One attachment above the editor: a thumbnail or file mark, its name and size, a remove button."""
+
+    removeRequested = Signal(object)  # the Attachment
+
+    def __init__(self, attachment: Attachment, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.attachment = attachment
+        self.setObjectName("attachmentChip")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        kind = "Image" if attachment.kind == "image" else "Text file"
+        self.setAccessibleName(f"{kind} attachment {attachment.describe()}")
+        self.setToolTip(
+            f"{kind}: {attachment.describe()}"
+            + ("" if attachment.kind == "image" else " — inlined into the message as a code block")
+        )
+        icon = QLabel(self)
+        icon.setObjectName("attachmentPreview")
+        if attachment.preview is not None:
+            icon.setPixmap(QPixmap.fromImage(attachment.preview))
+        else:
+            icon.setText("📄")
+        icon.setFixedHeight(40)
+        label = QLabel(attachment.describe(), self)
+        label.setObjectName("attachmentName")
+        self.remove_button = QToolButton(self)
+        self.remove_button.setObjectName("removeAttachmentButton")
+        self.remove_button.setText("✕")
+        self.remove_button.setAutoRaise(True)
+        self.remove_button.setAccessibleName(f"Remove attachment {attachment.name}")
+        self.remove_button.setToolTip(f"Remove {attachment.name}")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(4, 2, 2, 2)
+        layout.setSpacing(6)
+        layout.addWidget(icon)
+        layout.addWidget(label)
+        layout.addWidget(self.remove_button)
+        self.remove_button.clicked.connect(lambda: self.removeRequested.emit(self.attachment))
+
 
 class Composer(QWidget):
-    """Editor + Send/Stop. `sendRequested(text)` fires on Enter or Send when sending is allowed."""
+    """Editor + attachments + Send/Stop. `sendRequested(text)` fires on Enter or Send when allowed."""
 
     sendRequested = Signal(str)
     stopRequested = Signal()
     retryRequested = Signal()
+    attachRequested = Signal()  # the Attach button / Ctrl+Shift+U: pick files
+    filesOffered = Signal(list)  # local paths dropped or pasted
+    imageOffered = Signal(QImage)  # an image pasted from the clipboard
+    attachmentsChanged = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("composer")
+        self.setAcceptDrops(True)
         self._blocked_reason = ""
         self._streaming = False
         self._retry_available = False
+        self._attachments: list[Attachment] = []
+
+        self.mode_label = QLabel(self)
+        self.mode_label.setObjectName("composerMode")
+        self.mode_label.setAccessibleName("Composer mode")
+        self.mode_label.setProperty("role", "muted")
+        self.mode_label.hide()
 
         self.edit = ComposerEdit(self)
         self.edit.setObjectName("composerEdit")
         self.edit.setAccessibleName("Message")
-        self.edit.setAccessibleDescription("Type a message. Enter sends, Shift+Enter adds a line.")
-        self.edit.setPlaceholderText("Message… (Enter sends, Shift+Enter adds a line)")
         self.edit.setTabChangesFocus(True)
         self.edit.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.edit.document().documentLayout().documentSizeChanged.connect(self._fit_height)
         self._fit_height()
 
+        self.chips = QWidget(self)
+        self.chips.setObjectName("attachmentChips")
+        self.chips.setAccessibleName("Attachments")
+        self._chips_layout = QHBoxLayout(self.chips)
+        self._chips_layout.setContentsMargins(0, 0, 0, 0)
+        self._chips_layout.setSpacing(6)
+        self._chips_layout.addStretch(1)
+        self.chips.hide()
+
+        self.attach_error_label = QLabel(self)
+        self.attach_error_label.setObjectName("attachmentError")
+        self.attach_error_label.setAccessibleName("Attachment problem")
+        self.attach_error_label.setProperty("role", "error")
+        self.attach_error_label.setWordWrap(True)
+        self.attach_error_label.hide()
+
+        self.attach_button = QPushButton("Attach…", self)
+        self.attach_button.setObjectName("attachButton")
+        self.attach_button.setAccessibleName("Attach files")
+        self.attach_button.setToolTip(
+            "Attach images or text files (Ctrl+Shift+U). You can also drop files here or paste an image."
+        )
+        self.attach_button.setAutoDefault(False)
         self.send_button = QPushButton("Send", self)
         self.send_button.setObjectName("sendButton")
         self.send_button.setAccessibleName("Send message")
@@ -93,6 +250,7 @@ class Composer(QWidget):
         buttons.addWidget(self.send_button)
         buttons.addWidget(self.stop_button)
         buttons.addWidget(self.retry_button)
+        buttons.addWidget(self.attach_button)
         buttons.addStretch(1)
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
@@ -102,13 +260,24 @@ class Composer(QWidget):
         outer.setContentsMargins(12, 6, 12, 10)
         outer.setSpacing(4)
         outer.addWidget(self.reason_label)
+        outer.addWidget(self.mode_label)
+        outer.addWidget(self.chips)
+        outer.addWidget(self.attach_error_label)
         outer.addLayout(row)
 
+        self._attach_shortcut = QShortcut(
+            QKeySequence("Ctrl+Shift+U"), self, context=Qt.ShortcutContext.WidgetWithChildrenShortcut
+        )
+        self._attach_shortcut.activated.connect(self.attachRequested)
         self.edit.submitted.connect(self._submit)
+        self.edit.imagePasted.connect(self.imageOffered)
+        self.edit.filesDropped.connect(self.filesOffered)
         self.send_button.clicked.connect(self._submit)
         self.stop_button.clicked.connect(self.stopRequested)
         self.retry_button.clicked.connect(self.retryRequested)
+        self.attach_button.clicked.connect(self.attachRequested)
         self.edit.textChanged.connect(self._refresh)
+        self.set_ctrl_enter_sends(False)
         self._refresh()
 
     # --- state -----------------------------------------------------------------------------
@@ -121,7 +290,10 @@ class Composer(QWidget):
         self.edit.setPlainText(text)
 
     def clear(self) -> None:
+        """Empty the editor and drop the attachments (after a send)."""
         self.edit.clear()
+        self.clear_attachments()
+        self.show_attachment_error("")
 
     def set_blocked_reason(self, reason: str) -> None:
         """Why sending is impossible right now ("" when it is possible)."""
@@ -144,18 +316,106 @@ class Composer(QWidget):
         self._retry_available = available
         self.retry_button.setVisible(available and not self._streaming)
 
+    def set_ctrl_enter_sends(self, on: bool) -> None:
+        """Swap the keys: Ctrl+Enter sends and Enter adds a line (True), or the default (False)."""
+        self.edit.ctrl_enter_sends = on
+        self.edit.setPlaceholderText(PLACEHOLDER_CTRL_ENTER if on else PLACEHOLDER_ENTER)
+        keys = "Ctrl+Enter sends, Enter adds a line" if on else "Enter sends, Shift+Enter adds a line"
+        self.edit.setAccessibleDescription(f"Type a message. {keys}. Paste or drop images and text files to attach them.")
+        self._refresh()
+
+    @property
+    def ctrl_enter_sends(self) -> bool:
+        return self.edit.ctrl_enter_sends
+
+    def set_mode_label(self, text: str) -> None:
+        """A line above the editor saying what the text is (e.g. raw completion text); "" hides it."""
+        self.mode_label.setText(text)
+        self.mode_label.setVisible(bool(text))
+        self.edit.setAccessibleName(text or "Message")
+
     def can_send(self) -> bool:
-        return not self._blocked_reason and not self._streaming and bool(self.text.strip())
+        has_content = bool(self.text.strip()) or bool(self._attachments)
+        return not self._blocked_reason and not self._streaming and has_content
+
+    # --- attachments -----------------------------------------------------------------------
+
+    @property
+    def attachments(self) -> list[Attachment]:
+        return list(self._attachments)
+
+    def add_attachment(self, attachment: Attachment) -> None:
+        self._attachments.append(attachment)
+        chip = AttachmentChip(attachment, self.chips)
+        chip.removeRequested.connect(self.remove_attachment)
+        self._chips_layout.insertWidget(self._chips_layout.count() - 1, chip)
+        self.chips.show()
+        self._refresh()
+        self.attachmentsChanged.emit()
+
+    def remove_attachment(self, attachment: Attachment) -> None:
+        """Drop one attachment (its chip's ✕); focus returns to the editor."""
+        for i, held in enumerate(self._attachments):
+            if held is attachment:
+                del self._attachments[i]
+                break
+        else:
+            return
+        for chip in self.chips.findChildren(AttachmentChip):
+            if chip.attachment is attachment:
+                chip.hide()
+                chip.deleteLater()
+        self.chips.setVisible(bool(self._attachments))
+        self.edit.setFocus(Qt.FocusReason.OtherFocusReason)
+        self._refresh()
+        self.attachmentsChanged.emit()
+
+    def clear_attachments(self) -> None:
+        if not self._attachments:
+            return
+        self._attachments.clear()
+        for chip in self.chips.findChildren(AttachmentChip):
+            chip.hide()
+            chip.deleteLater()
+        self.chips.hide()
+        self._refresh()
+        self.attachmentsChanged.emit()
+
+    def chip_widgets(self) -> list[AttachmentChip]:
+        return [c for c in self.chips.findChildren(AttachmentChip) if c.attachment in self._attachments]
+
+    def show_attachment_error(self, message: str) -> None:
+        """Say why a file was refused ("" hides the message)."""
+        self.attach_error_label.setText(message)
+        self.attach_error_label.setVisible(bool(message))
+
+    # --- drop on the whole composer (not only the editor) ----------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if local_files(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        files = local_files(event.mimeData())
+        if files:
+            event.acceptProposedAction()
+            self.filesOffered.emit(files)
+        else:
+            event.ignore()
+
+    # --- internals -------------------------------------------------------------------------
 
     def _refresh(self) -> None:
         if self._blocked_reason:
             tip = self._blocked_reason
         elif self._streaming:
             tip = "A reply is streaming; press Stop (Esc) first."
-        elif not self.text.strip():
+        elif not self.text.strip() and not self._attachments:
             tip = "Type a message to send."
         else:
-            tip = "Send (Enter)"
+            tip = "Send (Ctrl+Enter)" if self.edit.ctrl_enter_sends else "Send (Enter)"
         self.send_button.setEnabled(self.can_send())
         self.send_button.setToolTip(tip)
         self.reason_label.setText(self._blocked_reason)

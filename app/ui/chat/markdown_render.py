@@ -106,6 +106,12 @@ def _qt_friendly(fragment: str, dark: bool) -> str:
         "<tr><td>",
         fragment,
     )
+    # Markdown tables: Qt draws no cell borders or padding unless the table asks for them.
+    fragment = fragment.replace(
+        "<table>",
+        '<table border="1" cellspacing="0" cellpadding="5" '
+        'style="border-collapse: collapse; margin-top:2px; margin-bottom:8px">',
+    )
     # Pygments ends the block with a newline that Qt would show as an empty last line.
     fragment = fragment.replace("\n</code></pre></div>", "</code></pre></div>")
     return fragment.replace("</pre></div>", "</pre></td></tr></table>")

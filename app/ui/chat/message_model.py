@@ -1,11 +1,13 @@
 """The list model of a chat thread's *visible path*: the messages from the root to the chosen leaf.
 
 A thread is a tree (edits and regenerations branch it); the view shows one path through it.
-Each row is a `ChatRow`, a small UI-side copy of a stored `Message` plus a `version` that grows on
-every change, so renderers can cache by `(id, version, width)`.
+Each row is a `ChatRow`, a small UI-side copy of a stored `Message` plus a `version` that changes on
+every change (unique in the process), so renderers can cache by `(id, version, width)`.
 
 Rows for a reply that is still streaming are updated in place (`update_row`); only that row's
-`dataChanged` is emitted, so nothing else is re-rendered.
+`dataChanged` is emitted, so nothing else is re-rendered. Rows also carry what the view paints
+besides the stored message: the position among siblings (`‹ 2/3 ›`), the turns left out of the
+request, and how many alternatives stream beside the reply.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ ROLE_LABELS = {"user": "You", "assistant": "Assistant", "system": "System"}
 
 # Temporary ids for rows shown before the database has assigned one (negative, never reused).
 _temp_ids = itertools.count(-1, -1)
+# Row versions are unique for the whole process, not per row: a row reloaded from the database
+# (another branch shown, a thread reopened) can never meet a stale cache entry of the same id.
+_versions = itertools.count(1)
 
 
 def new_temp_id() -> int:
@@ -52,6 +57,13 @@ class ChatRow:
     parent_id: int | None = None
     version: int = 0
     reasoning_expanded: bool = False
+    # Branch navigation: this message's place among its siblings (0-based) and how many there are.
+    sibling_index: int = 0
+    sibling_count: int = 1
+    # Streaming facts that are not stored: turns left out to fit the context window, and how many
+    # other choices (n > 1) are streaming beside this one.
+    dropped_turns: int = 0
+    alternatives_streaming: int = 0
 
     @property
     def role_label(self) -> str:
@@ -60,6 +72,21 @@ class ChatRow:
     @property
     def is_streaming(self) -> bool:
         return self.status == "streaming"
+
+    def carry_view_state(self, old: ChatRow) -> None:
+        """Keep what the view knew of `old` that the database does not store (a reloaded row)."""
+        self.reasoning_expanded = old.reasoning_expanded
+        self.dropped_turns = old.dropped_turns
+        self.sibling_index, self.sibling_count = old.sibling_index, old.sibling_count
+
+    @property
+    def has_siblings(self) -> bool:
+        return self.sibling_count > 1
+
+    @property
+    def is_stored(self) -> bool:
+        """True once the database has given the row its id (temporary ids are negative)."""
+        return self.id > 0
 
     def accessible_text(self) -> str:
         parts = [self.role_label]
@@ -71,6 +98,8 @@ class ChatRow:
             parts.append(f"Error: {self.error or 'the request failed'}")
         elif self.status in ("cancelled", "interrupted"):
             parts.append(f"Reply {self.status}")
+        if self.has_siblings:
+            parts.append(f"Version {self.sibling_index + 1} of {self.sibling_count}")
         return ": ".join(parts[:2]) + ("" if len(parts) < 3 else ". " + ". ".join(parts[2:]))
 
 
@@ -132,9 +161,16 @@ class MessageModel(QAbstractListModel):
     def row(self, i: int) -> ChatRow:
         return self._rows[i]
 
+    @staticmethod
+    def _stamped(rows: Iterable[ChatRow]) -> list[ChatRow]:
+        out = list(rows)
+        for row in out:
+            row.version = next(_versions)
+        return out
+
     def set_rows(self, rows: Iterable[ChatRow]) -> None:
         self.beginResetModel()
-        self._rows = list(rows)
+        self._rows = self._stamped(rows)
         self.endResetModel()
 
     def clear(self) -> None:
@@ -142,6 +178,7 @@ class MessageModel(QAbstractListModel):
 
     def append_row(self, row: ChatRow) -> int:
         i = len(self._rows)
+        row.version = next(_versions)
         self.beginInsertRows(QModelIndex(), i, i)
         self._rows.append(row)
         self.endInsertRows()
@@ -155,6 +192,20 @@ class MessageModel(QAbstractListModel):
         del self._rows[start:]
         self.endRemoveRows()
 
+    def replace_rows_from(self, start: int, rows: Iterable[ChatRow]) -> None:
+        """Replace the tail `start..end` with `rows` (another branch below row `start - 1`).
+
+        Rows above `start` keep their cached layouts and the scroll position is not reset.
+        """
+        self.remove_rows_from(start)
+        new = self._stamped(rows)
+        if not new:
+            return
+        first = len(self._rows)
+        self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
+        self._rows.extend(new)
+        self.endInsertRows()
+
     def find_row(self, message_id: int) -> int:
         for i in range(len(self._rows) - 1, -1, -1):
             if self._rows[i].id == message_id:
@@ -164,7 +215,7 @@ class MessageModel(QAbstractListModel):
     def update_row(self, i: int, **changes: Any) -> ChatRow:
         """Replace fields of row `i`, bump its version and emit dataChanged for it alone."""
         old = self._rows[i]
-        new = replace(old, **changes, version=old.version + 1)
+        new = replace(old, **changes, version=next(_versions))
         self._rows[i] = new
         index = self.index(i, 0)
         self.dataChanged.emit(index, index, [ROW_ROLE])

@@ -13,8 +13,17 @@ A row whose reply is streaming keeps one `StreamingDocument`: markdown is conver
 incrementally (finished blocks once, then only the unfinished tail), the document is refreshed at
 most once per tick, and the tab stretches the tick for very long replies using the measured cost.
 
-Errors are painted as a distinct red box with the error sentence and a Retry button — never as
-model output. Cancelled/interrupted replies get a small note under their partial text.
+Every clickable thing is painted and hit-tested from the cached `RowLayout` (no child widgets):
+
+- the header's action strip (Copy, Edit, Regenerate, Continue, Delete), shown on hover or
+  selection; the same actions are in the context menu and on keys of the selected row;
+- the sibling navigator `‹ 2/3 ›` on any message with other versions (Alt+Left / Alt+Right);
+- a "Copy" label on each fenced code block, which copies the block's raw code;
+- the reasoning toggle ("▸ Reasoning · N words", Space), collapsed by default;
+- Retry / Continue / Regenerate buttons under failed, interrupted or cut-short replies.
+
+Hover only repaints the two rows it moves between; nothing here relayouts the list per tick.
+Errors are painted as a distinct red box with the error sentence — never as model output.
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ import math
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from PySide6.QtCore import (
     QEvent,
@@ -47,6 +56,7 @@ from PySide6.QtGui import (
     QFont,
     QFontMetrics,
     QGuiApplication,
+    QHelpEvent,
     QKeyEvent,
     QKeySequence,
     QMouseEvent,
@@ -54,7 +64,10 @@ from PySide6.QtGui import (
     QPaintEvent,
     QPalette,
     QPen,
+    QTextCursor,
     QTextDocument,
+    QTextFrame,
+    QTextTable,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -63,14 +76,27 @@ from PySide6.QtWidgets import (
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
+    QToolTip,
     QWidget,
 )
 
-from app.ui.chat.markdown_render import IncrementalMarkdown, render_markdown, render_plain
+from app.ui.chat.markdown_render import THEMES, IncrementalMarkdown, render_markdown, render_plain
+from app.ui.chat.message_actions import ACTION_LABELS, ACTION_SHORTCUTS, actions_for, can_continue
 from app.ui.chat.message_model import ROW_ROLE, ChatRow, MessageModel
 from app.ui.theme import accents
 
-__all__ = ["EMPTY_HINT", "MessageDelegate", "MessageView", "StreamingDocument"]
+__all__ = [
+    "EMPTY_HINT",
+    "CodeBlock",
+    "MessageDelegate",
+    "MessageView",
+    "StreamingDocument",
+    "code_blocks_in",
+    "dropped_note",
+    "finish_sentence",
+    "footer_text",
+    "status_note",
+]
 
 EMPTY_HINT = "Ask anything. Enter sends, Shift+Enter adds a line."
 
@@ -79,8 +105,25 @@ PAD_Y = 10
 GAP = 6
 RETRY_W = 84
 RETRY_H = 26
+BUTTON_GAP = 8
+PILL_PAD = 7
 LAYOUT_CACHE = 300
 HTML_CACHE = 600
+COPIED_MS = 1500
+CODE_COPY_LABEL = "Copy"
+CODE_COPIED_LABEL = "Copied ✓"
+
+# Inline buttons under a reply (action -> label).
+BUTTON_LABELS = {"retry": "↻ Retry", "continue": "▸ Continue", "regenerate": "↻ Regenerate"}
+# Sentences for finish reasons other than "stop" (shown in the footer).
+FINISH_SENTENCES = {
+    "length": "stopped at the length limit",
+    "max_tokens": "stopped at the length limit",
+    "content_filter": "The provider's content filter stopped this reply; the text above may be incomplete.",
+    "safety": "The model's safety filter stopped this reply; the text above may be incomplete.",
+    "recitation": "Stopped because the reply was repeating published text; the text above may be incomplete.",
+    "tool_calls": "The model asked to call a tool, which this chat does not run.",
+}
 
 
 def _is_dark(palette: QPalette) -> bool:
@@ -111,6 +154,45 @@ def _new_document(font: QFont, palette: QPalette) -> QTextDocument:
         "table { border-color: rgba(127,127,127,90); }"
     )
     return doc
+
+
+@dataclass
+class CodeBlock:
+    """A fenced code block of a rendered message: its box (document coordinates) and raw code."""
+
+    rect: QRectF
+    code: str
+
+
+def code_blocks_in(doc: QTextDocument, dark: bool) -> list[CodeBlock]:
+    """The code blocks of a laid-out document, in order.
+
+    `markdown_render` draws each block as a one-cell table shaded with the theme's code
+    background, so a block is found by that format; its text is the cell's plain text (the
+    highlighting is formatting only, so this is the raw code).
+    """
+    background = QColor(THEMES[dark][1])
+    layout = doc.documentLayout()
+    blocks: list[CodeBlock] = []
+
+    def walk(frame: QTextFrame) -> None:
+        for child in frame.childFrames():
+            if (
+                isinstance(child, QTextTable)
+                and child.rows() == 1
+                and child.columns() == 1
+                and child.format().background().color() == background
+            ):
+                cell = child.cellAt(0, 0)
+                cursor = cell.firstCursorPosition()
+                cursor.setPosition(cell.lastCursorPosition().position(), QTextCursor.MoveMode.KeepAnchor)
+                code = cursor.selection().toPlainText().replace("\u2028", "\n").replace("\xa0", " ")
+                blocks.append(CodeBlock(layout.frameBoundingRect(child), code))
+            else:
+                walk(child)
+
+    walk(doc.rootFrame())
+    return blocks
 
 
 class StreamingDocument:
@@ -153,6 +235,12 @@ class RowLayout:
     header_y: int
     header_text: str
     model_text: str
+    header_h: int = 0
+    nav_text: str = ""
+    nav_rect: QRect | None = None
+    nav_prev: QRect | None = None
+    nav_next: QRect | None = None
+    strip: list[tuple[str, QRect]] = field(default_factory=list)  # (action, rect)
     reasoning_toggle: QRect | None = None
     reasoning_label: str = ""
     reasoning_doc: QTextDocument | None = None
@@ -160,17 +248,35 @@ class RowLayout:
     body_doc: QTextDocument | None = None
     body_y: int = 0
     placeholder: str = ""
+    code_blocks: list[CodeBlock] = field(default_factory=list)
+    code_copy_rects: list[QRect] = field(default_factory=list)
     error_rect: QRect | None = None
     error_text_rect: QRect | None = None
     retry_rect: QRect | None = None
+    buttons: list[tuple[str, QRect]] = field(default_factory=list)  # (action, rect) inline buttons
     notes: list[tuple[int, str, str]] = field(default_factory=list)  # (y, text, kind)
+    # kinds: "dropped" (above the answer), "refusal", "status"
     footer_y: int = 0
     footer_text: str = ""
 
 
+def finish_sentence(reason: str | None) -> str:
+    """What an unusual finish reason means, for the footer ("" for a normal stop)."""
+    if not reason or reason == "stop":
+        return ""
+    return FINISH_SENTENCES.get(reason.lower(), f"finished early ({reason})")
+
+
 def footer_text(row: ChatRow) -> str:
-    """The per-reply statistics line: time to first token, speed, usage, unusual finish."""
-    if row.role != "assistant" or row.is_streaming:
+    """The per-reply statistics line: time to first token, speed, usage, unusual finish.
+
+    While a reply with n > 1 choices streams it says how many alternatives are streaming.
+    """
+    if row.role != "assistant":
+        return ""
+    if row.is_streaming:
+        if row.alternatives_streaming:
+            return f"{row.alternatives_streaming + 1} alternatives streaming"
         return ""
     parts: list[str] = []
     if row.ttft_ms is not None:
@@ -185,11 +291,10 @@ def footer_text(row: ChatRow) -> str:
             )
         elif usage.total_tokens is not None:
             parts.append(f"{usage.total_tokens:,} tokens")
-    if row.finish_reason and row.finish_reason != "stop" and row.status == "complete":
-        if row.finish_reason == "length":
-            parts.append("stopped at the length limit (Continue: next version)")
-        else:
-            parts.append(f"finish: {row.finish_reason}")
+    if row.status == "complete":
+        sentence = finish_sentence(row.finish_reason)
+        if sentence:
+            parts.append(sentence)
     return " · ".join(parts)
 
 
@@ -197,20 +302,45 @@ def status_note(row: ChatRow) -> str:
     if row.status == "cancelled":
         return "■ Stopped — you cancelled this reply; the text above is partial."
     if row.status == "interrupted":
-        return "⚠ Interrupted — the reply did not finish; the text above is partial."
+        return "⚠ Interrupted — the app closed while this reply was streaming."
     return ""
 
 
+def dropped_note(row: ChatRow) -> str:
+    """The muted note above a reply whose request left older turns out ("" when none were)."""
+    n = row.dropped_turns
+    if row.role != "assistant" or n <= 0:
+        return ""
+    if n == 1:
+        return "1 older turn was left out to fit the model's context window"
+    return f"{n:,} older turns were left out to fit the model's context window"
+
+
+def inline_buttons(row: ChatRow) -> list[str]:
+    """Buttons painted under a reply that did not finish normally (besides an error's Retry)."""
+    if row.role != "assistant" or row.is_streaming:
+        return []
+    if row.status == "error":
+        return ["retry"] + (["continue"] if can_continue(row) else [])
+    if row.status == "interrupted":
+        return (["continue"] if can_continue(row) else []) + ["regenerate"]
+    if can_continue(row):
+        return ["continue", "regenerate"] if row.status == "cancelled" else ["continue"]
+    return []
+
+
 class MessageDelegate(QStyledItemDelegate):
-    """Paints ChatRows; caches HTML by (id, version) and layouts by (id, version, width)."""
+    """Paints ChatRows; caches HTML by (id, content) and layouts by (id, version, width)."""
 
     retryRequested = Signal(int)  # message id of the error row
     reasoningToggled = Signal(int)  # row number
+    actionRequested = Signal(str, int)  # (action, message id): edit, regenerate, prev, next...
+    codeCopyRequested = Signal(int, int)  # (row number, code block index)
 
     def __init__(self, view: MessageView) -> None:
         super().__init__(view)
         self._view = view
-        self._html: OrderedDict[tuple[int, int, bool], str] = OrderedDict()
+        self._html: OrderedDict[tuple[int, bool], tuple[str, str]] = OrderedDict()
         self._layouts: OrderedDict[tuple[Any, ...], RowLayout] = OrderedDict()
         self._exact: dict[int, tuple[int, int, bool, int]] = {}  # id -> (version, width, exp, h)
         self._estimates: dict[int, tuple[int, int, int]] = {}  # id -> (version, width, h)
@@ -220,6 +350,8 @@ class MessageDelegate(QStyledItemDelegate):
         self._flush.setSingleShot(True)
         self._flush.setInterval(0)
         self._flush.timeout.connect(self._flush_size_changes)
+        # (message id, code block index) whose label says "Copied ✓" for a moment
+        self.copied: tuple[int, int] | None = None
         # Counters read by tests and benchmarks: work done is what was on screen.
         self.paint_calls = 0
         self.painted_ids: set[int] = set()
@@ -257,40 +389,52 @@ class MessageDelegate(QStyledItemDelegate):
         return QSize(vw, est[2])
 
     def _estimate_height(self, row: ChatRow, width: int) -> int:
-        base, _bold, small = self._fonts()
+        base, bold, small = self._fonts()
         fm = QFontMetrics(base)
         line = fm.lineSpacing()
+        header = max(QFontMetrics(bold).height(), QFontMetrics(small).height() + 6)
         per_line = max(8, int(width / max(1.0, fm.averageCharWidth() * 1.05)))
         lines = 0
         for text_line in row.content.split("\n"):
             lines += max(1, math.ceil(len(text_line) / per_line))
         fences = row.content.count("```") // 2
         body = lines * line + fences * 24 + row.content.count("\n\n") * 6
-        h = PAD_Y + fm.height() + GAP + max(body, line) + PAD_Y
+        h = PAD_Y + header + GAP + max(body, line) + PAD_Y
+        small_line = QFontMetrics(small).height() + GAP
         if row.reasoning:
-            h += QFontMetrics(small).height() + GAP
+            h += small_line
+        if row.dropped_turns:
+            h += small_line
         if row.status == "error":
             h += 3 * line + RETRY_H + 24
+        elif inline_buttons(row):
+            h += RETRY_H + GAP
         if row.role == "assistant" and row.status != "streaming":
-            h += QFontMetrics(small).height() + GAP
+            h += small_line
         return h
+
+    def _header_height(self) -> int:
+        _base, bold, small = self._fonts()
+        return max(QFontMetrics(bold).height(), QFontMetrics(small).height() + 6)
 
     # --- layout ----------------------------------------------------------------------------
 
     def _html_for(self, row: ChatRow, dark: bool) -> str:
-        key = (row.id, row.version, dark)
-        html = self._html.get(key)
-        if html is None:
-            if row.role == "assistant":
-                html = render_markdown(row.content, dark=dark)
-                self.markdown_renders += 1
-            else:
-                html = render_plain(row.content)
-            self._html[key] = html
-            while len(self._html) > HTML_CACHE:
-                self._html.popitem(last=False)
-        else:
+        # Keyed by content, not version: a row whose navigator or status changed keeps its HTML.
+        key = (row.id, dark)
+        cached = self._html.get(key)
+        if cached is not None and cached[0] == row.content:
             self._html.move_to_end(key)
+            return cached[1]
+        if row.role == "assistant":
+            html = render_markdown(row.content, dark=dark)
+            self.markdown_renders += 1
+        else:
+            html = render_plain(row.content)
+        self._html[key] = (row.content, html)
+        self._html.move_to_end(key)
+        while len(self._html) > HTML_CACHE:
+            self._html.popitem(last=False)
         return html
 
     def layout_for(self, row: ChatRow, palette: QPalette) -> RowLayout:
@@ -309,20 +453,57 @@ class MessageDelegate(QStyledItemDelegate):
         self._exact[row.id] = (row.version, width, row.reasoning_expanded, layout.height)
         return layout
 
+    def _pill(self, fm: QFontMetrics, label: str, right: int, y: int, h: int) -> QRect:
+        w = fm.horizontalAdvance(label) + 2 * PILL_PAD
+        return QRect(right - w, y, w, h)
+
+    def _layout_header(self, row: ChatRow, layout: RowLayout, width: int) -> None:
+        _base, bold, small = self._fonts()
+        fm_bold, fm_small = QFontMetrics(bold), QFontMetrics(small)
+        y = layout.header_y
+        h = layout.header_h
+        pill_h = fm_small.height() + 4
+        pill_y = y + (h - pill_h) // 2
+        x = PAD_X + fm_bold.horizontalAdvance(layout.header_text) + 8
+        if layout.model_text:
+            x += fm_small.horizontalAdvance(layout.model_text) + 10
+        if row.has_siblings:
+            arrow_w = fm_small.horizontalAdvance("‹") + 2 * PILL_PAD
+            text = f"{row.sibling_index + 1}/{row.sibling_count}"
+            text_w = fm_small.horizontalAdvance(f"{row.sibling_count}/{row.sibling_count}") + 4
+            layout.nav_text = text
+            layout.nav_prev = QRect(x, pill_y, arrow_w, pill_h)
+            layout.nav_rect = QRect(x + arrow_w, pill_y, text_w, pill_h)
+            layout.nav_next = QRect(x + arrow_w + text_w, pill_y, arrow_w, pill_h)
+        right = PAD_X + width
+        strip: list[tuple[str, QRect]] = []
+        for action in reversed(actions_for(row)):
+            rect = self._pill(fm_small, ACTION_LABELS[action], right, pill_y, pill_h)
+            strip.append((action, rect))
+            right = rect.left() - 4
+        layout.strip = list(reversed(strip))
+
     def _build_layout(self, row: ChatRow, width: int, palette: QPalette, dark: bool) -> RowLayout:
         base, bold, small = self._fonts()
         fm_base, fm_bold, fm_small = QFontMetrics(base), QFontMetrics(bold), QFontMetrics(small)
         y = PAD_Y
         model_text = row.model or "" if row.role == "assistant" else ""
-        layout = RowLayout(height=0, header_y=y, header_text=row.role_label, model_text=model_text)
-        y += fm_bold.height() + GAP // 2
+        layout = RowLayout(
+            height=0, header_y=y, header_text=row.role_label, model_text=model_text,
+            header_h=self._header_height(),
+        )
+        self._layout_header(row, layout, width)
+        y += layout.header_h + GAP // 2
+
+        dropped = dropped_note(row)
+        if dropped:
+            layout.notes.append((y, dropped, "dropped"))
+            y += self._wrapped_height(fm_small, dropped, width) + GAP // 2
 
         if row.reasoning:
             words = len(row.reasoning.split())
             arrow = "▾" if row.reasoning_expanded else "▸"
-            label = f"{arrow} Reasoning · {words:,} words" + (
-                "" if row.reasoning_expanded else " (click to show)"
-            )
+            label = f"{arrow} Reasoning · {words:,} words"
             layout.reasoning_label = label
             layout.reasoning_toggle = QRect(
                 PAD_X, y, fm_small.horizontalAdvance(label) + 8, fm_small.height()
@@ -355,6 +536,8 @@ class MessageDelegate(QStyledItemDelegate):
                 layout.body_doc = doc
         if layout.body_doc is not None:
             layout.body_y = y
+            if not row.is_streaming and row.role == "assistant":
+                self._layout_code_blocks(layout, fm_small, dark)
             y += math.ceil(layout.body_doc.size().height()) + GAP // 2
         elif layout.placeholder:
             layout.body_y = y
@@ -364,6 +547,7 @@ class MessageDelegate(QStyledItemDelegate):
             layout.notes.append((y, f"The model refused: {row.refusal}", "refusal"))
             y += self._wrapped_height(fm_small, row.refusal, width) + GAP // 2
 
+        buttons = inline_buttons(row)
         if row.status == "error":
             text = row.error or "The request failed."
             inner = width - 24
@@ -372,9 +556,10 @@ class MessageDelegate(QStyledItemDelegate):
             ).height()
             top = y + 2
             text_rect = QRect(PAD_X + 12, top + 8 + fm_bold.height() + 2, inner, text_h)
-            retry_top = text_rect.bottom() + 8
-            layout.retry_rect = QRect(PAD_X + 12, retry_top, RETRY_W, RETRY_H)
-            layout.error_rect = QRect(PAD_X, top, width, retry_top + RETRY_H + 10 - top)
+            button_top = text_rect.bottom() + 8
+            layout.buttons = self._button_row(buttons, PAD_X + 12, button_top, fm_base)
+            layout.retry_rect = next((r for a, r in layout.buttons if a == "retry"), None)
+            layout.error_rect = QRect(PAD_X, top, width, button_top + RETRY_H + 10 - top)
             layout.error_text_rect = text_rect
             y = layout.error_rect.bottom() + GAP
 
@@ -383,14 +568,40 @@ class MessageDelegate(QStyledItemDelegate):
             layout.notes.append((y, note, "status"))
             y += self._wrapped_height(fm_small, note, width) + GAP // 2
 
+        if buttons and row.status != "error":
+            layout.buttons = self._button_row(buttons, PAD_X, y + 2, fm_base)
+            y += RETRY_H + GAP + 2
+
         footer = footer_text(row)
         if footer:
             layout.footer_y = y
             layout.footer_text = footer
-            y += fm_small.height() + GAP // 2
+            y += self._wrapped_height(fm_small, footer, width) + GAP // 2
 
         layout.height = y + PAD_Y
         return layout
+
+    def _button_row(self, actions: list[str], x: int, y: int, fm: QFontMetrics) -> list[tuple[str, QRect]]:
+        out: list[tuple[str, QRect]] = []
+        for action in actions:
+            w = max(RETRY_W, fm.horizontalAdvance(BUTTON_LABELS[action]) + 20)
+            out.append((action, QRect(x, y, w, RETRY_H)))
+            x += w + BUTTON_GAP
+        return out
+
+    def _layout_code_blocks(self, layout: RowLayout, fm_small: QFontMetrics, dark: bool) -> None:
+        assert layout.body_doc is not None
+        layout.code_blocks = code_blocks_in(layout.body_doc, dark)
+        w = max(fm_small.horizontalAdvance(CODE_COPY_LABEL), fm_small.horizontalAdvance(CODE_COPIED_LABEL))
+        w += 2 * PILL_PAD
+        h = fm_small.height() + 4
+        text_width = layout.body_doc.textWidth()
+        for block in layout.code_blocks:
+            # The frame's rect includes its margins; the shaded box ends at the text width.
+            right = int(min(block.rect.right(), text_width))
+            layout.code_copy_rects.append(
+                QRect(PAD_X + right - w - 6, layout.body_y + int(block.rect.top()) + 8, w, h)
+            )
 
     @staticmethod
     def _wrapped_height(fm: QFontMetrics, text: str, width: int) -> int:
@@ -412,37 +623,48 @@ class MessageDelegate(QStyledItemDelegate):
 
         a = accents(_is_dark(palette))
         base, bold, small = self._fonts()
+        fm_small = QFontMetrics(small)
         rect = option.rect
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        hovered = self._view.hovered_row == index.row()
         painter.save()
         painter.setClipRect(rect)
         if row.role == "user":
             painter.fillRect(rect, palette.color(QPalette.ColorRole.AlternateBase))
-        if option.state & QStyle.StateFlag.State_Selected:
+        if selected:
             highlight = QColor(palette.color(QPalette.ColorRole.Highlight))
             highlight.setAlpha(28)
             painter.fillRect(rect, highlight)
             painter.fillRect(QRect(rect.left(), rect.top(), 3, rect.height()), palette.color(QPalette.ColorRole.Highlight))
         painter.translate(rect.topLeft())
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         text_colour = palette.color(QPalette.ColorRole.Text)
         muted = QColor(a["muted"])
 
-        # header: role label and the model that produced the reply
+        # header: role label, the model that produced the reply, the version navigator
         painter.setFont(bold)
         painter.setPen(text_colour)
         fm_bold = QFontMetrics(bold)
-        painter.drawText(QPoint(PAD_X, layout.header_y + fm_bold.ascent()), layout.header_text)
+        baseline = layout.header_y + (layout.header_h + fm_bold.ascent() - fm_bold.descent()) // 2
+        painter.drawText(QPoint(PAD_X, baseline), layout.header_text)
         if layout.model_text:
             painter.setFont(small)
             painter.setPen(muted)
             x = PAD_X + fm_bold.horizontalAdvance(layout.header_text) + 8
-            painter.drawText(QPoint(x, layout.header_y + fm_bold.ascent()), layout.model_text)
+            painter.drawText(QPoint(x, baseline), layout.model_text)
+        if layout.nav_rect is not None and layout.nav_prev is not None and layout.nav_next is not None:
+            self._paint_navigator(painter, row, layout, palette, small, muted)
+        if (hovered or selected) and layout.strip:
+            painter.setFont(small)
+            for action, pill in layout.strip:
+                self._paint_pill(painter, pill, ACTION_LABELS[action], palette, danger=action == "delete", accent=a)
 
         # reasoning: a dimmed, collapsible section above the answer
         if layout.reasoning_toggle is not None:
             painter.setFont(small)
             painter.setPen(muted)
             painter.drawText(
-                QPoint(layout.reasoning_toggle.left(), layout.reasoning_toggle.top() + QFontMetrics(small).ascent()),
+                QPoint(layout.reasoning_toggle.left(), layout.reasoning_toggle.top() + fm_small.ascent()),
                 layout.reasoning_label,
             )
         if layout.reasoning_doc is not None:
@@ -456,8 +678,13 @@ class MessageDelegate(QStyledItemDelegate):
             painter.setPen(muted)
             painter.drawText(QPoint(PAD_X, layout.body_y + QFontMetrics(base).ascent()), layout.placeholder)
 
-        if layout.error_rect is not None and layout.error_text_rect is not None and layout.retry_rect is not None:
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        if layout.code_copy_rects:
+            painter.setFont(small)
+            for i, pill in enumerate(layout.code_copy_rects):
+                label = CODE_COPIED_LABEL if self.copied == (row.id, i) else CODE_COPY_LABEL
+                self._paint_pill(painter, pill, label, palette, danger=False, accent=a)
+
+        if layout.error_rect is not None and layout.error_text_rect is not None:
             painter.setPen(QPen(QColor(a["error"]), 1))
             painter.setBrush(QColor(a["warn_bg"]))
             painter.drawRoundedRect(QRectF(layout.error_rect).adjusted(0.5, 0.5, -0.5, -0.5), 6, 6)
@@ -466,27 +693,69 @@ class MessageDelegate(QStyledItemDelegate):
             painter.drawText(QPoint(layout.error_text_rect.left(), layout.error_rect.top() + 8 + fm_bold.ascent()), "⚠ The request failed")
             painter.setFont(base)
             painter.drawText(layout.error_text_rect, int(Qt.TextFlag.TextWordWrap), row.error or "The request failed.")
-            painter.setPen(QPen(QColor(a["error"]), 1))
-            painter.setBrush(palette.color(QPalette.ColorRole.Button))
-            painter.drawRoundedRect(QRectF(layout.retry_rect).adjusted(0.5, 0.5, -0.5, -0.5), 4, 4)
-            painter.setPen(palette.color(QPalette.ColorRole.ButtonText))
-            painter.drawText(layout.retry_rect, int(Qt.AlignmentFlag.AlignCenter), "↻ Retry")
             painter.setBrush(Qt.BrushStyle.NoBrush)
+
+        painter.setFont(base)
+        for action, button in layout.buttons:
+            border = QColor(a["error"]) if row.status == "error" else palette.color(QPalette.ColorRole.Mid)
+            painter.setPen(QPen(border, 1))
+            painter.setBrush(palette.color(QPalette.ColorRole.Button))
+            painter.drawRoundedRect(QRectF(button).adjusted(0.5, 0.5, -0.5, -0.5), 4, 4)
+            painter.setPen(palette.color(QPalette.ColorRole.ButtonText))
+            painter.drawText(button, int(Qt.AlignmentFlag.AlignCenter), BUTTON_LABELS[action])
+        painter.setBrush(Qt.BrushStyle.NoBrush)
 
         painter.setFont(small)
         for y, text, kind in layout.notes:
             painter.setPen(QColor(a["warn_fg"]) if kind == "refusal" else muted)
             painter.drawText(
-                QRect(PAD_X, y, self.content_width(), 100000), int(Qt.TextFlag.TextWordWrap), text
+                QRect(PAD_X, y, self.content_width(), 100000),
+                int(Qt.TextFlag.TextWordWrap),
+                ("ⓘ " + text) if kind == "dropped" else text,
             )
         if layout.footer_text:
             painter.setPen(muted)
-            painter.drawText(QPoint(PAD_X, layout.footer_y + QFontMetrics(small).ascent()), layout.footer_text)
+            painter.drawText(
+                QRect(PAD_X, layout.footer_y, self.content_width(), 100000),
+                int(Qt.TextFlag.TextWordWrap),
+                layout.footer_text,
+            )
 
         # a hairline between messages
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         painter.setPen(QPen(palette.color(QPalette.ColorRole.Midlight), 1))
         painter.drawLine(0, rect.height() - 1, rect.width(), rect.height() - 1)
         painter.restore()
+
+    @staticmethod
+    def _paint_pill(
+        painter: QPainter, pill: QRect, label: str, palette: QPalette, *, danger: bool, accent: dict[str, str]
+    ) -> None:
+        painter.setPen(QPen(palette.color(QPalette.ColorRole.Mid), 1))
+        painter.setBrush(palette.color(QPalette.ColorRole.Button))
+        painter.drawRoundedRect(QRectF(pill).adjusted(0.5, 0.5, -0.5, -0.5), 4, 4)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.setPen(QColor(accent["error"]) if danger else palette.color(QPalette.ColorRole.ButtonText))
+        painter.drawText(pill, int(Qt.AlignmentFlag.AlignCenter), label)
+
+    def _paint_navigator(
+        self, painter: QPainter, row: ChatRow, layout: RowLayout, palette: QPalette, small: QFont, muted: QColor
+    ) -> None:
+        assert layout.nav_prev is not None and layout.nav_next is not None and layout.nav_rect is not None
+        painter.setFont(small)
+        whole = layout.nav_prev.united(layout.nav_next)
+        painter.setPen(QPen(palette.color(QPalette.ColorRole.Mid), 1))
+        painter.setBrush(palette.color(QPalette.ColorRole.Base))
+        painter.drawRoundedRect(QRectF(whole).adjusted(0.5, 0.5, -0.5, -0.5), 4, 4)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        text = palette.color(QPalette.ColorRole.ButtonText)
+        first, last = row.sibling_index <= 0, row.sibling_index >= row.sibling_count - 1
+        painter.setPen(muted.lighter(150) if first else text)
+        painter.drawText(layout.nav_prev, int(Qt.AlignmentFlag.AlignCenter), "‹")
+        painter.setPen(text)
+        painter.drawText(layout.nav_rect, int(Qt.AlignmentFlag.AlignCenter), layout.nav_text)
+        painter.setPen(muted.lighter(150) if last else text)
+        painter.drawText(layout.nav_next, int(Qt.AlignmentFlag.AlignCenter), "›")
 
     @staticmethod
     def _draw_doc(painter: QPainter, doc: QTextDocument, x: int, y: int, colour: QColor, rect: QRect) -> None:
@@ -508,6 +777,35 @@ class MessageDelegate(QStyledItemDelegate):
 
     # --- interaction -----------------------------------------------------------------------
 
+    def hit_test(self, row: ChatRow, palette: QPalette, pos: QPoint) -> tuple[str, int] | None:
+        """What is under `pos` (row coordinates): `(action, detail)` or None.
+
+        Actions: an ACTION_LABELS key, "prev"/"next", "retry"/"continue"/"regenerate" buttons,
+        "reasoning", "copy_code" (detail = the block's index) and "link".
+        """
+        layout = self.layout_for(row, palette)
+        for i, rect in enumerate(layout.code_copy_rects):
+            if rect.contains(pos):
+                return "copy_code", i
+        for action, rect in layout.buttons:
+            if rect.contains(pos):
+                return action, 0
+        for action, rect in layout.strip:
+            if rect.contains(pos):
+                return action, 0
+        if layout.nav_prev is not None and layout.nav_prev.contains(pos):
+            return "prev", 0
+        if layout.nav_next is not None and layout.nav_next.contains(pos):
+            return "next", 0
+        if layout.reasoning_toggle is not None and layout.reasoning_toggle.contains(pos):
+            return "reasoning", 0
+        if layout.body_doc is not None:
+            local = QPointF(pos.x() - PAD_X, pos.y() - layout.body_y)
+            anchor = layout.body_doc.documentLayout().anchorAt(local)
+            if anchor and QUrl(anchor).scheme() in ("http", "https", "mailto"):
+                return "link", 0
+        return None
+
     def editorEvent(self, event: QEvent, model: Any, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> bool:
         if event.type() != QEvent.Type.MouseButtonRelease or not isinstance(event, QMouseEvent):
             return False
@@ -516,23 +814,35 @@ class MessageDelegate(QStyledItemDelegate):
         row: ChatRow | None = index.data(ROW_ROLE)
         if row is None:
             return False
-        layout = self.layout_for(row, option.palette)
         pos = event.position().toPoint() - option.rect.topLeft()
-        if layout.retry_rect is not None and layout.retry_rect.contains(pos):
+        hit = self.hit_test(row, option.palette, pos)
+        if hit is None:
+            return False
+        action, detail = hit
+        if action == "retry":
             self.retryRequested.emit(row.id)
-            return True
-        if layout.reasoning_toggle is not None and layout.reasoning_toggle.contains(pos):
+        elif action == "reasoning":
             self.reasoningToggled.emit(index.row())
-            return True
-        if layout.body_doc is not None:
+        elif action == "copy_code":
+            self.codeCopyRequested.emit(index.row(), detail)
+        elif action == "link":
+            layout = self.layout_for(row, option.palette)
+            assert layout.body_doc is not None
             local = QPointF(pos.x() - PAD_X, pos.y() - layout.body_y)
-            anchor = layout.body_doc.documentLayout().anchorAt(local)
-            if anchor:
-                url = QUrl(anchor)
-                if url.scheme() in ("http", "https", "mailto"):
-                    QDesktopServices.openUrl(url)
-                    return True
-        return False
+            QDesktopServices.openUrl(QUrl(layout.body_doc.documentLayout().anchorAt(local)))
+        else:
+            self.actionRequested.emit(action, row.id)
+        return True
+
+    def helpEvent(self, event: QHelpEvent, view: QAbstractItemView, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> bool:
+        row: ChatRow | None = index.data(ROW_ROLE)
+        if row is not None and event.type() == QEvent.Type.ToolTip:
+            hit = self.hit_test(row, option.palette, event.pos() - option.rect.topLeft())
+            tip = _tooltip(hit[0]) if hit is not None else ""
+            if tip:
+                QToolTip.showText(event.globalPos(), tip, view)
+                return True
+        return super().helpEvent(event, view, option, index)
 
     def streaming_cost(self, message_id: int) -> float:
         """Seconds the last refresh of this streaming reply took (0 when unknown)."""
@@ -549,31 +859,71 @@ class MessageDelegate(QStyledItemDelegate):
         self._pending_resize.clear()
 
 
+_TOOLTIPS = {
+    "copy": "Copy this message as markdown",
+    "edit": "Edit and resend as a new branch",
+    "regenerate": "Ask for another reply (a new version)",
+    "continue": "Ask the model to continue this reply",
+    "delete": "Delete this message and everything below it",
+    "prev": "Previous version",
+    "next": "Next version",
+    "reasoning": "Show or hide the model's reasoning",
+    "copy_code": "Copy this code block",
+    "retry": "Ask again",
+}
+
+
+def _tooltip(action: str) -> str:
+    tip = _TOOLTIPS.get(action, "")
+    shortcut = ACTION_SHORTCUTS.get(action)
+    if tip and shortcut:
+        tip += f" ({shortcut})"
+    return tip
+
+
 class MessageView(QListView):
-    """The scrolling list of messages, with an empty-state hint and stick-to-bottom scrolling."""
+    """The scrolling list of messages, with an empty-state hint and stick-to-bottom scrolling.
+
+    `actionRequested(action, message_id)` carries every per-message action the view does not do
+    itself (edit, regenerate, continue, delete, prev, next); copying is done here.
+    """
 
     retryRequested = Signal(int)
+    actionRequested = Signal(str, int)
+    codeCopied = Signal(int, int)  # (message id, code block index)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("messageView")
         self.setAccessibleName("Messages")
-        self.setAccessibleDescription("The conversation. Use the arrow keys to move between messages.")
+        self.setAccessibleDescription(
+            "The conversation. Arrow keys move between messages; the context menu key lists the "
+            "actions. Ctrl+C copies, F2 edits, Ctrl+Shift+R regenerates, Ctrl+Shift+Enter "
+            "continues, Delete deletes, Alt+Left and Alt+Right switch versions, Space shows "
+            "reasoning."
+        )
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setUniformItemSizes(False)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.setMouseTracking(False)
+        self.setMouseTracking(True)  # hover shows a row's action strip
         self.setFrameShape(QListView.Shape.NoFrame)
         self.verticalScrollBar().setSingleStep(24)
         self.empty_hint = EMPTY_HINT
+        self.hovered_row = -1
         self._stick_to_bottom = True
         self.message_delegate = MessageDelegate(self)
         self.setItemDelegate(self.message_delegate)
         self.message_delegate.retryRequested.connect(self.retryRequested)
         self.message_delegate.reasoningToggled.connect(self.toggle_reasoning)
+        self.message_delegate.actionRequested.connect(self.actionRequested)
+        self.message_delegate.codeCopyRequested.connect(self.copy_code)
+        self._copied_timer = QTimer(self)
+        self._copied_timer.setSingleShot(True)
+        self._copied_timer.setInterval(COPIED_MS)
+        self._copied_timer.timeout.connect(self._clear_copied)
         bar = self.verticalScrollBar()
         bar.valueChanged.connect(self._on_scrolled)
         bar.rangeChanged.connect(self._on_range_changed)
@@ -593,6 +943,17 @@ class MessageView(QListView):
                 model.update_row(row_number, reasoning_expanded=not row.reasoning_expanded)
                 self.message_delegate.sizeHintChanged.emit(model.index(row_number, 0))
 
+    def settle(self) -> None:
+        """Paint and lay out the visible rows now, so their geometry is exact (tests, screenshots)."""
+        for _ in range(3):
+            self.viewport().repaint()
+            self.message_delegate._flush_size_changes()
+            self.doItemsLayout()
+
+    def row_layout(self, row_number: int) -> RowLayout:
+        """The painted layout of a row (built now if it was never painted)."""
+        return self.message_delegate.layout_for(self.message_model().row(row_number), self.palette())
+
     # --- scrolling -------------------------------------------------------------------------
 
     @property
@@ -611,6 +972,37 @@ class MessageView(QListView):
     def _on_range_changed(self, _minimum: int, maximum: int) -> None:
         if self._stick_to_bottom:
             self.verticalScrollBar().setValue(maximum)
+
+    # --- hover -----------------------------------------------------------------------------
+
+    def _set_hovered(self, row_number: int) -> None:
+        if row_number == self.hovered_row:
+            return
+        model = self.model()
+        old, self.hovered_row = self.hovered_row, row_number
+        if model is None:
+            return
+        # Repaint just the two rows (their cached layouts are reused; no relayout).
+        for number in (old, row_number):
+            if 0 <= number < model.rowCount():
+                self.viewport().update(self.visualRect(model.index(number, 0)))
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        pos = event.position().toPoint()
+        index = self.indexAt(pos)
+        self._set_hovered(index.row() if index.isValid() else -1)
+        cursor = Qt.CursorShape.ArrowCursor
+        if index.isValid():
+            row: ChatRow = index.data(ROW_ROLE)
+            hit = self.message_delegate.hit_test(row, self.palette(), pos - self.visualRect(index).topLeft())
+            if hit is not None:
+                cursor = Qt.CursorShape.PointingHandCursor
+        self.viewport().setCursor(cursor)
+        super().mouseMoveEvent(event)
+
+    def leaveEvent(self, event: QEvent) -> None:
+        self._set_hovered(-1)
+        super().leaveEvent(event)
 
     # --- painting and keys -----------------------------------------------------------------
 
@@ -632,33 +1024,111 @@ class MessageView(QListView):
             return
         super().paintEvent(event)
 
+    _KEY_ACTIONS: ClassVar[dict[tuple[int, Qt.KeyboardModifier], str]] = {
+        (Qt.Key.Key_F2, Qt.KeyboardModifier.NoModifier): "edit",
+        (Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier): "regenerate",
+        (Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier): "continue",
+        (Qt.Key.Key_Enter, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier): "continue",
+        (Qt.Key.Key_Delete, Qt.KeyboardModifier.NoModifier): "delete",
+        (Qt.Key.Key_Left, Qt.KeyboardModifier.AltModifier): "prev",
+        (Qt.Key.Key_Right, Qt.KeyboardModifier.AltModifier): "next",
+    }
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
         index = self.currentIndex()
-        if index.isValid() and event.key() == Qt.Key.Key_Space:
-            self.toggle_reasoning(index.row())
-            return
-        if index.isValid() and event.matches(QKeySequence.StandardKey.Copy):
-            self._copy(index.row())
-            return
+        if index.isValid():
+            modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+            if event.key() == Qt.Key.Key_Space and modifiers == Qt.KeyboardModifier.NoModifier:
+                self.toggle_reasoning(index.row())
+                return
+            if event.matches(QKeySequence.StandardKey.Copy):
+                self.copy_row(index.row())
+                return
+            action = self._KEY_ACTIONS.get((event.key(), modifiers))
+            if action is not None:
+                row: ChatRow = index.data(ROW_ROLE)
+                if action in ("prev", "next") and not row.has_siblings:
+                    super().keyPressEvent(event)
+                    return
+                self.actionRequested.emit(action, row.id)
+                return
         super().keyPressEvent(event)
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
         index = self.indexAt(event.pos()) if event.reason() == QContextMenuEvent.Reason.Mouse else self.currentIndex()
         if not index.isValid():
             return
-        row: ChatRow = index.data(ROW_ROLE)
-        menu = QMenu(self)
-        menu.setAccessibleName("Message actions")
-        copy = menu.addAction("Copy text")
-        copy.triggered.connect(lambda: self._copy(index.row()))
-        if row.reasoning:
-            toggle = menu.addAction("Hide reasoning" if row.reasoning_expanded else "Show reasoning")
-            toggle.triggered.connect(lambda: self.toggle_reasoning(index.row()))
-        if row.status == "error":
-            retry = menu.addAction("Retry")
-            retry.triggered.connect(lambda: self.retryRequested.emit(row.id))
+        self.setCurrentIndex(index)
+        menu = self.context_menu(index.row())
         menu.popup(event.globalPos())
 
-    def _copy(self, row_number: int) -> None:
+    def context_menu(self, row_number: int) -> QMenu:
+        """The actions of one message as a menu (shown with popup(), never exec())."""
+        row = self.message_model().row(row_number)
+        menu = QMenu(self)
+        menu.setAccessibleName("Message actions")
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def add(text: str, shortcut: str | None, slot: Any, enabled: bool = True) -> None:
+            action = menu.addAction(text)
+            if shortcut:
+                action.setShortcut(QKeySequence(shortcut))
+            action.setEnabled(enabled)
+            action.triggered.connect(slot)
+
+        if row.content or row.status == "error":
+            add("&Copy text", ACTION_SHORTCUTS["copy"], lambda: self.copy_row(row_number))
+        blocks = self.row_layout(row_number).code_blocks
+        for i in range(min(len(blocks), 9)):
+            add(f"Copy code block &{i + 1}", None, lambda _=False, i=i: self.copy_code(row_number, i))
+        available = actions_for(row)
+        if row.has_siblings:
+            menu.addSeparator()
+            add("&Previous version", ACTION_SHORTCUTS["prev"], lambda: self.actionRequested.emit("prev", row.id), row.sibling_index > 0)
+            add("&Next version", ACTION_SHORTCUTS["next"], lambda: self.actionRequested.emit("next", row.id), row.sibling_index < row.sibling_count - 1)
+        if row.reasoning:
+            add("Hide &reasoning" if row.reasoning_expanded else "Show &reasoning", ACTION_SHORTCUTS["reasoning"], lambda: self.toggle_reasoning(row_number))
+        menu.addSeparator()
+        if row.status == "error":
+            add("Re&try", None, lambda: self.retryRequested.emit(row.id))
+        for name, text in (("edit", "&Edit and resend…"), ("regenerate", "Re&generate"), ("continue", "C&ontinue")):
+            if name in available:
+                add(text, ACTION_SHORTCUTS[name], lambda _=False, n=name: self.actionRequested.emit(n, row.id))
+        if "delete" in available:
+            menu.addSeparator()
+            add("&Delete…", ACTION_SHORTCUTS["delete"], lambda: self.actionRequested.emit("delete", row.id))
+        return menu
+
+    # --- clipboard -------------------------------------------------------------------------
+
+    def copy_row(self, row_number: int) -> None:
+        """Copy a message's text as markdown (an error row: its error sentence)."""
         row = self.message_model().row(row_number)
         QGuiApplication.clipboard().setText(row.content if row.status != "error" or row.content else (row.error or ""))
+
+    def _copy(self, row_number: int) -> None:  # kept for callers of the first version
+        self.copy_row(row_number)
+
+    def copy_code(self, row_number: int, block: int) -> bool:
+        """Copy the raw code of a message's `block`-th code block; the label says "Copied ✓"."""
+        model = self.message_model()
+        if not 0 <= row_number < model.rowCount():
+            return False
+        row = model.row(row_number)
+        blocks = self.row_layout(row_number).code_blocks
+        if not 0 <= block < len(blocks):
+            return False
+        QGuiApplication.clipboard().setText(blocks[block].code)
+        self.message_delegate.copied = (row.id, block)
+        self._copied_timer.start()
+        self.viewport().update(self.visualRect(model.index(row_number, 0)))
+        self.codeCopied.emit(row.id, block)
+        return True
+
+    def _clear_copied(self) -> None:
+        copied, self.message_delegate.copied = self.message_delegate.copied, None
+        if copied is None or self.model() is None:
+            return
+        i = self.message_model().find_row(copied[0])
+        if i >= 0:
+            self.viewport().update(self.visualRect(self.message_model().index(i, 0)))

@@ -1,55 +1,69 @@
-"""The thread sidebar: a New thread button and the threads, pinned first, then by last activity.
+"""The thread sidebar: search box, New thread, the threads (or search hits), undo bar, Archived.
 
-The widget only shows threads and reports what the user asked for (open, rename, pin, delete);
-the Chat tab does the storage work, so this stays a thin view over `Thread` records.
-Rename with F2 or a double-click (edited in place), delete with the Delete key or the context menu.
+The widget only shows threads and reports what the user asked for (open, rename, pin, archive,
+delete, export, undo, search); the Chat tab and its `SidebarController` do the storage work, so
+this stays a thin view.
+
+- The threads are a `QListView` over `ThreadListModel` (lightweight rows, uniform item sizes):
+  no widget or item object per thread, so 10,000 threads show in a few milliseconds.
+- Rename with F2 or a double-click (edited in place); Delete deletes at once and the undo bar
+  ("Thread deleted · Undo") offers to bring it back for `UNDO_SECONDS` (Ctrl+Z while shown).
+- Typing in the search box swaps the list for the ranked hits (`SearchResults`); Esc returns.
+- "Archived" at the bottom switches the list to the archived threads and back.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QPointF, QSize, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QIcon, QKeyEvent, QPainter, QPixmap, QPolygonF
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QColor, QFont, QKeyEvent, QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QListWidget,
-    QListWidgetItem,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QListView,
     QMenu,
     QPushButton,
+    QStackedWidget,
     QStyledItemDelegate,
     QStyleOptionViewItem,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-__all__ = ["THREAD_ID_ROLE", "ThreadList", "ThreadListWidget"]
+from app.ui.chat.search_panel import SearchBox, SearchResults
+from app.ui.chat.thread_model import (
+    ARCHIVED_ROLE,
+    PINNED_ROLE,
+    THREAD_ID_ROLE,
+    UPDATED_ROLE,
+    ThreadListModel,
+)
 
-THREAD_ID_ROLE = Qt.ItemDataRole.UserRole + 1
-PINNED_ROLE = Qt.ItemDataRole.UserRole + 2
-UPDATED_ROLE = Qt.ItemDataRole.UserRole + 3
+__all__ = [
+    "ARCHIVED_ROLE",
+    "PINNED_ROLE",
+    "THREAD_ID_ROLE",
+    "UNDO_SECONDS",
+    "UPDATED_ROLE",
+    "ThreadList",
+    "ThreadListView",
+    "UndoBar",
+]
 
-
-def _pin_icon() -> QIcon:
-    pixmap = QPixmap(16, 16)
-    pixmap.fill(Qt.GlobalColor.transparent)
-    painter = QPainter(pixmap)
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    painter.setPen(Qt.PenStyle.NoPen)
-    painter.setBrush(QBrush(QColor("#c0392b")))
-    painter.drawEllipse(QPointF(9, 6), 4.5, 4.5)
-    painter.setBrush(QBrush(QColor("#7f8c8d")))
-    painter.drawPolygon(QPolygonF([QPointF(7, 9), QPointF(9, 10), QPointF(3, 15)]))
-    painter.end()
-    return QIcon(pixmap)
+UNDO_SECONDS = 10
+EMPTY_THREADS = "No threads yet.\nType a message to start one, or press Ctrl+N."
+EMPTY_ARCHIVED = "No archived threads.\nArchive a thread with Ctrl+Shift+A or its menu."
 
 
 class _FullWidthDelegate(QStyledItemDelegate):
     """Rows as wide as the list, so long titles are elided instead of scrolling sideways."""
 
-    def __init__(self, view: QListWidget) -> None:
+    def __init__(self, view: QListView) -> None:
         super().__init__(view)
         self._view = view
 
@@ -58,17 +72,128 @@ class _FullWidthDelegate(QStyledItemDelegate):
         return QSize(self._view.viewport().width(), max(size.height(), 26))
 
 
-class ThreadListWidget(QListWidget):
-    """The list itself: Delete asks to delete, F2/double-click edits the title in place."""
+class ThreadListView(QListView):
+    """The threads: Delete asks to delete, F2/double-click edits the title in place."""
 
     deletePressed = Signal(int)
 
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.empty_hint = EMPTY_THREADS
+
+    def current_thread_id(self) -> int | None:
+        index = self.currentIndex()
+        return int(index.data(THREAD_ID_ROLE)) if index.isValid() else None
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        item = self.currentItem()
-        if item is not None and event.key() == Qt.Key.Key_Delete and self.state() != QAbstractItemView.State.EditingState:
-            self.deletePressed.emit(int(item.data(THREAD_ID_ROLE)))
+        thread_id = self.current_thread_id()
+        editing = self.state() == QAbstractItemView.State.EditingState
+        if thread_id is not None and event.key() == Qt.Key.Key_Delete and not editing:
+            self.deletePressed.emit(thread_id)
             return
         super().keyPressEvent(event)
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        # Uniform item sizes are cached: lay out again so rows follow the new width.
+        self.scheduleDelayedItemsLayout()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        model = self.model()
+        if model is not None and model.rowCount() == 0 and self.empty_hint:
+            painter = QPainter(self.viewport())
+            painter.setPen(QColor(self.palette().color(QPalette.ColorRole.PlaceholderText)))
+            painter.setFont(QFont(self.font()))
+            painter.drawText(
+                self.viewport().rect().adjusted(12, 16, -12, -12),
+                int(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap),
+                self.empty_hint,
+            )
+            painter.end()
+            return
+        super().paintEvent(event)
+
+
+class UndoBar(QFrame):
+    """"Thread deleted · Undo", shown for `UNDO_SECONDS` after a delete."""
+
+    undoRequested = Signal(int)  # thread id
+    expired = Signal(int)  # the offer ended (timeout or dismissed) for this thread id
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("undoBar")
+        self.setAccessibleName("Thread deleted")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setStyleSheet(
+            "QFrame#undoBar { background: palette(tool-tip-base); color: palette(tool-tip-text);"
+            " border: 1px solid palette(mid); border-radius: 6px; }"
+        )
+        self.label = QLabel("Thread deleted", self)
+        self.label.setObjectName("undoLabel")
+        self.label.setAccessibleName("Thread deleted")
+        self.label.setTextFormat(Qt.TextFormat.PlainText)
+        self.undo_button = QPushButton("Undo", self)
+        self.undo_button.setObjectName("undoDeleteButton")
+        self.undo_button.setAccessibleName("Undo delete")
+        self.undo_button.setToolTip("Bring the thread back (Ctrl+Z)")
+        self.undo_button.setAutoDefault(False)
+        self.dismiss_button = QToolButton(self)
+        self.dismiss_button.setText("×")
+        self.dismiss_button.setObjectName("undoDismissButton")
+        self.dismiss_button.setAccessibleName("Dismiss")
+        self.dismiss_button.setToolTip("Dismiss: the thread stays deleted")
+        self.dismiss_button.setAutoRaise(True)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 4, 4, 4)
+        layout.setSpacing(6)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.undo_button)
+        layout.addWidget(self.dismiss_button)
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.setInterval(UNDO_SECONDS * 1000)
+        self.timer.timeout.connect(self.finish)
+        self.undo_button.clicked.connect(self.undo)
+        self.dismiss_button.clicked.connect(self.finish)
+        self.thread_id: int | None = None
+        self.hide()
+
+    def offer(self, thread_id: int, title: str) -> None:
+        """Show the offer for `thread_id` (replacing any earlier one) and start the countdown."""
+        if self.thread_id is not None and self.thread_id != thread_id:
+            self.expired.emit(self.thread_id)
+        self.thread_id = thread_id
+        shown = title if len(title) <= 28 else title[:27] + "…"
+        self.label.setText(f"Thread deleted · “{shown}”")
+        self.label.setToolTip(f"“{title}” was deleted. Undo brings it back.")
+        self.setAccessibleDescription(f"“{title}” was deleted. Press Undo or Ctrl+Z to bring it back.")
+        self.show()
+        self.timer.start()
+
+    @property
+    def active(self) -> bool:
+        return self.thread_id is not None
+
+    def undo(self) -> bool:
+        """Ask to restore the thread on offer; False when there is none."""
+        thread_id = self.thread_id
+        if thread_id is None:
+            return False
+        self.thread_id = None
+        self.timer.stop()
+        self.hide()
+        self.undoRequested.emit(thread_id)
+        return True
+
+    def finish(self) -> None:
+        """End the offer: the thread stays deleted (and is purged at the next start)."""
+        thread_id = self.thread_id
+        self.thread_id = None
+        self.timer.stop()
+        self.hide()
+        if thread_id is not None:
+            self.expired.emit(thread_id)
 
 
 class ThreadList(QWidget):
@@ -79,12 +204,18 @@ class ThreadList(QWidget):
     renameRequested = Signal(int, str)
     deleteRequested = Signal(int)
     pinRequested = Signal(int, bool)
+    archiveRequested = Signal(int, bool)
+    exportRequested = Signal(int)
+    showArchivedChanged = Signal(bool)
+    searchChanged = Signal(str)  # debounced query; "" when the search was cleared
+    hitChosen = Signal(object)  # SearchHit
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("threadSidebar")
         self._populating = False
-        self._pin_icon = _pin_icon()
+
+        self.search_box = SearchBox(self)
 
         self.new_button = QPushButton("New thread", self)
         self.new_button.setObjectName("newThreadButton")
@@ -92,12 +223,21 @@ class ThreadList(QWidget):
         self.new_button.setToolTip("Start a new thread (Ctrl+N)")
         self.new_button.setAutoDefault(False)
 
-        self.list = ThreadListWidget(self)
+        self.archived_header = QLabel("Archived threads", self)
+        self.archived_header.setObjectName("archivedHeader")
+        self.archived_header.setAccessibleName("Showing archived threads")
+        self.archived_header.setProperty("role", "subheading")
+        self.archived_header.hide()
+
+        self.model = ThreadListModel(self)
+        self.list = ThreadListView(self)
         self.list.setObjectName("threadList")
         self.list.setAccessibleName("Threads")
         self.list.setAccessibleDescription(
-            "Chat threads, pinned first, then by last activity. F2 renames, Delete deletes."
+            "Chat threads, pinned first, then by last activity. F2 renames, Delete deletes, "
+            "Ctrl+Shift+A archives."
         )
+        self.list.setModel(self.model)
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.list.setEditTriggers(
             QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView.EditTrigger.EditKeyPressed
@@ -106,103 +246,225 @@ class ThreadList(QWidget):
         self.list.setUniformItemSizes(True)
         self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.list.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.list.setResizeMode(QListView.ResizeMode.Adjust)
         self.list.setItemDelegate(_FullWidthDelegate(self.list))
+
+        self.results = SearchResults(self)
+        self.stack = QStackedWidget(self)
+        self.stack.setObjectName("sidebarStack")
+        self.stack.addWidget(self.list)
+        self.stack.addWidget(self.results)
+
+        self.undo_bar = UndoBar(self)
+
+        self.archived_button = QToolButton(self)
+        self.archived_button.setObjectName("archivedToggle")
+        self.archived_button.setText("Archived")
+        self.archived_button.setCheckable(True)
+        self.archived_button.setAutoRaise(True)
+        self.archived_button.setAccessibleName("Show archived threads")
+        self.archived_button.setToolTip("Show the archived threads instead of the live ones")
+
+        self.options_button = QToolButton(self)
+        self.options_button.setObjectName("sidebarOptions")
+        self.options_button.setText("Options")
+        self.options_button.setAutoRaise(True)
+        self.options_button.setAccessibleName("Sidebar options")
+        self.options_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.options_menu = QMenu(self.options_button)
+        self.options_menu.setAccessibleName("Sidebar options")
+        self.ask_model_action = QAction("Ask the model for titles", self)
+        self.ask_model_action.setCheckable(True)
+        self.ask_model_action.setToolTip(
+            "Name new threads by asking the reply's model for a short title (one extra request); "
+            "off: use the first words of your message."
+        )
+        self.options_menu.addAction(self.ask_model_action)
+        self.options_button.setMenu(self.options_menu)
+
+        bottom = QHBoxLayout()
+        bottom.setContentsMargins(0, 0, 0, 0)
+        bottom.addWidget(self.archived_button)
+        bottom.addStretch(1)
+        bottom.addWidget(self.options_button)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 4, 8)
         layout.setSpacing(6)
+        layout.addWidget(self.search_box)
         layout.addWidget(self.new_button)
-        layout.addWidget(self.list, 1)
+        layout.addWidget(self.archived_header)
+        layout.addWidget(self.stack, 1)
+        layout.addWidget(self.undo_bar)
+        layout.addLayout(bottom)
 
         self.new_button.clicked.connect(self.newThreadRequested)
-        self.list.currentItemChanged.connect(self._on_current_changed)
-        self.list.itemChanged.connect(self._on_item_changed)
+        self.list.selectionModel().currentChanged.connect(self._on_current_changed)
+        self.model.renameRequested.connect(self._on_renamed)
         self.list.deletePressed.connect(self.deleteRequested)
         self.list.customContextMenuRequested.connect(self._show_menu)
+        self.archived_button.toggled.connect(self._on_archived_toggled)
+        self.search_box.queryChanged.connect(self._on_query)
+        self.search_box.escapePressed.connect(self.clear_search)
+        self.search_box.focusResultsRequested.connect(self.results.focus_results)
+        self.search_box.acceptRequested.connect(self._on_search_accept)
+        self.results.hitChosen.connect(self.hitChosen)
 
     # --- showing threads -------------------------------------------------------------------
 
     def set_threads(self, threads: Sequence[Any], *, current_id: int | None = None) -> None:
-        """Show `threads` (Thread records) pinned first, then newest activity first."""
-        ordered = sorted(threads, key=lambda t: (not t.pinned, -(t.updated_at or 0.0), -t.id))
+        """Show `threads` (Thread records): pinned first, then newest activity first.
+
+        Archived threads are kept and shown only while "Archived" is on.
+        """
         self._populating = True
         try:
-            self.list.clear()
-            for thread in ordered:
-                item = QListWidgetItem(thread.title or "Untitled")
-                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable)
-                item.setData(THREAD_ID_ROLE, thread.id)
-                item.setData(PINNED_ROLE, bool(thread.pinned))
-                item.setData(UPDATED_ROLE, float(thread.updated_at or 0.0))
-                when = _dt.datetime.fromtimestamp(thread.updated_at or 0.0).strftime("%Y-%m-%d %H:%M")
-                item.setToolTip(f"{thread.title}\nLast activity {when}" + ("\nPinned" if thread.pinned else ""))
-                if thread.pinned:
-                    item.setIcon(self._pin_icon)
-                self.list.addItem(item)
+            self.model.set_threads(threads)
+            self._update_archived_label()
             if current_id is not None:
                 self._select(current_id)
         finally:
             self._populating = False
 
+    def _update_archived_label(self) -> None:
+        n = self.model.archived_count()
+        self.archived_button.setText(f"Archived ({n})" if n else "Archived")
+
     def _select(self, thread_id: int) -> None:
-        for i in range(self.list.count()):
-            item = self.list.item(i)
-            if item.data(THREAD_ID_ROLE) == thread_id:
-                self.list.setCurrentItem(item)
-                return
-        self.list.setCurrentRow(-1)
+        row = self.model.row_for_id(thread_id)
+        if row >= 0:
+            index = self.model.index(row, 0)
+            self.list.setCurrentIndex(index)
+            self.list.scrollTo(index)
+        else:
+            self.list.setCurrentIndex(QModelIndex())
 
     def select_thread(self, thread_id: int | None) -> None:
         """Highlight a thread without reporting it as activated."""
         self._populating = True
         try:
             if thread_id is None:
-                self.list.setCurrentRow(-1)
+                self.list.setCurrentIndex(QModelIndex())
+                self.list.clearSelection()
             else:
                 self._select(thread_id)
         finally:
             self._populating = False
 
     def current_thread_id(self) -> int | None:
-        item = self.list.currentItem()
-        return None if item is None else int(item.data(THREAD_ID_ROLE))
+        return self.list.current_thread_id()
 
     def thread_ids(self) -> list[int]:
-        return [int(self.list.item(i).data(THREAD_ID_ROLE)) for i in range(self.list.count())]
+        """The ids shown, in order."""
+        return self.model.thread_ids()
+
+    def title_of(self, thread_id: int) -> str:
+        row = self.model.find_thread(thread_id)
+        return row.title if row is not None else ""
 
     def begin_rename(self, thread_id: int | None = None) -> None:
         if thread_id is not None:
             self.select_thread(thread_id)
-        item = self.list.currentItem()
-        if item is not None:
-            self.list.editItem(item)
+        index = self.list.currentIndex()
+        if index.isValid():
+            self.list.edit(index)
+
+    @property
+    def show_archived(self) -> bool:
+        return self.model.show_archived
+
+    def set_show_archived(self, archived: bool) -> None:
+        self.archived_button.setChecked(archived)
+
+    def emitters(self) -> list[Any]:
+        """Objects whose signals the tab blocks when it closes (see ChatTab._silence_children)."""
+        return [
+            self.model,
+            self.search_box,
+            self.search_box.debounce_timer,
+            self.results.view,
+            self.results.view.selectionModel(),
+            self.undo_bar,
+            self.undo_bar.timer,
+            self.archived_button,
+        ]
+
+    # --- search ----------------------------------------------------------------------------
+
+    @property
+    def searching(self) -> bool:
+        return self.stack.currentWidget() is self.results
+
+    def focus_search(self) -> None:
+        self.search_box.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search_box.selectAll()
+
+    def show_search_results(self, query: str, hits: Sequence[Any]) -> None:
+        if query and query == self.search_box.query():
+            self.results.show_hits(query, hits)
+            self.stack.setCurrentWidget(self.results)
+
+    def clear_search(self) -> None:
+        """Back to the threads (Esc)."""
+        if self.search_box.text():
+            self.search_box.clear()
+        self.results.show_hits("", [])
+        self.stack.setCurrentWidget(self.list)
+
+    def _on_query(self, query: str) -> None:
+        if not query:
+            self.results.model.clear()
+            self.stack.setCurrentWidget(self.list)
+        self.searchChanged.emit(query)
+
+    def _on_search_accept(self) -> None:
+        if self.searching:
+            self.results.choose_current()
 
     # --- reacting --------------------------------------------------------------------------
 
-    def _on_current_changed(self, current: QListWidgetItem | None, _previous: QListWidgetItem | None) -> None:
-        if current is not None and not self._populating:
+    def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if current.isValid() and not self._populating:
             self.threadActivated.emit(int(current.data(THREAD_ID_ROLE)))
 
-    def _on_item_changed(self, item: QListWidgetItem) -> None:
-        if self._populating:
-            return
-        title = item.text().strip()
-        if title:
-            self.renameRequested.emit(int(item.data(THREAD_ID_ROLE)), title)
+    def _on_renamed(self, thread_id: int, title: str) -> None:
+        if not self._populating:
+            self.renameRequested.emit(thread_id, title)
+
+    def _on_archived_toggled(self, checked: bool) -> None:
+        self._populating = True
+        try:
+            self.model.set_show_archived(checked)
+        finally:
+            self._populating = False
+        self.archived_header.setVisible(checked)
+        self.list.empty_hint = EMPTY_ARCHIVED if checked else EMPTY_THREADS
+        self.archived_button.setAccessibleName("Show live threads" if checked else "Show archived threads")
+        self.list.viewport().update()
+        self.showArchivedChanged.emit(checked)
 
     def _show_menu(self, pos: QPoint) -> None:
-        item = self.list.itemAt(pos) or self.list.currentItem()
-        if item is None:
+        index = self.list.indexAt(pos)
+        if not index.isValid():
+            index = self.list.currentIndex()
+        if not index.isValid():
             return
-        thread_id = int(item.data(THREAD_ID_ROLE))
-        pinned = bool(item.data(PINNED_ROLE))
+        thread_id = int(index.data(THREAD_ID_ROLE))
+        pinned = bool(index.data(PINNED_ROLE))
+        archived = bool(index.data(ARCHIVED_ROLE))
+        persistent = QPersistentModelIndex(index)
         menu = QMenu(self)
         menu.setAccessibleName("Thread actions")
-        menu.addAction("Rename\tF2").triggered.connect(lambda: self.list.editItem(item))
+        menu.addAction("Rename\tF2").triggered.connect(
+            lambda: self.list.edit(self.model.index(persistent.row(), 0)) if persistent.isValid() else None
+        )
         menu.addAction("Unpin" if pinned else "Pin to top").triggered.connect(
             lambda: self.pinRequested.emit(thread_id, not pinned)
         )
+        menu.addAction(("Unarchive" if archived else "Archive") + "\tCtrl+Shift+A").triggered.connect(
+            lambda: self.archiveRequested.emit(thread_id, not archived)
+        )
+        menu.addAction("Export thread…").triggered.connect(lambda: self.exportRequested.emit(thread_id))
         menu.addSeparator()
-        menu.addAction("Delete…\tDel").triggered.connect(lambda: self.deleteRequested.emit(thread_id))
+        menu.addAction("Delete\tDel").triggered.connect(lambda: self.deleteRequested.emit(thread_id))
         menu.popup(self.list.viewport().mapToGlobal(pos))

@@ -97,7 +97,7 @@ def test_footer_and_status_notes() -> None:
     footer = footer_text(row)
     assert "first token 120 ms" in footer and "35.2 tok/s" in footer
     assert "12 in · 400 out tokens" in footer
-    assert "length limit" in footer and "next version" in footer
+    assert "length limit" in footer and "next version" not in footer
     assert "finish" not in footer_text(ChatRow(id=2, role="assistant", content="x", finish_reason="stop"))
     assert footer_text(ChatRow(id=3, role="user", content="x")) == ""
     assert "cancelled" in status_note(ChatRow(id=4, role="assistant", status="cancelled"))

@@ -42,7 +42,7 @@ def test_threads_listed_pinned_first_then_by_activity(qtbot: QtBot, app_ctx: App
         # Choosing a thread opens it.
         async def choose() -> int:
             opened = signal_future(tab.threadOpened)
-            tab.thread_list.list.setCurrentRow(1)
+            tab.thread_list.list.setCurrentIndex(tab.thread_list.model.index(1, 0))
             return await opened
 
         assert arun(choose()) == new
@@ -51,7 +51,7 @@ def test_threads_listed_pinned_first_then_by_activity(qtbot: QtBot, app_ctx: App
         # Renaming in place (F2 / double-click edit the item) stores the new title.
         async def rename() -> None:
             reloaded = signal_future(tab.threadsReloaded)
-            tab.thread_list.list.item(1).setText("Renamed")
+            tab.thread_list.model.setData(tab.thread_list.model.index(1, 0), "Renamed")
             await reloaded
 
         arun(rename())
@@ -64,7 +64,7 @@ def test_threads_listed_pinned_first_then_by_activity(qtbot: QtBot, app_ctx: App
         arun(tab.aclose())
 
 
-def test_delete_asks_first_and_clears_the_open_thread(qtbot: QtBot, app_ctx: AppContext, arun: Callable[..., Any]) -> None:
+def test_delete_is_immediate_and_clears_the_open_thread(qtbot: QtBot, app_ctx: AppContext, arun: Callable[..., Any]) -> None:
     thread = arun(app_ctx.threads.create_thread("Doomed"))
     arun(app_ctx.threads.add_message(thread.id, None, "user", "bye"))
     tab = _open(qtbot, app_ctx, arun)
@@ -77,22 +77,12 @@ def test_delete_asks_first_and_clears_the_open_thread(qtbot: QtBot, app_ctx: App
         qtbot.keyClick(tab.thread_list.list, Qt.Key.Key_Delete)
         assert requested == [thread.id]
 
-        async def delete(answer_yes: bool) -> bool:
-            task = asyncio.ensure_future(tab.delete_thread(thread.id))
-            box = None
-            while box is None:  # the question is shown with open(), not exec()
-                await asyncio.sleep(0)
-                box = tab.findChild(QMessageBox, "confirmBox")
-            assert "Doomed" in box.text()
-            buttons = {b.text(): b for b in box.buttons()}
-            buttons["Delete" if answer_yes else "Cancel"].click()
-            return await task
-
-        assert arun(delete(False)) is False
-        assert tab.thread_list.thread_ids() == [thread.id]
-        assert arun(delete(True)) is True
+        # No question first (the sidebar offers Undo instead; see test_sidebar.py).
+        assert arun(tab.delete_thread(thread.id)) is True
+        assert tab.findChild(QMessageBox, "confirmBox") is None
         assert tab.thread_list.thread_ids() == []
         assert tab.current_thread_id is None and tab.message_model.rowCount() == 0
+        assert tab.thread_list.undo_bar.isVisible()
     finally:
         arun(tab.aclose())
 
@@ -109,8 +99,8 @@ def test_first_message_creates_a_titled_thread(qtbot: QtBot, app_ctx: AppContext
         arun(send())
         ids = tab.thread_list.thread_ids()
         assert len(ids) == 1 and tab.current_thread_id == ids[0]
-        assert tab.thread_list.list.item(0).text() == "What is a monad, briefly?"
-        assert tab.thread_list.list.currentItem().data(THREAD_ID_ROLE) == ids[0]
+        assert tab.thread_list.model.index(0, 0).data() == "What is a monad, briefly?"
+        assert tab.thread_list.list.currentIndex().data(THREAD_ID_ROLE) == ids[0]
     finally:
         arun(tab.aclose())
 

@@ -1,0 +1,602 @@
+"""Per-message actions of the Chat tab: copy, edit & resend, regenerate, continue, delete a branch,
+and moving between sibling versions (`‹ 2/3 ›`).
+
+Two halves:
+
+- pure rules, used by the view to decide what to paint and offer (`actions_for`, `can_continue`,
+  `sibling_positions`, `subtree_size`, the labels and shortcuts) — no Qt state, easy to test;
+- `MessageActions`, the controller the Chat tab owns. The view (painted strip, context menu,
+  keys) emits `actionRequested(action, message_id)`; the controller runs the matching
+  `ChatService` call. Streams it starts go through the tab's own stream machinery
+  (`_begin_stream`/`_consume`), so Stop/Esc, the 30 Hz tick and the final reload behave exactly
+  like a send.
+
+Destructive actions ask first: deleting says how many messages go. Refusals say what to do next
+(e.g. "Stop the streaming reply first (Esc)").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QBoxLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.errors import SwitchboardError
+from app.ui.chat.message_model import ChatRow, new_temp_id, row_from_message
+
+if TYPE_CHECKING:
+    from app.ui.chat.chat_tab import ChatTab
+
+__all__ = [
+    "ACTION_LABELS",
+    "ACTION_SHORTCUTS",
+    "BUSY_MESSAGE",
+    "EditPanel",
+    "MessageActions",
+    "actions_for",
+    "can_continue",
+    "delete_question",
+    "sibling_positions",
+    "subtree_size",
+]
+
+log = logging.getLogger(__name__)
+
+# Painted strip / context menu labels (the strip shows them in this order).
+ACTION_LABELS: dict[str, str] = {
+    "copy": "Copy",
+    "edit": "Edit",
+    "regenerate": "Regenerate",
+    "continue": "Continue",
+    "delete": "Delete",
+}
+# Keys on the selected message (the view handles them; the menu shows them).
+ACTION_SHORTCUTS: dict[str, str] = {
+    "copy": "Ctrl+C",
+    "edit": "F2",
+    "regenerate": "Ctrl+Shift+R",
+    "continue": "Ctrl+Shift+Return",
+    "delete": "Del",
+    "prev": "Alt+Left",
+    "next": "Alt+Right",
+    "reasoning": "Space",
+}
+BUSY_MESSAGE = "A reply is still streaming. Stop it first (Esc), then try again."
+
+
+# --- pure rules ---------------------------------------------------------------------------------
+
+
+def can_continue(row: ChatRow) -> bool:
+    """True for a stored reply with text that was cut short: by the length limit, or stopped
+    (interrupted, cancelled, failed) part-way — `ChatService.continue_reply` accepts these."""
+    if row.role != "assistant" or not row.is_stored or not row.content:
+        return False
+    if row.status == "complete":
+        return row.finish_reason == "length"
+    return row.status in ("interrupted", "cancelled", "error")
+
+
+def actions_for(row: ChatRow) -> list[str]:
+    """The strip's actions for `row`, in display order (none while it streams: Stop is in the
+    composer)."""
+    if row.is_streaming:
+        return []
+    actions: list[str] = []
+    if row.content:
+        actions.append("copy")
+    if row.role == "user" and row.is_stored:
+        actions.append("edit")
+    if row.role == "assistant" and row.is_stored and row.parent_id is not None:
+        actions.append("regenerate")
+    if can_continue(row):
+        actions.append("continue")
+    if row.is_stored:
+        actions.append("delete")
+    return actions
+
+
+def sibling_positions(messages: Iterable[Any]) -> dict[int, tuple[int, int]]:
+    """`{message id: (index, count)}` among siblings (same parent, oldest first), for every message
+    of a thread — one pass instead of one `sibling_position` query per row."""
+    groups: dict[int | None, list[int]] = {}
+    for message in messages:
+        groups.setdefault(message.parent_id, []).append(int(message.id))
+    positions: dict[int, tuple[int, int]] = {}
+    for ids in groups.values():
+        ids.sort()
+        for index, message_id in enumerate(ids):
+            positions[message_id] = (index, len(ids))
+    return positions
+
+
+def subtree_size(messages: Iterable[Any], root_id: int) -> int:
+    """How many messages `delete_branch(root_id)` removes: the message and all below it."""
+    children: dict[int | None, list[int]] = {}
+    known: set[int] = set()
+    for message in messages:
+        children.setdefault(message.parent_id, []).append(int(message.id))
+        known.add(int(message.id))
+    if root_id not in known:
+        return 0
+    count, todo = 0, [root_id]
+    while todo:
+        current = todo.pop()
+        count += 1
+        todo.extend(children.get(current, []))
+    return count
+
+
+def delete_question(row: ChatRow, count: int) -> tuple[str, str]:
+    """The confirmation's (question, details) for deleting `row` and what hangs below it."""
+    what = "your message" if row.role == "user" else "this reply"
+    below = count - 1
+    if below <= 0:
+        question = f"Delete {what}?"
+    else:
+        question = f"Delete {what} and the {below} message{'s' if below != 1 else ''} below it?"
+    details = f"{count} message{'s' if count != 1 else ''} will be deleted for good."
+    if row.has_siblings:
+        details += " The other versions (‹ ›) stay."
+    return question, details
+
+
+# --- the edit panel -----------------------------------------------------------------------------
+
+
+class _EditBox(QPlainTextEdit):
+    """The editor of the panel: Ctrl+Enter saves, Esc cancels."""
+
+    saveKeyPressed = Signal()
+    cancelKeyPressed = Signal()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and modifiers == Qt.KeyboardModifier.ControlModifier:
+            self.saveKeyPressed.emit()
+            return
+        if key == Qt.Key.Key_Escape and modifiers == Qt.KeyboardModifier.NoModifier:
+            self.cancelKeyPressed.emit()
+            return
+        super().keyPressEvent(event)
+
+
+class EditPanel(QFrame):
+    """A small non-modal editor under the messages, pre-filled with the message being edited.
+
+    Save & resend (Ctrl+Enter) emits `saveRequested(message_id, text)`; Cancel (Esc) hides it.
+    """
+
+    saveRequested = Signal(int, str)
+    closed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("editPanel")
+        self.setAccessibleName("Edit message")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.message_id = 0
+
+        self.title = QLabel("Edit your message", self)
+        self.title.setProperty("role", "subheading")
+        self.hint = QLabel(
+            "Save & resend asks again as a new branch; the original stays one ‹ › away.", self
+        )
+        self.hint.setWordWrap(True)
+        self.hint.setProperty("role", "muted")
+        self.edit = _EditBox(self)
+        self.edit.setObjectName("editPanelText")
+        self.edit.setAccessibleName("Edited message")
+        self.edit.setAccessibleDescription("Ctrl+Enter saves and resends; Esc cancels.")
+        self.edit.setTabChangesFocus(True)
+        self.edit.setMaximumHeight(140)
+        self.save_button = QPushButton("&Save && resend", self)
+        self.save_button.setObjectName("editSave")
+        self.save_button.setAccessibleName("Save and resend")
+        self.save_button.setToolTip("Send the edited message as a new branch (Ctrl+Enter).")
+        self.save_button.setDefault(False)
+        self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button.setObjectName("editCancel")
+        self.cancel_button.setAccessibleName("Cancel editing")
+        self.cancel_button.setToolTip("Close the editor without sending (Esc).")
+        self.error_label = QLabel("", self)
+        self.error_label.setObjectName("editError")
+        self.error_label.setProperty("role", "error")
+        self.error_label.setWordWrap(True)
+        self.error_label.hide()
+
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.error_label, 1)
+        buttons.addStretch(0)
+        buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.save_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 8, 12, 8)
+        layout.setSpacing(6)
+        layout.addWidget(self.title)
+        layout.addWidget(self.hint)
+        layout.addWidget(self.edit)
+        layout.addLayout(buttons)
+
+        self.save_button.clicked.connect(self.save)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.edit.saveKeyPressed.connect(self.save)
+        self.edit.cancelKeyPressed.connect(self.cancel)
+        self.edit.textChanged.connect(self._update_save)
+        self.hide()
+
+    @property
+    def text(self) -> str:
+        return self.edit.toPlainText()
+
+    def open_for(self, row: ChatRow) -> None:
+        """Show the panel with `row`'s text, focused, the cursor at the end."""
+        self.message_id = row.id
+        self.edit.setPlainText(row.content)
+        self.edit.moveCursor(self.edit.textCursor().MoveOperation.End)
+        self.show_error("")
+        self.show()
+        self.edit.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def show_error(self, text: str) -> None:
+        self.error_label.setText(text)
+        self.error_label.setVisible(bool(text))
+
+    def save(self) -> None:
+        if not self.text.strip():
+            self.show_error("The message is empty. Type something, or Cancel (Esc).")
+            return
+        self.saveRequested.emit(self.message_id, self.text)
+
+    def cancel(self) -> None:
+        self.hide()
+        self.message_id = 0
+        self.closed.emit()
+
+    def _update_save(self) -> None:
+        self.save_button.setEnabled(bool(self.text.strip()))
+
+
+# --- the controller -----------------------------------------------------------------------------
+
+
+class MessageActions(QObject):
+    """Runs the per-message actions for a `ChatTab` (see the module docstring).
+
+    Signals let tests and the window await what happened instead of polling.
+    """
+
+    siblingsRefreshed = Signal()
+    pathReloaded = Signal()
+    branchDeleted = Signal(int)  # how many messages were deleted (0: the user said no)
+
+    def __init__(self, tab: ChatTab) -> None:
+        super().__init__(tab)
+        self._tab = tab
+        self._refresh_generation = 0
+        self.edit_panel = EditPanel(tab)
+        self._place_edit_panel()
+        view = tab.message_view
+        view.actionRequested.connect(self.trigger)
+        view.codeCopied.connect(lambda *_: self._status("Code copied to the clipboard."))
+        self.edit_panel.saveRequested.connect(self._on_edit_saved)
+        self.edit_panel.closed.connect(lambda: tab.message_view.setFocus())
+        # Replies whose finish can change a navigator (regenerate, edit, n > 1): only these are
+        # re-queried after the stream, so a plain send costs no extra database trip.
+        self._needs_refresh: set[int] = set()
+        self._edit_pending = False
+        self._continuing: int | None = None
+        tab.threadOpened.connect(self._on_thread_opened)
+        tab.replyStarted.connect(self._on_reply_started)
+        tab.replyFinished.connect(self._on_reply_finished)
+        tab.message_model.dataChanged.connect(self._on_rows_changed)
+
+    def emitters(self) -> list[QObject]:
+        """Objects whose signals reach Python slots here; the tab silences them when it closes."""
+        edit = self.edit_panel.edit
+        return [self, self._tab.message_view, self._tab.message_view._copied_timer, edit, edit.document()]
+
+    def _place_edit_panel(self) -> None:
+        """Put the panel right under the message list (above the composer)."""
+        view = self._tab.message_view
+        parent = view.parentWidget()
+        layout = parent.layout() if parent is not None else None
+        if isinstance(layout, QBoxLayout):
+            layout.insertWidget(layout.indexOf(view) + 1, self.edit_panel)
+            self.edit_panel.setParent(parent)
+            QWidget.setTabOrder(view, self.edit_panel.edit)
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def _status(self, text: str) -> None:
+        self._tab.ctx.events.statusMessage.emit(text)
+
+    def _row(self, message_id: int) -> tuple[int, ChatRow | None]:
+        model = self._tab.message_model
+        i = model.find_row(message_id)
+        return i, (model.row(i) if i >= 0 else None)
+
+    def _busy(self) -> bool:
+        if self._tab.is_streaming:
+            self._status(BUSY_MESSAGE)
+            return True
+        return False
+
+    def _spawn(self, coro: Any) -> asyncio.Future[Any] | None:
+        return self._tab._spawn(coro)
+
+    # --- dispatch ----------------------------------------------------------------------------
+
+    def trigger(self, action: str, message_id: int) -> bool:
+        """Run `action` on the message `message_id`; False when it was not possible now."""
+        i, row = self._row(message_id)
+        if row is None:
+            return False
+        if action == "copy":
+            self._tab.message_view.copy_row(i)
+            return True
+        if action == "edit":
+            return self.open_editor(message_id)
+        if action in ("regenerate", "retry"):
+            return self.regenerate(message_id)
+        if action == "continue":
+            return self.continue_reply(message_id)
+        if action == "delete":
+            if self._busy() or not row.is_stored:
+                return False
+            return self._spawn(self.delete_branch(message_id)) is not None
+        if action in ("prev", "next"):
+            if not row.has_siblings or not row.is_stored or self._busy():
+                return False
+            step = -1 if action == "prev" else 1
+            if not 0 <= row.sibling_index + step < row.sibling_count:
+                return False
+            return self._spawn(self.show_sibling(message_id, step)) is not None
+        return False
+
+    # --- edit & resend -----------------------------------------------------------------------
+
+    def open_editor(self, message_id: int) -> bool:
+        _i, row = self._row(message_id)
+        if row is None or row.role != "user" or not row.is_stored:
+            return False
+        self.edit_panel.open_for(row)
+        return True
+
+    def _on_edit_saved(self, message_id: int, text: str) -> None:
+        if self._tab.is_streaming:
+            self.edit_panel.show_error(BUSY_MESSAGE)
+            return
+        if self.edit_and_resend(message_id, text):
+            self.edit_panel.cancel()
+
+    def edit_and_resend(self, message_id: int, text: str) -> bool:
+        """Send `text` as a new sibling of the user message (a new branch) and stream its reply."""
+        from app.ui.chat.chat_tab import _Stream
+
+        tab = self._tab
+        i, row = self._row(message_id)
+        profile = tab.profile()
+        model_name = tab.current_model()
+        if row is None or row.role != "user" or not row.is_stored or not text.strip():
+            return False
+        if self._busy():
+            return False
+        if profile is None or not model_name:
+            self.edit_panel.show_error("Pick a provider and a model above, then save again.")
+            return False
+        model = tab.message_model
+        user_row = ChatRow(id=new_temp_id(), role="user", content=text, parent_id=row.parent_id)
+        reply_row = ChatRow(id=new_temp_id(), role="assistant", model=model_name, status="streaming")
+        model.replace_rows_from(i, [user_row, reply_row])
+        stream = _Stream(row_id=reply_row.id, user_row_id=user_row.id, text=text, thread_id=tab.current_thread_id)
+        tab._begin_stream(stream)
+        self._edit_pending = True
+        profile_id = profile.id
+
+        async def run() -> None:
+            async def progress() -> Any:
+                return tab.ctx.chat.edit_and_resend(message_id, text, profile_id=profile_id, model=model_name)
+
+            await tab._consume(stream, progress)
+
+        stream.task = self._spawn(run())
+        return True
+
+    # --- regenerate / continue ---------------------------------------------------------------
+
+    def regenerate(self, message_id: int) -> bool:
+        """A new reply beside this one (a sibling), streamed; the tab's retry does exactly that."""
+        _i, row = self._row(message_id)
+        if row is None or row.role != "assistant" or self._busy():
+            return False
+        if self._tab.profile() is None or not self._tab.current_model():
+            self._status("Pick a provider and a model above, then regenerate again.")
+            return False
+        return self._tab.retry(message_id)
+
+    def continue_reply(self, message_id: int) -> bool:
+        """Stream more of a cut-short reply, appended to the same row."""
+        from app.ui.chat.chat_tab import _Stream
+
+        tab = self._tab
+        i, row = self._row(message_id)
+        if row is None or not can_continue(row) or self._busy():
+            return False
+        tab.message_model.update_row(i, status="streaming", error=None, finish_reason=None)
+        self._continuing = row.id
+        stream = _Stream(row_id=row.id, user_row_id=row.parent_id or 0, text="", thread_id=tab.current_thread_id)
+        tab._begin_stream(stream)
+
+        async def run() -> None:
+            async def progress() -> Any:
+                return tab.ctx.chat.continue_reply(message_id)
+
+            await tab._consume(stream, progress)
+
+        stream.task = self._spawn(run())
+        return True
+
+    # --- delete ------------------------------------------------------------------------------
+
+    async def delete_branch(self, message_id: int, *, confirmed: bool = False) -> int:
+        """Delete the message and everything below it after asking; returns how many went."""
+        from app.ui.async_bridge import confirm
+
+        tab = self._tab
+        thread_id = tab.current_thread_id
+        _i, row = self._row(message_id)
+        if thread_id is None or row is None:
+            return 0
+        messages = await tab.ctx.threads.thread_messages(thread_id)
+        count = subtree_size(messages, message_id)
+        if count == 0:
+            return 0
+        if not confirmed:
+            question, details = delete_question(row, count)
+            confirmed = await confirm(tab, "Delete message", question, informative=details)
+        if not confirmed:
+            self.branchDeleted.emit(0)
+            return 0
+        if tab.is_streaming:
+            self._status(BUSY_MESSAGE)
+            self.branchDeleted.emit(0)
+            return 0
+        try:
+            removed = await tab.ctx.chat.delete_branch(message_id)
+        except ValueError:
+            self._status(BUSY_MESSAGE)
+            self.branchDeleted.emit(0)
+            return 0
+        await self.reload_path(thread_id)
+        self._status(f"Deleted {removed} message{'s' if removed != 1 else ''}.")
+        self.branchDeleted.emit(removed)
+        return removed
+
+    # --- siblings ----------------------------------------------------------------------------
+
+    async def show_sibling(self, message_id: int, step: int) -> int | None:
+        """Show the branch of the sibling `step` places from `message_id`; returns its id."""
+        tab = self._tab
+        thread_id = tab.current_thread_id
+        if thread_id is None:
+            return None
+        siblings = [m.id for m in await tab.ctx.threads.siblings(message_id)]
+        if message_id not in siblings:
+            return None
+        target_index = siblings.index(message_id) + step
+        if not 0 <= target_index < len(siblings):
+            return None
+        target = siblings[target_index]
+        await tab.ctx.chat.select_sibling(thread_id, target)
+        await self.reload_path(thread_id)
+        view = tab.message_view
+        i = tab.message_model.find_row(target)
+        if i >= 0:
+            index = tab.message_model.index(i, 0)
+            view.setCurrentIndex(index)
+            view.scrollTo(index, view.ScrollHint.EnsureVisible)
+        return target
+
+    async def reload_path(self, thread_id: int) -> None:
+        """Re-read the visible path; keep the unchanged top rows (and their rendering), replace
+        the rest, then refresh the sibling navigators."""
+        tab = self._tab
+        path = await tab.ctx.threads.current_path(thread_id)
+        if tab.current_thread_id != thread_id or tab._closed:
+            return
+        model = tab.message_model
+        keep = 0
+        while keep < min(len(path), model.rowCount()) and model.row(keep).id == path[keep].id:
+            keep += 1
+        model.replace_rows_from(keep, [row_from_message(m) for m in path[keep:]])
+        await self.refresh_siblings(thread_id)
+        self.pathReloaded.emit()
+
+    async def refresh_siblings(self, thread_id: int | None = None) -> None:
+        """Give every visible row its `‹ i/n ›` position (one query for the whole thread)."""
+        tab = self._tab
+        thread_id = tab.current_thread_id if thread_id is None else thread_id
+        if thread_id is None:
+            return
+        self._refresh_generation += 1
+        generation = self._refresh_generation
+        messages = await tab.ctx.threads.thread_messages(thread_id)
+        if generation != self._refresh_generation or tab.current_thread_id != thread_id or tab._closed:
+            return
+        self._apply_positions(sibling_positions(messages))
+        self.siblingsRefreshed.emit()
+
+    async def refresh_rows(self, message_ids: Sequence[int]) -> None:
+        """Update the navigators of a few rows (after a reply: the reply and its user message)."""
+        tab = self._tab
+        positions: dict[int, tuple[int, int]] = {}
+        for message_id in message_ids:
+            try:
+                positions[message_id] = await tab.ctx.chat.sibling_position(message_id)
+            except ValueError:
+                continue  # deleted meanwhile
+        if not tab._closed:
+            self._apply_positions(positions)
+            self.siblingsRefreshed.emit()
+
+    def _apply_positions(self, positions: dict[int, tuple[int, int]]) -> None:
+        model = self._tab.message_model
+        for i, row in enumerate(model.rows):
+            position = positions.get(row.id)
+            if position is not None and (row.sibling_index, row.sibling_count) != position:
+                model.update_row(i, sibling_index=position[0], sibling_count=position[1])
+
+    def _on_thread_opened(self, thread_id: int) -> None:
+        if self.edit_panel.isVisible():
+            self.edit_panel.cancel()
+        if thread_id > 0:
+            self._spawn(self.refresh_siblings(thread_id))
+
+    def _on_reply_started(self, message_id: int) -> None:
+        stream = self._tab._stream
+        branching = self._edit_pending or (
+            stream is not None and not stream.text and self._continuing != message_id
+        )  # a retry/regenerate stream carries no text of its own
+        self._edit_pending = False
+        if branching:
+            self._needs_refresh.add(message_id)
+
+    def _on_rows_changed(self, top: Any, _bottom: Any, _roles: Any = None) -> None:
+        row = self._tab.message_model.row(top.row()) if top.isValid() else None
+        if row is not None and row.alternatives_streaming and row.id > 0:
+            self._needs_refresh.add(row.id)
+
+    def _on_reply_finished(self, message_id: int) -> None:
+        self._edit_pending = False
+        if self._continuing == message_id:
+            self._continuing = None
+        if message_id not in self._needs_refresh or self._tab._closed:
+            return
+        self._needs_refresh.discard(message_id)
+        _i, row = self._row(message_id)
+        ids = [message_id]
+        if row is not None and row.parent_id is not None:
+            ids.append(row.parent_id)
+        self._spawn(self._refresh_after_reply(ids))
+
+    async def _refresh_after_reply(self, ids: list[int]) -> None:
+        try:
+            await self.refresh_rows(ids)
+        except SwitchboardError as exc:
+            log.warning("could not refresh sibling positions: %s", exc)

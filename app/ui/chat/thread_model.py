@@ -1,0 +1,198 @@
+"""The sidebar's list model: lightweight thread rows, pinned first, then by last activity.
+
+A list model over small `ThreadRow` records (id, title, pinned, archived, last activity)
+rather than one widget or item object per thread, so a list of 10,000 threads costs one sort
+and one model reset; the view (with uniform item sizes) only asks for the rows on screen. The
+model shows either the live threads or, with `show_archived`, the archived ones.
+
+It derives from `QStringListModel` (a C++ `QAbstractListModel` holding the titles) and keeps
+the rows beside it: a view lays out by calling `rowCount()` a few times per row, and a Python
+override of it costs ~4 µs a call — 160 ms for 10,000 threads — while the C++ one is free.
+Only `data()` for the rows on screen runs in Python.
+
+Editing a title in place (F2 / double-click) goes through `setData`: the row shows the new
+title at once and `renameRequested` asks the owner to store it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPointF, QStringListModel, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPixmap, QPolygonF
+
+__all__ = [
+    "ARCHIVED_ROLE",
+    "PINNED_ROLE",
+    "THREAD_ID_ROLE",
+    "UPDATED_ROLE",
+    "ThreadListModel",
+    "ThreadRow",
+    "sort_key",
+]
+
+THREAD_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+PINNED_ROLE = Qt.ItemDataRole.UserRole + 2
+UPDATED_ROLE = Qt.ItemDataRole.UserRole + 3
+ARCHIVED_ROLE = Qt.ItemDataRole.UserRole + 4
+
+_Index = QModelIndex | QPersistentModelIndex
+
+
+@dataclass(slots=True)
+class ThreadRow:
+    """What the sidebar needs of one thread."""
+
+    id: int
+    title: str
+    pinned: bool = False
+    archived: bool = False
+    updated_at: float = 0.0
+
+    @classmethod
+    def from_thread(cls, thread: Any) -> ThreadRow:
+        """A row from an `app.core.store.records.Thread` (read by attribute name)."""
+        return cls(
+            id=int(thread.id),
+            title=str(thread.title or ""),
+            pinned=bool(thread.pinned),
+            archived=bool(thread.archived),
+            updated_at=float(thread.updated_at or 0.0),
+        )
+
+
+def sort_key(row: ThreadRow) -> tuple[bool, float, int]:
+    """Pinned first, then most recent activity first, then newest id first."""
+    return (not row.pinned, -row.updated_at, -row.id)
+
+
+def pin_icon() -> QIcon:
+    """A small drawn push-pin (no icon files needed, crisp on any theme)."""
+    pixmap = QPixmap(16, 16)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QBrush(QColor("#c0392b")))
+    painter.drawEllipse(QPointF(9, 6), 4.5, 4.5)
+    painter.setBrush(QBrush(QColor("#7f8c8d")))
+    painter.drawPolygon(QPolygonF([QPointF(7, 9), QPointF(9, 10), QPointF(3, 15)]))
+    painter.end()
+    return QIcon(pixmap)
+
+
+class ThreadListModel(QStringListModel):
+    """Thread rows for the sidebar; `set_threads` replaces them all in one reset."""
+
+    renameRequested = Signal(int, str)  # thread id, new title (already shown)
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._all: list[ThreadRow] = []
+        self._rows: list[ThreadRow] = []
+        self._row_of: dict[int, int] = {}
+        self._show_archived = False
+        self._pin_icon: QIcon | None = None
+        self._blank_icon: QIcon | None = None
+
+    # --- content ---------------------------------------------------------------------------
+
+    @property
+    def show_archived(self) -> bool:
+        return self._show_archived
+
+    def set_show_archived(self, archived: bool) -> None:
+        """Show the archived threads (True) or the live, unarchived ones (False)."""
+        if archived != self._show_archived:
+            self._show_archived = archived
+            self._refilter()
+
+    def set_threads(self, threads: Iterable[Any]) -> None:
+        """Replace every row with `threads` (Thread records or ThreadRows), sorted."""
+        rows = [t if isinstance(t, ThreadRow) else ThreadRow.from_thread(t) for t in threads]
+        rows.sort(key=sort_key)
+        self._all = rows
+        self._refilter()
+
+    def _refilter(self) -> None:
+        wanted = self._show_archived
+        self._rows = [r for r in self._all if r.archived == wanted]
+        self._row_of = {r.id: i for i, r in enumerate(self._rows)}
+        self.setStringList([r.title or "Untitled" for r in self._rows])  # one model reset
+
+    def rows(self) -> list[ThreadRow]:
+        """The rows shown, in order (a copy)."""
+        return list(self._rows)
+
+    def row_at(self, row: int) -> ThreadRow:
+        return self._rows[row]
+
+    def row_for_id(self, thread_id: int) -> int:
+        """The row showing `thread_id`, or -1."""
+        return self._row_of.get(thread_id, -1)
+
+    def find_thread(self, thread_id: int) -> ThreadRow | None:
+        """The row record of a thread, shown or filtered out, or None."""
+        i = self._row_of.get(thread_id)
+        if i is not None:
+            return self._rows[i]
+        return next((r for r in self._all if r.id == thread_id), None)
+
+    def thread_ids(self) -> list[int]:
+        return [r.id for r in self._rows]
+
+    def archived_count(self) -> int:
+        return sum(1 for r in self._all if r.archived)
+
+    # --- Qt model API ----------------------------------------------------------------------
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        row = self._rows[index.row()]
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
+            return row.title or "Untitled"
+        if role == THREAD_ID_ROLE:
+            return row.id
+        if role == PINNED_ROLE:
+            return row.pinned
+        if role == ARCHIVED_ROLE:
+            return row.archived
+        if role == UPDATED_ROLE:
+            return row.updated_at
+        if role == Qt.ItemDataRole.DecorationRole:
+            # Unpinned rows get a blank icon of the same size, so every title starts aligned.
+            if self._pin_icon is None:
+                self._pin_icon = pin_icon()
+                blank = QPixmap(16, 16)
+                blank.fill(Qt.GlobalColor.transparent)
+                self._blank_icon = QIcon(blank)
+            return self._pin_icon if row.pinned else self._blank_icon
+        if role == Qt.ItemDataRole.ToolTipRole:
+            when = _dt.datetime.fromtimestamp(row.updated_at).strftime("%Y-%m-%d %H:%M")
+            extra = ("\nPinned" if row.pinned else "") + ("\nArchived" if row.archived else "")
+            return f"{row.title}\nLast activity {when}{extra}"
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            state = (", pinned" if row.pinned else "") + (", archived" if row.archived else "")
+            return f"{row.title or 'Untitled'}{state}"
+        return None
+
+    def flags(self, index: _Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsEditable
+
+    def setData(self, index: _Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        if role != Qt.ItemDataRole.EditRole or not index.isValid():
+            return False
+        title = " ".join(str(value).split())
+        row = self._rows[index.row()]
+        if not title or title == row.title:
+            return False
+        row.title = title
+        super().setData(index, title, Qt.ItemDataRole.EditRole)  # emits dataChanged
+        self.renameRequested.emit(row.id, title)
+        return True
