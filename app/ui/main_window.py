@@ -250,6 +250,7 @@ class MainWindow(QMainWindow):
         detect_local: DetectFn | None = None,
     ) -> None:
         """Wire the window to the services: profiles, the chat tab, status, settings."""
+        self.install_shortcuts()
         self.ctx = ctx
         if self._settings is None:
             self._settings = ctx.settings
@@ -259,6 +260,12 @@ class MainWindow(QMainWindow):
             self._detect_local = detect_local
         for action in (self.settings_action, self.export_action, self.import_action):
             action.setEnabled(True)
+        from app.ui.chat.export_actions import ThreadTransfer
+
+        if self.thread_transfer is None:
+            self.thread_transfer = ThreadTransfer(self, tab=lambda: self.chat_tab)
+            self.file_menu.insertActions(self._threads_separator, self.thread_transfer.actions())
+            self.file_menu.insertSeparator(self._threads_separator)
         self.thread_transfer.attach(ctx)
         ev = ctx.events
         ev.profilesChanged.connect(self._on_profiles_changed)
@@ -274,7 +281,9 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
         self.settings_action = QAction("&Settings…", self)
-        self.settings_action.setShortcut(QKeySequence("Ctrl+,"))
+        # Shortcuts are installed by install_shortcuts() after the first paint: parsing a key
+        # sequence builds every enum of PySide6's Qt namespace (~100 ms).
+        self._shortcuts: list[tuple[QAction, str]] = [(self.settings_action, "Ctrl+,")]
         self.settings_action.triggered.connect(self.open_settings)
         file_menu.addAction(self.settings_action)
         file_menu.addSeparator()
@@ -287,15 +296,13 @@ class MainWindow(QMainWindow):
         self.import_action.triggered.connect(self._on_import)
         file_menu.addAction(self.export_action)
         file_menu.addAction(self.import_action)
-        file_menu.addSeparator()
-        # Chat threads: Export thread… / Export all threads… / Import threads… (export_actions.py).
-        from app.ui.chat.export_actions import ThreadTransfer
-
-        self.thread_transfer = ThreadTransfer(self, tab=lambda: self.chat_tab)
-        file_menu.addActions(self.thread_transfer.actions())
-        file_menu.addSeparator()
+        # Chat threads: Export thread… / Export all threads… / Import threads… go here, added by
+        # attach() (export_actions.py imports what the first paint need not wait for).
+        self._threads_separator = file_menu.addSeparator()
+        self.file_menu = file_menu
+        self.thread_transfer: Any = None
         self.quit_action = QAction("&Quit", self)
-        self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
+        self._shortcuts.append((self.quit_action, "Ctrl+Q"))
         self.quit_action.triggered.connect(self.close)
         file_menu.addAction(self.quit_action)
 
@@ -303,7 +310,7 @@ class MainWindow(QMainWindow):
         self.tab_actions: list[QAction] = []
         for i, name in enumerate(self.TAB_NAMES):
             action = QAction(name, self)
-            action.setShortcut(QKeySequence(f"Ctrl+{i + 1}"))
+            self._shortcuts.append((action, f"Ctrl+{i + 1}"))
             action.triggered.connect(lambda _=False, i=i: self.tabs.setCurrentIndex(i))
             view_menu.addAction(action)
             self.tab_actions.append(action)
@@ -315,6 +322,12 @@ class MainWindow(QMainWindow):
         self.about_action = QAction("&About Switchboard", self)
         self.about_action.triggered.connect(self.show_about)
         help_menu.addAction(self.about_action)
+
+    def install_shortcuts(self) -> None:
+        """Give the menu actions their key sequences (done once, right after the first paint)."""
+        for action, keys in self._shortcuts:
+            action.setShortcut(QKeySequence(keys))
+        self._shortcuts = []
 
     # -- profiles --
 
