@@ -822,8 +822,26 @@ class ProviderClient:
 
     # --- legacy completions -------------------------------------------------------------------
 
+    @property
+    def supports_completions(self) -> bool:
+        """False for dialects without the legacy `/completions` endpoint (Gemini)."""
+        return not self.is_gemini
+
+    def check_completions(self) -> None:
+        """Raise a ConfigError naming the way out when this profile cannot do raw completions.
+
+        Called by the chat service before a completion thread writes anything, so the refusal
+        is a sentence at once rather than a failed reply (or a server's 404) in the thread.
+        """
+        if not self.supports_completions:
+            raise ConfigError(
+                f"{self.profile.name} uses the Google Gemini API, which has no text-completion "
+                "endpoint (/completions), so completion threads cannot use it. Pick an "
+                "OpenAI-compatible provider for this thread, or start a chat thread instead."
+            )
+
     async def complete(self, model: str, prompt: str, params: GenerationParams) -> ChatResult:
-        self._require_openai("Text completion")
+        self.check_completions()
         model = self._model(model, "completion")
         body = openai.build_completion_body(model, prompt, params, stream=False)
         obj = await self._request("POST", self.url("completions"), json_body=body)
@@ -832,7 +850,7 @@ class ProviderClient:
     def complete_stream(
         self, model: str, prompt: str, params: GenerationParams
     ) -> AsyncIterator[ChatDelta]:
-        self._require_openai("Text completion")
+        self.check_completions()
         model = self._model(model, "completion")
         return self._stream(
             self.url("completions"),

@@ -103,6 +103,8 @@ class ChatStreamClient(Protocol):
     """What the service needs of a provider client (`app.core.client.ProviderClient` fits).
 
     `complete_stream` is only used for threads of kind `completion`, `chat` only for titles.
+    A client may also offer `check_completions()`, raising ConfigError when its provider has no
+    completions endpoint (Gemini): completion threads call it before writing anything.
     """
 
     def chat_stream(
@@ -332,8 +334,9 @@ class ChatService:
         """Add a user message (under `parent_id`, default the current leaf) and stream a reply.
 
         `profile_id`, `model` and `params` default to the thread's settings. Raises ConfigError
-        before writing anything when no profile or model is known; every later known error ends
-        in a final progress with `error` set.
+        before writing anything when no profile or model is known, or when the thread is a
+        completion thread and the provider has no completions endpoint (Gemini); every later
+        known error ends in a final progress with `error` set.
         """
         thread = await self._live_thread(thread_id)
         profile_id, model = _require_settings(profile_id or thread.profile_id, model or thread.model)
@@ -392,6 +395,7 @@ class ChatService:
         params: GenerationParams,
     ) -> AsyncGenerator[ReplyProgress, None]:
         """Add the user message under `parent_id` (None: a new root) and stream its reply."""
+        await self._check_kind(thread, profile_id)
         user_message = await self.threads.add_message(
             thread.id, parent_id, "user", text, parts=attachments
         )
@@ -426,6 +430,7 @@ class ChatService:
         )
         if params is None:
             params = old.params if old.params is not None else thread.params
+        await self._check_kind(thread, profile_id)
         path = await self.threads.path_to(old.parent_id)
         async with aclosing(
             self._stream_reply(path[-1], _request_for(thread, path), profile_id, model, params)
@@ -482,6 +487,7 @@ class ChatService:
         if params is None:
             params = reply.params if reply.params is not None else thread.params
         params = dataclasses.replace(params, n=None)
+        await self._check_kind(thread, profile_id)
         path = await self.threads.path_to(reply.id)
         async with aclosing(
             self._stream_reply(
@@ -498,6 +504,23 @@ class ChatService:
         if inspect.isawaitable(client):
             client = await client
         return client
+
+    async def _check_kind(self, thread: Thread, profile_id: str) -> None:
+        """Refuse a completion thread on a provider without a completions endpoint, up front.
+
+        Without this the refusal would only come from the client once the stream opens: a user
+        message and an empty failed reply would be left in the thread for every attempt. A
+        client that cannot be built here is left to the normal path, which records its error.
+        """
+        if thread.kind != "completion":
+            return
+        try:
+            client = await self._client(profile_id)
+        except SwitchboardError:
+            return
+        check = getattr(client, "check_completions", None)
+        if callable(check):
+            check()
 
     def _open(
         self, client: Any, request: _Request, model: str, params: GenerationParams
