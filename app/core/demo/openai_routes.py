@@ -84,8 +84,18 @@ SEED_MODELS: dict[str, list[tuple[str, str]]] = {
 }
 
 
+def _models_of(flavour: str) -> list[tuple[str, str]]:
+    """The models a flavour lists. `/v1` is served as "openai" but is also seed 000's (Mollyra)
+    prefix, so it lists Mollyra's documented models too (a Mollyra preset's default must exist)."""
+    names = [flavour, "mollyra"] if flavour == "openai" else [flavour]
+    models = list(DEMO_MODELS)
+    for name in names:
+        models += [m for m in SEED_MODELS.get(name, []) if m[0] not in {i for i, _ in models}]
+    return models
+
+
 def list_models(req: DemoRequest) -> Reply:
-    models = DEMO_MODELS + SEED_MODELS.get(req.flavour.name, [])
+    models = _models_of(req.flavour.name)
     return json_reply(
         200,
         {
@@ -99,7 +109,7 @@ def list_models(req: DemoRequest) -> Reply:
 
 
 def get_model(req: DemoRequest, model_id: str) -> Reply:
-    for mid, owner in DEMO_MODELS + SEED_MODELS.get(req.flavour.name, []):
+    for mid, owner in _models_of(req.flavour.name):
         if mid == model_id:
             return json_reply(
                 200, {"id": mid, "object": "model", "created": 1700000000, "owned_by": owner}
