@@ -212,6 +212,8 @@ class ProviderClient:
         self.last_rate_limit: RateLimitInfo | None = None
         # Cleared for good once this server rejects `stream_options` (it will not change its mind).
         self.stream_usage_supported = True
+        # Gemini models (normalised ids) that refused `thinkingConfig`: never asked for it again.
+        self._thoughts_refused: set[str] = set()
         # The base is checked here so a bad URL is a ConfigError at once, not at the first request.
         endpoint_url(profile.base_url, "")
         self._base_origin = _origin(profile.base_url)
@@ -272,6 +274,25 @@ class ProviderClient:
                 "list, or set a default in the profile's settings."
             )
         return chosen
+
+    @staticmethod
+    def _model_key(model: str) -> str:
+        return model.strip().strip("/").lower().removeprefix("models/")
+
+    def asks_for_thoughts(self, model: str) -> bool:
+        """True when a Gemini request for `model` sets `thinkingConfig.includeThoughts`.
+
+        Only thinking models are asked, and never again once this server refused it for `model`.
+        """
+        return gemini.model_thinks(model) and self._model_key(model) not in self._thoughts_refused
+
+    def _drop_thoughts(self, model: str, error: APIError) -> bool:
+        """Note that the server refused `thinkingConfig` for `model`; True: ask again without."""
+        if not self.asks_for_thoughts(model) or not gemini.thinking_config_rejected(error):
+            return False
+        log.info("server rejected thinkingConfig for %s; retrying without it", model)
+        self._thoughts_refused.add(self._model_key(model))
+        return True
 
     def _require_openai(self, what: str) -> None:
         if self.is_gemini:
@@ -565,8 +586,13 @@ class ProviderClient:
         parse_whole: Callable[[Any], ChatResult],
         *,
         openai_style: bool,
+        drop_option: Callable[[APIError], bool] | None = None,
     ) -> AsyncGenerator[ChatDelta, None]:
-        """POST a streaming request and yield its deltas; retries only before output."""
+        """POST a streaming request and yield its deltas; retries only before output.
+
+        `drop_option(error)` returns True when the server refused an optional part of the body
+        and remembered not to send it: the request is then sent once more, rebuilt.
+        """
         retries = self._retries(None)
         attempt = 0
         while True:
@@ -582,6 +608,12 @@ class ProviderClient:
                     # Some servers refuse `stream_options`; ask once more without it, and never again.
                     log.info("server rejected stream_options; retrying without it")
                     self.stream_usage_supported = False
+                    continue
+                if (
+                    drop_option is not None
+                    and isinstance(failure.error, APIError)
+                    and drop_option(failure.error)
+                ):
                     continue
                 wait = self._plan_retry(failure, attempt, retries)
                 if wait is None:
@@ -789,10 +821,19 @@ class ProviderClient:
         model = self._model(model, "chat")
         if self.is_gemini:
             path, query = gemini.generate_path(model, stream=False)
-            obj = await self._request(
-                "POST", self.url(path, query=query), json_body=gemini.build_generate_body(messages, params)
-            )
-            return gemini.parse_generate_response(obj)
+            url = self.url(path, query=query)
+            while True:
+                body = gemini.build_generate_body(
+                    messages, params, include_thoughts=self.asks_for_thoughts(model)
+                )
+                try:
+                    obj = await self._request("POST", url, json_body=body)
+                except APIError as error:
+                    # A model that cannot think refuses `thinkingConfig`: once more without it.
+                    if self._drop_thoughts(model, error):
+                        continue
+                    raise
+                return gemini.parse_generate_response(obj)
         body = openai.build_chat_body(model, messages, params, stream=False)
         obj = await self._request("POST", self.url("chat/completions"), json_body=body)
         return openai.parse_chat_response(obj)
@@ -804,13 +845,15 @@ class ProviderClient:
         model = self._model(model, "chat")
         if self.is_gemini:
             path, query = gemini.generate_path(model, stream=True)
-            body = gemini.build_generate_body(messages, params)
             return self._stream(
                 self.url(path, query=query),
-                lambda _usage: body,
+                lambda _usage: gemini.build_generate_body(
+                    messages, params, include_thoughts=self.asks_for_thoughts(model)
+                ),
                 gemini.parse_stream_chunk,
                 gemini.parse_generate_response,
                 openai_style=False,
+                drop_option=lambda error: self._drop_thoughts(model, error),
             )
         return self._stream(
             self.url("chat/completions"),

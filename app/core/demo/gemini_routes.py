@@ -4,6 +4,8 @@
 
 Streams use CRLF event separators and no `[DONE]`, like the recorded Gemini bodies. Magic word for
 testing clients: "[blocked]" in the prompt gives a `promptFeedback.blockReason` with no candidates.
+A model whose id contains "nothink" (e.g. `demo-gemini-nothink`, `gemini-2.5-flash-nothink`) cannot
+think: a request with `generationConfig.thinkingConfig` gets the 400 Google sends for such models.
 """
 
 from __future__ import annotations
@@ -119,6 +121,10 @@ def _plan(req: DemoRequest, model: str) -> tuple[ChatPlan, dict[str, Any], bool]
     stops = config.get("stopSequences") or []
     if not isinstance(stops, list) or len(stops) > 5:
         raise BadRequest("generationConfig.stopSequences: at most 5 sequences.")
+    if "thinkingConfig" in config and "nothink" in model.lower():
+        raise BadRequest(
+            "Unable to submit request because thinking is not supported by this model."
+        )
     thinking = config.get("thinkingConfig") or {}
     include_thoughts = bool(isinstance(thinking, dict) and thinking.get("includeThoughts"))
     plan = plan_reply(

@@ -44,10 +44,12 @@ __all__ = [
     "embed_path",
     "generate_path",
     "map_finish_reason",
+    "model_thinks",
     "parse_embed_response",
     "parse_generate_response",
     "parse_models",
     "parse_stream_chunk",
+    "thinking_config_rejected",
 ]
 
 # Finish reasons (already lower-cased) that mean a filter stopped the reply, not the model.
@@ -64,6 +66,10 @@ BLOCKED_FINISH_REASONS = frozenset(
 )
 
 _FINISH_REASONS = {"STOP": "stop", "MAX_TOKENS": "length"}
+
+# Model families that think: Gemini sends their thought text only when asked
+# (`generationConfig.thinkingConfig.includeThoughts`).
+_THINKING_PREFIXES = ("gemini-2.5", "gemini-3")
 
 
 # --- paths ------------------------------------------------------------------------------------
@@ -156,8 +162,35 @@ def _generation_config(params: GenerationParams) -> dict[str, Any]:
     return config
 
 
-def build_generate_body(messages: list[ChatMessage], params: GenerationParams) -> dict[str, Any]:
-    """A `generateContent` body: system text -> systemInstruction, assistant -> role `model`."""
+def model_thinks(model: str) -> bool:
+    """True for models that think (so the request asks for their thoughts).
+
+    `*thinking*`, `gemini-2.5*` and `gemini-3*`, case-insensitive, with or without `models/`.
+    """
+    name = model.strip().strip("/").lower().removeprefix("models/")
+    return "thinking" in name or name.startswith(_THINKING_PREFIXES)
+
+
+def thinking_config_rejected(err: APIError) -> bool:
+    """True when a server refused `thinkingConfig` (the client then retries once without it).
+
+    Models that cannot think answer a 400 such as "Thinking is not supported by this model" or
+    "Unknown name \"includeThoughts\"" (older API versions and some gateways).
+    """
+    if not isinstance(err, APIError) or err.status != 400:
+        return False
+    text = (err.provider_message or "").lower()
+    return any(word in text for word in ("thinking", "includethoughts", "include_thoughts"))
+
+
+def build_generate_body(
+    messages: list[ChatMessage], params: GenerationParams, *, include_thoughts: bool = False
+) -> dict[str, Any]:
+    """A `generateContent` body: system text -> systemInstruction, assistant -> role `model`.
+
+    `include_thoughts` asks a thinking model for its thought summaries
+    (`generationConfig.thinkingConfig.includeThoughts`); without it Gemini sends none.
+    """
     system_parts: list[dict[str, Any]] = []
     contents: list[dict[str, Any]] = []
     for message in messages:
@@ -177,6 +210,8 @@ def build_generate_body(messages: list[ChatMessage], params: GenerationParams) -
     if system_parts:
         body["systemInstruction"] = {"parts": system_parts}
     config = _generation_config(params)
+    if include_thoughts:
+        config["thinkingConfig"] = {"includeThoughts": True}
     if config:
         body["generationConfig"] = config
     return body

@@ -15,7 +15,9 @@
   the composer's "Ctrl+Enter sends" preference (SettingsRepository key `chat.ctrl_enter_sends`);
 - the **New thread menu** (the ▾ beside New thread): a chat thread, a completion thread
   (Ctrl+Shift+N; raw text to `/completions`, the profile's completion model), or a thread from
-  a persona;
+  a persona. A completion thread is not offered while the active profile (the one a new thread
+  starts with) speaks the Gemini dialect, which has no `/completions`: the action is disabled
+  with the reason as its tooltip, and Ctrl+Shift+N only says why;
 - the **attachments** the composer offers (picked, dropped, pasted): files are read and checked
   off the GUI thread (`attachments.load_attachments`), refusals are shown under the chips;
 - the **completion view** shown instead of the bubbles for completion threads.
@@ -50,12 +52,14 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSpinBox,
     QToolButton,
+    QToolTip,
     QVBoxLayout,
     QWidget,
 )
 
 from app.core.errors import SwitchboardError
 from app.core.protocol.types import ChatMessage, ContentPart, GenerationParams
+from app.core.providers import Dialect
 from app.core.services.context_window import (
     IMAGE_TOKENS,
     context_window_for,
@@ -82,7 +86,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COMPLETION_LABEL",
+    "COMPLETION_TOOLTIP",
     "CTRL_ENTER_SETTING",
+    "GEMINI_NO_COMPLETIONS",
     "MAX_STOP_SEQUENCES",
     "Outgoing",
     "ParamsForm",
@@ -96,6 +102,10 @@ log = logging.getLogger(__name__)
 
 CTRL_ENTER_SETTING = "chat.ctrl_enter_sends"
 COMPLETION_LABEL = "Raw text (sent to /completions)"
+COMPLETION_TOOLTIP = "Raw text continued by a completion model (/completions)"
+GEMINI_NO_COMPLETIONS = (
+    "The Gemini API has no /completions endpoint; pick an OpenAI-compatible profile"
+)
 MAX_STOP_SEQUENCES = 4
 SAVE_DELAY_MS = 400
 CONTEXT_DELAY_MS = 120
@@ -445,6 +455,7 @@ class ThreadSettingsController(QObject):
     personasReloaded = Signal(list)
     fileDialogShown = Signal(object)  # the QFileDialog of "Attach…", once open
     preferenceSaved = Signal(str)  # settings key written (e.g. CTRL_ENTER_SETTING)
+    completionRefused = Signal(str)  # why no completion thread was started (Ctrl+Shift+N)
 
     def __init__(self, tab: ChatTab) -> None:
         super().__init__(tab)
@@ -499,10 +510,12 @@ class ThreadSettingsController(QObject):
         # The keys are the tab's shortcuts; shown here only ("\t"), so they stay unambiguous.
         self.new_chat_action = QAction("New chat thread\tCtrl+N", self.new_menu)
         self.new_completion_action = QAction("New completion thread\tCtrl+Shift+N", self.new_menu)
-        self.new_completion_action.setToolTip("Raw text continued by a completion model (/completions)")
+        self.new_completion_action.setToolTip(COMPLETION_TOOLTIP)
         self.persona_menu = QMenu("New thread from persona", self.new_menu)
         self.persona_menu.setObjectName("personaMenu")
         self.manage_personas_action = QAction("Manage personas…", self.new_menu)
+        # Tooltips in the menu: a disabled "New completion thread" says why.
+        self.new_menu.setToolTipsVisible(True)
         self.new_menu.addAction(self.new_chat_action)
         self.new_menu.addAction(self.new_completion_action)
         self.new_menu.addMenu(self.persona_menu)
@@ -598,6 +611,7 @@ class ThreadSettingsController(QObject):
         tab.message_model.dataChanged.connect(self.schedule_context)
 
         self._apply_kind_ui()
+        self._refresh_completion_action()
         self._startup = tab._spawn(self._load_startup())
 
     async def _load_startup(self) -> None:
@@ -706,8 +720,33 @@ class ThreadSettingsController(QObject):
 
     # --- new threads -----------------------------------------------------------------------
 
+    def completion_refusal(self) -> str:
+        """Why a new completion thread cannot be started now, or "" when it can.
+
+        A new thread starts with the active profile; a Gemini-dialect one has no `/completions`.
+        """
+        profile = self.ctx.active_profile()
+        if profile is not None and profile.dialect == Dialect.GEMINI:
+            return GEMINI_NO_COMPLETIONS
+        return ""
+
+    def _refresh_completion_action(self) -> None:
+        """Enable "New completion thread" only for a profile that has `/completions`."""
+        refusal = self.completion_refusal()
+        self.new_completion_action.setEnabled(not refusal)
+        self.new_completion_action.setToolTip(refusal or COMPLETION_TOOLTIP)
+
     def new_completion_thread(self) -> None:
         """A new thread of raw text continued by the profile's completion model."""
+        refusal = self.completion_refusal()
+        if refusal:
+            # Ctrl+Shift+N (or a caller) with a Gemini profile: nothing changes, the reason shows.
+            self._refresh_completion_action()
+            button = self.new_menu_button
+            if button.isVisible():
+                QToolTip.showText(button.mapToGlobal(button.rect().bottomLeft()), refusal, button)
+            self.completionRefused.emit(refusal)
+            return
         self.tab.start_new_thread()
         self.draft.kind = "completion"
         self._show_draft()
@@ -801,6 +840,8 @@ class ThreadSettingsController(QObject):
         profile = self.profile()
         combo.setCurrentIndex(combo.findData(profile.id) if profile is not None else -1)
         combo.blockSignals(False)
+        # Called whenever the profile shown or the active one changes (or is edited).
+        self._refresh_completion_action()
 
     # --- edits -----------------------------------------------------------------------------
 

@@ -11,12 +11,14 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from app.core.demo.faults import FaultRule
 from app.ui.async_bridge import signal_future
 from app.ui.chat import ChatTab
 from app.ui.chat.message_view import footer_text
+from app.ui.chat.thread_settings import COMPLETION_LABEL, GEMINI_NO_COMPLETIONS
 from app.ui.context import AppContext
 from tests.ui.chat.test_chat_tab import make_tab
 
@@ -179,12 +181,51 @@ def test_a_blocked_prompt_is_an_error_row_not_text(
     assert layout.error_rect is not None and layout.body_doc is None
 
 
-def test_a_completion_thread_says_gemini_has_no_completions(
-    tab: ChatTab, app_ctx: AppContext, arun: Callable[..., Any], flavour: str
+def test_new_completion_thread_is_not_offered_for_gemini(
+    tab: ChatTab, app_ctx: AppContext, arun: Callable[..., Any], flavour: str, qtbot: QtBot
 ) -> None:
     ts = tab.thread_settings
     arun(ts.ready())
+    action = ts.new_completion_action
+    assert action in ts.new_menu.actions() and not action.isEnabled()
+    assert action.toolTip() == GEMINI_NO_COMPLETIONS and ts.new_menu.toolTipsVisible()
+    assert ts.new_chat_action.isEnabled()
+
+    # Neither the menu action nor the shortcut starts one: nothing changes, the reason is said.
+    refusals: list[str] = []
+    ts.completionRefused.connect(refusals.append)
+    action.trigger()  # a disabled action does not fire
+    qtbot.keyClick(
+        tab.composer.edit,
+        Qt.Key.Key_N,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
     ts.new_completion_thread()
+    assert refusals == [GEMINI_NO_COMPLETIONS, GEMINI_NO_COMPLETIONS]
+    assert ts.kind == "chat" and tab.composer.mode_label.text() != COMPLETION_LABEL
+    assert tab.message_view.isVisible() and not ts.completion_view.isVisible()
+    assert tab.current_model() == "demo-chat"
+
+    # Sending now makes an ordinary chat thread, never an (empty) completion thread.
+    arun(send_and_wait(tab, "Once upon a time"))
+    threads = arun(app_ctx.threads.list_threads(include_archived=True))
+    assert [t.kind for t in threads] == ["chat"]
+    posts = gemini_posts(app_ctx, flavour)
+    assert [p.path.rsplit(":", 1)[-1] for p in posts] == ["streamGenerateContent"]
+
+
+def test_a_stored_completion_thread_says_gemini_has_no_completions(
+    tab: ChatTab, app_ctx: AppContext, arun: Callable[..., Any], flavour: str
+) -> None:
+    # One made elsewhere (an import, an older version) and bound to the Gemini profile.
+    profile = tab.profile()
+    assert profile is not None
+    thread = arun(
+        app_ctx.threads.create_thread(kind="completion", profile_id=profile.id, model="demo-chat")
+    )
+    ts = tab.thread_settings
+    arun(ts.ready())
+    arun(tab.open_thread(thread.id))
     assert ts.kind == "completion"
     finished = arun(send_and_wait(tab, "Once upon a time"))
     row = tab.message_model.rows[-1]

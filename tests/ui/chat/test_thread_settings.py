@@ -5,6 +5,7 @@ What reached the server is read from `demo.requests` (the JSON bodies as receive
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -13,11 +14,17 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from app.core.protocol.types import ChatMessage
+from app.core.providers import Dialect
 from app.core.services.context_window import estimate_messages
 from app.ui.async_bridge import signal_future
 from app.ui.chat import ChatTab
 from app.ui.chat.personas import PersonaDialog
-from app.ui.chat.thread_settings import COMPLETION_LABEL, parse_stop
+from app.ui.chat.thread_settings import (
+    COMPLETION_LABEL,
+    COMPLETION_TOOLTIP,
+    GEMINI_NO_COMPLETIONS,
+    parse_stop,
+)
 from app.ui.context import AppContext
 from tests.ui.chat.test_chat_tab import make_tab
 
@@ -160,7 +167,8 @@ def test_switching_profile_mid_thread_records_the_new_profile(
 
     # Reopening the thread brings its profile back even after a new thread reset the draft.
     tab.start_new_thread()
-    assert tab.profile() is not None and tab.profile().id == "demo-openai"  # type: ignore[union-attr]
+    opened = tab.profile()
+    assert opened is not None and opened.id == "demo-openai"
     arun(tab.open_thread(thread_id))
     assert tab.profile() is gateway
     assert ts.panel.profile_combo.currentData() == "demo-gateway"
@@ -337,3 +345,47 @@ def test_new_thread_menu_offers_chat_completion_and_personas(tab: ChatTab) -> No
     assert ts.kind == "chat"
     ts.manage_personas_action.trigger()
     assert ts.panel.isVisible()
+
+
+def test_new_completion_thread_follows_the_dialect_of_the_active_profile(
+    tab: ChatTab, app_ctx: AppContext, demo_server: Any, arun: Callable[..., Any]
+) -> None:
+    ts = tab.thread_settings
+    action = ts.new_completion_action
+    assert action.isEnabled() and action.toolTip() == COMPLETION_TOOLTIP
+
+    # The active profile becomes a Gemini one: not offered, and the tooltip says why.
+    gemini = next(p for p in demo_server.profiles() if p.id == "demo-gemini")
+    app_ctx.profile_list.append(gemini)
+    app_ctx.events.profilesChanged.emit()
+    assert action.isEnabled()  # another profile was added; the active one is unchanged
+    app_ctx.active_profile_id = gemini.id
+    app_ctx.events.activeProfileChanged.emit(gemini.id)
+    assert tab.profile_label.text() == gemini.name or tab.demo_badge.isVisible()
+    assert not action.isEnabled() and action.toolTip() == GEMINI_NO_COMPLETIONS
+
+    # A thread bound to the OpenAI profile is opened: a new thread would still start with the
+    # active (Gemini) profile, so a completion thread stays unavailable.
+    thread = arun(app_ctx.threads.create_thread(profile_id="demo-openai", model="demo-chat"))
+    arun(tab.open_thread(thread.id))
+    opened = tab.profile()
+    assert opened is not None and opened.id == "demo-openai"
+    assert not action.isEnabled()
+
+    # Back to OpenAI: offered again, and it works.
+    app_ctx.active_profile_id = "demo-openai"
+    app_ctx.events.activeProfileChanged.emit("demo-openai")
+    assert action.isEnabled() and action.toolTip() == COMPLETION_TOOLTIP
+    action.trigger()
+    assert ts.kind == "completion" and tab.current_model() == "demo-instruct"
+
+    # An edit that turns the active profile's dialect to Gemini is caught too (profilesChanged).
+    tab.start_new_thread()
+    edited = dataclasses.replace(app_ctx.profile_list[0], dialect=Dialect.GEMINI)
+    app_ctx.profile_list[0] = edited
+    app_ctx.events.profilesChanged.emit()
+    assert not action.isEnabled() and action.toolTip() == GEMINI_NO_COMPLETIONS
+    refusals: list[str] = []
+    ts.completionRefused.connect(refusals.append)
+    ts.new_completion_thread()
+    assert refusals == [GEMINI_NO_COMPLETIONS] and ts.kind == "chat"
