@@ -30,7 +30,7 @@ from app.core.store.records import (
     usage_to_json,
 )
 
-__all__ = ["RANK_WINDOW", "UNSET", "ThreadRepository", "ThreadSummary"]
+__all__ = ["RANK_WINDOW", "UNSET", "PathEntry", "ThreadRepository", "ThreadSummary"]
 
 # Search ranks by relevance among at most this many of the newest matching messages.
 RANK_WINDOW = 1000
@@ -44,6 +44,19 @@ class ThreadSummary(NamedTuple):
     pinned: bool
     archived: bool
     updated_at: float
+
+
+class PathEntry(NamedTuple):
+    """One message of a path without its text: enough to place and size a row before reading it.
+
+    `size` is the content's length in UTF-8 bytes and `breaks` its number of line breaks.
+    """
+
+    id: int
+    parent_id: int | None
+    role: str
+    size: int
+    breaks: int
 
 
 class _Unset:
@@ -388,6 +401,27 @@ class ThreadRepository:
 
         return await self.db.run(select)
 
+    async def open_path(self, thread_id: int, tail: int) -> tuple[list[PathEntry], list[Message]]:
+        """What opening a thread needs first, in one trip: the visible path's outline (root to
+        leaf, no text read into Python) and its last `tail` messages in full, oldest first.
+
+        The rest of the path is read later with `messages_by_ids`, so opening a thread of
+        thousands of messages costs what the screen shows.
+        """
+
+        def select(conn: sqlite3.Connection) -> tuple[list[PathEntry], list[Message]]:
+            leaf = _default_leaf(conn, thread_id)
+            if leaf is None:
+                return [], []
+            outline = _path_outline(conn, leaf.id)
+            return outline, _messages_by_ids(conn, [e.id for e in outline[-tail:]] if tail > 0 else [])
+
+        return await self.db.run(select)
+
+    async def messages_by_ids(self, ids: Sequence[int]) -> list[Message]:
+        """The messages with these ids, in the order given (missing ones left out)."""
+        return await self.db.run(_messages_by_ids, list(ids))
+
     async def delete_subtree(self, message_id: int) -> int:
         """Delete a message and all its descendants; returns how many were deleted.
 
@@ -541,6 +575,32 @@ def _path_to(conn: sqlite3.Connection, leaf_id: int) -> list[Message]:
         (leaf_id,),
     )
     return [Message.from_row(r) for r in rows]
+
+
+def _path_outline(conn: sqlite3.Connection, leaf_id: int) -> list[PathEntry]:
+    # Sizes in bytes (a BLOB's length is read from the record header; counting characters
+    # would decode every text); line breaks are counted in C by SQLite.
+    rows = conn.execute(
+        "WITH RECURSIVE up(id, parent_id, depth) AS ("
+        " SELECT id, parent_id, 0 FROM messages WHERE id = ?"
+        " UNION ALL SELECT m.id, m.parent_id, up.depth + 1 FROM messages m"
+        " JOIN up ON m.id = up.parent_id)"
+        " SELECT m.id, m.parent_id, m.role, length(CAST(m.content AS BLOB)),"
+        " length(CAST(m.content AS BLOB)) - length(CAST(replace(m.content, char(10), '') AS BLOB))"
+        " FROM up JOIN messages m ON m.id = up.id ORDER BY up.depth DESC",
+        (leaf_id,),
+    )
+    return [PathEntry(*r) for r in rows]
+
+
+def _messages_by_ids(conn: sqlite3.Connection, ids: list[int]) -> list[Message]:
+    found: dict[int, Message] = {}
+    for start in range(0, len(ids), 500):  # well under SQLite's bound-parameter limit
+        batch = ids[start : start + 500]
+        marks = ",".join("?" * len(batch))
+        for r in conn.execute(f"SELECT * FROM messages WHERE id IN ({marks})", batch):
+            found[r["id"]] = Message.from_row(r)
+    return [found[i] for i in ids if i in found]
 
 
 def _default_leaf(conn: sqlite3.Connection, thread_id: int) -> Message | None:

@@ -43,8 +43,15 @@ from PySide6.QtWidgets import (
 from app.core.errors import SwitchboardError
 from app.ui.async_bridge import close_if_unstarted
 from app.ui.chat.composer import Composer
+from app.ui.chat.markdown_render import render_markdown
 from app.ui.chat.message_actions import MessageActions
-from app.ui.chat.message_model import ChatRow, MessageModel, new_temp_id, row_from_message
+from app.ui.chat.message_model import (
+    ChatRow,
+    MessageModel,
+    new_temp_id,
+    placeholder_row,
+    row_from_message,
+)
 from app.ui.chat.message_view import MessageView
 from app.ui.chat.sidebar_controller import SidebarController
 from app.ui.chat.thread_list import ThreadList
@@ -53,6 +60,7 @@ from app.ui.chat.thread_settings import ThreadSettingsController
 if TYPE_CHECKING:
     from app.core.providers import ProviderProfile
     from app.core.services.chat import ReplyProgress
+    from app.core.store.threads import PathEntry
     from app.ui.context import AppContext
 
 __all__ = ["TICK_MS", "ChatTab", "title_from_text"]
@@ -61,6 +69,11 @@ log = logging.getLogger(__name__)
 
 # The streaming row is re-rendered at most this often (~30 times a second).
 TICK_MS = 33
+# Opening a thread reads this many of its newest messages first (the view opens at the bottom);
+# the rest are placeholders filled in batches after the first paint, rows on screen first.
+OPEN_TAIL = 60
+LOAD_BATCH = 250
+FIRST_PAINT_WAIT_S = 0.25  # a hidden view never paints: start filling anyway after this
 DEMO_BADGE = "Demo (offline)"
 
 
@@ -94,6 +107,7 @@ class ChatTab(QWidget):
     replyStarted = Signal(int)  # assistant message id (stored)
     replyFinished = Signal(int)  # assistant message id (<0 when nothing was stored)
     threadOpened = Signal(int)  # thread id (0 for a new, not yet saved thread)
+    pathLoaded = Signal(int)  # thread id: every row of the opened path has its message read
     threadsReloaded = Signal()
     modelsLoaded = Signal(list)  # model ids offered for the active profile
 
@@ -110,6 +124,8 @@ class ChatTab(QWidget):
         self._closed = False
         self._last_apply = 0.0
         self._shown_profile_id = ""
+        self._wanted: list[int] = []  # placeholder rows to read next (on screen, revealed)
+        self._reveal_pending: int | None = None
 
         self._build_ui()
         self._connect()
@@ -238,6 +254,7 @@ class ChatTab(QWidget):
         self.message_model.rowsInserted.connect(self._refresh_retry)
         self.message_model.modelReset.connect(self._refresh_retry)
         self.message_model.dataChanged.connect(self._refresh_retry)
+        self.message_view.message_delegate.loadRequested.connect(self._wanted.append)
 
     # --- tasks -----------------------------------------------------------------------------
 
@@ -431,7 +448,12 @@ class ChatTab(QWidget):
         self._open_generation += 1
         generation = self._open_generation
         thread = await self.ctx.threads.get_thread(thread_id, include_deleted=False)
-        path = await self.ctx.threads.current_path(thread_id) if thread is not None else []
+        outline: list[PathEntry] = []
+        tail: list[Any] = []
+        if thread is not None:
+            # A completion thread shows all its text as one document: read it whole.
+            tail_size = OPEN_TAIL if thread.kind != "completion" else 2**31
+            outline, tail = await self.ctx.threads.open_path(thread_id, tail_size)
         if generation != self._open_generation or self._closed:
             return  # the user opened another thread meanwhile
         if thread is None:
@@ -439,7 +461,12 @@ class ChatTab(QWidget):
             return
         self._thread_id = thread_id
         self.thread_settings.load_thread(thread)  # its profile, prompt, params and kind
-        rows = [row_from_message(m) for m in path]
+        loaded = {m.id: m for m in tail}
+        rows = [
+            row_from_message(loaded[e.id]) if e.id in loaded
+            else placeholder_row(e.id, e.parent_id, e.role, e.size, e.breaks)
+            for e in outline
+        ]
         stream = self._stream
         if stream is not None and stream.latest is not None:
             # The reply streaming into this thread continues to update its row.
@@ -447,13 +474,71 @@ class ChatTab(QWidget):
                 if row.id == stream.latest.assistant_message_id:
                     row.status = "streaming"
         self.message_view.message_delegate.forget()
+        self._wanted.clear()
+        self._reveal_pending = None
         self.message_model.set_rows(rows)
         self.thread_list.select_thread(thread_id)
         profile = self.profile()
         if thread.model and profile is not None and thread.profile_id == profile.id:
             self.set_model(thread.model)
         self.message_view.follow_bottom()
+        if len(loaded) < len(rows):
+            self._spawn(self._load_path(thread_id, generation))
+        else:
+            self.pathLoaded.emit(thread_id)
         self.threadOpened.emit(thread_id)
+
+    async def _load_path(self, thread_id: int, generation: int) -> None:
+        """Read the opened path's placeholder rows in batches: rows on screen or revealed
+        first, then upward from the newest. Starts after the first paint, which it must not
+        delay."""
+        painted = asyncio.get_running_loop().create_future()
+
+        def on_paint() -> None:
+            if not painted.done():
+                painted.set_result(None)
+
+        self.message_view.painted.connect(on_paint)
+        try:
+            await asyncio.wait_for(painted, FIRST_PAINT_WAIT_S)
+        except TimeoutError:
+            pass
+        finally:
+            self.message_view.painted.disconnect(on_paint)
+        model = self.message_model
+        while generation == self._open_generation and not self._closed:
+            ids = self._next_batch()
+            if not ids:
+                self.pathLoaded.emit(thread_id)
+                return
+            messages = await self.ctx.threads.messages_by_ids(ids)
+            if generation != self._open_generation or self._closed:
+                return
+            rows = [row_from_message(m) for m in messages]
+            found = {m.id for m in messages}
+            # Deleted meanwhile: shown empty rather than "Loading…" for ever.
+            rows += [ChatRow(id=i, role="system", loaded=True) for i in ids if i not in found]
+            model.fill_rows(rows)
+            pending = self._reveal_pending
+            if pending is not None and pending in found:
+                self._reveal_pending = None
+                self._scroll_to_message(pending)
+
+    def _next_batch(self) -> list[int]:
+        """The next placeholder ids to read: around a wanted row, else the lowest ones left."""
+        unloaded = self.message_model.unloaded_ids()
+        if not unloaded:
+            return []
+        wanted, self._wanted[:] = list(self._wanted), []
+        if self._reveal_pending is not None:
+            wanted.append(self._reveal_pending)
+        position = {message_id: i for i, message_id in enumerate(unloaded)}
+        for message_id in reversed(wanted):
+            at = position.get(message_id)
+            if at is not None:
+                start = max(0, min(at - LOAD_BATCH // 2, len(unloaded) - LOAD_BATCH))
+                return unloaded[start : start + LOAD_BATCH]
+        return unloaded[-LOAD_BATCH:]
 
     async def rename_thread(self, thread_id: int, title: str) -> None:
         await self.ctx.threads.rename(thread_id, title)
@@ -474,6 +559,15 @@ class ChatTab(QWidget):
 
     def reveal_message(self, message_id: int) -> bool:
         """Scroll the open thread to a message (centred) and select it; False if not shown."""
+        if not self._scroll_to_message(message_id):
+            return False
+        row = self.message_model.row(self.message_model.find_row(message_id))
+        if not row.loaded:
+            # Not read yet (a long thread still filling in): read it next, then centre it again.
+            self._reveal_pending = message_id
+        return True
+
+    def _scroll_to_message(self, message_id: int) -> bool:
         row = self.message_model.find_row(message_id)
         if row < 0:
             return False
@@ -693,6 +787,8 @@ class ChatTab(QWidget):
                 # The send failed before a reply was stored (e.g. no model, database error).
                 message = str(error) if error is not None else "The request failed."
                 self.message_model.update_row(i, status="error", error=message)
+            if self.message_model.row(i).content and not self._closed:
+                self._spawn(self._check_streamed_render(self.message_model.row(i).id))
         if self._stream is stream:
             self._stream = None
         if not self._closed:
@@ -704,6 +800,23 @@ class ChatTab(QWidget):
                     await asyncio.shield(self.sidebar.auto_title(stream.thread_id))
                 await asyncio.shield(self._reload_threads_quietly())
         self.replyFinished.emit(stream.row_id)
+
+    async def _check_streamed_render(self, message_id: int) -> None:
+        """A finished reply keeps the documents it streamed into (no full re-render on this
+        thread); compare them with a full render made on a worker thread — markdown is pure
+        Python, so the event loop keeps running — and show the full render if they differ."""
+        i = self.message_model.find_row(message_id)
+        if i < 0:
+            return
+        delegate = self.message_view.message_delegate
+        self.message_view.row_layout(i)  # the finished body, if not painted yet
+        pending = delegate.streamed_render(message_id)
+        if pending is None:
+            return
+        content, dark = pending
+        html = await asyncio.to_thread(render_markdown, content, dark=dark)
+        if not self._closed:
+            delegate.confirm_render(message_id, content, html)
 
     async def _reload_threads_quietly(self) -> None:
         try:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 import xml.etree.ElementTree as etree
 from dataclasses import dataclass
 
@@ -30,6 +31,7 @@ __all__ = [
     "THEMES",
     "IncrementalMarkdown",
     "RenderedChunk",
+    "has_reference_links",
     "open_fence",
     "render_markdown",
     "render_plain",
@@ -44,6 +46,8 @@ _SAFE_LINK = re.compile(r"^(https?:|mailto:|#)", re.IGNORECASE)
 _SAFE_IMAGE = re.compile(r"^data:image/(png|jpeg|gif|webp);base64,", re.IGNORECASE)
 _CODEHILITE_OPEN = re.compile(r'<div class="codehilite"[^>]*>')
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_LIST_ITEM = re.compile(r"^(?:[*+-]|\d+[.)])(?:\s|$)")
+_REFERENCE = re.compile(r"^ {0,3}\[[^\]\n]+\]:\s*\S", re.MULTILINE)
 
 
 class _NeutraliseResources(Treeprocessor):
@@ -79,11 +83,16 @@ class _SafeExtension(Extension):
         md.treeprocessors.register(_NeutraliseResources(md), "neutralise_resources", 0)
 
 
-_renderers: dict[str, markdown.Markdown] = {}
+# One Markdown instance per thread and style: an instance keeps state while it converts, and a
+# finished streamed reply is re-rendered for checking on a worker thread (asyncio.to_thread).
+_local = threading.local()
 
 
 def _renderer(dark: bool) -> markdown.Markdown:
     style = THEMES[dark][0]
+    _renderers: dict[str, markdown.Markdown] | None = getattr(_local, "renderers", None)
+    if _renderers is None:
+        _renderers = _local.renderers = {}
     md = _renderers.get(style)
     if md is None:
         md = markdown.Markdown(
@@ -114,6 +123,9 @@ def _qt_friendly(fragment: str, dark: bool) -> str:
     )
     # Pygments ends the block with a newline that Qt would show as an empty last line.
     fragment = fragment.replace("\n</code></pre></div>", "</code></pre></div>")
+    # Pygments also ends the box with a newline outside it: dropped, so a reply rendered chunk by
+    # chunk (joined with one newline, like markdown joins blocks) is byte-identical to a whole one.
+    fragment = fragment.replace("</pre></div>\n", "</pre></div>")
     return fragment.replace("</pre></div>", "</pre></td></tr></table>")
 
 
@@ -152,27 +164,53 @@ def render_plain(text: str) -> str:
     return f'<p style="white-space:pre-wrap">{escaped}</p>'
 
 
+def _fresh_block(line: str) -> bool:
+    """True when `line`, after a blank line, starts a block that cannot continue the one above.
+
+    An indented line (list item body, indented code), a quote and a list item after a blank line
+    all join the block above in markdown (a loose list, a longer quote): never split there.
+    """
+    return bool(line) and not line[0].isspace() and line[0] != ">" and not _LIST_ITEM.match(line)
+
+
 def stable_boundary(text: str, start: int = 0, in_fence: bool = False) -> tuple[int, bool, int]:
     """Find the last block boundary in `text[start:]`.
 
-    Returns (boundary, fence_open_at_scan_end, scanned_to): `boundary` is the offset just after the
-    last blank line that lies outside a code fence (or -1 when none); only complete lines are
-    scanned, and `scanned_to` says where the scan stopped so the next call can resume there.
+    Returns (boundary, fence_open_at_scan_end, scanned_to): `boundary` is the start of the last
+    line that follows blank lines outside a code fence and begins a fresh block (or -1 when
+    none), so `text[:boundary]` renders exactly as it does inside the whole text. Only complete
+    lines are scanned; blank lines whose next line has not arrived are scanned again next time,
+    and `scanned_to` says where the next call should resume.
     """
     boundary = -1
     pos = start
     fence = in_fence
+    blank_run = -1  # start of the blank lines just above the current line
     while True:
         newline = text.find("\n", pos)
         if newline < 0:
             break
         line = text[pos:newline]
         if _FENCE.match(line):
+            if not fence and blank_run >= 0 and _fresh_block(line):
+                boundary = pos
             fence = not fence
+            blank_run = -1
         elif not fence and not line.strip():
-            boundary = newline + 1
+            if blank_run < 0:
+                blank_run = pos
+        else:
+            if not fence and blank_run >= 0 and _fresh_block(line):
+                boundary = pos
+            blank_run = -1
         pos = newline + 1
-    return boundary, fence, pos
+    return boundary, fence, blank_run if blank_run >= 0 else pos
+
+
+def has_reference_links(text: str) -> bool:
+    """True when `text` defines a reference link (`[id]: url`), which applies to the whole text:
+    such a reply is rendered whole, not chunk by chunk."""
+    return _REFERENCE.search(text) is not None
 
 
 @dataclass

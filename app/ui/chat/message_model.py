@@ -21,7 +21,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelInde
 
 from app.core.protocol.types import Usage
 
-__all__ = ["ROW_ROLE", "ChatRow", "MessageModel", "new_temp_id", "row_from_message"]
+__all__ = ["ROW_ROLE", "ChatRow", "MessageModel", "new_temp_id", "placeholder_row", "row_from_message"]
 
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -64,6 +64,12 @@ class ChatRow:
     # other choices (n > 1) are streaming beside this one.
     dropped_turns: int = 0
     alternatives_streaming: int = 0
+    # A long thread opens with its tail read and the rows above it as placeholders (`loaded`
+    # False, no content yet) that are filled in the background. `size_basis` (characters, line
+    # breaks) sizes a row before it is painted; a placeholder gets it from the database and
+    # keeps it when filled, so filling a row never moves the rows below it.
+    loaded: bool = True
+    size_basis: tuple[int, int] | None = None
 
     @property
     def role_label(self) -> str:
@@ -119,6 +125,13 @@ def row_from_message(message: Any) -> ChatRow:
         ttft_ms=getattr(message, "ttft_ms", None),
         tokens_per_s=getattr(message, "tokens_per_s", None),
         parent_id=getattr(message, "parent_id", None),
+    )
+
+
+def placeholder_row(message_id: int, parent_id: int | None, role: str, size: int, breaks: int) -> ChatRow:
+    """A row whose message is not read yet (see `ChatRow.loaded`)."""
+    return ChatRow(
+        id=message_id, role=role, parent_id=parent_id, loaded=False, size_basis=(size, breaks)
     )
 
 
@@ -211,6 +224,32 @@ class MessageModel(QAbstractListModel):
             if self._rows[i].id == message_id:
                 return i
         return -1
+
+    def fill_rows(self, rows: Iterable[ChatRow]) -> int:
+        """Put loaded rows in place of their placeholders (matched by id); returns how many.
+
+        Each filled row keeps its placeholder's `size_basis` and view state; one `dataChanged`
+        covers the span that changed.
+        """
+        index_of = {row.id: i for i, row in enumerate(self._rows) if not row.loaded}
+        first, last, filled = len(self._rows), -1, 0
+        for row in rows:
+            i = index_of.get(row.id, -1)
+            if i < 0:
+                continue  # shown no longer (another branch, a reset)
+            old = self._rows[i]
+            row.size_basis = old.size_basis
+            row.carry_view_state(old)
+            row.version = next(_versions)
+            self._rows[i] = row
+            first, last, filled = min(first, i), max(last, i), filled + 1
+        if filled:
+            self.dataChanged.emit(self.index(first, 0), self.index(last, 0), [ROW_ROLE])
+        return filled
+
+    def unloaded_ids(self) -> list[int]:
+        """Ids of the placeholder rows, top to bottom."""
+        return [row.id for row in self._rows if not row.loaded]
 
     def update_row(self, i: int, **changes: Any) -> ChatRow:
         """Replace fields of row `i`, bump its version and emit dataChanged for it alone."""

@@ -10,8 +10,13 @@ on screen. The delegate therefore works in two tiers:
   reports `sizeHintChanged` for that row (batched) so the view corrects it.
 
 A row whose reply is streaming keeps one `StreamingDocument`: markdown is converted
-incrementally (finished blocks once, then only the unfinished tail), the document is refreshed at
-most once per tick, and the tab stretches the tick for very long replies using the measured cost.
+incrementally (finished blocks once, then only the unfinished tail) and each finished chunk is its
+own small document, so a refresh costs the new text, not the whole reply; when the reply ends,
+those documents are its body (`StackedDocument`), with no full re-render on this thread.
+
+A long thread opens with placeholder rows (`ChatRow.loaded` False) above its newest messages;
+`sizeHint` sizes every row from cached estimates, and a placeholder painted on screen asks
+(`loadRequested`) to be read next.
 
 Every clickable thing is painted and hit-tested from the cached `RowLayout` (no child widgets):
 
@@ -28,6 +33,7 @@ Errors are painted as a distinct red box with the error sentence — never as mo
 
 from __future__ import annotations
 
+import bisect
 import math
 import time
 from collections import OrderedDict
@@ -80,7 +86,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.ui.chat.markdown_render import THEMES, IncrementalMarkdown, render_markdown, render_plain
+from app.ui.chat.markdown_render import (
+    THEMES,
+    IncrementalMarkdown,
+    has_reference_links,
+    render_markdown,
+    render_plain,
+)
 from app.ui.chat.message_actions import ACTION_LABELS, ACTION_SHORTCUTS, actions_for, can_continue
 from app.ui.chat.message_model import ROW_ROLE, ChatRow, MessageModel
 from app.ui.theme import accents
@@ -109,6 +121,7 @@ BUTTON_GAP = 8
 PILL_PAD = 7
 LAYOUT_CACHE = 300
 HTML_CACHE = 600
+FINISHED_STREAMS = 4  # streamed replies whose chunk documents are kept after they finish
 COPIED_MS = 1500
 CODE_COPY_LABEL = "Copy"
 CODE_COPIED_LABEL = "Copied ✓"
@@ -195,35 +208,169 @@ def code_blocks_in(doc: QTextDocument, dark: bool) -> list[CodeBlock]:
     return blocks
 
 
+class StackedDocument:
+    """A message body made of documents painted one below the other.
+
+    A streamed reply is kept as one small document per finished markdown chunk plus one for the
+    unfinished tail, so each refresh parses and lays out only the new text; when the reply ends,
+    the same documents are kept (no full re-render). A message loaded from the database is a
+    stack of one document. Offsets are cumulative heights, so finding what is under a point or
+    what is on screen is a bisection.
+    """
+
+    def __init__(self, docs: list[QTextDocument] | None = None) -> None:
+        self.docs: list[QTextDocument] = []
+        self._tops: list[float] = []  # y of each doc, in stack coordinates
+        self._height = 0.0
+        # Each doc's code blocks (doc coordinates) once found, per theme: a finished reply of
+        # hundreds of chunks must not walk them all again when it ends.
+        self._code: list[dict[bool, list[CodeBlock]]] = []
+        for doc in docs or []:
+            self.append(doc)
+
+    def append(self, doc: QTextDocument) -> None:
+        self.docs.append(doc)
+        self._tops.append(self._height)
+        self._code.append({})
+        self._height += doc.size().height()
+
+    def pop_last(self) -> None:
+        """Drop the last document (a streaming tail about to be rebuilt)."""
+        if self.docs:
+            self.docs.pop()
+            self._code.pop()
+            self._height = self._tops.pop()
+
+    def set_width(self, width: int) -> None:
+        if self.docs and self.docs[0].textWidth() == width:
+            return
+        docs, self.docs, self._tops, self._code, self._height = self.docs, [], [], [], 0.0
+        for doc in docs:
+            doc.setTextWidth(width)
+            self.append(doc)
+
+    def height(self) -> float:
+        return self._height
+
+    def width(self) -> float:
+        return self.docs[0].textWidth() if self.docs else 0.0
+
+    @property
+    def first(self) -> QTextDocument | None:
+        return self.docs[0] if self.docs else None
+
+    def _visible(self, top: float, bottom: float) -> list[tuple[float, QTextDocument]]:
+        first = max(0, bisect.bisect_right(self._tops, top) - 1)
+        out = []
+        for i in range(first, len(self.docs)):
+            y = self._tops[i]
+            if y > bottom:
+                break
+            out.append((y, self.docs[i]))
+        return out
+
+    def draw(self, painter: QPainter, x: int, y: int, colour: QColor, visible: QRectF) -> None:
+        """Draw the documents that meet `visible` (row coordinates) at (x, y)."""
+        top, bottom = visible.top() - y, visible.bottom() - y
+        for doc_y, doc in self._visible(top, bottom):
+            painter.save()
+            painter.translate(x, y + doc_y)
+            ctx = QAbstractTextDocumentLayout.PaintContext()
+            ctx.palette.setColor(QPalette.ColorRole.Text, colour)
+            ctx.clip = QRectF(0, top - doc_y, max(1.0, visible.width()), bottom - top)
+            doc.documentLayout().draw(painter, ctx)
+            painter.restore()
+
+    def anchor_at(self, point: QPointF) -> str:
+        for doc_y, doc in self._visible(point.y(), point.y()):
+            anchor = doc.documentLayout().anchorAt(QPointF(point.x(), point.y() - doc_y))
+            if anchor:
+                return anchor
+        return ""
+
+    def doc_code_blocks(self, i: int, dark: bool) -> list[CodeBlock]:
+        """The code blocks of the `i`-th document, in its own coordinates (found once)."""
+        found = self._code[i].get(dark)
+        if found is None:
+            found = self._code[i][dark] = code_blocks_in(self.docs[i], dark)
+        return found
+
+    def code_blocks(self, dark: bool) -> list[CodeBlock]:
+        out: list[CodeBlock] = []
+        for i, doc_y in enumerate(self._tops):
+            for block in self.doc_code_blocks(i, dark):
+                out.append(CodeBlock(block.rect.translated(0, doc_y), block.code))
+        return out
+
+
 class StreamingDocument:
-    """The live document of a streaming reply.
+    """The body of a reply that is still streaming, refreshed in time proportional to new text.
 
     Markdown is converted incrementally (`IncrementalMarkdown`: finished blocks once, then only
-    the unfinished tail), and the document is refreshed from the accumulated HTML. Qt's HTML
-    parse is C++ and runs at most once per tick; `last_cost` (seconds) lets the tab slow its
-    ticks down for very long replies so rendering never takes more than a fraction of the time.
+    the unfinished tail). Each finished chunk becomes its own small document, laid out once; the
+    tail is one more document, rebuilt on each refresh. So a refresh of a 100 KB reply parses and
+    lays out only the last paragraph, and when the reply ends the documents are kept as they are.
+    `last_cost` (seconds) lets the tab slow its ticks down if a refresh ever gets expensive.
     """
 
     def __init__(self, font: QFont, palette: QPalette) -> None:
-        self.doc = _new_document(font, palette)
-        self._markdown = IncrementalMarkdown(dark=_is_dark(palette))
-        self._stable_html: list[str] = []
+        self._font = QFont(font)
+        self._palette = QPalette(palette)  # the delegate's option.palette is short-lived
+        self.dark = _is_dark(palette)
+        self._markdown = IncrementalMarkdown(dark=self.dark)
+        self._chunks: list[str] = []
+        self._tail_html = ""
+        self.text = ""
         self._seen = -1
+        self._width = 0
+        self.stack = StackedDocument()
+        self._tail: QTextDocument | None = None
         self.last_cost = 0.0
+        self.finished = False  # the reply ended; its documents are its final body
+        self.checked = False  # compared with a full render (see MessageDelegate.confirm_render)
+
+    @property
+    def doc(self) -> QTextDocument:
+        """One document holding the whole body (built on demand; for tests and tools)."""
+        doc = _new_document(self._font, self._palette)
+        doc.setHtml(self.html())
+        doc.setTextWidth(self._width)
+        return doc
+
+    def html(self) -> str:
+        """The body's HTML: what `render_markdown` gives for the whole text, chunk by chunk."""
+        return "\n".join(part for part in [*self._chunks, self._tail_html] if part)
+
+    def _document(self, html: str, width: int) -> QTextDocument:
+        doc = _new_document(self._font, self._palette)
+        doc.setHtml(html)
+        doc.setTextWidth(width)
+        return doc
 
     def update(self, text: str, width: int) -> None:
         if len(text) == self._seen:
-            if self.doc.textWidth() != width:
-                self.doc.setTextWidth(width)
+            if width != self._width:
+                self._width = width
+                self.stack.set_width(width)
             return
         started = time.perf_counter()
+        if width != self._width:
+            self._width = width
+            self.stack.set_width(width)
         self._seen = len(text)
+        self.text = text
         chunk = self._markdown.update(text)
+        if self._tail is not None:
+            self.stack.pop_last()
+            self._tail = None
         if chunk.stable_html:
-            self._stable_html.append(chunk.stable_html)
-        self.doc.setHtml("".join(self._stable_html) + chunk.tail_html)
-        self.doc.setTextWidth(width)
-        self.doc.size()  # lay out now, so the cost below is the whole cost
+            self._chunks.append(chunk.stable_html)
+            self.stack.append(self._document(chunk.stable_html, width))
+            self.stack.doc_code_blocks(len(self.stack.docs) - 1, self.dark)  # now, not at the end
+        self._tail_html = chunk.tail_html
+        if chunk.tail_html:
+            self._tail = self._document(chunk.tail_html, width)
+            self.stack.append(self._tail)
         self.last_cost = time.perf_counter() - started
 
 
@@ -245,7 +392,8 @@ class RowLayout:
     reasoning_label: str = ""
     reasoning_doc: QTextDocument | None = None
     reasoning_y: int = 0
-    body_doc: QTextDocument | None = None
+    body_doc: QTextDocument | None = None  # the body's first document (None: no body)
+    body: StackedDocument | None = None
     body_y: int = 0
     placeholder: str = ""
     code_blocks: list[CodeBlock] = field(default_factory=list)
@@ -336,6 +484,7 @@ class MessageDelegate(QStyledItemDelegate):
     reasoningToggled = Signal(int)  # row number
     actionRequested = Signal(str, int)  # (action, message id): edit, regenerate, prev, next...
     codeCopyRequested = Signal(int, int)  # (row number, code block index)
+    loadRequested = Signal(int)  # message id of a placeholder row that came on screen
 
     def __init__(self, view: MessageView) -> None:
         super().__init__(view)
@@ -346,6 +495,9 @@ class MessageDelegate(QStyledItemDelegate):
         self._estimates: dict[int, tuple[int, int, int]] = {}  # id -> (version, width, h)
         self._streaming: dict[int, StreamingDocument] = {}
         self._pending_resize: set[QPersistentModelIndex] = set()
+        self._metrics_key: int | None = None
+        self.model: MessageModel | None = None  # set by MessageView.setModel
+        self._metrics = (0, 0, 1, 0)
         self._flush = QTimer(self)
         self._flush.setSingleShot(True)
         self._flush.setInterval(0)
@@ -374,33 +526,53 @@ class MessageDelegate(QStyledItemDelegate):
     # --- size ------------------------------------------------------------------------------
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
-        row: ChatRow | None = index.data(ROW_ROLE)
+        # The view asks this of every row on each layout pass (thousands in a long thread), so
+        # it reads the row straight from the model's list and answers from caches.
+        model = self.model
+        number = index.row()
+        if model is not None and 0 <= number < len(model.rows):
+            row: ChatRow | None = model.rows[number]
+        else:
+            row = index.data(ROW_ROLE)
         vw = self._view.viewport().width()
         if row is None:
             return QSize(vw, 0)
-        width = self.content_width()
+        width = max(120, vw - 2 * PAD_X)
         exact = self._exact.get(row.id)
-        if exact is not None and exact[:3] == (row.version, width, row.reasoning_expanded):
+        if exact is not None and exact[0] == row.version and exact[1] == width and exact[2] == row.reasoning_expanded:
             return QSize(vw, exact[3])
         est = self._estimates.get(row.id)
-        if est is None or est[:2] != (row.version, width):
+        if est is None or est[0] != row.version or est[1] != width:
             est = (row.version, width, self._estimate_height(row, width))
             self._estimates[row.id] = est
         return QSize(vw, est[2])
 
+    def _estimate_metrics(self, width: int) -> tuple[int, int, int, int]:
+        """(line height, header height, characters per line, small line) for `width`."""
+        if self._metrics_key != width:  # reset by `forget` and on a font change
+            key = width
+            base, bold, small = self._fonts()
+            fm = QFontMetrics(base)
+            self._metrics = (
+                fm.lineSpacing(),
+                max(QFontMetrics(bold).height(), QFontMetrics(small).height() + 6),
+                max(8, int(width / max(1.0, fm.averageCharWidth() * 1.05))),
+                QFontMetrics(small).height() + GAP,
+            )
+            self._metrics_key = key
+        return self._metrics
+
+    def forget_metrics(self) -> None:
+        """The font changed: estimates are measured again."""
+        self._metrics_key = None
+        self._estimates.clear()
+
     def _estimate_height(self, row: ChatRow, width: int) -> int:
-        base, bold, small = self._fonts()
-        fm = QFontMetrics(base)
-        line = fm.lineSpacing()
-        header = max(QFontMetrics(bold).height(), QFontMetrics(small).height() + 6)
-        per_line = max(8, int(width / max(1.0, fm.averageCharWidth() * 1.05)))
-        lines = 0
-        for text_line in row.content.split("\n"):
-            lines += max(1, math.ceil(len(text_line) / per_line))
-        fences = row.content.count("```") // 2
-        body = lines * line + fences * 24 + row.content.count("\n\n") * 6
+        """A row's height before it is painted, from its size alone (no markdown, no layout)."""
+        line, header, per_line, small_line = self._estimate_metrics(width)
+        chars, breaks = row.size_basis or (len(row.content), row.content.count("\n"))
+        body = (breaks + 1 + chars // per_line) * line
         h = PAD_Y + header + GAP + max(body, line) + PAD_Y
-        small_line = QFontMetrics(small).height() + GAP
         if row.reasoning:
             h += small_line
         if row.dropped_turns:
@@ -431,10 +603,7 @@ class MessageDelegate(QStyledItemDelegate):
             self.markdown_renders += 1
         else:
             html = render_plain(row.content)
-        self._html[key] = (row.content, html)
-        self._html.move_to_end(key)
-        while len(self._html) > HTML_CACHE:
-            self._html.popitem(last=False)
+        self._cache_html(key, row.content, html)
         return html
 
     def layout_for(self, row: ChatRow, palette: QPalette) -> RowLayout:
@@ -452,6 +621,67 @@ class MessageDelegate(QStyledItemDelegate):
             self._layouts.popitem(last=False)
         self._exact[row.id] = (row.version, width, row.reasoning_expanded, layout.height)
         return layout
+
+    def _finish_streamed(self, row: ChatRow, sdoc: StreamingDocument, width: int, dark: bool) -> StackedDocument | None:
+        """The body of a reply that has just finished streaming: the streamed documents, kept.
+
+        Re-rendering a long reply as a whole would cost hundreds of milliseconds on this thread;
+        the streamed chunks already are that render, block by block. The tab then checks them
+        against a full render made off this thread (`streamed_render` / `confirm_render`).
+        """
+        if row.role != "assistant" or sdoc.dark != dark or not row.content.startswith(sdoc.text):
+            self._streaming.pop(row.id, None)
+            return None
+        sdoc.update(row.content, width)  # the tokens that arrived after the last refresh
+        self._cache_html((row.id, dark), row.content, sdoc.html())
+        sdoc.finished = True
+        finished = [key for key, kept in self._streaming.items() if kept.finished]
+        for key in finished[:-FINISHED_STREAMS]:  # a few finished bodies are kept, oldest go
+            del self._streaming[key]
+        return sdoc.stack
+
+    def streamed_render(self, message_id: int) -> tuple[str, bool] | None:
+        """(content, dark) of a finished streamed reply that needs a full render, else None.
+
+        Chunks are cut only where markdown cannot join two blocks (`stable_boundary`), so they
+        are the full render, except when the reply defines reference links (`[id]: url`), which
+        apply to the whole text. Rendering every long reply again on a worker thread would make
+        the GUI thread wait for the GIL at each of its own Python steps meanwhile.
+        """
+        sdoc = self._streaming.get(message_id)
+        if sdoc is None or not sdoc.finished or sdoc.checked:
+            return None
+        if not has_reference_links(sdoc.text):
+            sdoc.checked = True
+            return None
+        return sdoc.text, sdoc.dark
+
+    def confirm_render(self, message_id: int, content: str, html: str) -> bool:
+        """Compare a full render with the streamed chunks; on a difference, show the full render.
+
+        Returns True when the streamed body was kept.
+        """
+        sdoc = self._streaming.get(message_id)
+        if sdoc is None or sdoc.text != content:
+            return False
+        sdoc.checked = True
+        if sdoc.html() == html:
+            return True
+        # Markdown that spans a block boundary (rare: a loose list, a late link reference).
+        del self._streaming[message_id]
+        self._cache_html((message_id, sdoc.dark), content, html)
+        model = self._view.model()
+        if isinstance(model, MessageModel):
+            i = model.find_row(message_id)
+            if i >= 0:
+                model.update_row(i)  # a new version: laid out again from the full render
+        return False
+
+    def _cache_html(self, key: tuple[int, bool], content: str, html: str) -> None:
+        self._html[key] = (content, html)
+        self._html.move_to_end(key)
+        while len(self._html) > HTML_CACHE:
+            self._html.popitem(last=False)
 
     def _pill(self, fm: QFontMetrics, label: str, right: int, y: int, h: int) -> QRect:
         w = fm.horizontalAdvance(label) + 2 * PILL_PAD
@@ -477,7 +707,7 @@ class MessageDelegate(QStyledItemDelegate):
             layout.nav_next = QRect(x + arrow_w + text_w, pill_y, arrow_w, pill_h)
         right = PAD_X + width
         strip: list[tuple[str, QRect]] = []
-        for action in reversed(actions_for(row)):
+        for action in reversed(actions_for(row) if row.loaded else []):
             rect = self._pill(fm_small, ACTION_LABELS[action], right, pill_y, pill_h)
             strip.append((action, rect))
             right = rect.left() - 4
@@ -517,28 +747,33 @@ class MessageDelegate(QStyledItemDelegate):
                 layout.reasoning_y = y
                 y += math.ceil(doc.size().height()) + GAP
 
+        sdoc = self._streaming.get(row.id)
         if row.is_streaming:
-            sdoc = self._streaming.get(row.id)
             if sdoc is None:
                 sdoc = StreamingDocument(base, palette)
                 self._streaming[row.id] = sdoc
+            sdoc.finished = sdoc.checked = False  # (a continued reply streams on)
             sdoc.update(row.content, width)
             if row.content:
-                layout.body_doc = sdoc.doc
+                layout.body = sdoc.stack
             else:
                 layout.placeholder = "Waiting for the first token…"
+        elif not row.loaded:
+            layout.placeholder = "Loading…"
         else:
-            self._streaming.pop(row.id, None)
-            if row.content:
+            if sdoc is not None:
+                layout.body = self._finish_streamed(row, sdoc, width, dark)
+            if layout.body is None and row.content:
                 doc = _new_document(base, palette)
                 doc.setHtml(self._html_for(row, dark))
                 doc.setTextWidth(width)
-                layout.body_doc = doc
-        if layout.body_doc is not None:
+                layout.body = StackedDocument([doc])
+        if layout.body is not None:
+            layout.body_doc = layout.body.first
             layout.body_y = y
             if not row.is_streaming and row.role == "assistant":
                 self._layout_code_blocks(layout, fm_small, dark)
-            y += math.ceil(layout.body_doc.size().height()) + GAP // 2
+            y += math.ceil(layout.body.height()) + GAP // 2
         elif layout.placeholder:
             layout.body_y = y
             y += fm_base.lineSpacing() + GAP // 2
@@ -590,12 +825,12 @@ class MessageDelegate(QStyledItemDelegate):
         return out
 
     def _layout_code_blocks(self, layout: RowLayout, fm_small: QFontMetrics, dark: bool) -> None:
-        assert layout.body_doc is not None
-        layout.code_blocks = code_blocks_in(layout.body_doc, dark)
+        assert layout.body is not None
+        layout.code_blocks = layout.body.code_blocks(dark)
         w = max(fm_small.horizontalAdvance(CODE_COPY_LABEL), fm_small.horizontalAdvance(CODE_COPIED_LABEL))
         w += 2 * PILL_PAD
         h = fm_small.height() + 4
-        text_width = layout.body_doc.textWidth()
+        text_width = layout.body.width()
         for block in layout.code_blocks:
             # The frame's rect includes its margins; the shaded box ends at the text width.
             right = int(min(block.rect.right(), text_width))
@@ -616,6 +851,10 @@ class MessageDelegate(QStyledItemDelegate):
         self.paint_calls += 1
         self.painted_ids.add(row.id)
         palette = option.palette
+        if not row.loaded:
+            self._paint_placeholder(painter, option, row)
+            self.loadRequested.emit(row.id)
+            return
         layout = self.layout_for(row, palette)
         if layout.height != option.rect.height():
             self._pending_resize.add(QPersistentModelIndex(index))
@@ -671,8 +910,10 @@ class MessageDelegate(QStyledItemDelegate):
             painter.fillRect(QRect(PAD_X, layout.reasoning_y, 3, math.ceil(layout.reasoning_doc.size().height())), muted)
             self._draw_doc(painter, layout.reasoning_doc, PAD_X + 12, layout.reasoning_y, muted, rect)
 
-        if layout.body_doc is not None:
-            self._draw_doc(painter, layout.body_doc, PAD_X, layout.body_y, text_colour, rect)
+        if layout.body is not None:
+            # Only what is on screen of a long body is drawn.
+            visible = QRectF(rect.intersected(self._view.viewport().rect()).translated(-rect.topLeft()))
+            layout.body.draw(painter, PAD_X, layout.body_y, text_colour, visible)
         elif layout.placeholder:
             painter.setFont(base)
             painter.setPen(muted)
@@ -725,6 +966,26 @@ class MessageDelegate(QStyledItemDelegate):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         painter.setPen(QPen(palette.color(QPalette.ColorRole.Midlight), 1))
         painter.drawLine(0, rect.height() - 1, rect.width(), rect.height() - 1)
+        painter.restore()
+
+    def _paint_placeholder(self, painter: QPainter, option: QStyleOptionViewItem, row: ChatRow) -> None:
+        """A row whose message is still being read: its role and a muted "Loading…", in the
+        estimated height (so filling it in moves nothing until it is really laid out)."""
+        palette = option.palette
+        base, bold, _small = self._fonts()
+        rect = option.rect
+        painter.save()
+        painter.setClipRect(rect)
+        if row.role == "user":
+            painter.fillRect(rect, palette.color(QPalette.ColorRole.AlternateBase))
+        painter.setFont(bold)
+        painter.setPen(palette.color(QPalette.ColorRole.Text))
+        fm_bold = QFontMetrics(bold)
+        painter.drawText(QPoint(rect.left() + PAD_X, rect.top() + PAD_Y + fm_bold.ascent()), row.role_label)
+        painter.setFont(base)
+        painter.setPen(QColor(accents(_is_dark(palette))["muted"]))
+        y = rect.top() + PAD_Y + self._header_height() + GAP // 2 + QFontMetrics(base).ascent()
+        painter.drawText(QPoint(rect.left() + PAD_X, y), "Loading…")
         painter.restore()
 
     @staticmethod
@@ -799,9 +1060,9 @@ class MessageDelegate(QStyledItemDelegate):
             return "next", 0
         if layout.reasoning_toggle is not None and layout.reasoning_toggle.contains(pos):
             return "reasoning", 0
-        if layout.body_doc is not None:
+        if layout.body is not None:
             local = QPointF(pos.x() - PAD_X, pos.y() - layout.body_y)
-            anchor = layout.body_doc.documentLayout().anchorAt(local)
+            anchor = layout.body.anchor_at(local)
             if anchor and QUrl(anchor).scheme() in ("http", "https", "mailto"):
                 return "link", 0
         return None
@@ -827,9 +1088,9 @@ class MessageDelegate(QStyledItemDelegate):
             self.codeCopyRequested.emit(index.row(), detail)
         elif action == "link":
             layout = self.layout_for(row, option.palette)
-            assert layout.body_doc is not None
+            assert layout.body is not None
             local = QPointF(pos.x() - PAD_X, pos.y() - layout.body_y)
-            QDesktopServices.openUrl(QUrl(layout.body_doc.documentLayout().anchorAt(local)))
+            QDesktopServices.openUrl(QUrl(layout.body.anchor_at(local)))
         else:
             self.actionRequested.emit(action, row.id)
         return True
@@ -857,6 +1118,7 @@ class MessageDelegate(QStyledItemDelegate):
         self._estimates.clear()
         self._streaming.clear()
         self._pending_resize.clear()
+        self._metrics_key = None
 
 
 _TOOLTIPS = {
@@ -891,6 +1153,7 @@ class MessageView(QListView):
     retryRequested = Signal(int)
     actionRequested = Signal(str, int)
     codeCopied = Signal(int, int)  # (message id, code block index)
+    painted = Signal()  # after each paint of the list (a thread's first paint starts its loading)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -929,6 +1192,15 @@ class MessageView(QListView):
         bar.rangeChanged.connect(self._on_range_changed)
 
     # --- model -----------------------------------------------------------------------------
+
+    def setModel(self, model: Any) -> None:
+        super().setModel(model)
+        self.message_delegate.model = model if isinstance(model, MessageModel) else None
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self.message_delegate.forget_metrics()
+        super().changeEvent(event)
 
     def message_model(self) -> MessageModel:
         model = self.model()
@@ -1023,6 +1295,7 @@ class MessageView(QListView):
             painter.end()
             return
         super().paintEvent(event)
+        self.painted.emit()
 
     _KEY_ACTIONS: ClassVar[dict[tuple[int, Qt.KeyboardModifier], str]] = {
         (Qt.Key.Key_F2, Qt.KeyboardModifier.NoModifier): "edit",
@@ -1036,7 +1309,8 @@ class MessageView(QListView):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         index = self.currentIndex()
-        if index.isValid():
+        # A placeholder (message still being read) offers no actions yet; arrows still move.
+        if index.isValid() and self.message_model().row(index.row()).loaded:
             modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
             if event.key() == Qt.Key.Key_Space and modifiers == Qt.KeyboardModifier.NoModifier:
                 self.toggle_reasoning(index.row())
@@ -1056,7 +1330,7 @@ class MessageView(QListView):
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
         index = self.indexAt(event.pos()) if event.reason() == QContextMenuEvent.Reason.Mouse else self.currentIndex()
-        if not index.isValid():
+        if not index.isValid() or not self.message_model().row(index.row()).loaded:
             return
         self.setCurrentIndex(index)
         menu = self.context_menu(index.row())

@@ -64,3 +64,65 @@ def test_opening_5000_messages_paints_only_visible_rows(
         assert 1 not in delegate.painted_ids
     finally:
         arun(tab.aclose())
+
+
+def test_a_long_thread_opens_with_its_tail_and_fills_in_the_rest(
+    qtbot: QtBot, app_ctx: AppContext, arun: Callable[..., Any]
+) -> None:
+    from app.ui.async_bridge import signal_future
+    from app.ui.chat.chat_tab import OPEN_TAIL
+
+    async def scenario() -> Any:
+        thread = await app_ctx.threads.create_thread("Huge")
+        await app_ctx.db.run(_fill, thread.id)
+        tab = await make_tab(app_ctx)
+        qtbot.addWidget(tab)
+        tab.resize(1000, 700)
+        tab.show()
+        loaded = signal_future(tab.pathLoaded)
+        await tab.open_thread(thread.id)
+        model = tab.message_model
+        # Every row is there at once (the scroll bar is right), but only the tail was read.
+        assert model.rowCount() == COUNT
+        assert [r.loaded for r in model.rows[-OPEN_TAIL:]] == [True] * OPEN_TAIL
+        assert not model.row(0).loaded and model.row(0).content == ""
+        assert model.row(COUNT - 1).content.startswith(f"## Answer {COUNT - 1}")
+        assert await loaded == thread.id
+        assert all(r.loaded for r in model.rows)
+        assert model.row(0).content == "Question 0: how does step 0 work?"
+        assert model.row(1).content.startswith("## Answer 1\n")
+        return tab
+
+    tab = arun(scenario())
+    arun(tab.aclose())
+
+
+def test_revealing_an_early_message_reads_it_first(
+    qtbot: QtBot, app_ctx: AppContext, arun: Callable[..., Any]
+) -> None:
+    from app.ui.async_bridge import signal_future
+
+    async def scenario() -> Any:
+        thread = await app_ctx.threads.create_thread("Huge")
+        await app_ctx.db.run(_fill, thread.id)
+        tab = await make_tab(app_ctx)
+        qtbot.addWidget(tab)
+        tab.resize(1000, 700)
+        tab.show()
+        await tab.open_thread(thread.id)
+        model = tab.message_model
+        assert not model.row(10).loaded
+        assert tab.reveal_message(11)  # row 10: not read yet
+        assert tab.message_view.currentIndex().row() == 10
+        # The next batch read is the one around it, not the rows just above the tail.
+        changed = signal_future(model.dataChanged)
+        top, _bottom, _roles = await changed
+        assert top.row() <= 10
+        assert model.row(10).loaded and model.row(10).content == "Question 10: how does step 10 work?"
+        assert not model.row(COUNT - 500).loaded
+        assert tab.message_view.currentIndex().row() == 10
+        assert not tab.reveal_message(10**6)  # not on the path
+        return tab
+
+    tab = arun(scenario())
+    arun(tab.aclose())

@@ -9,6 +9,7 @@ import re
 
 from app.ui.chat.markdown_render import (
     IncrementalMarkdown,
+    has_reference_links,
     open_fence,
     render_markdown,
     render_plain,
@@ -74,7 +75,7 @@ def test_stable_boundary_ignores_blank_lines_inside_fences() -> None:
     boundary, in_fence, _ = stable_boundary(text)
     assert boundary == len("para one\n\n")
     assert in_fence
-    closed = text + "```\n\nafter"
+    closed = text + "```\n\nafter\n"
     boundary2, in_fence2, _ = stable_boundary(closed)
     assert boundary2 == len(text + "```\n\n")
     assert not in_fence2
@@ -110,3 +111,35 @@ def test_open_fence_detection() -> None:
     assert open_fence("a\n```python\nx") == "```"
     assert open_fence("a\n```python\nx\n```\n") is None
     assert open_fence("~~~~\ncode\n~~~") == "~~~~"  # a shorter fence does not close it
+
+
+def test_blocks_that_continue_after_a_blank_line_are_never_split() -> None:
+    # A loose list, a quote of two paragraphs and a list item's indented body join the block
+    # above them; a chunk boundary there would render differently from the whole text.
+    for text in (
+        "Steps:\n\n1. first\n\n2. second\n\n3. third\n",
+        "> one\n\n> two\n",
+        "- item\n\n    more of the item\n",
+    ):
+        assert stable_boundary(text)[0] in (-1, len(text.split("\n\n")[0]) + 2)
+    text = "Steps:\n\n1. first\n\n2. second\n\nDone.\n\n> a\n\n> b\n\nEnd\n"
+    inc = IncrementalMarkdown()
+    parts = []
+    for end in range(0, len(text) + 1, 3):
+        chunk = inc.update(text[:end])
+        parts.append(chunk.stable_html)
+    last = inc.update(text)
+    parts += [last.stable_html, last.tail_html]
+    assert len([p for p in parts if p]) >= 3  # it was split, at the safe places
+    assert "\n".join(p for p in parts if p) == render_markdown(text)
+
+
+def test_pending_blank_lines_are_scanned_again() -> None:
+    boundary, _fence, scanned = stable_boundary("para\n\n")
+    assert boundary == -1 and scanned == len("para\n")  # the next line decides
+    assert stable_boundary("para\n\nnext\n", scanned)[0] == len("para\n\n")
+
+
+def test_reference_links_are_detected() -> None:
+    assert has_reference_links("See [the docs][d].\n\n[d]: https://example.com\n")
+    assert not has_reference_links("A [link](https://example.com) and [brackets] only.")

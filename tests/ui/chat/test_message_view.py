@@ -12,7 +12,7 @@ from app.core.demo.text import compose_reply
 from app.ui.async_bridge import signal_future
 from app.ui.chat import ChatTab
 from app.ui.chat.markdown_render import render_markdown
-from app.ui.chat.message_view import StreamingDocument, _new_document
+from app.ui.chat.message_view import StreamingDocument, _new_document, code_blocks_in
 from app.ui.context import AppContext
 from tests.ui.chat.test_chat_tab import _wait_for_content, make_tab
 
@@ -122,3 +122,79 @@ def test_profile_edit_keeps_the_typed_model(qtbot: Any, app_ctx: AppContext, aru
         assert tab.current_model() == "my-own-model"
     finally:
         arun(tab.aclose())
+
+
+def _stream_into(sdoc: StreamingDocument, text: str, step: int = 37) -> None:
+    for end in range(0, len(text) + 1, step):
+        sdoc.update(text[:end], 600)
+    sdoc.update(text, 600)
+
+
+def test_a_finished_long_reply_has_the_html_of_a_full_render(qapp: QApplication) -> None:
+    text = "\n\n".join(compose_reply(f"Write about topic {i} with code") for i in range(12))
+    sdoc = StreamingDocument(QFont(), qapp.palette())
+    _stream_into(sdoc, text)
+    assert len(sdoc.stack.docs) > 12  # kept as chunks, each laid out once
+    assert sdoc.html() == render_markdown(text)
+    full = _new_document(QFont(), qapp.palette())
+    full.setHtml(render_markdown(text))
+    full.setTextWidth(600)
+    # The chunks stacked take about the room of the whole document (a few pixels differ at each
+    # join, where one document would collapse the margins of two blocks).
+    assert abs(sdoc.stack.height() - full.size().height()) < 0.1 * full.size().height()
+    # Code blocks are found in every chunk, in order, with their raw code.
+    assert [b.code for b in sdoc.stack.code_blocks(False)] == [b.code for b in code_blocks_in(full, False)]
+
+
+def _finished_row_setup(qtbot: Any, text: str) -> tuple[Any, Any, Any]:
+    from app.ui.chat.message_model import ChatRow, MessageModel
+    from app.ui.chat.message_view import MessageView
+
+    model = MessageModel()
+    view = MessageView()
+    qtbot.addWidget(view)
+    view.setModel(model)
+    view.resize(700, 500)
+    model.set_rows([ChatRow(id=7, role="assistant", status="streaming")])
+    for end in range(0, len(text) + 1, 50):
+        model.update_row(0, content=text[:end])
+        view.row_layout(0)
+    model.update_row(0, content=text, status="complete")
+    return model, view, view.message_delegate
+
+
+def test_a_finished_reply_keeps_its_streamed_documents_when_they_match(qtbot: Any) -> None:
+    text = "\n\n".join(compose_reply(f"Topic {i}") for i in range(4))
+    model, view, delegate = _finished_row_setup(qtbot, text)
+    renders = delegate.markdown_renders
+    layout = view.row_layout(0)
+    assert layout.body is not None and len(layout.body.docs) > 1
+    assert delegate.markdown_renders == renders  # no full render on the GUI thread
+    assert delegate.streamed_render(7) is None  # nothing to check: the chunks are the render
+    # What the row is rebuilt from later (a resize) is the full render, byte for byte.
+    assert delegate._html_for(model.row(0), False) == render_markdown(text)
+    assert delegate.markdown_renders == renders
+    assert view.row_layout(0).body is layout.body
+
+
+def test_a_finished_reply_shows_the_full_render_when_chunks_differ(qtbot: Any) -> None:
+    # A reference link's definition comes chunks after its use: only the whole text links it.
+    text = "See [the docs][d] first.\n\nMore words here.\n\n[d]: https://example.com/docs\n\nEnd."
+    model, view, delegate = _finished_row_setup(qtbot, text)
+    view.row_layout(0)
+    content, dark = delegate.streamed_render(7) or ("", False)
+    assert content == text
+    full = render_markdown(content, dark=dark)
+    assert 'href="https://example.com/docs"' in full
+    version = model.row(0).version
+    assert not delegate.confirm_render(7, content, full)
+    assert model.row(0).version != version  # laid out again, from the full render
+    layout = view.row_layout(0)
+    assert layout.body is not None and len(layout.body.docs) == 1
+    assert layout.body.docs[0].toPlainText() == _plain(full)
+
+
+def _plain(html: str) -> str:
+    doc = _new_document(QFont(), QApplication.palette())
+    doc.setHtml(html)
+    return doc.toPlainText()
