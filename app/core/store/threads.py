@@ -30,10 +30,17 @@ from app.core.store.records import (
     usage_to_json,
 )
 
-__all__ = ["RANK_WINDOW", "UNSET", "PathEntry", "ThreadRepository", "ThreadSummary"]
+__all__ = ["RANK_WINDOW", "UNSET", "PathEntry", "ThreadRepository", "ThreadSummary", "TreeLink"]
 
 # Search ranks by relevance among at most this many of the newest matching messages.
 RANK_WINDOW = 1000
+
+
+class TreeLink(NamedTuple):
+    """One edge of a thread's message tree."""
+
+    id: int
+    parent_id: int | None
 
 
 class ThreadSummary(NamedTuple):
@@ -384,6 +391,18 @@ class ThreadRepository:
                 "SELECT * FROM messages WHERE thread_id = ? ORDER BY id", (thread_id,)
             )
             return [Message.from_row(r) for r in rows]
+
+        return await self.db.run(select)
+
+    async def thread_tree(self, thread_id: int) -> list[TreeLink]:
+        """Every message of a thread as (id, parent_id), oldest first: the tree's shape without
+        reading any text (for version navigators and branch sizes)."""
+
+        def select(conn: sqlite3.Connection) -> list[TreeLink]:
+            rows = conn.execute(
+                "SELECT id, parent_id FROM messages WHERE thread_id = ? ORDER BY id", (thread_id,)
+            )
+            return [TreeLink(r[0], r[1]) for r in rows]
 
         return await self.db.run(select)
 

@@ -463,8 +463,8 @@ class MessageActions(QObject):
         _i, row = self._row(message_id)
         if thread_id is None or row is None:
             return 0
-        messages = await tab.ctx.threads.thread_messages(thread_id)
-        count = subtree_size(messages, message_id)
+        links = await tab.ctx.threads.thread_tree(thread_id)
+        count = subtree_size(links, message_id)
         if count == 0:
             return 0
         if not confirmed:
@@ -536,10 +536,10 @@ class MessageActions(QObject):
             return
         self._refresh_generation += 1
         generation = self._refresh_generation
-        messages = await tab.ctx.threads.thread_messages(thread_id)
+        links = await tab.ctx.threads.thread_tree(thread_id)
         if generation != self._refresh_generation or tab.current_thread_id != thread_id or tab._closed:
             return
-        self._apply_positions(sibling_positions(messages))
+        self._apply_positions(sibling_positions(links))
         self.siblingsRefreshed.emit()
 
     async def refresh_rows(self, message_ids: Sequence[int]) -> None:

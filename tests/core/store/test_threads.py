@@ -429,3 +429,12 @@ def test_search_ranks_common_terms_among_the_newest_matches(repo, arun, monkeypa
     assert len(ids) == 3
     monkeypatch.setattr(threads_module, "RANK_WINDOW", 1000)
     assert arun(repo.search("otter", limit=1))[0].message_id == old_strong.id
+
+
+def test_thread_tree_gives_the_shape_without_text(repo, arun) -> None:
+    t = arun(repo.create_thread("t"))
+    root = arun(repo.add_message(t.id, None, "user", "q"))
+    a = arun(repo.add_message(t.id, root.id, "assistant", "a1"))
+    b = arun(repo.add_message(t.id, root.id, "assistant", "a2"))
+    links = arun(repo.thread_tree(t.id))
+    assert [(l.id, l.parent_id) for l in links] == [(root.id, None), (a.id, root.id), (b.id, root.id)]
