@@ -135,14 +135,18 @@ def run(argv: Sequence[str] | None = None) -> int:
 
     from app.ui.theme import ThemeManager
 
-    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "switchboard"])
+    from app.ui.theme import STYLE_ARGS
+
+    app = QApplication.instance() or QApplication(
+        [sys.argv[0] if sys.argv else "switchboard", *STYLE_ARGS]
+    )
     assert isinstance(app, QApplication)
     app.setApplicationName("Switchboard")
     app.setOrganizationName("Switchboard")
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("io.github.switchboard.Switchboard")
     app.setQuitOnLastWindowClosed(False)
-    theme = ThemeManager(app, args.theme, follow=False)
+    theme = ThemeManager(app, args.theme, follow=False, style_from_args=True)
     settings = QSettings(str(data_dir / "ui.ini"), QSettings.Format.IniFormat)
 
     # Step 1: paint the window shell before anything slow is imported or opened. The services

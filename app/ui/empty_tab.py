@@ -6,13 +6,13 @@ work.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 
-@dataclass(frozen=True)
-class ComingTab:
+class ComingTab(NamedTuple):
     title: str
     summary: str
     points: tuple[str, ...]
@@ -89,6 +89,19 @@ class EmptyTab(QWidget):
         super().__init__(parent)
         self.info = info
         self.setAccessibleName(f"{info.title} tab")
+        self._built = False
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt name)
+        self.build()
+        super().showEvent(event)
+
+    def build(self) -> None:
+        """Lay out the card (on first show, or when the window is attached to its services):
+        tabs nobody looks at cost nothing at start-up."""
+        if self._built:
+            return
+        self._built = True
+        info = self.info
         outer = QVBoxLayout(self)
         outer.setContentsMargins(48, 48, 48, 48)
         outer.addStretch(1)

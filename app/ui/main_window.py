@@ -213,8 +213,8 @@ class MainWindow(QMainWindow):
         loading_layout.addLayout(centered(loading_label))
         loading_layout.addStretch(2)
         self.chat_stack.addWidget(self.loading)
-        self.first_run = FirstRunPanel()
-        self.chat_stack.addWidget(self.first_run)
+        # The first-run panel is built by attach() when there is no profile to show.
+        self.first_run: FirstRunPanel = None  # type: ignore[assignment]
         self.chat_stack.setCurrentWidget(self.loading)
         self.chat_tab: QWidget | None = None
         self.tabs.addTab(self.chat_stack, "&Chat")
@@ -236,8 +236,6 @@ class MainWindow(QMainWindow):
         for action in (self.settings_action, self.export_action, self.import_action):
             action.setEnabled(False)
 
-        self.first_run.addProviderRequested.connect(self.open_settings)
-        self.first_run.demoRequested.connect(self._on_demo_clicked)
         self.restore_window_state()
         if ctx is not None:
             self.attach(ctx)
@@ -251,6 +249,13 @@ class MainWindow(QMainWindow):
     ) -> None:
         """Wire the window to the services: profiles, the chat tab, status, settings."""
         self.install_shortcuts()
+        for tab in (self.images_tab, self.notes_tab, self.videos_tab):
+            tab.build()
+        if self.first_run is None:
+            self.first_run = FirstRunPanel()
+            self.chat_stack.addWidget(self.first_run)
+            self.first_run.addProviderRequested.connect(self.open_settings)
+            self.first_run.demoRequested.connect(self._on_demo_clicked)
         self.ctx = ctx
         if self._settings is None:
             self._settings = ctx.settings

@@ -13,6 +13,10 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QStyleFactory
 
+# Passed to QApplication as `-style Fusion` by app.main: Qt then makes the style in C++ and
+# PySide6 does not build the Python types of QStyle's large enums before the first paint.
+STYLE_ARGS = ["-style", "Fusion"]
+
 ThemeMode = Literal["system", "light", "dark"]
 
 # Semantic colours used by widgets that need more than the palette (badges, banners).
@@ -110,7 +114,14 @@ def accents(dark: bool) -> dict[str, str]:
 class ThemeManager(QObject):
     """Applies Fusion + palette for a mode and follows the system in "system" mode."""
 
-    def __init__(self, app: QApplication, mode: ThemeMode = "system", *, follow: bool = True) -> None:
+    def __init__(
+        self,
+        app: QApplication,
+        mode: ThemeMode = "system",
+        *,
+        follow: bool = True,
+        style_from_args: bool = False,
+    ) -> None:
         """Apply the theme. With `follow=False` the system scheme is guessed from the platform
         palette (cheap, for the first paint) until `follow_system()` is called."""
         super().__init__(app)
@@ -119,9 +130,12 @@ class ThemeManager(QObject):
         self.dark = False
         self._following = False
         self._platform_dark = palette_is_dark(QGuiApplication.palette())
-        style = QStyleFactory.create("Fusion")
-        if style is not None:
-            app.setStyle(style)
+        # style_from_args: the app was started with STYLE_ARGS (even asking app.style() for its
+        # name would build the Python enum types this avoids).
+        if not style_from_args:
+            style = QStyleFactory.create("Fusion")
+            if style is not None:
+                app.setStyle(style)
         font = QFont(app.font())
         if font.pointSizeF() < 10:
             font.setPointSizeF(10)
