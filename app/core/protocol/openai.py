@@ -310,6 +310,11 @@ def parse_chat_response(obj: Any) -> ChatResult:
                 finish_reason=_str_or_none(raw.get("finish_reason")),
             )
         )
+    return _result(obj, choices)
+
+
+def _result(obj: Mapping[str, Any], choices: list[Choice]) -> ChatResult:
+    """A non-streamed reply (chat or legacy completion) from its parsed choices."""
     choices.sort(key=lambda c: c.index)
     return ChatResult(
         id=_str_or_none(obj.get("id")),
@@ -438,13 +443,7 @@ def parse_completion_response(obj: Any) -> ChatResult:
                 finish_reason=_str_or_none(raw.get("finish_reason")),
             )
         )
-    choices.sort(key=lambda c: c.index)
-    return ChatResult(
-        id=_str_or_none(obj.get("id")),
-        model=_str_or_none(obj.get("model")),
-        choices=choices,
-        usage=_usage(obj.get("usage")),
-    )
+    return _result(obj, choices)
 
 
 def parse_completion_chunk(obj: Any) -> list[ChatDelta]:

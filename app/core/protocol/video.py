@@ -190,11 +190,41 @@ def _path_segment(task_id: str) -> str:
     return quote(task_id, safe="")
 
 
-class TasksVideoDialect:
+class _TaskDialect:
+    """What both video dialects share: a created task's id and state, and where to poll it."""
+
+    create_path: str
+    # How the create reply names the id, for the error when it has none.
+    id_name: str
+
+    def parse_create(self, obj: Any) -> VideoTask:
+        data = _unwrap(obj)
+        task_id = _task_id(data)
+        if task_id is None:
+            raise MalformedResponseError(
+                f"The server accepted the video request but returned no {self.id_name}. Check "
+                "that the profile's video dialect matches the server.",
+                detail=f"{self.create_path} reply has no {self.id_name}",
+            )
+        task = _task_from(data, task_id)
+        if task.state is VideoState.UNKNOWN and task.raw_status is None:
+            task.state = VideoState.QUEUED
+        return task
+
+    def status_path(self, task_id: str) -> str:
+        return f"{self.create_path}/{_path_segment(task_id)}"
+
+    def parse_status(self, obj: Any, task_id: str) -> VideoTask:
+        data = _unwrap(obj)
+        return _task_from(data, _task_id(data) or task_id)
+
+
+class TasksVideoDialect(_TaskDialect):
     """The seed's task API: `video/generations` and `video/generations/{task_id}`."""
 
     name = VideoDialect.TASKS
     create_path = "video/generations"
+    id_name = "task id"
 
     def build_create_body(self, req: VideoRequest) -> dict[str, Any]:
         task_input: dict[str, Any] = {"prompt": req.prompt}
@@ -207,37 +237,17 @@ class TasksVideoDialect:
         body["input"] = task_input
         return body
 
-    def parse_create(self, obj: Any) -> VideoTask:
-        data = _unwrap(obj)
-        task_id = _task_id(data)
-        if task_id is None:
-            raise MalformedResponseError(
-                "The server accepted the video request but returned no task id. Check that the "
-                "profile's video dialect matches the server.",
-                detail="video/generations reply has no task_id",
-            )
-        task = _task_from(data, task_id)
-        if task.state is VideoState.UNKNOWN and task.raw_status is None:
-            task.state = VideoState.QUEUED
-        return task
-
-    def status_path(self, task_id: str) -> str:
-        return f"{self.create_path}/{_path_segment(task_id)}"
-
-    def parse_status(self, obj: Any, task_id: str) -> VideoTask:
-        data = _unwrap(obj)
-        return _task_from(data, _task_id(data) or task_id)
-
     def content_path(self, task: VideoTask) -> str | None:
         # The finished file is at `video_url` (often another host): download it directly.
         return None
 
 
-class OpenAIVideoDialect:
+class OpenAIVideoDialect(_TaskDialect):
     """OpenAI's video API: `videos`, `videos/{id}`, `videos/{id}/content`."""
 
     name = VideoDialect.OPENAI
     create_path = "videos"
+    id_name = "video id"
 
     def build_create_body(self, req: VideoRequest) -> dict[str, Any]:
         body: dict[str, Any] = {}
@@ -250,27 +260,6 @@ class OpenAIVideoDialect:
         if req.size:
             body["size"] = req.size
         return body
-
-    def parse_create(self, obj: Any) -> VideoTask:
-        data = _unwrap(obj)
-        task_id = _task_id(data)
-        if task_id is None:
-            raise MalformedResponseError(
-                "The server accepted the video request but returned no video id. Check that the "
-                "profile's video dialect matches the server.",
-                detail="videos reply has no id",
-            )
-        task = _task_from(data, task_id)
-        if task.state is VideoState.UNKNOWN and task.raw_status is None:
-            task.state = VideoState.QUEUED
-        return task
-
-    def status_path(self, task_id: str) -> str:
-        return f"{self.create_path}/{_path_segment(task_id)}"
-
-    def parse_status(self, obj: Any, task_id: str) -> VideoTask:
-        data = _unwrap(obj)
-        return _task_from(data, _task_id(data) or task_id)
 
     def content_path(self, task: VideoTask) -> str | None:
         return f"{self.create_path}/{_path_segment(task.task_id)}/content"
