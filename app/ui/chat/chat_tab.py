@@ -308,6 +308,10 @@ class ChatTab(QWidget):
         current item, the combo's text, the scroll range); a Python slot reached half-way
         through that destruction can touch an already deleted sibling and crash.
         """
+        import shiboken6
+
+        if not shiboken6.isValid(self) or not shiboken6.isValid(self.thread_list):
+            return  # already destroyed (e.g. deleted before its async close): nothing can emit
         emitters = [
             self.thread_list.list,
             self.thread_list.list.selectionModel(),
@@ -326,7 +330,7 @@ class ChatTab(QWidget):
             *self.thread_settings.emitters(),
         ]
         for emitter in emitters:
-            if emitter is not None:
+            if emitter is not None and shiboken6.isValid(emitter):
                 emitter.blockSignals(True)
 
     # --- profile and model -----------------------------------------------------------------

@@ -32,11 +32,14 @@ async def make_tab(ctx: AppContext) -> ChatTab:
 @pytest.fixture
 def tab(qtbot: QtBot, app_ctx: AppContext, arun: Callable[..., Any]) -> Iterator[ChatTab]:
     widget = arun(make_tab(app_ctx))
-    qtbot.addWidget(widget)
+    # Not qtbot.addWidget: pytest-qt deletes registered widgets before fixture teardown, which
+    # would pull the tab out from under its own async close below.
     widget.resize(1000, 700)
     widget.show()
     yield widget
     arun(widget.aclose())
+    widget.close()
+    widget.deleteLater()
 
 
 def test_send_streams_reply_and_stores_it_complete(tab: ChatTab, app_ctx: AppContext, arun: Callable[..., Any]) -> None:
