@@ -48,6 +48,7 @@ from app.ui.chat.message_actions import MessageActions
 from app.ui.chat.message_model import (
     ChatRow,
     MessageModel,
+    image_parts,
     new_temp_id,
     placeholder_row,
     row_from_message,
@@ -731,7 +732,13 @@ class ChatTab(QWidget):
         if stream.user_row_id < 0:
             user = self.message_model.find_row(stream.user_row_id)
             if user >= 0:
-                self.message_model.update_row(user, id=step.user_message.id, parent_id=step.user_message.parent_id)
+                # The stored message's image parts: the row shows them as thumbnails.
+                self.message_model.update_row(
+                    user,
+                    id=step.user_message.id,
+                    parent_id=step.user_message.parent_id,
+                    images=image_parts(step.user_message.parts),
+                )
         stream.row_id = step.assistant_message_id
         stream.user_row_id = step.user_message.id
         self.replyStarted.emit(step.assistant_message_id)

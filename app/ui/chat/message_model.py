@@ -21,7 +21,15 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelInde
 
 from app.core.protocol.types import Usage
 
-__all__ = ["ROW_ROLE", "ChatRow", "MessageModel", "new_temp_id", "placeholder_row", "row_from_message"]
+__all__ = [
+    "ROW_ROLE",
+    "ChatRow",
+    "MessageModel",
+    "image_parts",
+    "new_temp_id",
+    "placeholder_row",
+    "row_from_message",
+]
 
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -70,6 +78,9 @@ class ChatRow:
     # keeps it when filled, so filling a row never moves the rows below it.
     loaded: bool = True
     size_basis: tuple[int, int] | None = None
+    # The message's image attachments as stored (`Message.parts` records of type "image":
+    # {"mime", "data_b64"} or {"mime", "url"}); the view paints them as thumbnails.
+    images: tuple[dict[str, Any], ...] = ()
 
     @property
     def role_label(self) -> str:
@@ -100,6 +111,9 @@ class ChatRow:
             parts[0] += f" ({self.model})"
         if self.content:
             parts.append(self.content)
+        if self.images:
+            n = len(self.images)
+            parts.append(f"{n} image{'s' if n != 1 else ''} attached")
         if self.status == "error":
             parts.append(f"Error: {self.error or 'the request failed'}")
         elif self.status in ("cancelled", "interrupted"):
@@ -107,6 +121,11 @@ class ChatRow:
         if self.has_siblings:
             parts.append(f"Version {self.sibling_index + 1} of {self.sibling_count}")
         return ": ".join(parts[:2]) + ("" if len(parts) < 3 else ". " + ". ".join(parts[2:]))
+
+
+def image_parts(parts: Any) -> tuple[dict[str, Any], ...]:
+    """The image records among a stored message's `parts` (other kinds are not shown)."""
+    return tuple(p for p in parts or () if isinstance(p, dict) and p.get("type") == "image")
 
 
 def row_from_message(message: Any) -> ChatRow:
@@ -125,6 +144,7 @@ def row_from_message(message: Any) -> ChatRow:
         ttft_ms=getattr(message, "ttft_ms", None),
         tokens_per_s=getattr(message, "tokens_per_s", None),
         parent_id=getattr(message, "parent_id", None),
+        images=image_parts(getattr(message, "parts", None)),
     )
 
 

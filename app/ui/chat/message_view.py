@@ -27,12 +27,19 @@ Every clickable thing is painted and hit-tested from the cached `RowLayout` (no 
 - the reasoning toggle ("▸ Reasoning · N words", Space), collapsed by default;
 - Retry / Continue / Regenerate buttons under failed, interrupted or cut-short replies.
 
+A message's image attachments are a row of thumbnails under its text (at most `THUMB_MAX` px on
+the long side). Each is decoded and scaled once, when its row is first laid out for painting, and
+kept by `(message id, part index)`; an image given by URL is a "[image: url]" label, never fetched.
+Until then the row's estimate reserves one thumbnail row.
+
 Hover only repaints the two rows it moves between; nothing here relayouts the list per tick.
 Errors are painted as a distinct red box with the error sentence — never as model output.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import bisect
 import math
 import time
@@ -63,6 +70,7 @@ from PySide6.QtGui import (
     QFontMetrics,
     QGuiApplication,
     QHelpEvent,
+    QImage,
     QKeyEvent,
     QKeySequence,
     QMouseEvent,
@@ -123,6 +131,9 @@ LAYOUT_CACHE = 300
 HTML_CACHE = 600
 FINISHED_STREAMS = 4  # streamed replies whose chunk documents are kept after they finish
 COPIED_MS = 1500
+THUMB_MAX = 160  # px, the long side of an image thumbnail (logical pixels)
+THUMB_GAP = 8
+THUMB_CACHE = 200  # decoded thumbnails kept, keyed by (message id, part index)
 CODE_COPY_LABEL = "Copy"
 CODE_COPIED_LABEL = "Copied ✓"
 
@@ -398,6 +409,8 @@ class RowLayout:
     placeholder: str = ""
     code_blocks: list[CodeBlock] = field(default_factory=list)
     code_copy_rects: list[QRect] = field(default_factory=list)
+    thumbs: list[tuple[QRect, QImage]] = field(default_factory=list)  # image attachments
+    image_labels: list[tuple[QRect, str]] = field(default_factory=list)  # "[image: url]"
     error_rect: QRect | None = None
     error_text_rect: QRect | None = None
     retry_rect: QRect | None = None
@@ -496,6 +509,8 @@ class MessageDelegate(QStyledItemDelegate):
         self._streaming: dict[int, StreamingDocument] = {}
         self._pending_resize: set[QPersistentModelIndex] = set()
         self._metrics_key: int | None = None
+        # (message id, part index) -> scaled thumbnail (None: the data is not a readable image)
+        self._thumbs: OrderedDict[tuple[int, int], QImage | None] = OrderedDict()
         self.model: MessageModel | None = None  # set by MessageView.setModel
         self._metrics = (0, 0, 1, 0)
         self._flush = QTimer(self)
@@ -509,6 +524,7 @@ class MessageDelegate(QStyledItemDelegate):
         self.painted_ids: set[int] = set()
         self.layouts_built = 0
         self.markdown_renders = 0
+        self.images_decoded = 0
 
     # --- fonts and colours -----------------------------------------------------------------
 
@@ -583,6 +599,11 @@ class MessageDelegate(QStyledItemDelegate):
             h += RETRY_H + GAP
         if row.role == "assistant" and row.status != "streaming":
             h += small_line
+        if row.images:
+            # One thumbnail row (sizes are known only once decoded, at the first paint).
+            if any(part.get("data_b64") for part in row.images):
+                h += THUMB_MAX + GAP
+            h += sum(1 for part in row.images if not part.get("data_b64")) * small_line
         return h
 
     def _header_height(self) -> int:
@@ -778,6 +799,9 @@ class MessageDelegate(QStyledItemDelegate):
             layout.body_y = y
             y += fm_base.lineSpacing() + GAP // 2
 
+        if row.images and row.loaded:
+            y = self._layout_images(row, layout, y, width, fm_small)
+
         if row.refusal:
             layout.notes.append((y, f"The model refused: {row.refusal}", "refusal"))
             y += self._wrapped_height(fm_small, row.refusal, width) + GAP // 2
@@ -815,6 +839,63 @@ class MessageDelegate(QStyledItemDelegate):
 
         layout.height = y + PAD_Y
         return layout
+
+    def _layout_images(self, row: ChatRow, layout: RowLayout, y: int, width: int, fm_small: QFontMetrics) -> int:
+        """Thumbnails in rows under the text (wrapping at `width`), then one label per image
+        that is only a URL or cannot be read. Returns the y below them."""
+        x, line_h = PAD_X, 0
+        labels: list[str] = []
+        for i, part in enumerate(row.images):
+            image = self._thumbnail(row.id, i, part) if part.get("data_b64") else None
+            if image is None:
+                url = part.get("url")
+                labels.append(f"[image: {url}]" if url else "[image: unreadable]")
+                continue
+            size = image.deviceIndependentSize().toSize()
+            if x > PAD_X and x + size.width() > PAD_X + width:
+                y += line_h + THUMB_GAP
+                x, line_h = PAD_X, 0
+            layout.thumbs.append((QRect(QPoint(x, y), size), image))
+            x += size.width() + THUMB_GAP
+            line_h = max(line_h, size.height())
+        if layout.thumbs:
+            y += line_h + GAP
+        for text in labels:
+            text = fm_small.elidedText(text, Qt.TextElideMode.ElideMiddle, width)
+            layout.image_labels.append((QRect(PAD_X, y, width, fm_small.height()), text))
+            y += fm_small.height() + GAP // 2
+        return y
+
+    def _thumbnail(self, message_id: int, index: int, part: dict[str, Any]) -> QImage | None:
+        """The part's thumbnail: decoded from base64 and scaled once, then cached."""
+        key = (message_id, index)
+        if key in self._thumbs:
+            self._thumbs.move_to_end(key)
+            return self._thumbs[key]
+        self.images_decoded += 1
+        try:
+            data = base64.b64decode(part.get("data_b64") or "", validate=True)
+        except (binascii.Error, ValueError):
+            data = b""
+        decoded = QImage()
+        image: QImage | None = None
+        if data and decoded.loadFromData(data) and not decoded.isNull():
+            image = decoded
+            ratio = max(1.0, self._view.devicePixelRatioF())
+            limit = round(THUMB_MAX * ratio)
+            if decoded.width() > limit or decoded.height() > limit:
+                image = decoded.scaled(
+                    limit, limit, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+                )
+                image.setDevicePixelRatio(ratio)
+        self._thumbs[key] = image
+        while len(self._thumbs) > THUMB_CACHE:
+            self._thumbs.popitem(last=False)
+        return image
+
+    def thumbnail_sizes(self, row: ChatRow, palette: QPalette) -> list[QSize]:
+        """The painted sizes of a row's image thumbnails (lays the row out if it never was)."""
+        return [rect.size() for rect, _image in self.layout_for(row, palette).thumbs]
 
     def _button_row(self, actions: list[str], x: int, y: int, fm: QFontMetrics) -> list[tuple[str, QRect]]:
         out: list[tuple[str, QRect]] = []
@@ -918,6 +999,17 @@ class MessageDelegate(QStyledItemDelegate):
             painter.setFont(base)
             painter.setPen(muted)
             painter.drawText(QPoint(PAD_X, layout.body_y + QFontMetrics(base).ascent()), layout.placeholder)
+
+        if layout.thumbs:
+            painter.setPen(QPen(palette.color(QPalette.ColorRole.Mid), 1))
+            for thumb_rect, image in layout.thumbs:
+                painter.drawImage(thumb_rect, image)
+                painter.drawRect(QRectF(thumb_rect).adjusted(-0.5, -0.5, 0.5, 0.5))
+        if layout.image_labels:
+            painter.setFont(small)
+            painter.setPen(muted)
+            for label_rect, text in layout.image_labels:
+                painter.drawText(label_rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), text)
 
         if layout.code_copy_rects:
             painter.setFont(small)
@@ -1118,6 +1210,7 @@ class MessageDelegate(QStyledItemDelegate):
         self._estimates.clear()
         self._streaming.clear()
         self._pending_resize.clear()
+        self._thumbs.clear()
         self._metrics_key = None
 
 
@@ -1225,6 +1318,10 @@ class MessageView(QListView):
     def row_layout(self, row_number: int) -> RowLayout:
         """The painted layout of a row (built now if it was never painted)."""
         return self.message_delegate.layout_for(self.message_model().row(row_number), self.palette())
+
+    def thumbnail_sizes(self, row_number: int) -> list[QSize]:
+        """The sizes of a row's image thumbnails, as painted (see `MessageDelegate.thumbnail_sizes`)."""
+        return self.message_delegate.thumbnail_sizes(self.message_model().row(row_number), self.palette())
 
     # --- scrolling -------------------------------------------------------------------------
 
