@@ -272,6 +272,15 @@ class ChatTab(QWidget):
                 log.info("chat: %s", exc)
                 self.ctx.events.statusMessage.emit(exc.user_message)
                 return None
+            except RuntimeError:
+                import shiboken6
+
+                if self._closed and not shiboken6.isValid(self):
+                    # The tab was destroyed while this task wound down: what it wrote to the
+                    # database is done (the service records a cancelled reply itself); only its
+                    # widgets are gone, so there is nothing left to update.
+                    return None
+                raise
 
         task = self.ctx.spawn(guarded())
         self._tasks.add(task)
@@ -283,15 +292,21 @@ class ChatTab(QWidget):
 
     async def aclose(self) -> None:
         """Cancel this tab's streams and background work and wait until they have finished."""
+        import shiboken6
+
         self._closed = True
-        self._tick.stop()
+        # The tab may already be destroyed (its owner deleted it first): its Python tasks still
+        # need cancelling, but its Qt parts must not be touched.
+        if shiboken6.isValid(self._tick):
+            self._tick.stop()
         for signal, slot in (
             (self.ctx.events.activeProfileChanged, self._on_active_profile_changed),
             (self.ctx.events.profilesChanged, self._on_profiles_changed),
         ):
             try:
                 signal.disconnect(slot)
-            except (RuntimeError, TypeError):
+            except (RuntimeError, TypeError, SystemError):
+                # SystemError: PySide6 reports a slot bound to a destroyed tab this way.
                 pass
         current = asyncio.current_task()
         pending = [t for t in self._tasks if t is not current]

@@ -315,3 +315,37 @@ def test_ctrl_l_focuses_composer_and_ctrl_n_starts_new_thread(
     qtbot.keyClick(tab.composer.edit, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
     assert tab.current_thread_id is None
     assert tab.message_model.rowCount() == 0
+
+
+def test_aclose_after_the_tab_was_destroyed_still_cancels_its_stream(
+    app_ctx: AppContext, arun: Callable[..., Any]
+) -> None:
+    """An owner may delete the widget before awaiting its close (pytest-qt does): the stream's
+    task must still be cancelled, and no deleted Qt object touched."""
+    import shiboken6
+
+    demo = app_ctx.demo
+    assert demo is not None
+    demo.token_rate = 20.0  # slow, so the reply is still streaming when the tab goes
+
+    async def scenario() -> None:
+        tab = await make_tab(app_ctx)
+        started = signal_future(tab.replyStarted)
+        tab.composer.set_text("Tell me a long story")
+        assert tab.send()
+        await started
+        tasks = [t for t in tab._tasks if not t.done()]
+        assert tasks, "the reply should still be streaming"
+        thread_id = tab.current_thread_id
+        assert thread_id is not None
+        shiboken6.delete(tab)
+        await tab.aclose()
+        assert all(t.done() for t in tasks)
+        # Nothing lost: the question is kept and the reply is recorded as cancelled.
+        messages = await app_ctx.threads.thread_messages(thread_id)
+        assert [(m.role, m.status) for m in messages] == [
+            ("user", "complete"),
+            ("assistant", "cancelled"),
+        ]
+
+    arun(scenario())
