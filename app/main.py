@@ -265,6 +265,9 @@ async def _main(
         await shutdown_context(ctx, before_db=lambda: stop_demo(ctx))
 
     quit_after_paint = args.quit_after_paint or args.screenshot is not None
+    # Before the chat tab reads anything: replies left `streaming` by a crash or a kill become
+    # `interrupted` (one indexed UPDATE on the database thread), and old deleted threads go.
+    await _recover(ctx)
     closed = asyncio.get_running_loop().create_future()
     window.closed.connect(lambda: _resolve(closed, None))
     window.attach(
@@ -274,7 +277,6 @@ async def _main(
         if (args.no_detect or quit_after_paint)
         else (lambda: detect_local_servers()),
     )
-    ctx.spawn(_recover(ctx))
     if args.demo:
         await activate_demo(ctx)
     window.start_background_checks()

@@ -355,7 +355,11 @@ def _install(app_main: Any, scenario: Scenario, params: dict[str, Any]) -> None:
         import asyncio
 
         async def drive() -> None:
+            from app.ui.async_bridge import signal_future
+
             try:
+                if window.ctx is None:  # the services are attached after the first paint
+                    await signal_future(window.attached)
                 tab = window.chat_tab
                 if tab is None or not hasattr(tab, "open_thread"):
                     raise RuntimeError("no Chat tab (is a profile active?)")

@@ -171,6 +171,8 @@ class MainWindow(QMainWindow):
 
     # Emitted once the staged close has finished and the window has really closed.
     closed = Signal()
+    # Emitted when attach() has wired the window to the services (the chat tab exists then).
+    attached = Signal()
 
     TAB_NAMES = ("Chat", "Images", "Notes", "Videos")
 
@@ -279,6 +281,7 @@ class MainWindow(QMainWindow):
         ev.rateLimitChanged.connect(self.status.on_rate_limit)
         ev.statusMessage.connect(lambda text: self.status.showMessage(text, 8000))
         self._on_profiles_changed()
+        self.attached.emit()
 
     # -- construction --
 

@@ -76,6 +76,10 @@ async def _drive(window: Any, prompt: str) -> None:
     """Send `prompt` from the Chat tab and report the reply's progress."""
     import asyncio
 
+    from app.ui.async_bridge import signal_future
+
+    if window.ctx is None:  # the services are attached after the first paint
+        await signal_future(window.attached)
     tab = window.chat_tab
     if tab is None or not hasattr(tab, "send"):
         _say("failed no chat tab (is a profile active?)")
