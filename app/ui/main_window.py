@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QByteArray, Signal
+from PySide6.QtCore import QByteArray, QSettings, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFrame,
@@ -28,11 +28,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from PySide6.QtCore import QSettings
-
 from app import __version__
-from app.ui.labels import DEMO_NAME
 from app.ui.empty_tab import IMAGES, NOTES, VIDEOS, EmptyTab, centered, fit_wrapped_labels
+from app.ui.labels import DEMO_NAME
 from app.ui.status_bar import StatusBar
 
 if TYPE_CHECKING:
@@ -57,12 +55,6 @@ def spawn_from_slot(ctx: AppContext, coro: Any) -> Any:
     from app.ui.async_bridge import spawn_from_slot as spawn
 
     return spawn(ctx, coro)
-
-
-async def choose_file(*args: Any, **kwargs: Any) -> Any:
-    from app.ui.async_bridge import choose_file as choose
-
-    return await choose(*args, **kwargs)
 
 
 class FirstRunPanel(QWidget):
@@ -412,26 +404,21 @@ class MainWindow(QMainWindow):
         spawn_from_slot(self.ctx, self._import_flow())
 
     async def _export_flow(self) -> None:
-        path = await choose_file(
-            self,
-            "Export profiles",
-            save=True,
-            name_filter="Switchboard profiles (*.json)",
-            default_name="switchboard-profiles.json",
-            default_suffix="json",
-        )
-        if path:
-            n = await self.export_profiles(Path(path))
+        from app.ui.profile_actions import choose_profiles_file
+
+        path = await choose_profiles_file(self, save=True)
+        if path is not None:
+            n = await self.export_profiles(path)
             self.status.showMessage(
                 f"Exported {n} profile(s) to {path} (API keys are never exported).", 8000
             )
 
     async def _import_flow(self) -> None:
-        path = await choose_file(
-            self, "Import profiles", name_filter="Switchboard profiles (*.json)"
-        )
-        if path:
-            n = await self.import_profiles(Path(path))
+        from app.ui.profile_actions import choose_profiles_file
+
+        path = await choose_profiles_file(self, save=False)
+        if path is not None:
+            n = await self.import_profiles(path)
             self.status.showMessage(
                 f"Imported {n} profile(s). Add their API keys in Settings.", 8000
             )

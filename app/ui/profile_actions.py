@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 from app.core.providers import ProviderProfile
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QWidget
+
     from app.ui.context import AppContext
 
 
@@ -100,3 +102,23 @@ async def read_import(ctx: AppContext, path: Path) -> list[ProviderProfile]:
         taken.add(p.id)
         p.is_demo = False
     return imported
+
+
+async def choose_profiles_file(parent: QWidget, *, save: bool) -> Path | None:
+    """Ask for a profiles JSON file to export to (`save`) or import from; None if cancelled."""
+    from app.ui.async_bridge import choose_file
+
+    if save:
+        path = await choose_file(
+            parent,
+            "Export profiles",
+            save=True,
+            name_filter="Switchboard profiles (*.json)",
+            default_name="switchboard-profiles.json",
+            default_suffix="json",
+        )
+    else:
+        path = await choose_file(
+            parent, "Import profiles", name_filter="Switchboard profiles (*.json)"
+        )
+    return Path(path) if path else None

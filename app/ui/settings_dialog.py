@@ -45,7 +45,12 @@ from app.core.providers import (
     validate_profile,
 )
 from app.ui.async_bridge import choose_file, close_if_unstarted, confirm
-from app.ui.profile_actions import commit_profiles, export_profiles_to, read_import
+from app.ui.profile_actions import (
+    choose_profiles_file,
+    commit_profiles,
+    export_profiles_to,
+    read_import,
+)
 
 if TYPE_CHECKING:
     from app.core.secrets import KeychainStatus
@@ -659,23 +664,14 @@ class SettingsDialog(QDialog):
         return n
 
     async def _import_flow(self) -> None:
-        path = await choose_file(
-            self, "Import profiles", name_filter="Switchboard profiles (*.json)"
-        )
-        if path:
-            await self.import_from(Path(path))
+        path = await choose_profiles_file(self, save=False)
+        if path is not None:
+            await self.import_from(path)
 
     async def _export_flow(self) -> None:
-        path = await choose_file(
-            self,
-            "Export profiles",
-            save=True,
-            name_filter="Switchboard profiles (*.json)",
-            default_name="switchboard-profiles.json",
-            default_suffix="json",
-        )
-        if path:
-            await self.export_to(Path(path))
+        path = await choose_profiles_file(self, save=True)
+        if path is not None:
+            await self.export_to(path)
 
     # -- save / close --
 
