@@ -221,6 +221,30 @@ def test_send_streams_and_records_the_reply(db: Database, arun) -> None:
     arun(main())
 
 
+def test_tool_call_name_repeated_on_every_fragment_is_kept_once(db: Database, arun) -> None:
+    """Some servers repeat a tool call's name on each fragment: the stored reply has it once,
+    as ChatAccumulator folds it (both use chat_accumulator.merge_tool_call_fields)."""
+    client = FakeClient(
+        [
+            ChatDelta(tool_calls=[ToolCallDelta(index=0, id="c1", name="look", arguments='{"a"')]),
+            ChatDelta(tool_calls=[ToolCallDelta(index=0, name="look", arguments=": 1}")]),
+            text("", finish_reason="tool_calls"),
+        ]
+    )
+    service = ChatService(db, lambda _pid: client, clock=FakeClock())
+
+    async def main() -> None:
+        tid = await new_thread(service.threads)
+        final = (await collect(service.send(tid, "Look it up")))[-1]
+        reply = await service.threads.get_message(final.assistant_message_id)
+        assert reply is not None
+        assert reply.tool_calls == [
+            {"index": 0, "id": "c1", "type": "function", "name": "look", "arguments": '{"a": 1}'}
+        ]
+
+    arun(main())
+
+
 def test_journal_interval_is_honoured(db: Database, arun) -> None:
     clock = FakeClock()
     client = FakeClient(

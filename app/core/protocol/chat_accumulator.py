@@ -13,7 +13,23 @@ from dataclasses import dataclass, field
 
 from app.core.protocol.types import ChatDelta, ChatResult, Choice, ToolCall, ToolCallDelta, Usage
 
-__all__ = ["ChatAccumulator"]
+__all__ = ["ChatAccumulator", "merge_tool_call_fields"]
+
+
+def merge_tool_call_fields(call: ToolCall | _ToolCallParts, delta: ToolCallDelta) -> None:
+    """Fold a streamed tool-call fragment's id, type and name into `call` (arguments are the
+    caller's: appended to a string or a list of fragments).
+
+    Ids and names arrive once, on the first fragment; later fragments carry only arguments.
+    OpenAI sends the name whole, once; some servers repeat it on every fragment (kept once) and
+    a few stream it in pieces (joined).
+    """
+    if delta.id:
+        call.id = delta.id
+    if delta.type:
+        call.type = delta.type
+    if delta.name and delta.name != call.name:
+        call.name += delta.name
 
 
 @dataclass
@@ -25,15 +41,7 @@ class _ToolCallParts:
     arguments: list[str] = field(default_factory=list)
 
     def add(self, delta: ToolCallDelta) -> None:
-        # Ids and names arrive once, on the first fragment; later fragments carry only arguments.
-        if delta.id:
-            self.id = delta.id
-        if delta.type:
-            self.type = delta.type
-        if delta.name and delta.name != self.name:
-            # OpenAI sends the name whole, once. Some servers repeat it on every fragment (kept
-            # once) and a few stream it in pieces (joined).
-            self.name += delta.name
+        merge_tool_call_fields(self, delta)
         if delta.arguments:
             self.arguments.append(delta.arguments)
 

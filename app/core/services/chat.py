@@ -62,6 +62,7 @@ from app.core.errors import (
     StorageError,
     SwitchboardError,
 )
+from app.core.protocol.chat_accumulator import merge_tool_call_fields
 from app.core.protocol.gemini import BLOCKED_FINISH_REASONS, content_blocked_error
 from app.core.protocol.types import (
     ChatDelta,
@@ -252,9 +253,7 @@ class _ReplyFold:
             self.finish_reason = delta.finish_reason
         for part in delta.tool_calls:
             call = self.tool_calls.setdefault(part.index, ToolCall(index=part.index))
-            call.id = part.id or call.id
-            call.type = part.type or call.type
-            call.name += part.name or ""
+            merge_tool_call_fields(call, part)
             call.arguments += part.arguments
 
     def tool_call_records(self) -> list[dict[str, Any]]:
