@@ -15,6 +15,7 @@ Errors are split by who must act:
     │   │   └── ContentBlockedError  the provider refused the prompt or the reply (safety, recitation)
     │   ├── MalformedResponseError   the reply could not be understood (bad JSON, wrong content type)
     │   └── StreamInterruptedError   the connection dropped after output had started
+    │       └── IncompleteReplyError the stream ended cleanly but with no finish reason / [DONE]
     ├── KeychainError                no keychain backend, or it refused
     ├── StorageError                 SQLite failure, disk full, migration failure
     └── ConfigError                  a profile or setting is invalid
@@ -45,6 +46,7 @@ __all__ = [
     "ContentBlockedError",
     "MalformedResponseError",
     "StreamInterruptedError",
+    "IncompleteReplyError",
     "KeychainError",
     "StorageError",
     "ConfigError",
@@ -199,6 +201,16 @@ class StreamInterruptedError(ProviderError):
     default_message = (
         "The connection dropped while the reply was streaming. What arrived was kept; press Retry "
         "or Continue."
+    )
+
+
+class IncompleteReplyError(StreamInterruptedError):
+    """Raised after every delta was delivered, when the stream ended with no finish reason and no
+    `[DONE]`: the text is kept and the reply is stored as interrupted (Continue / Regenerate)."""
+
+    default_message = (
+        "The connection ended before the reply finished. What arrived was kept; press Continue or "
+        "Regenerate."
     )
 
 

@@ -93,6 +93,9 @@ class ProviderProfile:
     supports_top_k: bool = False
     # Image `response_format` to send by default ("url" | "b64_json"); "" = do not send one.
     image_response_format: str = ""
+    # "Stream replies": off for endpoints that document only a non-streamed path (the client also
+    # stops streaming for the session when the streaming path answers 404/405/501).
+    stream: bool = True
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -146,6 +146,23 @@ class ChatResult:
         return self.choices[0].finish_reason if self.choices else None
 
 
+@dataclass(frozen=True)
+class StreamNotice:
+    """Something the client tells the reader of a stream that is not reply text.
+
+    kind "retrying": attempt `attempt` of `max_attempts` starts in `delay_s` seconds (`reason` says
+    why, e.g. "rate limited", "server error 503", "connection refused").
+    kind "unstreamed": the profile does not stream (switched off, or its streaming path answered
+    404/405/501); the reply is fetched whole, so the view shows a "waiting" state until it arrives.
+    """
+
+    kind: str  # "retrying" | "unstreamed"
+    attempt: int = 0
+    max_attempts: int = 0
+    delay_s: float = 0.0
+    reason: str = ""
+
+
 @dataclass
 class ChatDelta:
     """One increment of a streamed reply, for choice `index`.
@@ -163,6 +180,8 @@ class ChatDelta:
     usage: Usage | None = None
     model: str | None = None
     id: str | None = None
+    # Not reply text: a retry wait or the switch to a non-streamed request (see StreamNotice).
+    notice: StreamNotice | None = None
 
     def is_empty(self) -> bool:
         return not (
