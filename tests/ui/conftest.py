@@ -187,3 +187,39 @@ def make_window(app_ctx: Any, arun: Callable[..., Any], qtbot: Any) -> Iterator[
 @pytest.fixture
 def window(make_window: Callable[..., Any]) -> Any:
     return make_window()
+
+
+# --- leak check (as napari's conftest does) ----------------------------------------------------
+# A UI test that leaves a top-level widget or a running QTimer behind fails: a leaked widget keeps
+# its tab's services alive into the next test, and a leaked timer fires into a closed window.
+
+
+@pytest.fixture(autouse=True)
+def _track_timers(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
+    from PySide6.QtCore import QTimer
+
+    started: list[Any] = []
+    original_start = QTimer.start
+
+    def start(self: QTimer, *args: Any) -> None:
+        started.append(self)
+        original_start(self, *args)
+
+    monkeypatch.setattr(QTimer, "start", start)
+    yield started
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    from PySide6.QtWidgets import QApplication
+
+    from tests.ui.helpers import find_leaks
+
+    timers = getattr(item, "funcargs", {}).get("_track_timers", [])
+    result = yield  # every fixture is torn down here: widgets closed, windows deleteLater'd
+    app = QApplication.instance()
+    if isinstance(app, QApplication):
+        problems = find_leaks(app, timers, clean_up=True)
+        if problems:
+            pytest.fail(f"{item.nodeid} " + "; ".join(problems), pytrace=False)
+    return result

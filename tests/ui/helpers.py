@@ -1,0 +1,43 @@
+"""Helpers shared by UI tests (imported by conftest and test modules; never a test module itself)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+__all__ = ["find_leaks"]
+
+
+def find_leaks(app: Any, timers: Iterable[Any], *, clean_up: bool) -> list[str]:
+    """What a finished UI test left behind: visible top-level widgets and running QTimers.
+
+    Deferred deletes are delivered first, so a window closed with `deleteLater()` is not a leak.
+    With `clean_up`, whatever leaked is closed/stopped so the next test starts clean.
+    """
+    from PySide6.QtCore import QCoreApplication, QEvent
+    from shiboken6 import isValid
+
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    QCoreApplication.processEvents()
+    leaked = [w for w in app.topLevelWidgets() if isValid(w) and w.isVisible()]
+    running = [t for t in timers if isValid(t) and t.isActive()]
+    problems: list[str] = []
+    if leaked:
+        problems.append(
+            "left top-level widgets open: "
+            + ", ".join(f"{type(w).__name__}({w.objectName() or w.windowTitle()!r})" for w in leaked)
+        )
+    if running:
+        problems.append(
+            "left QTimers running: "
+            + ", ".join(
+                f"{t.objectName() or 'timer'} (parent {type(t.parent()).__name__})" for t in running
+            )
+        )
+    if clean_up:
+        for w in leaked:
+            w.close()
+            w.deleteLater()
+        for t in running:
+            t.stop()
+    return problems
