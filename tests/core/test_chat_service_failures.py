@@ -303,3 +303,60 @@ def test_a_database_that_refuses_every_write_still_ends_the_stream(
         arun(main())
     finally:
         database.close()
+
+
+# --- the same, end to end: the real client against the demo server on loopback ------------------
+
+KEY = "sk-failures-e2e-secret"
+
+
+@pytest.fixture
+def demo() -> Iterator[Any]:
+    from app.core.demo import DemoServer
+
+    with DemoServer(api_key=KEY, token_rate=0) as server:
+        yield server
+
+
+async def _with_demo_client(demo: Any, db: Database, scenario: Any) -> None:
+    import dataclasses
+
+    from app.core.client import ProviderClient
+
+    openai = next(p for p in demo.profiles() if p.id == "demo-openai")
+    profile = dataclasses.replace(openai, max_retries=0)
+    async with ProviderClient(profile, KEY) as client:
+        service = ChatService(db, lambda _: client, journal_interval=0.0)
+        thread = await service.threads.create_thread(profile_id=profile.id, model="demo-chat")
+        await scenario(service, thread.id)
+
+
+@pytest.mark.e2e
+def test_a_full_disk_while_a_real_stream_arrives(demo: Any, db: Database, arun: Any) -> None:
+    async def scenario(service: ChatService, tid: int) -> None:
+        _fill_disk(db, spare_pages=8)
+        final = (await collect(service.send(tid, "Write 20000 tokens about rivers")))[-1]
+        assert final.done and final.status == "error" and not final.saved
+        assert isinstance(final.error, StorageError) and "disk is full" in str(final.error)
+        reply = await service.threads.get_message(final.assistant_message_id)
+        assert reply is not None and reply.status == "error"
+        assert final.content.startswith(reply.content) and len(final.content) > len(reply.content)
+
+    arun(_with_demo_client(demo, db, scenario), timeout=30)
+
+
+@pytest.mark.e2e
+def test_a_real_reply_over_the_size_limit(demo: Any, db: Database, arun: Any) -> None:
+    async def scenario(service: ChatService, tid: int) -> None:
+        db.run_sync(lambda conn: conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, 20_000))
+        final = (await collect(service.send(tid, "Write 5000 tokens about harbours")))[-1]
+        assert (final.status, final.saved) == ("error", False)
+        assert isinstance(final.error, StorageError)
+        assert final.error.user_message == TOO_BIG_SENTENCE
+        # (The limit applies to a whole row's record, so the text stops a little short of it.)
+        assert len(final.content) > 15_000
+        reply = await service.threads.get_message(final.assistant_message_id)
+        assert reply is not None and reply.status == "error"  # not left "streaming"
+        assert final.content.startswith(reply.content) and len(reply.content) < len(final.content)
+
+    arun(_with_demo_client(demo, db, scenario), timeout=30)

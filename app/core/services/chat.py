@@ -695,22 +695,28 @@ class ChatService:
             """Record the end of a reply stopped by `error`; True when its whole text was saved.
 
             When the full record cannot be written (disk full, a value over SQLite's size limit),
-            the rows still get their final status and error without the text, so none stays
-            `streaming`: the text saved by the last journal stays on disk, and the whole text is
-            in the final progress for the view to offer for copy or export.
+            the rows still get their final status and error, so none stays `streaming`: first
+            with the text the last journal saved, then, if even that is refused (the search
+            index of a finished reply is larger than its text), with a shorter and shorter head
+            of it. The whole text is in the final progress for the view to offer for export.
             """
             try:
                 await finish(status, error)
                 return True
             except StorageError as exc:
                 log.error("could not record the end of reply %s: %s", reply_id, exc)
-            for message_id in row_ids.values():
-                try:
-                    await _written(
-                        self.threads.update_message(message_id, status=status, error=error)
-                    )
-                except StorageError as exc:
-                    log.error("could not mark reply %s as %s: %s", message_id, status, exc)
+            for index, message_id in row_ids.items():
+                content = fold.choice(index).content
+                heads = [None] + [content[: len(content) >> k] for k in range(1, 5)] + [""]
+                for head in heads:
+                    fields: dict[str, Any] = {"status": status, "error": error}
+                    if head is not None:
+                        fields["content"] = head
+                    try:
+                        await _written(self.threads.update_message(message_id, **fields))
+                        break
+                    except StorageError as exc:
+                        log.error("could not mark reply %s as %s: %s", message_id, status, exc)
             return False
 
         async def finish_quietly(status: MessageStatus, error: str | None = None) -> None:
