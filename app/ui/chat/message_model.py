@@ -123,6 +123,10 @@ class ChatRow:
             parts.append(f"Error: {self.error or 'the request failed'}")
         elif self.status in ("cancelled", "interrupted"):
             parts.append(f"Reply {self.status}")
+        elif self.status == "streaming" and self.waiting:
+            parts.append(self.waiting)
+        if self.unsaved:
+            parts.append("Not saved: copy the text or save it to a file")
         if self.has_siblings:
             parts.append(f"Version {self.sibling_index + 1} of {self.sibling_count}")
         return ": ".join(parts[:2]) + ("" if len(parts) < 3 else ". " + ". ".join(parts[2:]))

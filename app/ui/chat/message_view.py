@@ -143,8 +143,8 @@ BUTTON_LABELS = {
     "continue": "▸ Continue",
     "regenerate": "↻ Regenerate",
     # Under a reply whose text could not be saved (ChatRow.unsaved).
-    "copy_text": "⧉ Copy text",
-    "save_text": "⤓ Save as…",
+    "copy_text": "Copy text",
+    "save_text": "Save as…",
 }
 # Sentences for finish reasons other than "stop" (shown in the footer).
 FINISH_SENTENCES = {
@@ -467,6 +467,8 @@ def footer_text(row: ChatRow) -> str:
 
 
 def status_note(row: ChatRow) -> str:
+    if row.unsaved and row.content:
+        return "⚠ Not saved — this text is shown here in full only; copy it or save it to a file."
     if row.status == "cancelled":
         return "■ Stopped — you cancelled this reply; the text above is partial."
     if row.status == "interrupted":

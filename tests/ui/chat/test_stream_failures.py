@@ -175,6 +175,7 @@ def test_the_row_says_what_the_reply_waits_for(
             row = await _wait_row(tab, 1, lambda r: r.waiting.startswith("Retrying 2/3 in"))
             assert row.status == "streaming" and row.content == ""
             assert view.row_layout(1).placeholder == row.waiting
+            assert row.waiting in row.accessible_text()  # read out by a screen reader too
             first = row.waiting
             # It counts down (the next tick shows less time left), with no new progress.
             row = await _wait_row(tab, 1, lambda r: r.waiting != first)
@@ -232,6 +233,9 @@ def test_a_full_disk_mid_stream_ends_the_reply_with_its_text_kept(
             assert row.content == "Start. " + big  # all of it, though the disk took less
             assert row.error is not None and "disk is full" in row.error
             assert [a for a, _ in view.row_layout(3).buttons] == ["copy_text", "save_text", "retry"]
+            notes = [note for _y, note, _kind in view.row_layout(3).notes]
+            assert any(note.startswith("⚠ Not saved") for note in notes)
+            assert "Not saved" in row.accessible_text()
             assert problems and "disk is full" in problems[-1]
             assert tab.storage_problem_text == problems[-1]
             assert _can_send_again(tab)
@@ -354,3 +358,65 @@ def test_an_imported_image_with_invalid_base64_does_not_jam_the_tab(
             await tab.aclose()
 
     arun(scenario(), timeout=30)
+
+
+# --- screenshots (artifacts/screenshots, looked at by hand) -------------------------------------
+
+
+def test_screenshots_of_unfinished_replies(
+    qtbot: QtBot, qapp: Any, app_ctx: AppContext, arun: Callable[..., Any]
+) -> None:
+    from app.ui.theme import ThemeManager
+    from tests.ui.chat.test_streaming_view import _shot
+
+    theme = ThemeManager(qapp, "light")
+    gate = asyncio.Event()
+
+    async def fill_the_disk() -> None:
+        _fill_disk(app_ctx, spare_pages=0)
+
+    async def hold() -> None:
+        await gate.wait()
+
+    body = "\n\n".join(
+        f"{i}. The tide comes in twice a day, and the harbour master writes down each one." for i in range(1, 60)
+    )
+    client = (
+        FakeClient([text("Harbours are sheltered water. "), fill_the_disk, text(body)])
+        .then([text("Tides follow the moon, and "), IncompleteReplyError()])
+        .then([ChatDelta(notice=StreamNotice("retrying", 2, 3, 12.0, "rate limited")), hold, text("ok")])
+    )
+    _use_client(app_ctx, client)
+    app_ctx.chat.journal_interval = 0.0
+
+    async def scenario() -> None:
+        tab = await open_tab(app_ctx, qtbot, (1100, 780))
+        view = tab.message_view
+        try:
+            await send_and_wait(tab, "Tell me about harbours")
+            assert tab.message_model.row(1).unsaved
+            view.scrollToBottom()
+            _shot(tab, "chat-disk-full.png")
+            _db(app_ctx).run_sync(lambda conn: conn.execute("PRAGMA max_page_count = 1073741823"))
+
+            tab.start_new_thread()
+            await send_and_wait(tab, "Why are there tides?")
+            assert tab.message_model.row(1).status == "interrupted"
+            _shot(tab, "chat-incomplete.png")
+
+            tab.start_new_thread()
+            finished = signal_future(tab.replyFinished)
+            tab.composer.set_text("Still there?")
+            assert tab.send()
+            await _wait_row(tab, 1, lambda r: r.waiting.startswith("Retrying"))
+            _shot(tab, "chat-retrying.png")
+            gate.set()
+            await finished
+        finally:
+            await tab.aclose()
+
+    try:
+        arun(scenario(), timeout=40)
+    finally:
+        qapp.setStyleSheet("")
+        theme.deleteLater()
