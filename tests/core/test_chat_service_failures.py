@@ -360,3 +360,16 @@ def test_a_real_reply_over_the_size_limit(demo: Any, db: Database, arun: Any) ->
         assert final.content.startswith(reply.content) and len(reply.content) < len(final.content)
 
     arun(_with_demo_client(demo, db, scenario), timeout=30)
+
+
+def test_the_accumulator_gives_one_choice_so_far() -> None:
+    acc = ChatAccumulator()
+    assert acc.choice(0).content == "" and acc.choice(3).index == 3  # nothing yet
+    acc.add(text("Hel"))
+    acc.add(text("lo", index=1))
+    assert acc.choice(0).content == "Hel"
+    acc.add(text("lo"))
+    assert (acc.choice(0).content, acc.choice(1).content) == ("Hello", "lo")
+    assert acc.choice(0).content == "Hello"  # asking again changes nothing
+    acc.add(text("!", finish_reason="stop"))
+    assert acc.result().choices[0].content == "Hello!" and acc.choice(0).finish_reason == "stop"

@@ -142,7 +142,3 @@ class ChatAccumulator:
         """Choice `index` as it stands so far (an empty Choice before any of its deltas)."""
         parts = self._choices.get(index)
         return parts.build() if parts is not None else Choice(index=index)
-
-    def has_choice(self, index: int) -> bool:
-        """True once a delta for choice `index` arrived (usage-only chunks belong to none)."""
-        return index in self._choices
