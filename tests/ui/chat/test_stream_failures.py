@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QFileDialog
 from pytestqt.qtbot import QtBot
 
 from app.core.errors import IncompleteReplyError
@@ -210,7 +211,7 @@ def _fill_disk(ctx: AppContext, spare_pages: int = 8) -> None:
 def test_a_full_disk_mid_stream_ends_the_reply_with_its_text_kept(
     qtbot: QtBot, app_ctx: AppContext, arun: Callable[..., Any], tmp_path: Path
 ) -> None:
-    big = "All of this arrived. " * 20_000  # ~420 kB: more than the disk has left
+    big = "All of this arrived. " * 3_000  # ~63 kB: more than the disk has left
     client = (
         FakeClient([text("Fine.", finish_reason="stop")])
         .then([text("Start. "), text(big), text("never reached")])
@@ -249,6 +250,18 @@ def test_a_full_disk_mid_stream_ends_the_reply_with_its_text_kept(
             assert QGuiApplication.clipboard().text() == row.content
             saved = await tab.message_actions.save_text_to(reply, tmp_path / "reply.md")
             assert saved is not None and saved.read_text(encoding="utf-8") == row.content
+            # The button's flow: a save dialog shown with open(), then the file.
+            status = signal_future(app_ctx.events.statusMessage)
+            assert tab.message_actions.trigger("save_text", reply)
+            dialog = None
+            while dialog is None or not dialog.isVisible():  # shown with open(), not exec()
+                await asyncio.sleep(0)
+                dialog = tab.findChild(QFileDialog, "fileChooser")
+            assert dialog.acceptMode() == QFileDialog.AcceptMode.AcceptSave
+            dialog.selectFile(str(tmp_path / "chosen.md"))
+            dialog.accept()
+            assert "Saved the reply's text" in await status
+            assert (tmp_path / "chosen.md").read_text(encoding="utf-8") == row.content
 
             # Space is freed: the next reply is recorded and the status bar is told so.
             _db(app_ctx).run_sync(lambda conn: conn.execute("PRAGMA max_page_count = 1073741823"))
