@@ -9,8 +9,10 @@ test_chat_service (the demo server produces neither a cut-off nor a notice yet).
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Iterator
+from contextlib import aclosing
 from pathlib import Path
 from typing import Any
 
@@ -373,3 +375,38 @@ def test_the_accumulator_gives_one_choice_so_far() -> None:
     assert acc.choice(0).content == "Hello"  # asking again changes nothing
     acc.add(text("!", finish_reason="stop"))
     assert acc.result().choices[0].content == "Hello!" and acc.choice(0).finish_reason == "stop"
+
+
+def test_a_reply_stopped_on_a_full_disk_is_still_marked_cancelled(db: Database, arun: Any) -> None:
+    """Stop while the disk is full: the text does not fit, the status still does."""
+    clock = FakeClock()
+    gate = asyncio.Event()
+
+    async def hold() -> None:
+        await gate.wait()
+
+    client = FakeClient([clock.at(1.0), text("x" * 100), text("y" * 200_000), hold])
+    service = ChatService(db, lambda _: client, clock=clock, journal_interval=60.0)
+
+    async def main() -> None:
+        tid = await new_thread(service.threads)
+        steps: list[Any] = []
+
+        async def consume() -> None:
+            async with aclosing(service.send(tid, "hi")) as progress:
+                async for step in progress:
+                    steps.append(step)
+                    if step.content.endswith("y"):
+                        started.set()
+
+        started = asyncio.Event()
+        task = asyncio.ensure_future(consume())
+        await started.wait()
+        _fill_disk(db, spare_pages=0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        reply = await service.threads.get_message(steps[0].assistant_message_id)
+        assert reply is not None and reply.status == "cancelled"  # not left "streaming"
+
+    arun(main())

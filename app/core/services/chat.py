@@ -691,7 +691,7 @@ class ChatService:
                 await _written(self.threads.update_message(message_id, **fields))
             return primary_blocked
 
-        async def finish_or_mark(status: MessageStatus, error: str) -> bool:
+        async def finish_or_mark(status: MessageStatus, error: str | None) -> bool:
             """Record the end of a reply stopped by `error`; True when its whole text was saved.
 
             When the full record cannot be written (disk full, a value over SQLite's size limit),
@@ -720,11 +720,9 @@ class ChatService:
             return False
 
         async def finish_quietly(status: MessageStatus, error: str | None = None) -> None:
-            # On the error and cancel paths a failed write must not hide the original cause.
-            try:
-                await finish(status, error)
-            except StorageError as exc:
-                log.error("could not record the end of reply %s: %s", reply_id, exc)
+            # On the cancel and bug paths a failed write must not hide the original cause (and
+            # the row still gets its status, as on the error path).
+            await finish_or_mark(status, error)
 
         try:
             try:
