@@ -67,12 +67,20 @@ class _ChoiceParts:
     def build(self) -> Choice:
         return Choice(
             index=self.index,
-            content="".join(self.content),
-            reasoning="".join(self.reasoning),
-            refusal="".join(self.refusal),
+            content=_joined(self.content),
+            reasoning=_joined(self.reasoning),
+            refusal=_joined(self.refusal),
             tool_calls=[self.tool_calls[i].build() for i in sorted(self.tool_calls)],
             finish_reason=self.finish_reason,
         )
+
+
+def _joined(fragments: list[str]) -> str:
+    """The fragments as one string, kept as the only fragment: a reader that asks for the text
+    after every delta (the chat service's progress) copies it once per ask, not re-joins all."""
+    if len(fragments) > 1:
+        fragments[:] = ["".join(fragments)]
+    return fragments[0] if fragments else ""
 
 
 def _is_usage_only(delta: ChatDelta) -> bool:
@@ -129,3 +137,8 @@ class ChatAccumulator:
             choices=[self._choices[i].build() for i in sorted(self._choices)],
             usage=self._usage,
         )
+
+    def choice(self, index: int = 0) -> Choice:
+        """Choice `index` as it stands so far (an empty Choice before any of its deltas)."""
+        parts = self._choices.get(index)
+        return parts.build() if parts is not None else Choice(index=index)

@@ -18,10 +18,18 @@ kill leaves the partial reply on disk) and once more at the end with the final s
               model output; with partial text it stays `complete` with that finish reason;
 - `cancelled` the consuming task was cancelled (Stop) or the iterator was closed early: the
               partial text is kept and the cancellation propagates;
-- `interrupted` set at the next start-up by `recover_interrupted()` for rows a crash left
-              `streaming`.
+- `interrupted` the stream was cut off: it ended with no finish reason and no `[DONE]`
+              (`IncompleteReplyError`, its sentence in `error`, text kept); also set at the next
+              start-up by `recover_interrupted()` for rows a crash left `streaming`.
 
-A bug (any other exception) marks the row `error` and propagates.
+A failed write while streaming (disk full, a value over SQLite's size limit) is a StorageError
+like any known error: the reply ends `error` in the database as far as it can be written (at
+least its status), and the final progress carries the whole text with `saved` False when the
+record could not take it. A bug (any other exception) marks the row `error` and propagates.
+
+The deltas are folded by `ChatAccumulator`, the same fold the client uses for non-streamed
+replies. A delta's `notice` (a retry wait, a non-streamed request) is passed on in the progress
+(`ReplyProgress.notice`) until output arrives.
 
 The thread is a tree (see `store.threads`): `send` adds a user message under the current leaf,
 `edit_and_resend` adds an edited user message beside the old one, `regenerate`/`retry` add a new
@@ -43,6 +51,7 @@ import base64
 import dataclasses
 import inspect
 import logging
+import sqlite3
 import time
 from collections.abc import (
     AsyncGenerator,
@@ -59,19 +68,22 @@ from typing import Any, Protocol
 from app.core.errors import (
     ConfigError,
     ContentBlockedError,
+    IncompleteReplyError,
     StorageError,
     SwitchboardError,
 )
-from app.core.protocol.chat_accumulator import merge_tool_call_fields
+from app.core.protocol.chat_accumulator import ChatAccumulator
 from app.core.protocol.gemini import BLOCKED_FINISH_REASONS, content_blocked_error
 from app.core.protocol.types import (
     ChatDelta,
     ChatMessage,
+    Choice,
     ContentPart,
     GenerationParams,
     ImagePart,
+    StreamNotice,
     TextPart,
-    ToolCall,
+    ToolCallDelta,
     Usage,
 )
 from app.core.services.context_window import context_window_for, fit_to_window
@@ -86,6 +98,7 @@ __all__ = [
     "ChatService",
     "ChatStreamClient",
     "ReplyProgress",
+    "TOO_BIG_SENTENCE",
     "build_context",
     "completion_prompt",
     "parts_from_records",
@@ -147,6 +160,12 @@ class ReplyProgress:
     alternative_contents: dict[int, str] = field(default_factory=dict)
     dropped_turns: int = 0
     choice_index: int = 0
+    # What the client said that is not text (a retry wait, a non-streamed request), while no
+    # output has arrived since; None once text flows.
+    notice: StreamNotice | None = None
+    # False on a final progress whose record could not be written whole (disk full, a value
+    # over SQLite's size limit): `content` here is the only full copy, to offer for export.
+    saved: bool = True
 
 
 # --- attachments ------------------------------------------------------------------------------
@@ -233,50 +252,68 @@ def _count_turns(messages: Sequence[ChatMessage]) -> int:
 
 
 @dataclass
-class _ReplyFold:
-    """One choice of a streamed reply, built up delta by delta (after `prefix` for continues)."""
+class _ChoiceTiming:
+    """What the record needs of one choice besides its text: when output began, how much came."""
 
-    content: str = ""
-    reasoning: str = ""
-    refusal: str = ""
-    finish_reason: str | None = None
-    tool_calls: dict[int, ToolCall] = field(default_factory=dict)
     first_output_at: float | None = None
     new_chars: int = 0  # characters this request added (for the output speed)
 
-    def add(self, delta: ChatDelta) -> None:
-        self.content += delta.content
-        self.reasoning += delta.reasoning
-        self.refusal += delta.refusal
-        self.new_chars += len(delta.content) + len(delta.reasoning) + len(delta.refusal)
-        if delta.finish_reason:
-            self.finish_reason = delta.finish_reason
-        for part in delta.tool_calls:
-            call = self.tool_calls.setdefault(part.index, ToolCall(index=part.index))
-            merge_tool_call_fields(call, part)
-            call.arguments += part.arguments
 
-    def tool_call_records(self) -> list[dict[str, Any]]:
-        return [asdict(self.tool_calls[i]) for i in sorted(self.tool_calls)]
+class _ReplyFold:
+    """The deltas of one reply. `ChatAccumulator` folds them (the one fold of the app, also used
+    for non-streamed replies); this only adds the per-choice timing and the seed of a continue."""
 
-    def blocked_error(self) -> ContentBlockedError | None:
-        """The filter's error when the choice ended on a blocked finish reason with no text."""
-        reason = (self.finish_reason or "").lower()
-        if reason in BLOCKED_FINISH_REASONS and not (
-            self.content or self.refusal or self.tool_calls
+    def __init__(self, resume: Message | None = None) -> None:
+        self.acc = ChatAccumulator()
+        self.timing: dict[int, _ChoiceTiming] = {}
+        if resume is not None:
+            # A continue appends to the stored reply: seed the fold with it as one delta.
+            self.acc.add(_seed_delta(resume))
+
+    def add(self, delta: ChatDelta, now: float) -> None:
+        self.acc.add(delta)
+        timing = self.timing.setdefault(delta.index, _ChoiceTiming())
+        timing.new_chars += len(delta.content) + len(delta.reasoning) + len(delta.refusal)
+        if timing.first_output_at is None and (
+            delta.content or delta.reasoning or delta.refusal or delta.tool_calls
         ):
-            return content_blocked_error(self.finish_reason)
-        return None
+            timing.first_output_at = now
 
-    @classmethod
-    def resuming(cls, message: Message) -> _ReplyFold:
-        """A fold that continues the stored text of `message`."""
-        fold = cls(content=message.content, reasoning=message.reasoning, refusal=message.refusal)
-        names = {f.name for f in dataclasses.fields(ToolCall)}
-        for record in message.tool_calls:
-            call = ToolCall(**{k: v for k, v in record.items() if k in names})
-            fold.tool_calls[call.index] = call
-        return fold
+    def choice(self, index: int = 0) -> Choice:
+        return self.acc.choice(index)
+
+    def timing_of(self, index: int) -> _ChoiceTiming:
+        return self.timing.get(index) or _ChoiceTiming()
+
+
+def _seed_delta(message: Message) -> ChatDelta:
+    """A stored reply as one delta (its text and tool calls), to continue it."""
+    names = {f.name for f in dataclasses.fields(ToolCallDelta)}
+    calls = [
+        ToolCallDelta(**{k: v for k, v in record.items() if k in names})
+        for record in message.tool_calls
+        if isinstance(record, dict)
+    ]
+    return ChatDelta(
+        content=message.content,
+        reasoning=message.reasoning,
+        refusal=message.refusal,
+        tool_calls=calls,
+    )
+
+
+def _tool_call_records(choice: Choice) -> list[dict[str, Any]]:
+    return [asdict(call) for call in choice.tool_calls]
+
+
+def _blocked_error(choice: Choice) -> ContentBlockedError | None:
+    """The filter's error when the choice ended on a blocked finish reason with no text."""
+    reason = (choice.finish_reason or "").lower()
+    if reason in BLOCKED_FINISH_REASONS and not (
+        choice.content or choice.refusal or choice.tool_calls
+    ):
+        return content_blocked_error(choice.finish_reason)
+    return None
 
 
 @dataclass
@@ -552,35 +589,38 @@ class ChatService:
     ) -> AsyncGenerator[ReplyProgress, None]:
         """Stream a reply to `user_message` into a new row, or append to `resume`'s row."""
         if resume is None:
-            assistant = await self.threads.add_message(
-                user_message.thread_id,
-                user_message.id,
-                "assistant",
-                "",
-                profile_id=profile_id,
-                model=model,
-                params=params,
-                status="streaming",
+            assistant = await _written(
+                self.threads.add_message(
+                    user_message.thread_id,
+                    user_message.id,
+                    "assistant",
+                    "",
+                    profile_id=profile_id,
+                    model=model,
+                    params=params,
+                    status="streaming",
+                )
             )
-            primary = _ReplyFold()
             earlier_usage: Usage | None = None
             earlier_ttft: float | None = None
         else:
-            assistant = await self.threads.update_message(
-                resume.id,
-                status="streaming",
-                error=None,
-                finish_reason=None,
-                profile_id=profile_id,
-                model=model,
+            assistant = await _written(
+                self.threads.update_message(
+                    resume.id,
+                    status="streaming",
+                    error=None,
+                    finish_reason=None,
+                    profile_id=profile_id,
+                    model=model,
+                )
             )
-            primary = _ReplyFold.resuming(resume)
             earlier_usage, earlier_ttft = resume.usage, resume.ttft_ms
             await self.threads.select_leaf(assistant.thread_id, assistant.id)
         reply_id = assistant.id
-        folds: dict[int, _ReplyFold] = {0: primary}
+        fold = _ReplyFold(resume)
         row_ids: dict[int, int] = {0: reply_id}  # choice index -> message id
         usage: Usage | None = None
+        notice: StreamNotice | None = None
         dropped_turns = 0
         start = self._clock()
         last_journal = start
@@ -588,6 +628,7 @@ class ChatService:
         self._active.add(reply_id)
 
         def progress(**kwargs: Any) -> ReplyProgress:
+            primary = fold.choice(0)
             return ReplyProgress(
                 user_message=user_message,
                 assistant_message_id=reply_id,
@@ -597,24 +638,28 @@ class ChatService:
                 usage=_merge_usage(earlier_usage, usage),
                 refusal=primary.refusal,
                 alternatives={i: m for i, m in row_ids.items() if i},
-                alternative_contents={i: folds[i].content for i in row_ids if i},
+                alternative_contents={i: fold.choice(i).content for i in row_ids if i},
                 dropped_turns=dropped_turns,
+                notice=notice,
                 **kwargs,
             )
 
         async def journal() -> None:
             for index, message_id in row_ids.items():
-                fold = folds[index]
-                await self.threads.journal_stream(message_id, fold.content, fold.reasoning)
+                choice = fold.choice(index)
+                await _written(
+                    self.threads.journal_stream(message_id, choice.content, choice.reasoning)
+                )
 
         async def finish(status: MessageStatus, error: str | None = None) -> ContentBlockedError | None:
             """Write every row's final state; returns the primary's filter error, if blocked."""
             end = self._clock()
             primary_blocked: ContentBlockedError | None = None
             for index, message_id in row_ids.items():
-                fold = folds[index]
+                choice = fold.choice(index)
+                timing = fold.timing_of(index)
                 row_status, row_error = status, error
-                if status == "complete" and (blocked := fold.blocked_error()) is not None:
+                if status == "complete" and (blocked := _blocked_error(choice)) is not None:
                     row_status, row_error = "error", str(blocked)
                     if index == 0:
                         primary_blocked = blocked
@@ -622,19 +667,19 @@ class ChatService:
                 # speed is estimated from the text, since usage counts every choice.
                 own_usage = usage if index == 0 and len(row_ids) == 1 else None
                 fields: dict[str, Any] = {
-                    "content": fold.content,
-                    "reasoning": fold.reasoning,
-                    "refusal": fold.refusal,
-                    "tool_calls": fold.tool_call_records(),
+                    "content": choice.content,
+                    "reasoning": choice.reasoning,
+                    "refusal": choice.refusal,
+                    "tool_calls": _tool_call_records(choice),
                     "status": row_status,
                     "error": row_error,
-                    "finish_reason": fold.finish_reason,
-                    "tokens_per_s": _tokens_per_s(own_usage, fold, end),
+                    "finish_reason": choice.finish_reason,
+                    "tokens_per_s": _tokens_per_s(own_usage, timing, end),
                 }
                 ttft = (
                     None
-                    if fold.first_output_at is None
-                    else (fold.first_output_at - start) * 1000.0
+                    if timing.first_output_at is None
+                    else (timing.first_output_at - start) * 1000.0
                 )
                 if index == 0:
                     fields["usage"] = _merge_usage(earlier_usage, usage)
@@ -643,15 +688,41 @@ class ChatService:
                     fields["ttft_ms"] = ttft
                 if provider_name is not None:
                     fields["provider_name"] = provider_name
-                await self.threads.update_message(message_id, **fields)
+                await _written(self.threads.update_message(message_id, **fields))
             return primary_blocked
 
-        async def finish_quietly(status: MessageStatus, error: str | None = None) -> None:
-            # On the error and cancel paths a failed write must not hide the original cause.
+        async def finish_or_mark(status: MessageStatus, error: str | None) -> bool:
+            """Record the end of a reply stopped by `error`; True when its whole text was saved.
+
+            When the full record cannot be written (disk full, a value over SQLite's size limit),
+            the rows still get their final status and error, so none stays `streaming`: first
+            with the text the last journal saved, then, if even that is refused (the search
+            index of a finished reply is larger than its text), with a shorter and shorter head
+            of it. The whole text is in the final progress for the view to offer for export.
+            """
             try:
                 await finish(status, error)
+                return True
             except StorageError as exc:
                 log.error("could not record the end of reply %s: %s", reply_id, exc)
+            for index, message_id in row_ids.items():
+                content = fold.choice(index).content
+                heads = [None] + [content[: len(content) >> k] for k in range(1, 5)] + [""]
+                for head in heads:
+                    fields: dict[str, Any] = {"status": status, "error": error}
+                    if head is not None:
+                        fields["content"] = head
+                    try:
+                        await _written(self.threads.update_message(message_id, **fields))
+                        break
+                    except StorageError as exc:
+                        log.error("could not mark reply %s as %s: %s", message_id, status, exc)
+            return False
+
+        async def finish_quietly(status: MessageStatus, error: str | None = None) -> None:
+            # On the cancel and bug paths a failed write must not hide the original cause (and
+            # the row still gets its status, as on the error path).
+            await finish_or_mark(status, error)
 
         try:
             try:
@@ -661,33 +732,38 @@ class ChatService:
                 stream, dropped_turns = self._open(client, request, model, params)
                 async with aclosing(stream) as deltas:  # type: ignore[type-var]
                     async for delta in deltas:
+                        if delta.notice is not None:
+                            # A retry wait or the switch to a non-streamed request: not text,
+                            # shown as the pending reply's state until output arrives.
+                            notice = delta.notice
+                            yield progress(choice_index=delta.index)
+                            if delta.is_empty():
+                                continue
                         if delta.usage is not None:
                             usage = delta.usage
                         index = delta.index
-                        if index not in folds:
+                        if index not in row_ids:
                             if resume is not None:
                                 continue  # a continuation has one choice
-                            alternative = await self.threads.add_message(
-                                user_message.thread_id,
-                                user_message.id,
-                                "assistant",
-                                "",
-                                profile_id=profile_id,
-                                model=model,
-                                params=params,
-                                status="streaming",
-                                select=False,  # the primary choice stays on screen
+                            alternative = await _written(
+                                self.threads.add_message(
+                                    user_message.thread_id,
+                                    user_message.id,
+                                    "assistant",
+                                    "",
+                                    profile_id=profile_id,
+                                    model=model,
+                                    params=params,
+                                    status="streaming",
+                                    select=False,  # the primary choice stays on screen
+                                )
                             )
-                            folds[index] = _ReplyFold()
                             row_ids[index] = alternative.id
                             self._active.add(alternative.id)
-                        fold = folds[index]
-                        fold.add(delta)
                         now = self._clock()
-                        if fold.first_output_at is None and (
-                            delta.content or delta.reasoning or delta.refusal or delta.tool_calls
-                        ):
-                            fold.first_output_at = now
+                        fold.add(delta, now)
+                        if delta.content or delta.reasoning or delta.refusal or delta.tool_calls:
+                            notice = None  # output arrived: the wait is over
                         if now - last_journal >= self.journal_interval:
                             await journal()
                             last_journal = now
@@ -700,9 +776,17 @@ class ChatService:
             except (asyncio.CancelledError, GeneratorExit):
                 await finish_quietly("cancelled")
                 raise
+            except IncompleteReplyError as err:
+                # Cut off with no finish reason and no [DONE]: kept as an incomplete reply, the
+                # same state as one a crash left behind (Continue / Regenerate).
+                notice = None
+                saved = await finish_or_mark("interrupted", str(err))
+                yield progress(done=True, error=err, status="interrupted", saved=saved)
+                return
             except SwitchboardError as err:
-                await finish_quietly("error", str(err))
-                yield progress(done=True, error=err, status="error")
+                notice = None
+                saved = await finish_or_mark("error", str(err))
+                yield progress(done=True, error=err, status="error", saved=saved)
                 return
             except Exception as exc:
                 await finish_quietly("error", f"Internal error: {type(exc).__name__}")
@@ -710,7 +794,10 @@ class ChatService:
             try:
                 blocked = await finish("complete")
             except StorageError as err:
-                yield progress(done=True, error=err, status="error")
+                # The reply arrived whole but could not be recorded: it ends as an error with
+                # its text kept (in the view, and on disk as far as the journal got).
+                saved = await finish_or_mark("error", str(err))
+                yield progress(done=True, error=err, status="error", saved=saved)
                 return
             if blocked is not None:
                 yield progress(done=True, error=blocked, status="error")
@@ -856,13 +943,36 @@ def _merge_usage(earlier: Usage | None, new: Usage | None) -> Usage | None:
     )
 
 
+# A value over SQLite's length limit (SQLITE_LIMIT_LENGTH, 1e9 bytes by default).
+TOO_BIG_SENTENCE = (
+    "The reply is too large to be saved in the database. Its text is still shown: copy it or "
+    "save it to a file."
+)
+
+
+async def _written[T](write: Awaitable[T]) -> T:
+    """Await a database write of the stream; a value too large for SQLite is a StorageError.
+
+    The database layer turns the failures a user can act on (disk full, read-only, locked) into
+    StorageError already; "string or blob too big" (`sqlite3.DataError`) is added here, where a
+    streamed reply can grow past SQLite's limit, so it ends the reply instead of reaching the
+    crash dialog.
+    """
+    try:
+        return await write
+    except sqlite3.Error as exc:
+        if isinstance(exc, sqlite3.DataError) or "too big" in str(exc).lower():
+            raise StorageError(TOO_BIG_SENTENCE, detail=str(exc)) from exc
+        raise
+
+
 def _provider_name(client: object) -> str | None:
     profile = getattr(client, "profile", None)
     name = getattr(profile, "name", None)
     return name if isinstance(name, str) else None
 
 
-def _tokens_per_s(usage: Usage | None, fold: _ReplyFold, end: float) -> float | None:
+def _tokens_per_s(usage: Usage | None, fold: _ChoiceTiming, end: float) -> float | None:
     """Output speed after the first token: usage's completion tokens, else ~4 chars a token."""
     if fold.first_output_at is None:
         return None

@@ -8,9 +8,18 @@ The tab adapts `ChatService`'s async iterator of `ReplyProgress` to the view:
 - Stop/Esc cancels the task at once: the row keeps its partial text and shows "cancelled"
   immediately, and the service records the same status in the database;
 - a known error ends the reply as an *error row* (status `error`, the sentence and provider
-  message, a Retry action) — never as assistant text.
+  message, a Retry action) — never as assistant text; a cut-off stream ends `interrupted`
+  ("the connection ended before the reply finished", Continue / Regenerate);
+- while the client waits (a retry, a non-streamed reply) the pending row says so
+  (`ReplyProgress.notice` -> `ChatRow.waiting`, a retry counted down by the tick);
+- a write that fails while streaming (disk full, a value too large) ends the reply `error`
+  with its whole text kept in the row (`ChatRow.unsaved`: Copy text / Save as…), and
+  `storage_problem(sentence)` tells the main window ("" once a reply is recorded again);
+- a bug in a stream still ends it (row `error`, Send enabled again), then goes on to the
+  excepthook through the TaskOwner.
 
-Signals (`replyStarted`, `replyFinished`, `threadOpened`, `threadsReloaded`, `modelsLoaded`)
+Signals (`replyStarted`, `replyFinished`, `threadOpened`, `threadsReloaded`, `modelsLoaded`,
+`storage_problem`)
 let tests and the main window await what the tab did instead of polling.
 
 Extension points for the next version (search, branches, export): threads are opened by id
@@ -40,7 +49,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.errors import SwitchboardError
+from app.core.errors import StorageError, SwitchboardError
 from app.ui.async_bridge import close_if_unstarted
 from app.ui.chat.composer import Composer
 from app.ui.chat.markdown_render import render_markdown
@@ -59,12 +68,13 @@ from app.ui.chat.thread_list import ThreadList
 from app.ui.chat.thread_settings import ThreadSettingsController
 
 if TYPE_CHECKING:
+    from app.core.protocol.types import StreamNotice
     from app.core.providers import ProviderProfile
     from app.core.services.chat import ReplyProgress
     from app.core.store.threads import PathEntry
     from app.ui.context import AppContext
 
-__all__ = ["TICK_MS", "ChatTab", "title_from_text"]
+__all__ = ["BUG_SENTENCE", "TICK_MS", "ChatTab", "title_from_text", "waiting_text"]
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +86,30 @@ OPEN_TAIL = 60
 LOAD_BATCH = 250
 FIRST_PAINT_WAIT_S = 0.25  # a hidden view never paints: start filling anyway after this
 DEMO_BADGE = "Demo (offline)"
+# The row of a reply that a bug stopped (the details go to the crash dialog and the log).
+BUG_SENTENCE = (
+    "Something went wrong inside Switchboard, so this reply stopped ({kind}). The details are in "
+    "the crash report and the log. Send again, or start a new chat."
+)
+
+
+def waiting_text(notice: StreamNotice | None, remaining_s: float | None = None) -> str:
+    """What a pending reply row says while the client waits ("" for the usual first-token wait).
+
+    A retry counts down: `remaining_s` is what is left of the notice's `delay_s` (None: all).
+    """
+    if notice is None:
+        return ""
+    if notice.kind == "retrying":
+        left = notice.delay_s if remaining_s is None else max(0.0, remaining_s)
+        attempt = f"{notice.attempt}/{notice.max_attempts}" if notice.max_attempts else f"{notice.attempt}"
+        why = f" ({notice.reason})" if notice.reason else ""
+        if left < 0.05:
+            return f"Retrying {attempt} now{why}…"
+        return f"Retrying {attempt} in {left:.1f} s{why}"
+    if notice.kind == "unstreamed":
+        return "Waiting for the whole reply (this provider sends it at once, not streamed)…"
+    return ""
 
 
 def title_from_text(text: str, limit: int = 48) -> str:
@@ -100,6 +134,10 @@ class _Stream:
     dirty: bool = False
     stopped: bool = False
     outgoing: Any = None  # thread_settings.Outgoing: content, kind, prompt, params of a send
+    # The notice being counted down (a retry wait) and when its wait ends (time.monotonic).
+    notice: StreamNotice | None = None
+    notice_ends: float = 0.0
+    shown_waiting: str = ""
 
 
 class ChatTab(QWidget):
@@ -111,6 +149,9 @@ class ChatTab(QWidget):
     pathLoaded = Signal(int)  # thread id: every row of the opened path has its message read
     threadsReloaded = Signal()
     modelsLoaded = Signal(list)  # model ids offered for the active profile
+    # A write failed while a reply streamed (disk full, a value too large): the sentence, for the
+    # main window's status bar; "" once a later reply was recorded again.
+    storage_problem = Signal(str)
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -127,6 +168,7 @@ class ChatTab(QWidget):
         self._shown_profile_id = ""
         self._wanted: list[int] = []  # placeholder rows to read next (on screen, revealed)
         self._reveal_pending: int | None = None
+        self._storage_problem = ""
 
         self._build_ui()
         self._connect()
@@ -737,6 +779,12 @@ class ChatTab(QWidget):
             raise
         except SwitchboardError as exc:
             error = exc
+        except Exception as exc:
+            # A bug: the stream still ends here (row marked error, Send enabled again, other
+            # threads can send), then the exception goes on through the TaskOwner to the
+            # excepthook (crash dialog, log).
+            await self._finish_stream(stream, None, cancelled=False, bug=exc)
+            raise
         await self._finish_stream(stream, error, cancelled=False)
 
     def _adopt_ids(self, stream: _Stream, step: ReplyProgress) -> None:
@@ -765,9 +813,12 @@ class ChatTab(QWidget):
         fifth of the time (the render cost is measured by the delegate).
         """
         stream = self._stream
-        if stream is None or not stream.dirty or stream.latest is None:
+        if stream is None or stream.latest is None:
             return
         now = time.monotonic()
+        waiting = self._waiting_for(stream, now)
+        if not stream.dirty and waiting == stream.shown_waiting:
+            return  # (a retry countdown changes the row without a new progress)
         if not force:
             cost = self.message_view.message_delegate.streaming_cost(stream.row_id)
             if now - self._last_apply < max(TICK_MS / 1000.0, 5 * cost):
@@ -781,51 +832,124 @@ class ChatTab(QWidget):
         row = self.message_model.row(i)
         if row.status != "streaming":
             return
+        stream.shown_waiting = waiting
         self.message_model.update_row(
             i, content=step.content, reasoning=step.reasoning, refusal=step.refusal,
             dropped_turns=step.dropped_turns, alternatives_streaming=len(step.alternatives),
+            waiting=waiting,
         )
 
-    async def _finish_stream(self, stream: _Stream, error: SwitchboardError | None, *, cancelled: bool) -> None:
+    def _waiting_for(self, stream: _Stream, now: float) -> str:
+        """The streaming row's waiting text for the latest progress's notice, counted down."""
+        step = stream.latest
+        notice = step.notice if step is not None else None
+        if notice is not stream.notice:
+            stream.notice = notice
+            stream.notice_ends = now + (notice.delay_s if notice is not None else 0.0)
+        if notice is None:
+            return ""
+        return waiting_text(notice, stream.notice_ends - now)
+
+    async def _finish_stream(
+        self,
+        stream: _Stream,
+        error: SwitchboardError | None,
+        *,
+        cancelled: bool,
+        bug: BaseException | None = None,
+    ) -> None:
+        """End the reply in the view; whatever happens, the tab can send again afterwards."""
+        try:
+            await self._show_end(stream, error, cancelled=cancelled, bug=bug)
+        finally:
+            if self._stream is stream:
+                self._stream = None
+            if not self._closed:
+                self.composer.set_streaming(False)
+                self._stop_shortcut.setEnabled(False)
+                self._refresh_retry()
+        if not self._closed and stream.thread_id is not None and bug is None:
+            if not cancelled and error is None:
+                await asyncio.shield(self.sidebar.auto_title(stream.thread_id))
+            await asyncio.shield(self._reload_threads_quietly())
+        self.replyFinished.emit(stream.row_id)
+
+    async def _show_end(
+        self,
+        stream: _Stream,
+        error: SwitchboardError | None,
+        *,
+        cancelled: bool,
+        bug: BaseException | None,
+    ) -> None:
+        """The streaming row's final state: as stored, or as kept in memory when it could not be."""
         self._tick.stop()
         self._apply_progress(force=True)
         step = stream.latest
+        # The record could not be written whole (disk full, too large): the final progress has
+        # the only full copy of the text; the database's row is shorter.
+        unsaved = step is not None and step.done and not step.saved
         final: Any = None
-        if step is not None and not cancelled:
+        if step is not None and not cancelled and not unsaved:
             try:
                 final = await self.ctx.threads.get_message(step.assistant_message_id)
             except SwitchboardError as exc:
                 log.warning("could not reload reply %s: %s", step.assistant_message_id, exc)
+        bug_sentence = BUG_SENTENCE.format(kind=type(bug).__name__) if bug is not None else None
         i = self.message_model.find_row(stream.row_id)
         if i >= 0:
             row = self.message_model.row(i)
-            if final is not None:
+            if unsaved:
+                assert step is not None
+                self.message_model.update_row(
+                    i, status=step.status if step.status != "streaming" else "error",
+                    content=step.content, reasoning=step.reasoning, refusal=step.refusal,
+                    error=str(step.error) if step.error is not None else row.error,
+                    unsaved=True, waiting="",
+                )
+            elif final is not None:
                 new = row_from_message(final)
                 new.reasoning_expanded = row.reasoning_expanded
                 new.carry_view_state(row)  # dropped turns, version navigator
+                if new.status == "streaming":
+                    # Nothing recorded its end (a bug before the service's own handler): the row
+                    # must not look alive.
+                    new.status = "error"
+                    new.error = bug_sentence or "The reply stopped before it was recorded."
                 if new.status == "error" and not new.error and step is not None and step.error is not None:
                     new.error = str(step.error)
                 self.message_model.update_row(i, **{k: v for k, v in vars(new).items() if k != "version"})
             elif cancelled:
                 content = step.content if step is not None else row.content
-                self.message_model.update_row(i, status="cancelled", content=content)
+                self.message_model.update_row(i, status="cancelled", content=content, waiting="")
             else:
-                # The send failed before a reply was stored (e.g. no model, database error).
-                message = str(error) if error is not None else "The request failed."
-                self.message_model.update_row(i, status="error", error=message)
+                # The send failed before a reply was stored (e.g. no model, database error, a bug).
+                if bug_sentence is not None:
+                    message = bug_sentence
+                else:
+                    message = str(error) if error is not None else "The request failed."
+                self.message_model.update_row(
+                    i, status="error", error=message, waiting="",
+                    content=step.content if step is not None else row.content,
+                )
             if self.message_model.row(i).content and not self._closed:
                 self._spawn(self._check_streamed_render(self.message_model.row(i).id))
-        if self._stream is stream:
-            self._stream = None
-        if not self._closed:
-            self.composer.set_streaming(False)
-            self._stop_shortcut.setEnabled(False)
-            self._refresh_retry()
-            if stream.thread_id is not None:
-                if not cancelled and error is None:
-                    await asyncio.shield(self.sidebar.auto_title(stream.thread_id))
-                await asyncio.shield(self._reload_threads_quietly())
-        self.replyFinished.emit(stream.row_id)
+        self._report_storage(step, error, cancelled=cancelled)
+
+    def _report_storage(self, step: ReplyProgress | None, error: SwitchboardError | None, *, cancelled: bool) -> None:
+        """Tell the main window (status bar) that writes fail, and when they work again."""
+        problem = step.error if step is not None and isinstance(step.error, StorageError) else error
+        if isinstance(problem, StorageError):
+            self._storage_problem = problem.user_message
+            self.storage_problem.emit(problem.user_message)
+        elif self._storage_problem and not cancelled and step is not None and step.done and step.saved:
+            self._storage_problem = ""
+            self.storage_problem.emit("")
+
+    @property
+    def storage_problem_text(self) -> str:
+        """The last write failure's sentence, "" when the latest reply was recorded fine."""
+        return self._storage_problem
 
     async def _check_streamed_render(self, message_id: int) -> None:
         """A finished reply keeps the documents it streamed into (no full re-render on this

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, Signal
@@ -86,6 +87,8 @@ def can_continue(row: ChatRow) -> bool:
     (interrupted, cancelled, failed) part-way — `ChatService.continue_reply` accepts these."""
     if row.role != "assistant" or not row.is_stored or not row.content:
         return False
+    if row.unsaved:
+        return False  # the stored text is shorter than the one shown: continuing would lose it
     if row.status == "complete":
         return row.finish_reason == "length"
     return row.status in ("interrupted", "cancelled", "error")
@@ -347,9 +350,11 @@ class MessageActions(QObject):
         i, row = self._row(message_id)
         if row is None:
             return False
-        if action == "copy":
+        if action in ("copy", "copy_text"):
             self._tab.message_view.copy_row(i)
             return True
+        if action == "save_text":
+            return self._spawn(self.save_text_flow(message_id)) is not None
         if action == "edit":
             return self.open_editor(message_id)
         if action in ("regenerate", "retry"):
@@ -368,6 +373,39 @@ class MessageActions(QObject):
                 return False
             return self._spawn(self.show_sibling(message_id, step)) is not None
         return False
+
+    # --- a reply that could not be saved ------------------------------------------------------
+
+    async def save_text_flow(self, message_id: int) -> Path | None:
+        """Ask where to save a reply's text (a file dialog shown with `open()`), then write it."""
+        from PySide6.QtCore import QStandardPaths
+
+        from app.ui.async_bridge import choose_file
+
+        folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+        default = Path(folder or Path.home()) / f"reply-{max(message_id, 0)}.md"
+        chosen = await choose_file(
+            self._tab, "Save reply text", save=True, name_filter="Markdown (*.md);;Text (*.txt)",
+            default_name=str(default), default_suffix="md",
+        )
+        if not chosen:
+            return None
+        return await self.save_text_to(message_id, Path(chosen))
+
+    async def save_text_to(self, message_id: int, path: Path) -> Path | None:
+        """Write the reply's text as shown (the only full copy when it could not be saved) to
+        `path`, off the UI thread; the status bar says where, or why not."""
+        _i, row = self._row(message_id)
+        if row is None:
+            return None
+        text = row.content
+        try:
+            await asyncio.to_thread(path.write_text, text, encoding="utf-8")
+        except OSError as exc:
+            self._status(f"Could not save the reply to {path}: {exc.strerror or exc}. Try another folder.")
+            return None
+        self._status(f"Saved the reply's text to {path}.")
+        return path
 
     # --- edit & resend -----------------------------------------------------------------------
 

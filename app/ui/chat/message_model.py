@@ -81,6 +81,11 @@ class ChatRow:
     # The message's image attachments as stored (`Message.parts` records of type "image":
     # {"mime", "data_b64"} or {"mime", "url"}); the view paints them as thumbnails.
     images: tuple[dict[str, Any], ...] = ()
+    # Not stored either: what a pending reply waits for ("Retrying 2/3 in 1.5 s", a non-streamed
+    # reply), shown instead of "Waiting for the first token"; and `unsaved`, a reply whose text
+    # could not be written (disk full, too large): the text shown is the only copy.
+    waiting: str = ""
+    unsaved: bool = False
 
     @property
     def role_label(self) -> str:
@@ -118,6 +123,10 @@ class ChatRow:
             parts.append(f"Error: {self.error or 'the request failed'}")
         elif self.status in ("cancelled", "interrupted"):
             parts.append(f"Reply {self.status}")
+        elif self.status == "streaming" and self.waiting:
+            parts.append(self.waiting)
+        if self.unsaved:
+            parts.append("Not saved: copy the text or save it to a file")
         if self.has_siblings:
             parts.append(f"Version {self.sibling_index + 1} of {self.sibling_count}")
         return ": ".join(parts[:2]) + ("" if len(parts) < 3 else ". " + ". ".join(parts[2:]))

@@ -138,7 +138,14 @@ CODE_COPY_LABEL = "Copy"
 CODE_COPIED_LABEL = "Copied ✓"
 
 # Inline buttons under a reply (action -> label).
-BUTTON_LABELS = {"retry": "↻ Retry", "continue": "▸ Continue", "regenerate": "↻ Regenerate"}
+BUTTON_LABELS = {
+    "retry": "↻ Retry",
+    "continue": "▸ Continue",
+    "regenerate": "↻ Regenerate",
+    # Under a reply whose text could not be saved (ChatRow.unsaved).
+    "copy_text": "Copy text",
+    "save_text": "Save as…",
+}
 # Sentences for finish reasons other than "stop" (shown in the footer).
 FINISH_SENTENCES = {
     "length": "stopped at the length limit",
@@ -460,9 +467,13 @@ def footer_text(row: ChatRow) -> str:
 
 
 def status_note(row: ChatRow) -> str:
+    if row.unsaved and row.content:
+        return "⚠ Not saved — this text is shown here in full only; copy it or save it to a file."
     if row.status == "cancelled":
         return "■ Stopped — you cancelled this reply; the text above is partial."
     if row.status == "interrupted":
+        if row.error:  # cut off by the provider or the network, not by a crash of the app
+            return "⚠ Incomplete — the connection ended before the reply finished."
         return "⚠ Interrupted — the app closed while this reply was streaming."
     return ""
 
@@ -482,7 +493,8 @@ def inline_buttons(row: ChatRow) -> list[str]:
     if row.role != "assistant" or row.is_streaming:
         return []
     if row.status == "error":
-        return ["retry"] + (["continue"] if can_continue(row) else [])
+        saving = ["copy_text", "save_text"] if row.unsaved and row.content else []
+        return saving + ["retry"] + (["continue"] if can_continue(row) else [])
     if row.status == "interrupted":
         return (["continue"] if can_continue(row) else []) + ["regenerate"]
     if can_continue(row):
@@ -778,7 +790,7 @@ class MessageDelegate(QStyledItemDelegate):
             if row.content:
                 layout.body = sdoc.stack
             else:
-                layout.placeholder = "Waiting for the first token…"
+                layout.placeholder = row.waiting or "Waiting for the first token…"
         elif not row.loaded:
             layout.placeholder = "Loading…"
         else:
@@ -1225,6 +1237,8 @@ _TOOLTIPS = {
     "reasoning": "Show or hide the model's reasoning",
     "copy_code": "Copy this code block",
     "retry": "Ask again",
+    "copy_text": "Copy the text of this reply (it could not be saved)",
+    "save_text": "Save the text of this reply to a file (it could not be saved)",
 }
 
 
