@@ -86,36 +86,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(list(argv) if argv is not None else None)
 
 
-def setup_logging(data_dir: Path) -> Path:
-    """Rotating log file in data_dir/logs; returns its path. Keys are redacted by a filter."""
-    import logging.handlers
-
+def setup_logging(data_dir: Path) -> Any:
+    """The log in data_dir/logs (or a fallback, see `app.diagnostics.setup_logging`); returns
+    the `LogSetup`. Every handler formats, then redacts, so tracebacks are scrubbed too."""
     from app.core.errors import redact
+    from app.diagnostics import setup_logging as setup
 
-    log_dir = data_dir / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    path = log_dir / "switchboard.log"
-    handler = logging.handlers.RotatingFileHandler(
-        path, maxBytes=2_000_000, backupCount=5, encoding="utf-8"
-    )
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-
-    class RedactFilter(logging.Filter):
-        def filter(self, record: logging.LogRecord) -> bool:
-            record.msg = redact(record.getMessage())
-            record.args = None
-            if record.exc_text:
-                record.exc_text = redact(record.exc_text)
-            return True
-
-    handler.addFilter(RedactFilter())
-    root = logging.getLogger()
-    root.setLevel(logging.INFO)
-    root.addHandler(handler)
-    # httpx logs full request lines at INFO; keep them out (URLs may carry `?key=`).
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
-    return path
+    return setup(data_dir / "logs", redact)
 
 
 def run(argv: Sequence[str] | None = None) -> int:
