@@ -14,6 +14,7 @@ import sys
 import time
 import weakref
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -79,6 +80,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=bool(os.environ.get("SWITCHBOARD_QUIT_AFTER_PAINT")),
         help="print 'painted <seconds since process start> rss <bytes>' after the first paint and quit",
     )
+    parser.add_argument(
+        "--read-only",
+        action="store_true",
+        help="open the data folder's database read-only: read the history, write nothing",
+    )
     parser.add_argument("--theme", choices=("system", "light", "dark"), default="system")
     parser.add_argument(
         "--no-detect", action="store_true", help="do not probe loopback for local model servers"
@@ -102,13 +108,25 @@ def run(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     data_dir: Path = (args.data_dir or default_data_dir()).expanduser().resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    dir_error: OSError | None = None
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # shown in the start-up failure window, after the first paint
+        dir_error = exc
     # Logging is set up right after the first paint (its imports cost start-up time); until then
     # nothing is logged, and Python's default hook prints any error to stderr.
     log_path = data_dir / "logs" / "switchboard.log"
 
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
+
+    from app.ui.single_instance import ALREADY_RUNNING, acquire_instance_lock
+
+    # One instance writes to a data folder: a second start brings the first window forward and
+    # exits without opening the database (or painting a window of its own).
+    instance_lock = acquire_instance_lock(data_dir) if dir_error is None else None
+    if instance_lock == ALREADY_RUNNING:
+        return _forward(args, data_dir)
 
     from app.ui.theme import ThemeManager
 
@@ -129,8 +147,13 @@ def run(argv: Sequence[str] | None = None) -> int:
     # Step 1: paint the window shell before anything slow is imported or opened. The services
     # (qasync, SQLite, the keychain, httpx, the chat tab) load right after, into the same window.
     window, first_paint = _show_shell(app, settings, log_path)
-    setup_logging(data_dir)
+    log_setup = setup_logging(data_dir)
+    if log_setup.path is not None:
+        log_path = log_setup.path
+        window.log_path = log_path
     log.info("Switchboard %s starting; data dir %s", __version__, data_dir)
+    if log_setup.problem:
+        log.warning("%s (%s)", log_setup.problem, log_setup.detail)
     theme.follow_system()
 
     # Step 2: the asyncio loop on Qt, the services, the tabs.
@@ -152,12 +175,15 @@ def run(argv: Sequence[str] | None = None) -> int:
     )
     crash = CrashHandler(log_path, lambda: window)
     crash.install(loop)
+    startup = _Startup(
+        data_dir=data_dir, dir_error=dir_error, log_problem=log_setup.problem, lock=instance_lock
+    )
 
     try:
         with loop:
             code = int(
                 loop.run_until_complete(
-                    _main(args, data_dir, settings, crash, window, first_paint)
+                    _main(args, data_dir, settings, crash, window, first_paint, startup)
                 )
             )
             _drain(loop)
@@ -166,7 +192,73 @@ def run(argv: Sequence[str] | None = None) -> int:
     finally:
         gc_guard.stop()
         crash.uninstall()
-        logging.getLogger().handlers.clear()
+        if startup.server is not None:
+            startup.server.close()
+        if instance_lock is not None and not isinstance(instance_lock, str):
+            instance_lock.unlock()
+        for handler in logging.getLogger().handlers[:]:
+            logging.getLogger().removeHandler(handler)
+            handler.close()
+
+
+def _forward(args: argparse.Namespace, data_dir: Path) -> int:
+    """This data folder is in use by a running Switchboard: bring its window forward."""
+    from app.ui.single_instance import forward_to_running_instance
+
+    if forward_to_running_instance(data_dir):
+        if args.quit_after_paint:
+            print(f"already-running {data_dir}", flush=True)
+        return 0
+    sys.stderr.write(
+        f"Switchboard is already running with the data folder {data_dir}, but it does not "
+        "answer. Quit it (or end its process), then start Switchboard again.\n"
+    )
+    if args.quit_after_paint:
+        print("startup-failure already-running", flush=True)
+        return 3
+    return _show_unanswered_instance(data_dir)
+
+
+def _show_unanswered_instance(data_dir: Path) -> int:
+    """The lock's owner is alive but does not answer: say so in a window (no asyncio here, so
+    a plain Qt event loop waits for the choice)."""
+    from PySide6.QtCore import QEventLoop
+    from PySide6.QtWidgets import QApplication
+
+    from app.core.errors import SwitchboardError
+    from app.ui.startup_failure import RETRY, StartupFailureWindow, describe
+
+    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "switchboard"])
+    exc = SwitchboardError(
+        "Another Switchboard is using this data folder but does not answer. Quit it (or end "
+        "its process), then press Try again."
+    )
+    exc.kind = "already-running"  # type: ignore[attr-defined]
+    window = StartupFailureWindow(describe(exc, data_dir))
+    result: list[str] = []
+    waiter = QEventLoop()
+    window.chosen.connect(lambda action, _arg: (result.append(action), waiter.quit()))
+    window.show()
+    waiter.exec()
+    window.close()
+    del app
+    if result and result[0] == RETRY:
+        from app.ui.single_instance import forward_to_running_instance
+
+        return 0 if forward_to_running_instance(data_dir) else 3
+    return 3
+
+
+@dataclass
+class _Startup:
+    """What run() learnt before the services started, for _main."""
+
+    data_dir: Path
+    dir_error: OSError | None = None
+    log_problem: str | None = None
+    lock: Any = None
+    server: Any = None
+    failure_window: Any = None
 
 
 def _show_shell(app: Any, settings: Any, log_path: Path) -> tuple[Any, dict[str, float]]:
@@ -226,25 +318,32 @@ async def _main(
     crash: Any,
     window: Any,
     first_paint: dict[str, float],
+    startup: _Startup | None = None,
 ) -> int:
     import asyncio
 
     from app.core.providers import detect_local_servers
     from app.ui.demo_session import activate_demo, stop_demo
 
-    ctx = build_context(
-        data_dir,
-        settings,
-        on_task_error=lambda exc: crash.excepthook(type(exc), exc, exc.__traceback__),
-    )
+    startup = startup or _Startup(data_dir=data_dir)
+    if startup.lock is not None and not isinstance(startup.lock, str):
+        from app.ui.single_instance import InstanceServer
+
+        startup.server = InstanceServer(data_dir, lambda: _bring_forward(window, startup))
+    quit_after_paint = args.quit_after_paint or args.screenshot is not None
+    opened = await _open_data(args, data_dir, settings, crash, window, startup)
+    if isinstance(opened, int):
+        return opened
+    ctx = opened
 
     async def shutdown_services() -> None:
         await shutdown_context(ctx, before_db=lambda: stop_demo(ctx))
 
-    quit_after_paint = args.quit_after_paint or args.screenshot is not None
-    # Before the chat tab reads anything: replies left `streaming` by a crash or a kill become
-    # `interrupted` (one indexed UPDATE on the database thread), and old deleted threads go.
-    await _recover(ctx)
+    if ctx.db.read_only:
+        window.set_read_only(
+            "this database is open read-only, so nothing can be sent, edited or imported. "
+            "Quit and start Switchboard normally to write again."
+        )
     closed = asyncio.get_running_loop().create_future()
     window.closed.connect(lambda: _resolve(closed, None))
     window.attach(
@@ -258,6 +357,9 @@ async def _main(
         await activate_demo(ctx)
     window.start_background_checks()
     ready_at = time.time()
+    if os.environ.get("SWITCHBOARD_REPORT_READY"):
+        # For tests and drivers that start the app and must know when it is up (no polling).
+        print(f"ready {data_dir}", flush=True)
 
     if quit_after_paint:
         if args.quit_after_paint:
@@ -282,6 +384,196 @@ async def _main(
     return 0
 
 
+def _bring_forward(window: Any, startup: _Startup) -> None:
+    """A second start on this data folder: show whichever window this instance is showing."""
+    target = startup.failure_window if startup.failure_window is not None else window
+    if target is None or not target.isVisible():
+        target = window
+    target.showNormal()
+    target.raise_()
+    target.activateWindow()
+    log.info("a second start on this data folder brought the window forward")
+
+
+async def _open_data(
+    args: argparse.Namespace,
+    data_dir: Path,
+    settings: Any,
+    crash: Any,
+    window: Any,
+    startup: _Startup,
+) -> Any:
+    """Open the services over the data folder, or explain why not in the start-up failure
+    window and act on the user's choice. Returns the AppContext, or an exit code."""
+    import asyncio
+    import errno
+
+    from app.core.errors import StorageError
+    from app.ui import startup_failure as sf
+
+    read_only = bool(args.read_only)
+    log_problem_shown = False
+    while True:
+        ctx = None
+        exc: BaseException | None = None
+        try:
+            if startup.dir_error is not None:
+                raise startup.dir_error
+            if not read_only and not os.access(data_dir, os.W_OK):
+                raise PermissionError(errno.EROFS, "the folder cannot be written", str(data_dir))
+            ctx = build_context(
+                data_dir,
+                settings,
+                read_only=read_only,
+                on_task_error=lambda e: crash.excepthook(type(e), e, e.__traceback__),
+            )
+            if not read_only:
+                # Before the chat tab reads anything: replies left `streaming` by a crash or a
+                # kill become `interrupted`, and old deleted threads go.
+                await _recover(ctx)
+        except (StorageError, OSError) as error:
+            exc = error
+            log.warning("start-up on %s failed: %s", data_dir, error)
+            if ctx is not None:
+                await shutdown_context(ctx)
+                ctx = None
+        if exc is None and (startup.log_problem is None or log_problem_shown):
+            return ctx
+        if exc is None:
+            from app.core.errors import SwitchboardError
+
+            exc = SwitchboardError(startup.log_problem)
+            exc.kind = "log-unwritable"  # type: ignore[attr-defined]
+            log_problem_shown = True
+        problem = await asyncio.to_thread(_describe_failure, exc, data_dir, startup)
+        action, argument = await _ask(problem, args, window, startup)
+        if action == sf.CONTINUE and ctx is not None:
+            return ctx
+        if ctx is not None:
+            await shutdown_context(ctx)
+        if action == sf.QUIT:
+            return 3
+        if action == sf.READ_ONLY:
+            read_only = True
+        elif action == sf.RESTORE:
+            from app.core.store.db import restore_backup
+
+            aside = await asyncio.to_thread(
+                restore_backup, data_dir / "switchboard.db", Path(argument)
+            )
+            window.status.showMessage(f"Restored {Path(argument).name}; the old file is {aside.name}.", 15000)
+        elif action == sf.CHOOSE:
+            return _restart_with(args, Path(argument))
+        # RETRY (and RESTORE, READ_ONLY): go round again
+
+
+def _describe_failure(exc: BaseException, data_dir: Path, startup: _Startup) -> Any:
+    """The StartupProblem for `exc` (runs on a worker thread: it probes the database)."""
+    from app.core.store.db import Database, backups_of
+    from app.ui.startup_failure import describe
+
+    db_path = data_dir / "switchboard.db"
+    can_read = False
+    if db_path.is_file() and getattr(exc, "kind", None) != "log-unwritable":
+        try:
+            probe = Database.open(db_path, read_only=True)
+        except Exception as error:  # any failure just means "not readable": say nothing more
+            log.info("read-only probe failed: %s", error)
+        else:
+            try:
+                probe.run_sync(lambda conn: conn.execute("SELECT count(*) FROM threads").fetchone())
+                can_read = True
+            except Exception as error:
+                log.info("read-only probe could not read threads: %s", error)
+            finally:
+                probe.close()
+    notes = (startup.log_problem,) if startup.log_problem and getattr(exc, "kind", None) != "log-unwritable" else ()
+    try:
+        backups = tuple(backups_of(db_path))
+    except OSError:
+        backups = ()
+    return describe(
+        exc, data_dir, db_path=db_path, backups=backups, can_read_only=can_read, notes=notes
+    )
+
+
+async def _ask(problem: Any, args: argparse.Namespace, window: Any, startup: _Startup) -> tuple[str, Any]:
+    """Show the start-up failure window in place of the main window; await the user's choice.
+    With --quit-after-paint / --screenshot: report `startup-failure <kind>` once it painted."""
+    import asyncio
+
+    from app.ui.startup_failure import QUIT, StartupFailureWindow
+
+    failure = StartupFailureWindow(problem)
+    startup.failure_window = failure
+    choice: asyncio.Future[tuple[str, Any]] = asyncio.get_running_loop().create_future()
+    failure.chosen.connect(lambda action, arg: _resolve(choice, (action, arg)))
+    painted = _first_paint_future(failure)
+    window.hide()
+    failure.resize(max(failure.sizeHint().width(), 680), failure.sizeHint().height())
+    failure.show()
+    failure.raise_()
+    failure.activateWindow()
+    try:
+        await asyncio.wait_for(painted, 5.0)
+    except TimeoutError:
+        log.warning("the start-up failure window did not paint within 5 s")
+    if args.quit_after_paint or args.screenshot is not None:
+        if args.screenshot is not None:
+            await asyncio.sleep(0.2)  # let the wrapped labels settle before grabbing
+            path = Path(args.screenshot)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            failure.grab().save(str(path), "PNG")
+        actions = ",".join(failure.buttons)
+        print(
+            f"startup-failure {problem.kind} visible={int(failure.isVisible())} actions={actions}",
+            flush=True,
+        )
+        _resolve(choice, (QUIT, None))
+    try:
+        return await choice
+    finally:
+        startup.failure_window = None
+        failure.hide()
+        failure.deleteLater()
+        if choice.result()[0] != QUIT:
+            window.show()
+
+
+def _first_paint_future(widget: Any) -> Any:
+    import asyncio
+
+    from PySide6.QtCore import QEvent, QObject
+
+    future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    class Watcher(QObject):
+        def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt name)
+            if event.type() == QEvent.Type.Paint:
+                _resolve(future, None)
+            return False
+
+    watcher = Watcher(widget)
+    widget.installEventFilter(watcher)
+    future.add_done_callback(lambda _f: widget.removeEventFilter(watcher))
+    return future
+
+
+def _restart_with(args: argparse.Namespace, data_dir: Path) -> int:
+    """Start a new Switchboard on another data folder (it takes its own lock); this one exits."""
+    from PySide6.QtCore import QProcess
+
+    argv = ["-m", "app", "--data-dir", str(data_dir), "--theme", args.theme]
+    if args.no_detect:
+        argv.append("--no-detect")
+    ok = QProcess.startDetached(sys.executable, argv)
+    started = ok[0] if isinstance(ok, tuple) else bool(ok)
+    if not started:
+        log.error("could not start Switchboard on %s", data_dir)
+        return 3
+    return 0
+
+
 async def _recover(ctx: Any) -> None:
     n = await ctx.chat.recover_interrupted()
     if n:
@@ -294,9 +586,15 @@ async def _recover(ctx: Any) -> None:
 
 
 def build_context(
-    data_dir: Path, settings: Any, *, on_task_error: Any = None, secrets: Any = None
+    data_dir: Path,
+    settings: Any,
+    *,
+    on_task_error: Any = None,
+    secrets: Any = None,
+    read_only: bool = False,
 ) -> Any:
-    """Build every service over `data_dir` and the AppContext holding them."""
+    """Build every service over `data_dir` and the AppContext holding them. With `read_only`
+    the database is opened `mode=ro` (`ctx.db.read_only`): reading works, writes raise."""
     from app.core.errors import ConfigError
     from app.core.providers import ProfileRepository
     from app.core.secrets import SecretStore
@@ -308,7 +606,7 @@ def build_context(
     from app.ui.context import AppContext, AppEvents
 
     events = AppEvents()
-    db = Database.open(data_dir / "switchboard.db")
+    db = Database.open(data_dir / "switchboard.db", read_only=read_only)
     threads = ThreadRepository(db)
     profiles = ProfileRepository(data_dir / "profiles.json")
     secret_store = secrets if secrets is not None else SecretStore()

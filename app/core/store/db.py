@@ -45,6 +45,7 @@ __all__ = [
     "DatabaseOpenError",
     "backup_path_for",
     "backups_of",
+    "restore_backup",
     "storage_error_from",
     "transaction",
 ]
@@ -168,6 +169,32 @@ def backups_of(path: Path) -> list[Path]:
 
     found = [p for p in path.parent.glob(f"{path.name}.bak-v*") if p.is_file() and version(p) >= 0]
     return sorted(found, key=version, reverse=True)
+
+
+def restore_backup(path: Path, backup: Path, *, now: float | None = None) -> Path:
+    """Put the copy `backup` in place of the database at `path`, moving the current file (and
+    its -wal/-shm) aside as `<name>.damaged-<YYYYmmdd-HHMMSS>`, never deleting it. The backup
+    itself is copied, so it stays available. Returns where the old file went."""
+    import shutil
+    import time
+
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+    aside = path.with_name(f"{path.name}.damaged-{stamp}")
+    n = 1
+    while aside.exists():
+        n += 1
+        aside = path.with_name(f"{path.name}.damaged-{stamp}-{n}")
+    if path.exists():
+        os.replace(path, aside)
+    for suffix in ("-wal", "-shm"):
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            os.replace(side, aside.with_name(aside.name + suffix))
+    partial = path.with_name(path.name + ".restoring")
+    shutil.copy2(backup, partial)
+    os.replace(partial, path)  # a crash mid-copy never leaves half a database under its name
+    log.warning("restored %s from %s; the previous file is %s", path.name, backup.name, aside.name)
+    return aside
 
 
 def _check_file(path: Path, latest: int) -> None:

@@ -317,3 +317,25 @@ def test_backups_of_lists_only_real_backup_files(db_path: Path) -> None:
         "switchboard.db.bak-v12",
         "switchboard.db.bak-v3",
     ]
+
+
+def test_restore_backup_moves_the_damaged_file_aside_and_keeps_the_backup(
+    db_path: Path, arun
+) -> None:
+    from app.core.store.db import restore_backup
+
+    db = Database.open(db_path)
+    arun(ThreadRepository(db).create_thread("saved"))
+    db.close()
+    backup = db_path.with_name(db_path.name + "-copy.bak-v1")
+    backup.write_bytes(db_path.read_bytes())
+    db_path.write_bytes(b"garbage" * 1000)
+    aside = restore_backup(db_path, backup, now=1_700_000_000)
+    assert aside.read_bytes() == b"garbage" * 1000
+    assert aside.name.startswith("switchboard.db.damaged-")
+    assert backup.exists()
+    db = Database.open(db_path)
+    try:
+        assert [t.title for t in arun(ThreadRepository(db).list_threads())] == ["saved"]
+    finally:
+        db.close()
