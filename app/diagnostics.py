@@ -73,12 +73,27 @@ def setup_logging(log_dir: Path, redact: Callable[[str], str]) -> LogSetup:
     last_resort.setFormatter(formatter)
     logging.lastResort = last_resort
 
+    class FileHandler(logging.handlers.RotatingFileHandler):
+        """A log file that, once it cannot be written (a full disk), says so once on stderr and
+        then writes its records there, instead of a "--- Logging error ---" per record."""
+
+        failed = False
+
+        def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging name)
+            if not self.failed:
+                self.failed = True
+                err = sys.exc_info()[1]
+                sys.stderr.write(f"switchboard: the log file {self.baseFilename} cannot be "
+                                 f"written ({err}); logging to stderr from now on\n")
+            try:
+                sys.stderr.write(self.format(record) + "\n")
+            except Exception:  # stderr gone too: drop the record, never raise from logging
+                pass
+
     def file_handler(directory: Path) -> tuple[logging.Handler, Path]:
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / "switchboard.log"
-        handler = logging.handlers.RotatingFileHandler(
-            path, maxBytes=2_000_000, backupCount=5, encoding="utf-8"
-        )
+        handler = FileHandler(path, maxBytes=2_000_000, backupCount=5, encoding="utf-8")
         return handler, path
 
     problem: str | None = None

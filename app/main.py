@@ -198,7 +198,10 @@ def run(argv: Sequence[str] | None = None) -> int:
             instance_lock.unlock()
         for handler in logging.getLogger().handlers[:]:
             logging.getLogger().removeHandler(handler)
-            handler.close()
+            try:
+                handler.close()
+            except OSError:  # a full disk cannot take the last buffered line; nothing to do
+                pass
 
 
 def _forward(args: argparse.Namespace, data_dir: Path) -> int:
@@ -437,7 +440,10 @@ async def _open_data(
             if ctx is not None:
                 await shutdown_context(ctx)
                 ctx = None
-        if exc is None and (startup.log_problem is None or log_problem_shown):
+        if exc is None and (startup.log_problem is None or log_problem_shown or read_only):
+            # Read-only, a log folder that cannot be written is expected: the banner says why.
+            if startup.log_problem and read_only:
+                window.status.showMessage(startup.log_problem, 15000)
             return ctx
         if exc is None:
             from app.core.errors import SwitchboardError
