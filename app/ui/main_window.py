@@ -272,9 +272,6 @@ class MainWindow(QMainWindow):
             # The whole composer: the chat tab toggles its buttons, never the composer itself.
             composer.setEnabled(False)
             composer.setToolTip(f"Sending is off: {reason}")
-            edit = getattr(composer, "edit", None)
-            if edit is not None and hasattr(edit, "setPlaceholderText"):
-                edit.setPlaceholderText("Read-only: sending is off")
         if self.thread_transfer is not None:
             for action in self.thread_transfer.actions():
                 if "import" in action.text().lower():

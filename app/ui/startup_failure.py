@@ -77,6 +77,19 @@ _TITLES = {
 }
 
 
+# What happened, in plain words, where the error's own sentence is the generic one of any write
+# failure (its advice would repeat what the window's buttons and advice already say).
+_WHAT = {
+    "damaged": "{name} is damaged: SQLite cannot read part of it ({detail}).",
+    "disk-full": "The disk holding {folder} is full, so Switchboard cannot write its database.",
+    "locked": "Another program holds a lock on {name}, so Switchboard can neither read nor "
+    "write it.",
+    "read-only": "The data folder {folder} is read-only (a read-only drive or mount, or its "
+    "permissions), so Switchboard cannot save anything there.",
+    "io-error": "The disk reported an error while reading {name} ({detail}).",
+}
+
+
 def kind_of_os_error(exc: OSError) -> str:
     """The start-up failure kind for an OSError raised on the data folder."""
     if exc.errno == errno.ENOSPC or exc.errno == getattr(errno, "EDQUOT", -1):
@@ -113,6 +126,9 @@ def describe(
         what = str(exc)
         detail = type(exc).__name__
     name = db_path.name if db_path is not None else "switchboard.db"
+    generic = getattr(exc, "generic", False) or isinstance(exc, OSError)
+    if generic and kind in _WHAT:
+        what = _WHAT[kind].format(name=name, folder=data_dir, detail=detail or "")
     advice: list[str] = []
     if backups and kind in ("damaged", "not-a-database", "migration-failed", "unopenable"):
         advice.append(
@@ -205,7 +221,7 @@ class StartupFailureWindow(QWidget):
         if problem.detail:
             self.details = QPlainTextEdit(problem.detail)
             self.details.setReadOnly(True)
-            self.details.setMaximumHeight(70)
+            self.details.setMaximumHeight(54)
             self.details.setAccessibleName("Technical details")
             layout.addWidget(self.details)
 

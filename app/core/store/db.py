@@ -148,6 +148,7 @@ class DatabaseOpenError(StorageError):
         self.kind = kind
         self.path = path
         self.version = version
+        self.generic = False
 
 
 def _open_error_from(exc: sqlite3.Error, path: Path | None) -> DatabaseOpenError | None:
@@ -156,7 +157,9 @@ def _open_error_from(exc: sqlite3.Error, path: Path | None) -> DatabaseOpenError
     text = str(exc).lower()
     for needle, kind, sentence in _KNOWN_FAILURES:
         if needle in text:
-            return DatabaseOpenError(sentence, kind=kind, path=path, detail=str(exc))
+            error = DatabaseOpenError(sentence, kind=kind, path=path, detail=str(exc))
+            error.generic = True  # the sentence of any write failure, not one about opening
+            return error
     return None  # pragma: no cover  (storage_error_from matched one of the same needles)
 
 

@@ -1,0 +1,138 @@
+"""The start-up failure window: plain words, the right safe actions, choices as a signal.
+
+Screenshots of each kind go to artifacts/screenshots/startup-<kind>.png (gitignored) so a person
+can look at them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+
+from app.core.store.db import DatabaseOpenError
+from app.ui.async_bridge import signal_future
+from app.ui.startup_failure import (
+    CHOOSE,
+    QUIT,
+    READ_ONLY,
+    RESTORE,
+    StartupFailureWindow,
+    describe,
+)
+
+OUT = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+
+
+def problem_for(kind: str, tmp_path: Path, **kwargs: Any) -> Any:
+    messages = {
+        "damaged": "switchboard.db is damaged: the file is shorter than its header says.",
+        "not-a-database": "switchboard.db is not a Switchboard database.",
+        "newer-schema": "This database was written by a newer Switchboard (schema v9).",
+        "locked": "The database is locked by another program.",
+        "read-only": "The database file is read-only.",
+        "disk-full": "The disk is full, so the database could not be written.",
+        "log-unwritable": "The log folder cannot be written.",
+    }
+    exc = DatabaseOpenError(messages[kind], kind=kind, detail=f"detail of {kind}")
+    return describe(exc, tmp_path, db_path=tmp_path / "switchboard.db", **kwargs)
+
+
+@pytest.fixture
+def show(qtbot: Any) -> Callable[[Any], StartupFailureWindow]:
+    def make(problem: Any) -> StartupFailureWindow:
+        window = StartupFailureWindow(problem)
+        qtbot.addWidget(window)
+        window.resize(700, window.sizeHint().height())
+        window.show()
+        qtbot.waitExposed(window)
+        return window
+
+    return make
+
+
+def test_a_damaged_database_names_its_real_backup_and_restore_emits_it(
+    tmp_path: Path, show: Callable[[Any], StartupFailureWindow], qtbot: Any
+) -> None:
+    backup = tmp_path / "switchboard.db.bak-v4"
+    backup.write_bytes(b"x")
+    window = show(problem_for("damaged", tmp_path, backups=(backup,)))
+    button = window.buttons[RESTORE]
+    assert button.text() == "Restore switchboard.db.bak-v4"
+    assert "moved aside" in window.advice_label.text()
+    with qtbot.waitSignal(window.chosen) as blocker:
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert blocker.args == [RESTORE, backup]
+
+
+def test_without_a_backup_there_is_no_restore_and_the_text_says_so(
+    tmp_path: Path, show: Callable[[Any], StartupFailureWindow]
+) -> None:
+    window = show(problem_for("damaged", tmp_path))
+    assert RESTORE not in window.buttons
+    assert "no backup copy" in window.advice_label.text()
+
+
+def test_read_only_is_offered_only_when_readable_and_emits(
+    tmp_path: Path, show: Callable[[Any], StartupFailureWindow], qtbot: Any
+) -> None:
+    assert READ_ONLY not in show(problem_for("newer-schema", tmp_path)).buttons
+    window = show(problem_for("newer-schema", tmp_path, can_read_only=True))
+    with qtbot.waitSignal(window.chosen) as blocker:
+        qtbot.mouseClick(window.buttons[READ_ONLY], Qt.MouseButton.LeftButton)
+    assert blocker.args == [READ_ONLY, None]
+
+
+def test_closing_the_window_is_quit_once(
+    tmp_path: Path, show: Callable[[Any], StartupFailureWindow], qtbot: Any
+) -> None:
+    window = show(problem_for("locked", tmp_path))
+    seen: list[list[Any]] = []
+    window.chosen.connect(lambda *args: seen.append(list(args)))
+    window.close()
+    qtbot.mouseClick(window.buttons[QUIT], Qt.MouseButton.LeftButton)
+    assert seen == [[QUIT, None]]
+
+
+def test_choose_another_folder_opens_a_picker_and_emits_the_folder(
+    tmp_path: Path, show: Callable[[Any], StartupFailureWindow], arun: Callable[..., Any]
+) -> None:
+    window = show(problem_for("read-only", tmp_path))
+    dialog = window.choose_folder()
+    assert dialog.isVisible()
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+
+    async def pick() -> list[Any]:
+        chosen = signal_future(window.chosen)
+        dialog.fileSelected.emit(str(other))
+        return list(await chosen)
+
+    assert arun(pick()) == [CHOOSE, other]
+    dialog.close()
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["damaged", "not-a-database", "newer-schema", "locked", "read-only", "disk-full",
+     "log-unwritable"],
+)
+def test_screenshot_of_each_failure_window(
+    kind: str, tmp_path: Path, show: Callable[[Any], StartupFailureWindow]
+) -> None:
+    backups = ()
+    if kind == "damaged":
+        backups = (tmp_path / "switchboard.db.bak-v4",)
+        backups[0].write_bytes(b"x")
+    window = show(
+        problem_for(kind, tmp_path, backups=backups, can_read_only=kind in ("newer-schema", "read-only"))
+    )
+    OUT.mkdir(parents=True, exist_ok=True)
+    image = window.grab().toImage()
+    assert image.width() >= 600 and image.height() > 150
+    assert image.save(str(OUT / f"startup-{kind}.png"))
+    # Every window offers a way out that changes nothing.
+    assert {CHOOSE, QUIT} <= set(window.buttons)
