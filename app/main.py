@@ -262,6 +262,8 @@ class _Startup:
     lock: Any = None
     server: Any = None
     failure_window: Any = None
+    # Called with the StartupFailureWindow once it is shown (tests and drivers await it).
+    on_failure_shown: Any = None
 
 
 def _show_shell(app: Any, settings: Any, log_path: Path) -> tuple[Any, dict[str, float]]:
@@ -524,6 +526,8 @@ async def _ask(problem: Any, args: argparse.Namespace, window: Any, startup: _St
         await asyncio.wait_for(painted, 5.0)
     except TimeoutError:
         log.warning("the start-up failure window did not paint within 5 s")
+    if startup.on_failure_shown is not None:
+        startup.on_failure_shown(failure)
     if args.quit_after_paint or args.screenshot is not None:
         if args.screenshot is not None:
             await asyncio.sleep(0.2)  # let the wrapped labels settle before grabbing

@@ -136,3 +136,70 @@ def test_screenshot_of_each_failure_window(
     assert image.save(str(OUT / f"startup-{kind}.png"))
     # Every window offers a way out that changes nothing.
     assert {CHOOSE, QUIT} <= set(window.buttons)
+
+
+def test_restore_in_the_real_start_up_flow_moves_the_damaged_file_aside_and_opens_the_backup(
+    tmp_path: Path, arun: Callable[..., Any], qtbot: Any, secret_store: Any, monkeypatch: Any
+) -> None:
+    import asyncio
+    import functools
+    import shutil
+
+    from PySide6.QtCore import QSettings
+
+    import app.main as main
+    from app.core.store.db import Database
+    from app.core.store.threads import ThreadRepository
+    from app.ui.main_window import MainWindow
+
+    data = tmp_path / "data"
+    data.mkdir()
+    db_path = data / "switchboard.db"
+    db = Database.open(db_path)
+    try:
+        arun(ThreadRepository(db).create_thread("before the damage"))
+    finally:
+        db.close()
+    shutil.copy(db_path, data / "switchboard.db.bak-v2")
+    damaged = bytearray(db_path.read_bytes())
+    damaged[100:4096] = b"\x5a" * (4096 - 100)
+    db_path.write_bytes(bytes(damaged))
+    monkeypatch.setattr(
+        main, "build_context", functools.partial(main.build_context, secrets=secret_store)
+    )
+    settings = QSettings(str(data / "ui.ini"), QSettings.Format.IniFormat)
+    args = main.parse_args(["--data-dir", str(data), "--no-detect"])
+    startup = main._Startup(data_dir=data)
+
+    class Crash:
+        def excepthook(self, *exc: Any) -> None:
+            raise AssertionError(exc)
+
+    async def flow() -> tuple[Any, str]:
+        shell = MainWindow(settings=settings)
+        shown: asyncio.Future[StartupFailureWindow] = asyncio.get_running_loop().create_future()
+        startup.on_failure_shown = shown.set_result
+        opening = asyncio.ensure_future(main._open_data(args, data, settings, Crash(), shell, startup))
+        failure = await shown
+        kind = failure.problem.kind
+        assert not shell.isVisible() and failure.isVisible()
+        qtbot.mouseClick(failure.buttons[RESTORE], Qt.MouseButton.LeftButton)
+        ctx = await opening
+        assert shell.isVisible()
+        shell.close()
+        shell.deleteLater()
+        return ctx, kind
+
+    ctx, kind = arun(flow(), timeout=30)
+    try:
+        assert kind == "damaged"
+        titles = [t.title for t in arun(ctx.threads.list_threads())]
+        assert titles == ["before the damage"]
+    finally:
+        from app.main import shutdown_context
+
+        arun(shutdown_context(ctx))
+    # The failed open may have left -wal/-shm files: they are moved aside with it.
+    aside = [p for p in data.glob("switchboard.db.damaged-*") if not p.name.endswith(("-wal", "-shm"))]
+    assert len(aside) == 1 and aside[0].read_bytes() == bytes(damaged)
+    assert (data / "switchboard.db.bak-v2").exists()

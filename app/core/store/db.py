@@ -404,11 +404,14 @@ class Database:
                 conn = connect_ro(immutable=False)
                 try:
                     _configure(conn, wal=True, read_only=True)
-                except sqlite3.OperationalError:
+                except sqlite3.Error as exc:
+                    conn.close()
                     # A WAL database in a folder SQLite cannot write (a read-only mount) cannot
                     # get its -shm file; nobody else can write there either, so read it as is.
-                    conn.close()
-                    if os.access(file_path.parent, os.W_OK):  # type: ignore[union-attr]
+                    if not isinstance(exc, sqlite3.OperationalError) or os.access(
+                        file_path.parent,  # type: ignore[union-attr]
+                        os.W_OK,
+                    ):
                         raise
                     conn = connect_ro(immutable=True)
             else:
