@@ -14,7 +14,6 @@ import sys
 import time
 import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -93,10 +92,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def setup_logging(data_dir: Path) -> Any:
-    """The log in data_dir/logs (or a fallback, see `app.diagnostics.setup_logging`); returns
-    the `LogSetup`. Every handler formats, then redacts, so tracebacks are scrubbed too."""
+    """The log in data_dir/logs (or a fallback, see `app.log_setup.setup_logging`); returns the
+    `app.log_setup.LogSetup`. Every handler formats, then redacts, so tracebacks are scrubbed."""
     from app.core.errors import redact
-    from app.diagnostics import setup_logging as setup
+    from app.log_setup import setup_logging as setup
 
     return setup(data_dir / "logs", redact)
 
@@ -120,12 +119,10 @@ def run(argv: Sequence[str] | None = None) -> int:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from app.ui.single_instance import ALREADY_RUNNING, acquire_instance_lock
-
     # One instance writes to a data folder: a second start brings the first window forward and
     # exits without opening the database (or painting a window of its own).
-    instance_lock = acquire_instance_lock(data_dir) if dir_error is None else None
-    if instance_lock == ALREADY_RUNNING:
+    instance_lock = _acquire_instance_lock(data_dir) if dir_error is None else None
+    if instance_lock == _ALREADY_RUNNING:
         return _forward(args, data_dir)
 
     from app.ui.theme import ThemeManager
@@ -204,6 +201,27 @@ def run(argv: Sequence[str] | None = None) -> int:
                 pass
 
 
+_ALREADY_RUNNING = "already-running"
+
+
+def _acquire_instance_lock(data_dir: Path) -> Any:
+    """The held `QLockFile` (data_dir/switchboard.lock); _ALREADY_RUNNING when a live process
+    holds it; None when no lock can be made (a read-only or missing folder: nothing can be
+    written there anyway). Here rather than in app.ui.single_instance so that nothing new is
+    imported before the first paint (QtCore is loaded already)."""
+    from PySide6.QtCore import QLockFile
+
+    lock = QLockFile(str(data_dir / "switchboard.lock"))
+    # Only a dead owner (its PID gone, as after SIGKILL) makes the lock stale, never its age:
+    # a session may last for days.
+    lock.setStaleLockTime(0)
+    if lock.tryLock(0):
+        return lock
+    if lock.error() == QLockFile.LockError.LockFailedError:
+        return _ALREADY_RUNNING
+    return None
+
+
 def _forward(args: argparse.Namespace, data_dir: Path) -> int:
     """This data folder is in use by a running Switchboard: bring its window forward."""
     from app.ui.single_instance import forward_to_running_instance
@@ -252,18 +270,25 @@ def _show_unanswered_instance(data_dir: Path) -> int:
     return 3
 
 
-@dataclass
 class _Startup:
-    """What run() learnt before the services started, for _main."""
+    """What run() learnt before the services started, for _main. (A plain class: dataclasses
+    is not loaded before the first paint.)"""
 
-    data_dir: Path
-    dir_error: OSError | None = None
-    log_problem: str | None = None
-    lock: Any = None
-    server: Any = None
-    failure_window: Any = None
-    # Called with the StartupFailureWindow once it is shown (tests and drivers await it).
-    on_failure_shown: Any = None
+    def __init__(
+        self,
+        data_dir: Path,
+        dir_error: OSError | None = None,
+        log_problem: str | None = None,
+        lock: Any = None,
+    ) -> None:
+        self.data_dir = data_dir
+        self.dir_error = dir_error
+        self.log_problem = log_problem
+        self.lock = lock
+        self.server: Any = None  # the InstanceServer, once listening
+        self.failure_window: Any = None  # the StartupFailureWindow while one is shown
+        # Called with the StartupFailureWindow once it is shown (tests and drivers await it).
+        self.on_failure_shown: Any = None
 
 
 def _show_shell(app: Any, settings: Any, log_path: Path) -> tuple[Any, dict[str, float]]:
@@ -469,7 +494,9 @@ async def _open_data(
             aside = await asyncio.to_thread(
                 restore_backup, data_dir / "switchboard.db", Path(argument)
             )
-            window.status.showMessage(f"Restored {Path(argument).name}; the old file is {aside.name}.", 15000)
+            window.status.showMessage(
+                f"Restored {Path(argument).name}; the old file is {aside.name}.", 15000
+            )
         elif action == sf.CHOOSE:
             return _restart_with(args, Path(argument))
         # RETRY (and RESTORE, READ_ONLY): go round again
@@ -495,7 +522,8 @@ def _describe_failure(exc: BaseException, data_dir: Path, startup: _Startup) -> 
                 log.info("read-only probe could not read threads: %s", error)
             finally:
                 probe.close()
-    notes = (startup.log_problem,) if startup.log_problem and getattr(exc, "kind", None) != "log-unwritable" else ()
+    log_only = getattr(exc, "kind", None) == "log-unwritable"
+    notes = (startup.log_problem,) if startup.log_problem and not log_only else ()
     try:
         backups = tuple(backups_of(db_path))
     except OSError:
@@ -505,7 +533,9 @@ def _describe_failure(exc: BaseException, data_dir: Path, startup: _Startup) -> 
     )
 
 
-async def _ask(problem: Any, args: argparse.Namespace, window: Any, startup: _Startup) -> tuple[str, Any]:
+async def _ask(
+    problem: Any, args: argparse.Namespace, window: Any, startup: _Startup
+) -> tuple[str, Any]:
     """Show the start-up failure window in place of the main window; await the user's choice.
     With --quit-after-paint / --screenshot: report `startup-failure <kind>` once it painted."""
     import asyncio

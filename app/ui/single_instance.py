@@ -1,7 +1,7 @@
 """One Switchboard per data folder: a lock file, and a local socket to bring the first forward.
 
-    lock = acquire_instance_lock(data_dir)   # before the first paint: QtCore only, no I/O waits
-    if lock is ALREADY_RUNNING:
+    lock = _acquire_instance_lock(data_dir)   # app.main, before the first paint (QtCore only)
+    if lock == "already-running":
         forward_to_running_instance(data_dir)  # the first window comes forward; this one exits 0
     ...
     server = InstanceServer(data_dir, on_raise)  # after the first paint (QtNetwork loads then)
@@ -21,10 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QLockFile, QObject
+from PySide6.QtCore import QObject
 
-LOCK_NAME = "switchboard.lock"
-ALREADY_RUNNING = "already-running"
 _RAISE = b"raise\n"
 _OK = b"ok\n"
 
@@ -32,19 +30,6 @@ _OK = b"ok\n"
 def server_name(data_dir: Path) -> str:
     digest = hashlib.sha256(str(data_dir.resolve()).encode("utf-8", "surrogateescape")).hexdigest()
     return f"switchboard-{digest[:24]}"
-
-
-def acquire_instance_lock(data_dir: Path) -> QLockFile | str | None:
-    """The held lock; ALREADY_RUNNING when a live process holds it; None when no lock can be
-    made (a read-only or missing folder: nothing can be written there anyway)."""
-    lock = QLockFile(str(data_dir / LOCK_NAME))
-    # Only a dead owner makes the lock stale, never its age: a session may last for days.
-    lock.setStaleLockTime(0)
-    if lock.tryLock(0):
-        return lock
-    if lock.error() == QLockFile.LockError.LockFailedError:
-        return ALREADY_RUNNING
-    return None
 
 
 def forward_to_running_instance(data_dir: Path, *, timeout: float = 10.0) -> bool:

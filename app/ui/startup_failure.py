@@ -90,6 +90,10 @@ _WHAT = {
 }
 
 
+# Failures a backup copy can cure (not a lock, a full disk or a newer schema).
+_RESTORABLE = ("damaged", "not-a-database", "migration-failed", "unopenable")
+
+
 def kind_of_os_error(exc: OSError) -> str:
     """The start-up failure kind for an OSError raised on the data folder."""
     if exc.errno == errno.ENOSPC or exc.errno == getattr(errno, "EDQUOT", -1):
@@ -130,7 +134,7 @@ def describe(
     if generic and kind in _WHAT:
         what = _WHAT[kind].format(name=name, folder=data_dir, detail=detail or "")
     advice: list[str] = []
-    if backups and kind in ("damaged", "not-a-database", "migration-failed", "unopenable"):
+    if backups and kind in _RESTORABLE:
         advice.append(
             f"Restore the backup copy {backups[0].name}: the current {name} is moved aside "
             "(renamed, not deleted), so nothing is lost."
@@ -166,7 +170,7 @@ def describe(
         advice=" ".join(advice),
         data_dir=data_dir,
         db_path=db_path,
-        backups=backups if kind in ("damaged", "not-a-database", "migration-failed", "unopenable") else (),
+        backups=backups if kind in _RESTORABLE else (),
         can_read_only=can_read_only,
         can_retry=kind in ("locked", "disk-full", "io-error", "already-running"),
         can_continue=kind == "log-unwritable",

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from app.core.errors import forget_secret, redact, register_secret
-from app.diagnostics import setup_logging
+from app.log_setup import setup_logging
 
 KEY = "sk-test-Zq81LmN0pQrStUvWxYz1234567890abc"
 

@@ -55,7 +55,7 @@ def start_app(data_dir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
 def failure_of(result: subprocess.CompletedProcess[str]) -> tuple[str, list[str]]:
     """(kind, actions) from the `startup-failure` line; fails if the window never showed."""
     lines = [ln for ln in result.stdout.splitlines() if ln.startswith("startup-failure ")]
-    assert lines, f"no start-up failure window (rc {result.returncode}):\n{result.stdout}\n{result.stderr}"
+    assert lines, f"no failure window (rc {result.returncode}):\n{result.stdout}\n{result.stderr}"
     assert result.returncode == 3, result.stderr
     words = lines[-1].split()
     fields = dict(w.split("=", 1) for w in words[2:])

@@ -128,7 +128,9 @@ def test_screenshot_of_each_failure_window(
         backups = (tmp_path / "switchboard.db.bak-v4",)
         backups[0].write_bytes(b"x")
     window = show(
-        problem_for(kind, tmp_path, backups=backups, can_read_only=kind in ("newer-schema", "read-only"))
+        problem_for(
+            kind, tmp_path, backups=backups, can_read_only=kind in ("newer-schema", "read-only")
+        )
     )
     OUT.mkdir(parents=True, exist_ok=True)
     image = window.grab().toImage()
@@ -179,7 +181,9 @@ def test_restore_in_the_real_start_up_flow_moves_the_damaged_file_aside_and_open
         shell = MainWindow(settings=settings)
         shown: asyncio.Future[StartupFailureWindow] = asyncio.get_running_loop().create_future()
         startup.on_failure_shown = shown.set_result
-        opening = asyncio.ensure_future(main._open_data(args, data, settings, Crash(), shell, startup))
+        opening = asyncio.ensure_future(
+            main._open_data(args, data, settings, Crash(), shell, startup)
+        )
         failure = await shown
         kind = failure.problem.kind
         assert not shell.isVisible() and failure.isVisible()
@@ -200,6 +204,8 @@ def test_restore_in_the_real_start_up_flow_moves_the_damaged_file_aside_and_open
 
         arun(shutdown_context(ctx))
     # The failed open may have left -wal/-shm files: they are moved aside with it.
-    aside = [p for p in data.glob("switchboard.db.damaged-*") if not p.name.endswith(("-wal", "-shm"))]
+    aside = [
+        p for p in data.glob("switchboard.db.damaged-*") if not p.name.endswith(("-wal", "-shm"))
+    ]
     assert len(aside) == 1 and aside[0].read_bytes() == bytes(damaged)
     assert (data / "switchboard.db.bak-v2").exists()
