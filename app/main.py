@@ -145,9 +145,8 @@ def run(argv: Sequence[str] | None = None) -> int:
     # (qasync, SQLite, the keychain, httpx, the chat tab) load right after, into the same window.
     window, first_paint = _show_shell(app, settings, log_path)
     log_setup = setup_logging(data_dir)
-    if log_setup.path is not None:
-        log_path = log_setup.path
-        window.log_path = log_path
+    active_log = log_setup.path  # None: the log goes to stderr only
+    window.log_path = active_log
     log.info("Switchboard %s starting; data dir %s", __version__, data_dir)
     if log_setup.problem:
         log.warning("%s (%s)", log_setup.problem, log_setup.detail)
@@ -170,7 +169,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         firstiter=loop._asyncgen_firstiter_hook,  # type: ignore[attr-defined]
         finalizer=loop._asyncgen_finalizer_hook,  # type: ignore[attr-defined]
     )
-    crash = CrashHandler(log_path, lambda: window)
+    crash = CrashHandler(active_log, lambda: window)
     crash.install(loop)
     startup = _Startup(
         data_dir=data_dir, dir_error=dir_error, log_problem=log_setup.problem, lock=instance_lock
@@ -234,13 +233,10 @@ def _forward(args: argparse.Namespace, data_dir: Path) -> int:
         f"Switchboard is already running with the data folder {data_dir}, but it does not "
         "answer. Quit it (or end its process), then start Switchboard again.\n"
     )
-    if args.quit_after_paint:
-        print("startup-failure already-running", flush=True)
-        return 3
-    return _show_unanswered_instance(data_dir)
+    return _show_unanswered_instance(data_dir, args)
 
 
-def _show_unanswered_instance(data_dir: Path) -> int:
+def _show_unanswered_instance(data_dir: Path, args: argparse.Namespace) -> int:
     """The lock's owner is alive but does not answer: say so in a window (no asyncio here, so
     a plain Qt event loop waits for the choice)."""
     from PySide6.QtCore import QEventLoop
@@ -260,6 +256,23 @@ def _show_unanswered_instance(data_dir: Path) -> int:
     waiter = QEventLoop()
     window.chosen.connect(lambda action, _arg: (result.append(action), waiter.quit()))
     window.show()
+    if args.quit_after_paint or args.screenshot is not None:
+        from PySide6.QtCore import QTimer
+
+        def report() -> None:
+            if args.screenshot is not None:
+                Path(args.screenshot).parent.mkdir(parents=True, exist_ok=True)
+                window.grab().save(str(args.screenshot), "PNG")
+            actions = ",".join(window.buttons)
+            print(
+                f"startup-failure already-running visible={int(window.isVisible())} "
+                f"actions={actions}",
+                flush=True,
+            )
+            result.append("quit")
+            waiter.quit()
+
+        QTimer.singleShot(300, report)  # after its first paint (a plain Qt loop, no asyncio)
     waiter.exec()
     window.close()
     del app

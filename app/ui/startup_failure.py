@@ -113,7 +113,9 @@ def describe(
     notes: tuple[str, ...] = (),
 ) -> StartupProblem:
     """The problem to show for an exception raised while opening the data folder."""
-    kind = getattr(exc, "kind", None)
+    from app.core.store.db import failure_kind
+
+    kind = failure_kind(exc) if isinstance(exc, SwitchboardError) else getattr(exc, "kind", None)
     if isinstance(exc, OSError):
         kind = kind or kind_of_os_error(exc)
         what = (

@@ -101,3 +101,22 @@ def test_other_data_folders_start_side_by_side(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("painted "), result.stdout
     assert os.path.exists(tmp_path / "b" / "switchboard.db")
+
+
+def test_a_live_lock_whose_owner_does_not_answer_shows_the_failure_window(tmp_path: Path) -> None:
+    """The lock is held by a live process (this test) that runs no instance server: after
+    trying for a while, the second start says so in its window instead of hanging or exiting
+    silently."""
+    from PySide6.QtCore import QLockFile
+
+    from .test_startup_failures import failure_of
+
+    lock = QLockFile(str(tmp_path / "switchboard.lock"))
+    assert lock.tryLock(0)
+    try:
+        result = start_app(tmp_path)
+    finally:
+        lock.unlock()
+    kind, _actions = failure_of(result)
+    assert kind == "already-running"
+    assert not (tmp_path / "switchboard.db").exists()

@@ -209,3 +209,25 @@ def test_restore_in_the_real_start_up_flow_moves_the_damaged_file_aside_and_open
     ]
     assert len(aside) == 1 and aside[0].read_bytes() == bytes(damaged)
     assert (data / "switchboard.db.bak-v2").exists()
+
+
+def test_a_write_failure_after_opening_keeps_its_kind(tmp_path: Path) -> None:
+    """The start-up recovery (an UPDATE) can hit a full disk after the open succeeded: the
+    StorageError it raises has no kind, SQLite's words in it say which."""
+    from app.core.errors import StorageError
+
+    problem = describe(
+        StorageError("The disk is full.", detail="database or disk is full"), tmp_path
+    )
+    assert problem.kind == "disk-full" and problem.can_retry
+    assert "full" in problem.message
+
+
+def test_an_os_error_on_the_data_folder(tmp_path: Path) -> None:
+    import errno
+
+    problem = describe(OSError(errno.EROFS, "Read-only file system", str(tmp_path)), tmp_path)
+    assert problem.kind == "read-only"
+    assert "read-only" in problem.message
+    problem = describe(OSError(errno.ENOSPC, "No space left on device"), tmp_path)
+    assert problem.kind == "disk-full" and problem.can_retry

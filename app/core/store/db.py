@@ -45,6 +45,7 @@ __all__ = [
     "DatabaseOpenError",
     "backup_path_for",
     "backups_of",
+    "failure_kind",
     "restore_backup",
     "storage_error_from",
     "transaction",
@@ -149,6 +150,19 @@ class DatabaseOpenError(StorageError):
         self.path = path
         self.version = version
         self.generic = False
+
+
+def failure_kind(exc: BaseException) -> str | None:
+    """The start-up failure kind of a StorageError or SQLite error ("disk-full", "locked", ...),
+    from its `kind` or else from SQLite's own words in it; None when it is none of them."""
+    kind = getattr(exc, "kind", None)
+    if kind:
+        return str(kind)
+    text = f"{exc} {getattr(exc, 'detail', '') or ''}".lower()
+    for needle, found, _sentence in _KNOWN_FAILURES:
+        if needle in text:
+            return found
+    return None
 
 
 def _open_error_from(exc: sqlite3.Error, path: Path | None) -> DatabaseOpenError | None:
