@@ -96,9 +96,12 @@ def setup_logging(log_dir: Path, redact: Callable[[str], str]) -> LogSetup:
         except OSError:
             handler, path = logging.StreamHandler(sys.stderr), None
         where = f"to {path}" if path is not None else "only to the terminal"
+        why = exc.strerror or str(exc)
+        if log_dir.exists() and not log_dir.is_dir():
+            why = "a file of that name is in the way"
         problem = (
-            f"The log folder {log_dir} cannot be written ({exc.strerror or exc}), so the log "
-            f"goes {where} for this session."
+            f"The log folder {log_dir} cannot be written ({why}), so the log goes {where} for "
+            "this session."
         )
     handler.setFormatter(formatter)
     root.addHandler(handler)

@@ -143,11 +143,10 @@ def describe(
         )
     elif kind in ("damaged", "not-a-database"):
         advice.append(
-            f"There is no backup copy (*.bak-v*) in the data folder. Keep {name} for recovery "
-            "and choose another data folder, or quit."
+            f"There is no backup copy (*.bak-v*) in the data folder. Keep {name} for recovery; "
+            "to start afresh in this folder, move it away first."
         )
-    if kind == "newer-schema":
-        advice.append("Update Switchboard to keep writing to it. It was not changed.")
+    # newer-schema: the error's own sentence already says "update", and that it is untouched.
     if kind == "locked":
         advice.append(
             "Quit the other program (a second Switchboard, a backup or sync tool, an SQLite "
@@ -161,7 +160,10 @@ def describe(
             "another data folder."
         )
     if kind == "log-unwritable":
-        advice.append("You can continue; fix the folder's permissions to get the log back.")
+        advice.append(
+            "You can continue. To get the log back in the data folder, fix that folder (its "
+            "permissions, or a file in its place)."
+        )
     if can_read_only:
         advice.append("You can also open your history read-only: reading works, sending does not.")
     advice.append("Choose another data folder to start with a different set of conversations.")
