@@ -231,3 +231,110 @@ def test_an_os_error_on_the_data_folder(tmp_path: Path) -> None:
     assert "read-only" in problem.message
     problem = describe(OSError(errno.ENOSPC, "No space left on device"), tmp_path)
     assert problem.kind == "disk-full" and problem.can_retry
+
+
+def _flow_fixture(tmp_path: Path, secret_store: Any, monkeypatch: Any) -> tuple[Any, ...]:
+    import functools
+
+    from PySide6.QtCore import QSettings
+
+    import app.main as main
+
+    data = tmp_path / "flow"
+    data.mkdir(exist_ok=True)
+    monkeypatch.setattr(
+        main, "build_context", functools.partial(main.build_context, secrets=secret_store)
+    )
+    settings = QSettings(str(data / "ui.ini"), QSettings.Format.IniFormat)
+    args = main.parse_args(["--data-dir", str(data), "--no-detect"])
+    return main, data, settings, args, main._Startup(data_dir=data)
+
+
+class _NoCrash:
+    def excepthook(self, *exc: Any) -> None:
+        raise AssertionError(exc)
+
+
+def test_try_again_after_the_other_program_let_go_opens_the_database(
+    tmp_path: Path, arun: Callable[..., Any], qtbot: Any, secret_store: Any, monkeypatch: Any
+) -> None:
+    import asyncio
+    import sqlite3
+
+    from app.core.store.db import Database
+    from app.ui.main_window import MainWindow
+    from app.ui.startup_failure import RETRY
+
+    main, data, settings, args, startup = _flow_fixture(tmp_path, secret_store, monkeypatch)
+    Database.open(data / "switchboard.db").close()
+    holder = sqlite3.connect(data / "switchboard.db", isolation_level=None)
+    holder.execute("PRAGMA journal_mode = DELETE")
+    holder.execute("BEGIN EXCLUSIVE")
+
+    async def flow() -> tuple[Any, str]:
+        shell = MainWindow(settings=settings)
+        shown: asyncio.Future[StartupFailureWindow] = asyncio.get_running_loop().create_future()
+        startup.on_failure_shown = shown.set_result
+        opening = asyncio.ensure_future(
+            main._open_data(args, data, settings, _NoCrash(), shell, startup)
+        )
+        failure = await shown
+        holder.execute("ROLLBACK")  # the other program lets go
+        holder.close()
+        qtbot.mouseClick(failure.buttons[RETRY], Qt.MouseButton.LeftButton)
+        ctx = await opening
+        shell.close()
+        shell.deleteLater()
+        return ctx, failure.problem.kind
+
+    try:
+        ctx, kind = arun(flow(), timeout=30)
+    finally:
+        holder.close()
+    try:
+        assert kind == "locked"
+        assert not ctx.db.read_only and ctx.db.version > 0
+    finally:
+        arun(main.shutdown_context(ctx))
+
+
+def test_choose_another_folder_starts_a_new_process_there_and_exits_0(
+    tmp_path: Path, arun: Callable[..., Any], secret_store: Any, monkeypatch: Any
+) -> None:
+    import asyncio
+
+    from PySide6.QtCore import QProcess
+
+    from app.ui.main_window import MainWindow
+
+    main, data, settings, args, startup = _flow_fixture(tmp_path, secret_store, monkeypatch)
+    (data / "switchboard.db").write_bytes(b"not a database" * 20)
+    started: list[tuple[str, list[str]]] = []
+    def start_detached(program: str, argv: list[str]) -> bool:
+        started.append((program, argv))
+        return True
+
+    monkeypatch.setattr(QProcess, "startDetached", staticmethod(start_detached))
+    other = tmp_path / "other"
+
+    async def flow() -> int:
+        shell = MainWindow(settings=settings)
+        shown: asyncio.Future[StartupFailureWindow] = asyncio.get_running_loop().create_future()
+        startup.on_failure_shown = shown.set_result
+        opening = asyncio.ensure_future(
+            main._open_data(args, data, settings, _NoCrash(), shell, startup)
+        )
+        failure = await shown
+        dialog = failure.choose_folder()
+        dialog.fileSelected.emit(str(other))
+        dialog.close()
+        code = await opening
+        shell.close()
+        shell.deleteLater()
+        return code
+
+    assert arun(flow(), timeout=30) == 0
+    assert len(started) == 1
+    _program, argv = started[0]
+    assert argv[:4] == ["-m", "app", "--data-dir", str(other)]
+    assert (data / "switchboard.db").read_bytes() == b"not a database" * 20
