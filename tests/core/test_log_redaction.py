@@ -85,3 +85,19 @@ def test_an_unwritable_log_folder_falls_back_instead_of_raising(tmp_path: Path) 
             root.removeHandler(handler)
             handler.close()
         logging.lastResort = last_resort
+
+
+def test_the_stderr_last_resort_handler_redacts_tracebacks_too(
+    logged: tuple[Path, logging.Handler],
+) -> None:
+    import sys
+
+    assert logging.lastResort is not None
+    try:
+        _raise_with_key()
+    except RuntimeError:
+        record = logging.LogRecord(
+            "switchboard", logging.ERROR, __file__, 1, "failed with %s", (KEY,), sys.exc_info()
+        )
+    text = logging.lastResort.format(record)
+    assert "Traceback" in text and KEY not in text
