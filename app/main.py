@@ -174,12 +174,15 @@ def run(argv: Sequence[str] | None = None) -> int:
     startup = _Startup(
         data_dir=data_dir, dir_error=dir_error, log_problem=log_setup.problem, lock=instance_lock
     )
+    # Carried on the parsed arguments so that `_main` keeps its signature: the kill driver and
+    # the benchmark driver wrap it.
+    args.startup = startup
 
     try:
         with loop:
             code = int(
                 loop.run_until_complete(
-                    _main(args, data_dir, settings, crash, window, first_paint, startup)
+                    _main(args, data_dir, settings, crash, window, first_paint)
                 )
             )
             _drain(loop)
@@ -361,14 +364,13 @@ async def _main(
     crash: Any,
     window: Any,
     first_paint: dict[str, float],
-    startup: _Startup | None = None,
 ) -> int:
     import asyncio
 
     from app.core.providers import detect_local_servers
     from app.ui.demo_session import activate_demo, stop_demo
 
-    startup = startup or _Startup(data_dir=data_dir)
+    startup: _Startup = getattr(args, "startup", None) or _Startup(data_dir=data_dir)
     if startup.lock is not None and not isinstance(startup.lock, str):
         from app.ui.single_instance import InstanceServer
 
