@@ -305,6 +305,8 @@ class _Startup:
         self.failure_window: Any = None  # the StartupFailureWindow while one is shown
         # Called with the StartupFailureWindow once it is shown (tests and drivers await it).
         self.on_failure_shown: Any = None
+        # Why the last action chosen in the failure window did not work (shown next time).
+        self.action_note: str | None = None
 
 
 def _show_shell(app: Any, settings: Any, log_path: Path) -> tuple[Any, dict[str, float]]:
@@ -506,12 +508,20 @@ async def _open_data(
         elif action == sf.RESTORE:
             from app.core.store.db import restore_backup
 
-            aside = await asyncio.to_thread(
-                restore_backup, data_dir / "switchboard.db", Path(argument)
-            )
-            window.status.showMessage(
-                f"Restored {Path(argument).name}; the old file is {aside.name}.", 15000
-            )
+            try:
+                aside = await asyncio.to_thread(
+                    restore_backup, data_dir / "switchboard.db", Path(argument)
+                )
+            except OSError as error:  # e.g. the folder is read-only after all: say so, ask again
+                log.warning("restoring %s failed: %s", argument, error)
+                startup.action_note = (
+                    f"Restoring {Path(argument).name} failed ({error.strerror or error}); "
+                    "nothing was moved or deleted."
+                )
+            else:
+                window.status.showMessage(
+                    f"Restored {Path(argument).name}; the old file is {aside.name}.", 15000
+                )
         elif action == sf.CHOOSE:
             return _restart_with(args, Path(argument))
         # RETRY (and RESTORE, READ_ONLY): go round again
@@ -539,6 +549,9 @@ def _describe_failure(exc: BaseException, data_dir: Path, startup: _Startup) -> 
                 probe.close()
     log_only = getattr(exc, "kind", None) == "log-unwritable"
     notes = (startup.log_problem,) if startup.log_problem and not log_only else ()
+    if startup.action_note:
+        notes = (startup.action_note, *notes)
+        startup.action_note = None
     try:
         backups = tuple(backups_of(db_path))
     except OSError:
@@ -555,7 +568,7 @@ async def _ask(
     With --quit-after-paint / --screenshot: report `startup-failure <kind>` once it painted."""
     import asyncio
 
-    from app.ui.startup_failure import QUIT, StartupFailureWindow
+    from app.ui.startup_failure import CHOOSE, QUIT, StartupFailureWindow
 
     failure = StartupFailureWindow(problem)
     startup.failure_window = failure
@@ -591,7 +604,7 @@ async def _ask(
         startup.failure_window = None
         failure.hide()
         failure.deleteLater()
-        if choice.result()[0] != QUIT:
+        if choice.result()[0] not in (QUIT, CHOOSE):  # CHOOSE: this process is about to exit
             window.show()
 
 

@@ -338,3 +338,46 @@ def test_choose_another_folder_starts_a_new_process_there_and_exits_0(
     _program, argv = started[0]
     assert argv[:4] == ["-m", "app", "--data-dir", str(other)]
     assert (data / "switchboard.db").read_bytes() == b"not a database" * 20
+
+
+def test_a_restore_that_fails_is_said_in_the_window_shown_again(
+    tmp_path: Path, arun: Callable[..., Any], secret_store: Any, monkeypatch: Any
+) -> None:
+    import asyncio
+
+    import app.core.store.db as store_db
+    from app.ui.main_window import MainWindow
+
+    main, data, settings, args, startup = _flow_fixture(tmp_path, secret_store, monkeypatch)
+    (data / "switchboard.db").write_bytes(b"junk" * 100)
+    (data / "switchboard.db.bak-v1").write_bytes(b"also junk")
+
+    def refuse(*_args: Any, **_kwargs: Any) -> Path:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(store_db, "restore_backup", refuse)
+    windows: list[StartupFailureWindow] = []
+
+    async def flow() -> int:
+        shell = MainWindow(settings=settings)
+        second: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def on_shown(window: StartupFailureWindow) -> None:
+            windows.append(window)
+            if len(windows) == 1:
+                window.buttons[RESTORE].click()
+            elif not second.done():
+                second.set_result(None)
+                window.buttons[QUIT].click()
+
+        startup.on_failure_shown = on_shown
+        code = await main._open_data(args, data, settings, _NoCrash(), shell, startup)
+        await second
+        shell.close()
+        shell.deleteLater()
+        return code
+
+    assert arun(flow(), timeout=30) == 3
+    assert len(windows) == 2
+    assert any("Restoring switchboard.db.bak-v1 failed" in n for n in windows[1].problem.notes)
+    assert (data / "switchboard.db").read_bytes() == b"junk" * 100
