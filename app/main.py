@@ -246,18 +246,22 @@ def _show_unanswered_instance(data_dir: Path, args: argparse.Namespace) -> int:
     from PySide6.QtWidgets import QApplication
 
     from app.core.errors import SwitchboardError
-    from app.ui.startup_failure import RETRY, StartupFailureWindow, describe
+    from app.ui.startup_failure import CHOOSE, RETRY, StartupFailureWindow, describe
+    from app.ui.theme import STYLE_ARGS, ThemeManager
 
-    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "switchboard"])
+    app = QApplication.instance() or QApplication(
+        [sys.argv[0] if sys.argv else "switchboard", *STYLE_ARGS]
+    )
+    theme = ThemeManager(app, args.theme, follow=False, style_from_args=True)
     exc = SwitchboardError(
         "Another Switchboard is using this data folder but does not answer. Quit it (or end "
         "its process), then press Try again."
     )
     exc.kind = "already-running"  # type: ignore[attr-defined]
     window = StartupFailureWindow(describe(exc, data_dir))
-    result: list[str] = []
+    result: list[Any] = []
     waiter = QEventLoop()
-    window.chosen.connect(lambda action, _arg: (result.append(action), waiter.quit()))
+    window.chosen.connect(lambda action, arg: (result.extend((action, arg)), waiter.quit()))
     window.show()
     if args.quit_after_paint or args.screenshot is not None:
         from PySide6.QtCore import QTimer
@@ -272,13 +276,15 @@ def _show_unanswered_instance(data_dir: Path, args: argparse.Namespace) -> int:
                 f"actions={actions}",
                 flush=True,
             )
-            result.append("quit")
+            result.extend(("quit", None))
             waiter.quit()
 
         QTimer.singleShot(300, report)  # after its first paint (a plain Qt loop, no asyncio)
     waiter.exec()
     window.close()
-    del app
+    del theme, app
+    if result and result[0] == CHOOSE:
+        return _restart_with(args, Path(result[1]))
     if result and result[0] == RETRY:
         from app.ui.single_instance import forward_to_running_instance
 
