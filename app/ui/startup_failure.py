@@ -80,7 +80,7 @@ _TITLES = {
 # What happened, in plain words, where the error's own sentence is the generic one of any write
 # failure (its advice would repeat what the window's buttons and advice already say).
 _WHAT = {
-    "damaged": "{name} is damaged: SQLite cannot read part of it ({detail}).",
+    "damaged": "{name} is damaged: SQLite cannot read part of it.",
     "disk-full": "The disk holding {folder} is full, so Switchboard cannot write its database.",
     "locked": "Another program holds a lock on {name}, so Switchboard can neither read nor "
     "write it.",
@@ -156,8 +156,7 @@ def describe(
         advice.append("Free some disk space, then press Try again.")
     if kind == "read-only":
         advice.append(
-            "Make the folder writable (or mount it read-write), then start again, or choose "
-            "another data folder."
+            "Make the folder writable (or mount it read-write), then start Switchboard again."
         )
     if kind == "log-unwritable":
         advice.append(
