@@ -79,6 +79,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=bool(os.environ.get("SWITCHBOARD_QUIT_AFTER_PAINT")),
         help="print 'painted <seconds since process start> rss <bytes>' after the first paint and quit",
     )
+    parser.add_argument(
+        "--read-only",
+        action="store_true",
+        help="open the data folder's database read-only: read the history, write nothing",
+    )
     parser.add_argument("--theme", choices=("system", "light", "dark"), default="system")
     parser.add_argument(
         "--no-detect", action="store_true", help="do not probe loopback for local model servers"
@@ -86,36 +91,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(list(argv) if argv is not None else None)
 
 
-def setup_logging(data_dir: Path) -> Path:
-    """Rotating log file in data_dir/logs; returns its path. Keys are redacted by a filter."""
-    import logging.handlers
-
+def setup_logging(data_dir: Path) -> Any:
+    """The log in data_dir/logs (or a fallback, see `app.log_setup.setup_logging`); returns the
+    `app.log_setup.LogSetup`. Every handler formats, then redacts, so tracebacks are scrubbed."""
     from app.core.errors import redact
+    from app.log_setup import setup_logging as setup
 
-    log_dir = data_dir / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    path = log_dir / "switchboard.log"
-    handler = logging.handlers.RotatingFileHandler(
-        path, maxBytes=2_000_000, backupCount=5, encoding="utf-8"
-    )
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-
-    class RedactFilter(logging.Filter):
-        def filter(self, record: logging.LogRecord) -> bool:
-            record.msg = redact(record.getMessage())
-            record.args = None
-            if record.exc_text:
-                record.exc_text = redact(record.exc_text)
-            return True
-
-    handler.addFilter(RedactFilter())
-    root = logging.getLogger()
-    root.setLevel(logging.INFO)
-    root.addHandler(handler)
-    # httpx logs full request lines at INFO; keep them out (URLs may carry `?key=`).
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
-    return path
+    return setup(data_dir / "logs", redact)
 
 
 def run(argv: Sequence[str] | None = None) -> int:
@@ -125,13 +107,23 @@ def run(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     data_dir: Path = (args.data_dir or default_data_dir()).expanduser().resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    dir_error: OSError | None = None
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # shown in the start-up failure window, after the first paint
+        dir_error = exc
     # Logging is set up right after the first paint (its imports cost start-up time); until then
     # nothing is logged, and Python's default hook prints any error to stderr.
     log_path = data_dir / "logs" / "switchboard.log"
 
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
+
+    # One instance writes to a data folder: a second start brings the first window forward and
+    # exits without opening the database (or painting a window of its own).
+    instance_lock = _acquire_instance_lock(data_dir) if dir_error is None else None
+    if instance_lock == _ALREADY_RUNNING:
+        return _forward(args, data_dir)
 
     from app.ui.theme import ThemeManager
 
@@ -152,8 +144,12 @@ def run(argv: Sequence[str] | None = None) -> int:
     # Step 1: paint the window shell before anything slow is imported or opened. The services
     # (qasync, SQLite, the keychain, httpx, the chat tab) load right after, into the same window.
     window, first_paint = _show_shell(app, settings, log_path)
-    setup_logging(data_dir)
+    log_setup = setup_logging(data_dir)
+    active_log = log_setup.path  # None: the log goes to stderr only
+    window.log_path = active_log
     log.info("Switchboard %s starting; data dir %s", __version__, data_dir)
+    if log_setup.problem:
+        log.warning("%s (%s)", log_setup.problem, log_setup.detail)
     theme.follow_system()
 
     # Step 2: the asyncio loop on Qt, the services, the tabs.
@@ -173,8 +169,14 @@ def run(argv: Sequence[str] | None = None) -> int:
         firstiter=loop._asyncgen_firstiter_hook,  # type: ignore[attr-defined]
         finalizer=loop._asyncgen_finalizer_hook,  # type: ignore[attr-defined]
     )
-    crash = CrashHandler(log_path, lambda: window)
+    crash = CrashHandler(active_log, lambda: window)
     crash.install(loop)
+    startup = _Startup(
+        data_dir=data_dir, dir_error=dir_error, log_problem=log_setup.problem, lock=instance_lock
+    )
+    # Carried on the parsed arguments so that `_main` keeps its signature: the kill driver and
+    # the benchmark driver wrap it.
+    args.startup = startup
 
     try:
         with loop:
@@ -189,7 +191,128 @@ def run(argv: Sequence[str] | None = None) -> int:
     finally:
         gc_guard.stop()
         crash.uninstall()
-        logging.getLogger().handlers.clear()
+        if startup.server is not None:
+            startup.server.close()
+        if instance_lock is not None and not isinstance(instance_lock, str):
+            instance_lock.unlock()
+        for handler in logging.getLogger().handlers[:]:
+            logging.getLogger().removeHandler(handler)
+            try:
+                handler.close()
+            except OSError:  # a full disk cannot take the last buffered line; nothing to do
+                pass
+
+
+_ALREADY_RUNNING = "already-running"
+
+
+def _acquire_instance_lock(data_dir: Path) -> Any:
+    """The held `QLockFile` (data_dir/switchboard.lock); _ALREADY_RUNNING when a live process
+    holds it; None when no lock can be made (a read-only or missing folder: nothing can be
+    written there anyway). Here rather than in app.ui.single_instance so that nothing new is
+    imported before the first paint (QtCore is loaded already)."""
+    from PySide6.QtCore import QLockFile
+
+    lock = QLockFile(str(data_dir / "switchboard.lock"))
+    # Only a dead owner (its PID gone, as after SIGKILL) makes the lock stale, never its age:
+    # a session may last for days.
+    lock.setStaleLockTime(0)
+    if lock.tryLock(0):
+        return lock
+    if lock.error() == QLockFile.LockError.LockFailedError:
+        return _ALREADY_RUNNING
+    return None
+
+
+def _forward(args: argparse.Namespace, data_dir: Path) -> int:
+    """This data folder is in use by a running Switchboard: bring its window forward."""
+    from app.ui.single_instance import forward_to_running_instance
+
+    if forward_to_running_instance(data_dir):
+        if args.quit_after_paint:
+            print(f"already-running {data_dir}", flush=True)
+        return 0
+    sys.stderr.write(
+        f"Switchboard is already running with the data folder {data_dir}, but it does not "
+        "answer. Quit it (or end its process), then start Switchboard again.\n"
+    )
+    return _show_unanswered_instance(data_dir, args)
+
+
+def _show_unanswered_instance(data_dir: Path, args: argparse.Namespace) -> int:
+    """The lock's owner is alive but does not answer: say so in a window (no asyncio here, so
+    a plain Qt event loop waits for the choice)."""
+    from PySide6.QtCore import QEventLoop
+    from PySide6.QtWidgets import QApplication
+
+    from app.core.errors import SwitchboardError
+    from app.ui.startup_failure import CHOOSE, RETRY, StartupFailureWindow, describe
+    from app.ui.theme import STYLE_ARGS, ThemeManager
+
+    app = QApplication.instance() or QApplication(
+        [sys.argv[0] if sys.argv else "switchboard", *STYLE_ARGS]
+    )
+    theme = ThemeManager(app, args.theme, follow=False, style_from_args=True)
+    exc = SwitchboardError(
+        "Another Switchboard is using this data folder but does not answer. Quit it (or end "
+        "its process), then press Try again."
+    )
+    exc.kind = "already-running"  # type: ignore[attr-defined]
+    window = StartupFailureWindow(describe(exc, data_dir))
+    result: list[Any] = []
+    waiter = QEventLoop()
+    window.chosen.connect(lambda action, arg: (result.extend((action, arg)), waiter.quit()))
+    window.show()
+    if args.quit_after_paint or args.screenshot is not None:
+        from PySide6.QtCore import QTimer
+
+        def report() -> None:
+            if args.screenshot is not None:
+                Path(args.screenshot).parent.mkdir(parents=True, exist_ok=True)
+                window.grab().save(str(args.screenshot), "PNG")
+            actions = ",".join(window.buttons)
+            print(
+                f"startup-failure already-running visible={int(window.isVisible())} "
+                f"actions={actions}",
+                flush=True,
+            )
+            result.extend(("quit", None))
+            waiter.quit()
+
+        QTimer.singleShot(300, report)  # after its first paint (a plain Qt loop, no asyncio)
+    waiter.exec()
+    window.close()
+    del theme, app
+    if result and result[0] == CHOOSE:
+        return _restart_with(args, Path(result[1]))
+    if result and result[0] == RETRY:
+        from app.ui.single_instance import forward_to_running_instance
+
+        return 0 if forward_to_running_instance(data_dir) else 3
+    return 3
+
+
+class _Startup:
+    """What run() learnt before the services started, for _main. (A plain class: dataclasses
+    is not loaded before the first paint.)"""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        dir_error: OSError | None = None,
+        log_problem: str | None = None,
+        lock: Any = None,
+    ) -> None:
+        self.data_dir = data_dir
+        self.dir_error = dir_error
+        self.log_problem = log_problem
+        self.lock = lock
+        self.server: Any = None  # the InstanceServer, once listening
+        self.failure_window: Any = None  # the StartupFailureWindow while one is shown
+        # Called with the StartupFailureWindow once it is shown (tests and drivers await it).
+        self.on_failure_shown: Any = None
+        # Why the last action chosen in the failure window did not work (shown next time).
+        self.action_note: str | None = None
 
 
 def _show_shell(app: Any, settings: Any, log_path: Path) -> tuple[Any, dict[str, float]]:
@@ -255,19 +378,25 @@ async def _main(
     from app.core.providers import detect_local_servers
     from app.ui.demo_session import activate_demo, stop_demo
 
-    ctx = build_context(
-        data_dir,
-        settings,
-        on_task_error=lambda exc: crash.excepthook(type(exc), exc, exc.__traceback__),
-    )
+    startup: _Startup = getattr(args, "startup", None) or _Startup(data_dir=data_dir)
+    if startup.lock is not None and not isinstance(startup.lock, str):
+        from app.ui.single_instance import InstanceServer
+
+        startup.server = InstanceServer(data_dir, lambda: _bring_forward(window, startup))
+    quit_after_paint = args.quit_after_paint or args.screenshot is not None
+    opened = await _open_data(args, data_dir, settings, crash, window, startup)
+    if isinstance(opened, int):
+        return opened
+    ctx = opened
 
     async def shutdown_services() -> None:
         await shutdown_context(ctx, before_db=lambda: stop_demo(ctx))
 
-    quit_after_paint = args.quit_after_paint or args.screenshot is not None
-    # Before the chat tab reads anything: replies left `streaming` by a crash or a kill become
-    # `interrupted` (one indexed UPDATE on the database thread), and old deleted threads go.
-    await _recover(ctx)
+    if ctx.db.read_only:
+        window.set_read_only(
+            "this database is open read-only, so nothing can be sent, edited or imported. "
+            "Quit and start Switchboard normally to write again."
+        )
     closed = asyncio.get_running_loop().create_future()
     window.closed.connect(lambda: _resolve(closed, None))
     window.attach(
@@ -281,6 +410,9 @@ async def _main(
         await activate_demo(ctx)
     window.start_background_checks()
     ready_at = time.time()
+    if os.environ.get("SWITCHBOARD_REPORT_READY"):
+        # For tests and drivers that start the app and must know when it is up (no polling).
+        print(f"ready {data_dir}", flush=True)
 
     if quit_after_paint:
         if args.quit_after_paint:
@@ -305,6 +437,217 @@ async def _main(
     return 0
 
 
+def _bring_forward(window: Any, startup: _Startup) -> None:
+    """A second start on this data folder: show whichever window this instance is showing."""
+    target = startup.failure_window if startup.failure_window is not None else window
+    if target is None or not target.isVisible():
+        target = window
+    target.showNormal()
+    target.raise_()
+    target.activateWindow()
+    log.info("a second start on this data folder brought the window forward")
+
+
+async def _open_data(
+    args: argparse.Namespace,
+    data_dir: Path,
+    settings: Any,
+    crash: Any,
+    window: Any,
+    startup: _Startup,
+) -> Any:
+    """Open the services over the data folder, or explain why not in the start-up failure
+    window and act on the user's choice. Returns the AppContext, or an exit code."""
+    import asyncio
+    import errno
+
+    from app.core.errors import StorageError
+    from app.ui import startup_failure as sf
+
+    read_only = bool(args.read_only)
+    log_problem_shown = False
+    while True:
+        ctx = None
+        exc: BaseException | None = None
+        try:
+            if startup.dir_error is not None:
+                raise startup.dir_error
+            if not read_only and not os.access(data_dir, os.W_OK):
+                raise PermissionError(errno.EROFS, "the folder cannot be written", str(data_dir))
+            ctx = build_context(
+                data_dir,
+                settings,
+                read_only=read_only,
+                on_task_error=lambda e: crash.excepthook(type(e), e, e.__traceback__),
+            )
+            if not read_only:
+                # Before the chat tab reads anything: replies left `streaming` by a crash or a
+                # kill become `interrupted`, and old deleted threads go.
+                await _recover(ctx)
+        except (StorageError, OSError) as error:
+            exc = error
+            log.warning("start-up on %s failed: %s", data_dir, error)
+            if ctx is not None:
+                await shutdown_context(ctx)
+                ctx = None
+        if exc is None and (startup.log_problem is None or log_problem_shown or read_only):
+            # Read-only, a log folder that cannot be written is expected: the banner says why.
+            if startup.log_problem and read_only:
+                window.status.showMessage(startup.log_problem, 15000)
+            return ctx
+        if exc is None:
+            from app.core.errors import SwitchboardError
+
+            exc = SwitchboardError(startup.log_problem)
+            exc.kind = "log-unwritable"  # type: ignore[attr-defined]
+            log_problem_shown = True
+        problem = await asyncio.to_thread(_describe_failure, exc, data_dir, startup)
+        action, argument = await _ask(problem, args, window, startup)
+        if action == sf.CONTINUE and ctx is not None:
+            return ctx
+        if ctx is not None:
+            await shutdown_context(ctx)
+        if action == sf.QUIT:
+            return 3
+        if action == sf.READ_ONLY:
+            read_only = True
+        elif action == sf.RESTORE:
+            from app.core.store.db import restore_backup
+
+            try:
+                aside = await asyncio.to_thread(
+                    restore_backup, data_dir / "switchboard.db", Path(argument)
+                )
+            except OSError as error:  # e.g. the folder is read-only after all: say so, ask again
+                log.warning("restoring %s failed: %s", argument, error)
+                startup.action_note = (
+                    f"Restoring {Path(argument).name} failed ({error.strerror or error}); "
+                    "nothing was moved or deleted."
+                )
+            else:
+                window.status.showMessage(
+                    f"Restored {Path(argument).name}; the old file is {aside.name}.", 15000
+                )
+        elif action == sf.CHOOSE:
+            return _restart_with(args, Path(argument))
+        # RETRY (and RESTORE, READ_ONLY): go round again
+
+
+def _describe_failure(exc: BaseException, data_dir: Path, startup: _Startup) -> Any:
+    """The StartupProblem for `exc` (runs on a worker thread: it probes the database)."""
+    from app.core.store.db import Database, backups_of
+    from app.ui.startup_failure import describe
+
+    db_path = data_dir / "switchboard.db"
+    can_read = False
+    if db_path.is_file() and getattr(exc, "kind", None) != "log-unwritable":
+        try:
+            probe = Database.open(db_path, read_only=True)
+        except Exception as error:  # any failure just means "not readable": say nothing more
+            log.info("read-only probe failed: %s", error)
+        else:
+            try:
+                probe.run_sync(lambda conn: conn.execute("SELECT count(*) FROM threads").fetchone())
+                can_read = True
+            except Exception as error:
+                log.info("read-only probe could not read threads: %s", error)
+            finally:
+                probe.close()
+    log_only = getattr(exc, "kind", None) == "log-unwritable"
+    notes = (startup.log_problem,) if startup.log_problem and not log_only else ()
+    if startup.action_note:
+        notes = (startup.action_note, *notes)
+        startup.action_note = None
+    try:
+        backups = tuple(backups_of(db_path))
+    except OSError:
+        backups = ()
+    return describe(
+        exc, data_dir, db_path=db_path, backups=backups, can_read_only=can_read, notes=notes
+    )
+
+
+async def _ask(
+    problem: Any, args: argparse.Namespace, window: Any, startup: _Startup
+) -> tuple[str, Any]:
+    """Show the start-up failure window in place of the main window; await the user's choice.
+    With --quit-after-paint / --screenshot: report `startup-failure <kind>` once it painted."""
+    import asyncio
+
+    from app.ui.startup_failure import CHOOSE, QUIT, StartupFailureWindow
+
+    failure = StartupFailureWindow(problem)
+    startup.failure_window = failure
+    choice: asyncio.Future[tuple[str, Any]] = asyncio.get_running_loop().create_future()
+    failure.chosen.connect(lambda action, arg: _resolve(choice, (action, arg)))
+    painted = _first_paint_future(failure)
+    window.hide()
+    failure.resize(max(failure.sizeHint().width(), 680), failure.sizeHint().height())
+    failure.show()
+    failure.raise_()
+    failure.activateWindow()
+    try:
+        await asyncio.wait_for(painted, 5.0)
+    except TimeoutError:
+        log.warning("the start-up failure window did not paint within 5 s")
+    if startup.on_failure_shown is not None:
+        startup.on_failure_shown(failure)
+    if args.quit_after_paint or args.screenshot is not None:
+        if args.screenshot is not None:
+            await asyncio.sleep(0.2)  # let the wrapped labels settle before grabbing
+            path = Path(args.screenshot)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            failure.grab().save(str(path), "PNG")
+        actions = ",".join(failure.buttons)
+        print(
+            f"startup-failure {problem.kind} visible={int(failure.isVisible())} actions={actions}",
+            flush=True,
+        )
+        _resolve(choice, (QUIT, None))
+    try:
+        return await choice
+    finally:
+        startup.failure_window = None
+        failure.hide()
+        failure.deleteLater()
+        if choice.result()[0] not in (QUIT, CHOOSE):  # CHOOSE: this process is about to exit
+            window.show()
+
+
+def _first_paint_future(widget: Any) -> Any:
+    import asyncio
+
+    from PySide6.QtCore import QEvent, QObject
+
+    future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    class Watcher(QObject):
+        def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt name)
+            if event.type() == QEvent.Type.Paint:
+                _resolve(future, None)
+            return False
+
+    watcher = Watcher(widget)
+    widget.installEventFilter(watcher)
+    future.add_done_callback(lambda _f: widget.removeEventFilter(watcher))
+    return future
+
+
+def _restart_with(args: argparse.Namespace, data_dir: Path) -> int:
+    """Start a new Switchboard on another data folder (it takes its own lock); this one exits."""
+    from PySide6.QtCore import QProcess
+
+    argv = ["-m", "app", "--data-dir", str(data_dir), "--theme", args.theme]
+    if args.no_detect:
+        argv.append("--no-detect")
+    ok = QProcess.startDetached(sys.executable, argv)
+    started = ok[0] if isinstance(ok, tuple) else bool(ok)
+    if not started:
+        log.error("could not start Switchboard on %s", data_dir)
+        return 3
+    return 0
+
+
 async def _recover(ctx: Any) -> None:
     n = await ctx.chat.recover_interrupted()
     if n:
@@ -317,9 +660,15 @@ async def _recover(ctx: Any) -> None:
 
 
 def build_context(
-    data_dir: Path, settings: Any, *, on_task_error: Any = None, secrets: Any = None
+    data_dir: Path,
+    settings: Any,
+    *,
+    on_task_error: Any = None,
+    secrets: Any = None,
+    read_only: bool = False,
 ) -> Any:
-    """Build every service over `data_dir` and the AppContext holding them."""
+    """Build every service over `data_dir` and the AppContext holding them. With `read_only`
+    the database is opened `mode=ro` (`ctx.db.read_only`): reading works, writes raise."""
     from app.core.errors import ConfigError
     from app.core.providers import ProfileRepository
     from app.core.secrets import SecretStore
@@ -331,7 +680,7 @@ def build_context(
     from app.ui.context import AppContext, AppEvents
 
     events = AppEvents()
-    db = Database.open(data_dir / "switchboard.db")
+    db = Database.open(data_dir / "switchboard.db", read_only=read_only)
     threads = ThreadRepository(db)
     profiles = ProfileRepository(data_dir / "profiles.json")
     secret_store = secrets if secrets is not None else SecretStore()

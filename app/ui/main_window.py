@@ -230,9 +230,54 @@ class MainWindow(QMainWindow):
         for action in (self.settings_action, self.export_action, self.import_action):
             action.setEnabled(False)
 
+        # Read-only mode (see set_read_only): why nothing can be written, "" when it can.
+        self.read_only_reason = ""
+        self.read_only_banner: QFrame | None = None
+
         self.restore_window_state()
         if ctx is not None:
             self.attach(ctx)
+
+    def set_read_only(self, reason: str) -> None:
+        """Read-only mode: a banner above the tabs says why; the composer and the imports are
+        disabled with that reason (reading, searching and exporting still work)."""
+        self.read_only_reason = reason
+        if self.read_only_banner is None:
+            banner = QFrame()
+            banner.setProperty("role", "banner")
+            banner.setAccessibleName("Read-only mode")
+            label = QLabel(f"Read-only: {reason}")
+            label.setWordWrap(True)
+            row = QHBoxLayout(banner)
+            row.setContentsMargins(12, 6, 12, 6)
+            row.addWidget(label, 1)
+            tabs = self.takeCentralWidget()
+            holder = QWidget()
+            column = QVBoxLayout(holder)
+            column.setContentsMargins(0, 0, 0, 0)
+            column.setSpacing(0)
+            column.addWidget(banner)
+            column.addWidget(tabs, 1)
+            self.setCentralWidget(holder)
+            self.read_only_banner = banner
+            self.read_only_label = label
+        self._apply_read_only()
+
+    def _apply_read_only(self) -> None:
+        reason = self.read_only_reason
+        if not reason:
+            return
+        composer = getattr(self.chat_tab, "composer", None)
+        if composer is not None:
+            # The whole composer: the chat tab toggles its buttons, never the composer itself.
+            composer.setEnabled(False)
+            composer.setToolTip(f"Sending is off: {reason}")
+        if self.thread_transfer is not None:
+            for action in self.thread_transfer.actions():
+                if "import" in action.text().lower():
+                    action.setEnabled(False)
+                    action.setToolTip(reason)
+        self.import_action.setEnabled(False)
 
     def attach(
         self,
@@ -332,7 +377,8 @@ class MainWindow(QMainWindow):
     # -- profiles --
 
     def _on_profiles_changed(self) -> None:
-        has_profiles = bool(self.ctx.profile_list)
+        # Read-only, the history is shown even without a profile to send with.
+        has_profiles = bool(self.ctx.profile_list) or bool(self.read_only_reason)
         if has_profiles and self.chat_tab is None:
             self.chat_tab = _make_chat_tab(self.ctx)
             self.chat_tab.setAccessibleName(self.chat_tab.accessibleName() or "Chat")
@@ -341,6 +387,7 @@ class MainWindow(QMainWindow):
             self.chat_stack.setCurrentWidget(self.chat_tab)
         else:
             self.chat_stack.setCurrentWidget(self.first_run)
+        self._apply_read_only()
         self._refresh_active()
 
     def _on_active_changed(self, _profile_id: str) -> None:

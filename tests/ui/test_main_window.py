@@ -327,3 +327,48 @@ def test_demo_screenshot_run_end_to_end(tmp_path: Path) -> None:
     assert (data / "logs" / "switchboard.log").exists()
     assert not (data / "profiles.json").exists()  # the demo profile is never saved
     assert "Traceback" not in proc.stderr
+
+
+def test_read_only_mode_shows_the_history_with_a_banner_and_sending_off(
+    tmp_path: Path, secret_store: Any, arun: Callable[..., Any]
+) -> None:
+    from app.core.store.db import Database
+    from app.core.store.threads import ThreadRepository
+    from app.main import build_context, shutdown_context
+
+    data = tmp_path / "ro"
+    data.mkdir()
+    db = Database.open(data / "switchboard.db")
+    try:
+        arun(ThreadRepository(db).create_thread("kept history"))
+    finally:
+        db.close()
+    before = (data / "switchboard.db").read_bytes()
+    settings = QSettings(str(data / "ui.ini"), QSettings.Format.IniFormat)
+    ctx = build_context(data, settings, secrets=secret_store, read_only=True)
+
+    async def build() -> MainWindow:
+        window = MainWindow(settings=settings)
+        window.set_read_only("opened read-only for this test")
+        window.attach(ctx)
+        assert window.chat_tab is not None  # shown even without a provider profile
+        await signal_future(window.chat_tab.threadsReloaded)
+        return window
+
+    window = arun(build())
+    try:
+        window.show()
+        assert ctx.db.read_only
+        assert window.read_only_banner is not None and window.read_only_banner.isVisible()
+        assert "opened read-only for this test" in window.read_only_label.text()
+        composer = window.chat_tab.composer
+        assert not composer.isEnabled() and not composer.send_button.isEnabled()
+        assert not window.import_action.isEnabled()
+        model = window.chat_tab.thread_list.model
+        titles = [str(model.index(r, 0).data()) for r in range(model.rowCount())]
+        assert any("kept history" in t for t in titles), titles
+    finally:
+        arun(window.aclose())
+        arun(shutdown_context(ctx))
+        window.deleteLater()
+    assert (data / "switchboard.db").read_bytes() == before

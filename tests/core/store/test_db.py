@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from app.core.errors import StorageError
-from app.core.store.db import Database, storage_error_from, transaction
+from app.core.store.db import (
+    Database,
+    DatabaseOpenError,
+    backups_of,
+    storage_error_from,
+    transaction,
+)
 from app.core.store.migrations import LATEST_VERSION
 from app.core.store.threads import ThreadRepository
 
@@ -191,5 +197,145 @@ def test_in_memory_database(arun) -> None:
         assert db.version == LATEST_VERSION
         thread = arun(ThreadRepository(db).create_thread("mem"))
         assert thread.title == "mem"
+    finally:
+        db.close()
+
+
+# --- open failures: each a DatabaseOpenError with the kind the start-up window acts on --------
+
+
+def _files(directory: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(directory.iterdir()) if p.is_file()}
+
+
+def test_newer_schema_is_refused_before_anything_is_written(db_path: Path) -> None:
+    Database.open(db_path).close()
+    conn = sqlite3.connect(db_path)
+    conn.execute("PRAGMA journal_mode = DELETE")  # WAL would hide later writes in the -wal file
+    conn.execute(f"PRAGMA user_version = {LATEST_VERSION + 1}")
+    conn.close()
+    before = _files(db_path.parent)
+    with pytest.raises(DatabaseOpenError) as info:
+        Database.open(db_path)
+    assert info.value.kind == "newer-schema"
+    assert info.value.version == LATEST_VERSION + 1
+    assert "newer Switchboard" in info.value.user_message
+    # No WAL switch, no backup copy, no migration: the folder holds the same bytes.
+    assert _files(db_path.parent) == before
+    assert not backups_of(db_path)
+
+
+def test_garbage_in_the_schema_page_is_damaged(db_path: Path, arun) -> None:
+    db = Database.open(db_path)
+    arun(ThreadRepository(db).create_thread("kept"))
+    db.close()
+    data = bytearray(db_path.read_bytes())
+    data[100:4096] = b"\xa5" * (4096 - 100)  # page 1 after the header: the schema's b-tree
+    db_path.write_bytes(bytes(data))
+    with pytest.raises(DatabaseOpenError) as info:
+        Database.open(db_path)
+    assert info.value.kind == "damaged"
+    assert "backup" in info.value.user_message
+
+
+def test_a_truncated_file_is_damaged(db_path: Path, arun) -> None:
+    db = Database.open(db_path)
+    repo = ThreadRepository(db)
+    for i in range(30):
+        arun(repo.create_thread(f"thread {i} " + "x" * 500))
+    db.close()
+    data = db_path.read_bytes()
+    db_path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(DatabaseOpenError) as info:
+        Database.open(db_path)
+    assert info.value.kind == "damaged"
+    assert "shorter than its header says" in info.value.user_message
+
+
+def test_a_file_that_is_not_a_database(db_path: Path) -> None:
+    db_path.write_bytes(b"PK\x03\x04 a zip, not sqlite" * 50)
+    with pytest.raises(DatabaseOpenError) as info:
+        Database.open(db_path)
+    assert info.value.kind == "not-a-database"
+    assert db_path.read_bytes().startswith(b"PK")
+
+
+def test_an_exclusive_lock_held_by_another_program_is_locked(db_path: Path) -> None:
+    Database.open(db_path).close()
+    holder = sqlite3.connect(db_path, isolation_level=None)
+    try:
+        holder.execute("PRAGMA journal_mode = DELETE")
+        holder.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(DatabaseOpenError) as info:
+            Database.open(db_path)
+        assert info.value.kind == "locked"
+        assert "another program" in info.value.user_message
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+def test_read_only_open_reads_and_refuses_writes_without_touching_the_file(
+    db_path: Path, arun
+) -> None:
+    db = Database.open(db_path)
+    arun(ThreadRepository(db).create_thread("history"))
+    db.close()
+    before = _files(db_path.parent)
+    ro = Database.open(db_path, read_only=True)
+    try:
+        assert ro.read_only
+        repo = ThreadRepository(ro)
+        assert [t.title for t in arun(repo.list_threads())] == ["history"]
+        with pytest.raises(StorageError, match="read-only"):
+            arun(repo.create_thread("new"))
+    finally:
+        ro.close()
+    # A WAL reader may leave empty -wal/-shm files beside it; the database itself is unchanged.
+    assert _files(db_path.parent)[db_path.name] == before[db_path.name]
+
+
+def test_read_only_open_of_a_newer_schema_reads_it(db_path: Path, arun) -> None:
+    db = Database.open(db_path)
+    arun(ThreadRepository(db).create_thread("from the future"))
+    db.close()
+    conn = sqlite3.connect(db_path)
+    conn.execute(f"PRAGMA user_version = {LATEST_VERSION + 1}")
+    conn.close()
+    ro = Database.open(db_path, read_only=True)
+    try:
+        assert [t.title for t in arun(ThreadRepository(ro).list_threads())] == ["from the future"]
+    finally:
+        ro.close()
+
+
+def test_backups_of_lists_only_real_backup_files(db_path: Path) -> None:
+    assert backups_of(db_path) == []
+    for name in ("switchboard.db.bak-v3", "switchboard.db.bak-v12", "switchboard.db.bak-vx"):
+        (db_path.parent / name).write_bytes(b"x")
+    assert [p.name for p in backups_of(db_path)] == [
+        "switchboard.db.bak-v12",
+        "switchboard.db.bak-v3",
+    ]
+
+
+def test_restore_backup_moves_the_damaged_file_aside_and_keeps_the_backup(
+    db_path: Path, arun
+) -> None:
+    from app.core.store.db import restore_backup
+
+    db = Database.open(db_path)
+    arun(ThreadRepository(db).create_thread("saved"))
+    db.close()
+    backup = db_path.with_name(db_path.name + "-copy.bak-v1")
+    backup.write_bytes(db_path.read_bytes())
+    db_path.write_bytes(b"garbage" * 1000)
+    aside = restore_backup(db_path, backup, now=1_700_000_000)
+    assert aside.read_bytes() == b"garbage" * 1000
+    assert aside.name.startswith("switchboard.db.damaged-")
+    assert backup.exists()
+    db = Database.open(db_path)
+    try:
+        assert [t.title for t in arun(ThreadRepository(db).list_threads())] == ["saved"]
     finally:
         db.close()

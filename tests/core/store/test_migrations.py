@@ -204,3 +204,43 @@ def test_v3_refills_search_without_streaming_rows_and_indexes_prefixes(tmp_path:
                 "INSERT INTO messages_fts(messages_fts, rank) VALUES ('integrity-check', 1)"
             )
         )
+
+
+def test_a_failing_migration_is_an_open_error_the_start_up_window_can_name(
+    tmp_path: Path,
+) -> None:
+    from app.core.store.db import DatabaseOpenError, backups_of
+
+    path = tmp_path / "fail.db"
+    build_at_version(path, 1)
+    seed(path, 1)
+
+    def full(conn: sqlite3.Connection) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    def broken(conn: sqlite3.Connection) -> None:
+        conn.execute("SELECT * FROM nope")
+
+    with pytest.raises(DatabaseOpenError) as info:
+        Database.open(path, migrations=[MIGRATIONS[0], full])
+    assert info.value.kind == "disk-full"
+    assert "Free some disk space" in info.value.user_message
+    with pytest.raises(DatabaseOpenError) as info:
+        Database.open(path, migrations=[MIGRATIONS[0], broken])
+    assert info.value.kind == "migration-failed"
+    # The start-up window offers the copy taken before the step.
+    assert backups_of(path) == [backup_path_for(path, 1)]
+
+
+def test_newer_schema_leaves_the_file_and_its_folder_as_they_were(tmp_path: Path) -> None:
+    from app.core.store.db import DatabaseOpenError
+
+    path = tmp_path / "future.db"
+    build_at_version(path, LATEST_VERSION)
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {LATEST_VERSION + 1}")
+    conn.close()
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    with pytest.raises(DatabaseOpenError, match="newer Switchboard"):
+        Database.open(path)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
