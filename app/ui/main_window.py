@@ -248,7 +248,7 @@ class MainWindow(QMainWindow):
         if self.first_run is None:
             self.first_run = FirstRunPanel()
             self.chat_stack.addWidget(self.first_run)
-            self.first_run.addProviderRequested.connect(self.open_settings)
+            self.first_run.addProviderRequested.connect(self.open_settings_on_presets)
             self.first_run.demoRequested.connect(self._on_demo_clicked)
         self.ctx = ctx
         if self._settings is None:
@@ -391,6 +391,12 @@ class MainWindow(QMainWindow):
         self._settings_dialog.raise_()
         self._settings_dialog.activateWindow()
         return self._settings_dialog
+
+    def open_settings_on_presets(self) -> SettingsDialog:
+        """First run's "Add a provider…": Settings, landing on the list of presets."""
+        dlg = self.open_settings()
+        dlg.show_presets()
+        return dlg
 
     def _forget_settings(self, _result: int = 0) -> None:
         dlg, self._settings_dialog = self._settings_dialog, None
