@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QListView,
     QMenu,
     QPushButton,
+    QSizePolicy,
     QStackedWidget,
     QStyledItemDelegate,
     QStyleOptionViewItem,
@@ -114,6 +115,45 @@ class ThreadListView(QListView):
         super().paintEvent(event)
 
 
+class _ElidedLabel(QLabel):
+    """A one-line label that elides its text to the width it is given and never asks for
+    more: the undo bar must not widen the sidebar (it jumped from ~220 to ~400 px)."""
+
+    def __init__(self, text: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setMinimumWidth(0)
+        self._full = text
+        super().setText(text)
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt name)
+        self._full = text
+        self._elide()
+
+    def full_text(self) -> str:
+        return self._full
+
+    def text(self) -> str:  # the whole text for callers; the screen shows it elided
+        return self._full
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        width = self.width()
+        shown = self._full
+        if width > 20:
+            shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, width)
+        super().setText(shown)
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(0, super().minimumSizeHint().height())
+
+    def sizeHint(self) -> QSize:
+        return QSize(0, super().sizeHint().height())
+
+
 class UndoBar(QFrame):
     """"Thread deleted · Undo", shown for `UNDO_SECONDS` after a delete."""
 
@@ -129,7 +169,7 @@ class UndoBar(QFrame):
             "QFrame#undoBar { background: palette(tool-tip-base); color: palette(tool-tip-text);"
             " border: 1px solid palette(mid); border-radius: 6px; }"
         )
-        self.label = QLabel("Thread deleted", self)
+        self.label = _ElidedLabel("Thread deleted", self)
         self.label.setObjectName("undoLabel")
         self.label.setAccessibleName("Thread deleted")
         self.label.setTextFormat(Qt.TextFormat.PlainText)
