@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSizePolicy,
     QStackedWidget,
+    QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QToolButton,
@@ -39,6 +40,7 @@ from PySide6.QtWidgets import (
 from app.ui.chat.search_panel import SearchBox, SearchResults
 from app.ui.chat.thread_model import (
     ARCHIVED_ROLE,
+    DATE_ROLE,
     PINNED_ROLE,
     THREAD_ID_ROLE,
     UPDATED_ROLE,
@@ -62,7 +64,10 @@ EMPTY_ARCHIVED = "No archived threads.\nArchive a thread with Ctrl+Shift+A or it
 
 
 class _FullWidthDelegate(QStyledItemDelegate):
-    """Rows as wide as the list, so long titles are elided instead of scrolling sideways."""
+    """Rows as wide as the list, so long titles are elided instead of scrolling sideways; the
+    date of the last activity ("Today", "Yesterday", "3 Mar") at the right, muted."""
+
+    DATE_GAP = 8
 
     def __init__(self, view: QListView) -> None:
         super().__init__(view)
@@ -71,6 +76,38 @@ class _FullWidthDelegate(QStyledItemDelegate):
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
         size = super().sizeHint(option, index)
         return QSize(self._view.viewport().width(), max(size.height(), 26))
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
+        when = str(index.data(DATE_ROLE) or "")
+        if not when:
+            super().paint(painter, option, index)
+            return
+        metrics = option.fontMetrics
+        date_width = metrics.horizontalAdvance(when)
+        opt = QStyleOptionViewItem(option)
+        # The title is elided short of the date; the date is drawn in the space left.
+        opt.rect = option.rect.adjusted(0, 0, -(date_width + self.DATE_GAP + 4), 0)
+        super().paint(painter, opt, index)
+        painter.save()
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        palette = option.palette
+        if selected:
+            painter.fillRect(
+                option.rect.adjusted(opt.rect.width(), 0, 0, 0),
+                palette.color(QPalette.ColorRole.Highlight),
+            )
+            colour = palette.color(QPalette.ColorRole.HighlightedText)
+        else:
+            colour = palette.color(QPalette.ColorRole.PlaceholderText)
+        painter.setPen(colour)
+        painter.drawText(
+            option.rect.adjusted(0, 0, -(self.DATE_GAP // 2 + 2), 0),
+            int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
+            when,
+        )
+        painter.restore()
 
 
 class ThreadListView(QListView):

@@ -396,3 +396,34 @@ def test_ctrl_z_in_the_composer_undoes_the_delete_and_the_sidebar_keeps_its_widt
         assert edit.toPlainText() != "typed"
     finally:
         arun(tab.aclose())
+
+
+def test_thread_list_shows_dates(qtbot: QtBot, app_ctx: AppContext, arun: Callable[..., Any]) -> None:
+    import datetime as dt
+
+    from app.ui.chat.thread_model import DATE_ROLE, ThreadRow, date_label
+
+    today = dt.date(2026, 3, 4)
+    at = lambda d: dt.datetime.combine(d, dt.time(14, 2)).timestamp()  # noqa: E731
+    assert date_label(at(today), today) == "Today"
+    assert date_label(at(today - dt.timedelta(days=1)), today) == "Yesterday"
+    assert date_label(at(dt.date(2026, 1, 9)), today) == "9 Jan"
+    assert date_label(at(dt.date(2024, 12, 31)), today) == "31 Dec 2024"
+    assert date_label(0, today) == ""
+
+    tab = _open(qtbot, app_ctx, arun)
+    try:
+        now = dt.datetime.now()
+        rows = [
+            ThreadRow(1, "Fresh", updated_at=now.timestamp()),
+            ThreadRow(2, "Old one", updated_at=dt.datetime(2020, 5, 6, 12).timestamp()),
+        ]
+        tab.thread_list.set_threads(rows)
+        model = tab.thread_list.model
+        assert model.index(0, 0).data(DATE_ROLE) == "Today"
+        assert model.index(1, 0).data(DATE_ROLE) == "6 May 2020"
+        assert model.index(0, 0).data() == "Fresh"  # the title itself is unchanged
+        assert "6 May 2020" in model.index(1, 0).data(Qt.ItemDataRole.AccessibleTextRole)
+        tab.thread_list.list.viewport().grab()  # paints the rows with their dates
+    finally:
+        arun(tab.aclose())
