@@ -56,7 +56,7 @@ VIDEO_LABELS = [
 SIZE_LABELS = [("x", "1024x1024"), ("*", "1024*1024")]
 RESPONSE_FORMAT_LABELS = [("", "Server default"), ("url", "URL"), ("b64_json", "Base64 JSON")]
 # Lines reserved at the top of the form for validation problems (more are summarised).
-VALIDATION_LINES = 3
+VALIDATION_LINES = 2
 
 CAPABILITY_LABELS = {
     "chat": "Chat",

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSplitter,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -271,6 +272,9 @@ class SettingsDialog(QDialog):
             "&Save", QDialogButtonBox.ButtonRole.ApplyRole
         )
         self.save_button.setAccessibleName("Save provider settings")
+        self.save_button.setIcon(
+            self.style().standardIcon(QStyle.StandardPixmap.SP_DialogSaveButton)
+        )
         self.save_button.setShortcut(QKeySequence.StandardKey.Save)
         self.save_button.setToolTip("Save the provider settings (Ctrl+S)")
         self.close_button = self.buttons.button(QDialogButtonBox.StandardButton.Close)

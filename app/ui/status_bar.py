@@ -152,6 +152,17 @@ class StatusBar(QStatusBar):
         self.addPermanentWidget(self.demo_badge)
         self.addPermanentWidget(self.profile_label)
 
+        # Room between the notices: the permanent widgets otherwise touch ("…saved rate…").
+        for label in (
+            self.keychain_label,
+            self.storage_label,
+            self.limited_label,
+            self.rate_label,
+            self.model_label,
+            self.profile_label,
+        ):
+            label.setContentsMargins(6, 0, 6, 0)
+
         self._rate_info: RateLimitInfo | None = None
         self._rate_profile = ""
         self._active_profile_id = ""

@@ -199,3 +199,16 @@ def test_first_run_add_provider_opens_the_preset_list(
     assert dlg.preset_list.currentItem() is not None  # Enter adds the highlighted preset
     arun(dlg.aclose())
     dlg.close()
+
+
+def test_screenshot_of_the_first_run_settings(dialog: SettingsDialog) -> None:
+    from pathlib import Path
+
+    out = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+    out.mkdir(parents=True, exist_ok=True)
+    image = dialog.grab().toImage()
+    assert not image.isNull() and image.width() >= 900
+    assert image.save(str(out / "settings-first-run-presets.png"), "PNG")
+    dialog.add_from_preset("custom")
+    dialog.form.set_validation(["Give the profile a name.", "Enter the base URL.", "A third."])
+    assert dialog.grab().toImage().save(str(out / "settings-validation.png"), "PNG")

@@ -268,3 +268,20 @@ def test_sidebar_width_is_remembered(
     second.show()
     assert abs(second.sidebar_width() - 310) <= 2
     assert re.fullmatch(r"\d+", str(QSettings(str(app_ctx.data_dir / "ui.ini"), QSettings.Format.IniFormat).value("chat/sidebarWidth")))
+
+
+def test_screenshot_of_the_shortcuts_sheet_and_status_notices(window: Any) -> None:
+    out = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+    out.mkdir(parents=True, exist_ok=True)
+    sheet = window.show_shortcuts()
+    assert sheet.grab().toImage().save(str(out / "shortcuts-sheet.png"), "PNG")
+    sheet.hide()
+    window.resize(1100, 720)
+    window.show()
+    window.status.set_storage_problem(DISK_FULL)
+    window.status.set_rate_limited(window.status.clock() + 83)
+    window.status.set_keychain_status(False, "No D-Bus session.")
+    image = window.grab().toImage()
+    assert image.save(str(out / "main-status-notices.png"), "PNG")
+    window.status.set_rate_limited(None)
+    window.status.set_storage_problem("")
