@@ -242,7 +242,7 @@ class UndoBar(QFrame):
             self.expired.emit(self.thread_id)
         self.thread_id = thread_id
         shown = title if len(title) <= 28 else title[:27] + "…"
-        self.label.setText(f"Thread deleted · “{shown}”")
+        self.label.setText(f"Deleted “{shown}”")
         self.label.setToolTip(f"“{title}” was deleted. Undo brings it back.")
         self.setAccessibleDescription(f"“{title}” was deleted. Press Undo or Ctrl+Z to bring it back.")
         self.show()
