@@ -419,6 +419,11 @@ class MainWindow(QMainWindow):
 
     def _on_active_changed(self, _profile_id: str) -> None:
         self._refresh_active()
+        # The chat tab hears the same signal after this window (it connected later) and only
+        # then resets its model: read it again once it has.
+        from PySide6.QtCore import QTimer
+
+        QTimer.singleShot(0, self, self._refresh_active)
 
     def _on_model_changed(self, profile_id: str, model: str) -> None:
         # The chat tab announces the model of the profile it shows (the open thread's).

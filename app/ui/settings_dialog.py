@@ -202,7 +202,9 @@ class SettingsDialog(QDialog):
         grid.addWidget(self.import_button, 2, 0)
         grid.addWidget(self.export_button, 2, 1)
         ll.addLayout(grid)
-        io_note = QLabel("Exports never include API keys: they stay in the keychain.")
+        # Worded by refresh() once the keychain status is known (see labels.keychain_sentence).
+        io_note = QLabel("Exports never include API keys.")
+        self.io_note = io_note
         io_note.setWordWrap(True)
         io_note.setProperty("role", "muted")
         io_note.setAccessibleName("About export")
@@ -445,7 +447,9 @@ class SettingsDialog(QDialog):
         if not self._profiles:
             self.preset_list.setFocus()
         else:
-            self.add_button.showMenu()
+            # popup(), not QPushButton.showMenu(): that runs the menu's own nested event loop.
+            below = self.add_button.rect().bottomLeft()
+            self.add_menu.popup(self.add_button.mapToGlobal(below))
 
     def _on_row_changed(self, row: int) -> None:
         self._current = row
@@ -643,6 +647,12 @@ class SettingsDialog(QDialog):
             )
             self.banner_label.setToolTip(status.reason)
         self.banner.setVisible(not status.available)
+        self.io_note.setText(
+            "Exports never include API keys: they stay in the keychain."
+            if status.available
+            else "Exports never include API keys (keys here are session-only or read from "
+            "environment variables)."
+        )
         for p in list(self._profiles):
             if p.key_source in (KeySource.KEYCHAIN, KeySource.SESSION):
                 try:

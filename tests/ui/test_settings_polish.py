@@ -212,3 +212,23 @@ def test_screenshot_of_the_first_run_settings(dialog: SettingsDialog) -> None:
     dialog.add_from_preset("custom")
     dialog.form.set_validation(["Give the profile a name.", "Enter the base URL.", "A third."])
     assert dialog.grab().toImage().save(str(out / "settings-validation.png"), "PNG")
+
+
+def test_no_keychain_wording_in_the_dialog(app_ctx: Any, make_dialog: Any) -> None:
+    from keyring.backends import fail
+
+    from app.core.secrets import SecretStore
+
+    app_ctx.secrets = SecretStore("switchboard-test", keyring_backend=fail.Keyring(), environ={})
+    dlg = make_dialog()
+    assert "keychain" not in dlg.io_note.text()  # no claim that keys "stay in the keychain"
+    assert not dlg.banner.isHidden()
+
+
+def test_show_presets_with_profiles_pops_the_add_menu(dialog: SettingsDialog, qtbot: Any) -> None:
+    dialog.add_from_preset("ollama")
+    dialog.show_presets()
+    qtbot.waitUntil(dialog.add_menu.isVisible)
+    labels = [a.text() for a in dialog.add_menu.actions()]
+    assert "OpenAI" in labels and "Custom" in labels
+    dialog.add_menu.hide()
