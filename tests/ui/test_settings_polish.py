@@ -70,7 +70,7 @@ def test_validation_lines_do_not_move_the_fields(dialog: SettingsDialog, qtbot: 
     form = dialog.form
     form.base_url_edit.setText("https://api.example.com/v1")
     dialog._on_form_changed()
-    qtbot.waitUntil(lambda: form.key_edit.isVisible())
+    assert form.key_edit.isVisible()
     before = {w: _y_of(w, form) for w in (form.name_edit, form.base_url_edit, form.key_edit)}
     height = form.validation_label.height()
     # Problems appear (one, then more than the reserved lines), then vanish again.
@@ -228,7 +228,7 @@ def test_no_keychain_wording_in_the_dialog(app_ctx: Any, make_dialog: Any) -> No
 def test_show_presets_with_profiles_pops_the_add_menu(dialog: SettingsDialog, qtbot: Any) -> None:
     dialog.add_from_preset("ollama")
     dialog.show_presets()
-    qtbot.waitUntil(dialog.add_menu.isVisible)
+    assert dialog.add_menu.isVisible()
     labels = [a.text() for a in dialog.add_menu.actions()]
     assert "OpenAI" in labels and "Custom" in labels
     dialog.add_menu.hide()
