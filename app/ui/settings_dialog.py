@@ -723,9 +723,9 @@ class SettingsDialog(QDialog):
             await client.aclose()
         text, ok, models = describe_report(report)
         self._show_test_result(p.id, text, ok)
-        if self.current_profile() is not None and self.current_profile().id == p.id:  # type: ignore[union-attr]
-            if models:
-                self.form.set_models(models)
+        shown = self.current_profile()
+        if models and shown is not None and shown.id == p.id:
+            self.form.set_models(models)
         self.testFinished.emit(report)
         return report
 

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStatusBar, QWidget
-
-from typing import TYPE_CHECKING
 
 from app.ui.labels import DISK_FULL, keychain_sentence
 

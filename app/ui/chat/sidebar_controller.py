@@ -53,7 +53,7 @@ class _UndoKeyClaim(QObject):
         self._tab = tab
         self._keys = QKeySequence(QKeySequence.StandardKey.Undo)
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt name)
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() != QEvent.Type.ShortcutOverride or not isinstance(watched, QWidget):
             return False
         if not isinstance(event, QKeyEvent) or not (watched is self._tab or self._tab.isAncestorOf(watched)):

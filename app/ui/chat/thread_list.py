@@ -163,7 +163,7 @@ class _ElidedLabel(QLabel):
         self._full = text
         super().setText(text)
 
-    def setText(self, text: str) -> None:  # noqa: N802 (Qt name)
+    def setText(self, text: str) -> None:
         self._full = text
         self._elide()
 

@@ -404,7 +404,7 @@ def test_thread_list_shows_dates(qtbot: QtBot, app_ctx: AppContext, arun: Callab
     from app.ui.chat.thread_model import DATE_ROLE, ThreadRow, date_label
 
     today = dt.date(2026, 3, 4)
-    at = lambda d: dt.datetime.combine(d, dt.time(14, 2)).timestamp()  # noqa: E731
+    at = lambda d: dt.datetime.combine(d, dt.time(14, 2)).timestamp()
     assert date_label(at(today), today) == "Today"
     assert date_label(at(today - dt.timedelta(days=1)), today) == "Yesterday"
     assert date_label(at(dt.date(2026, 1, 9)), today) == "9 Jan"
