@@ -7,6 +7,7 @@ the sheet works in a frozen build that ships no README.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -74,11 +75,17 @@ class ShortcutsSheet(QDialog):
             self.table.setItem(row, 0, key_item)
             # Markdown code spans read as plain words here.
             self.table.setItem(row, 1, QTableWidgetItem(action.replace("`", "")))
-        self.table.resizeRowsToContents()
         layout.addWidget(self.table, 1)
+        # Row heights depend on the wrapped width of the Action column, known only once laid
+        # out: measure again whenever a column changes width (rows were 3 lines tall at first).
+        header.sectionResized.connect(lambda *_: self.table.resizeRowsToContents())
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, Qt.Orientation.Horizontal)
         buttons.rejected.connect(self.hide)
         layout.addWidget(buttons)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.table.resizeRowsToContents()
 
     def rows(self) -> list[tuple[str, str]]:
         """The (keys, action) rows shown."""
