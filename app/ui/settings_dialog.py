@@ -256,6 +256,7 @@ class SettingsDialog(QDialog):
         rl.setContentsMargins(6, 0, 0, 0)
         rl.addWidget(self.empty_panel, 1)
         rl.addWidget(self.form_scroll, 1)
+        self._right_layout = rl
         splitter.addWidget(right)
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 1)
@@ -435,6 +436,8 @@ class SettingsDialog(QDialog):
         has = bool(self._profiles)
         self.form_scroll.setVisible(has)
         self.empty_panel.setVisible(not has)
+        # Lay out now: the form must not first paint in the half the preset list left.
+        self._right_layout.activate()
 
     def _add_chosen_preset(self) -> None:
         item = self.preset_list.currentItem()
