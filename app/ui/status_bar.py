@@ -27,6 +27,9 @@ if TYPE_CHECKING:  # the status bar is part of the first paint: keep its imports
 
 DEMO_LABEL = "Demo (offline)"
 KEYCHAIN_NOTICE = "⚠ No keychain"
+# A storage sentence longer than this shows as STORAGE_NOTICE (the sentence in the tooltip).
+STORAGE_NOTICE_MAX = 60
+STORAGE_NOTICE = "⚠ Replies can't be saved"
 
 
 def countdown(secs: float) -> str:
@@ -287,13 +290,21 @@ class StatusBar(QStatusBar):
     # -- storage --
 
     def set_storage_problem(self, text: str) -> None:
-        """Say replies cannot be saved (e.g. the disk is full) until called with ""."""
-        text = text.strip()
-        if text.lower() in ("disk full", "disk_full", "full"):
-            text = DISK_FULL
-        self.storage_label.setText(text)
-        self.storage_label.setToolTip(text)
-        self.storage_label.setVisible(bool(text))
+        """Say replies cannot be saved until called with "". `text` is the StorageError's
+        sentence: a full disk shows as `DISK_FULL`, another long sentence as a short notice;
+        the whole sentence (what to do) is the tooltip."""
+        sentence = text.strip()
+        lowered = sentence.lower()
+        if "disk is full" in lowered or "disk full" in lowered or lowered == "full":
+            shown = DISK_FULL
+        elif len(sentence) > STORAGE_NOTICE_MAX:
+            shown = STORAGE_NOTICE
+        else:
+            shown = sentence
+        self.storage_label.setText(shown)
+        self.storage_label.setToolTip(sentence)
+        self.storage_label.setAccessibleDescription(sentence)
+        self.storage_label.setVisible(bool(shown))
 
     def storage_text(self) -> str:
         return self.storage_label.text() if not self.storage_label.isHidden() else ""

@@ -74,10 +74,18 @@ def test_exhausted_window_from_headers_counts_down(qtbot: Any) -> None:
 def test_storage_notice_shown_until_cleared(qtbot: Any) -> None:
     bar = StatusBar()
     qtbot.addWidget(bar)
-    bar.set_storage_problem("disk full")
+    sentence = (
+        "The disk is full, so the database could not be written. Free some disk space and try "
+        "again."
+    )
+    bar.set_storage_problem(sentence)
     assert bar.storage_text() == DISK_FULL
-    bar.set_storage_problem("The data folder is read-only — replies can't be saved")
-    assert "read-only" in bar.storage_text()
+    assert bar.storage_label.toolTip() == sentence  # what to do, on hover
+    bar.set_storage_problem("The data folder is read-only.")
+    assert bar.storage_text() == "The data folder is read-only."
+    long_one = "The database could not be written. Check free disk space and permissions of the data folder."
+    bar.set_storage_problem(long_one)
+    assert bar.storage_text() == "⚠ Replies can't be saved" and bar.storage_label.toolTip() == long_one
     bar.set_storage_problem("")
     assert bar.storage_text() == ""
 
