@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QSettings, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -30,8 +30,9 @@ from PySide6.QtWidgets import (
 
 from app import __version__
 from app.ui.empty_tab import IMAGES, NOTES, VIDEOS, EmptyTab, centered, fit_wrapped_labels
-from app.ui.labels import DEMO_NAME
+from app.ui.labels import DEMO_NAME, keychain_sentence
 from app.ui.status_bar import StatusBar
+from app.ui.theme import ThemeManager, ThemeMode
 
 if TYPE_CHECKING:
     import asyncio
@@ -48,6 +49,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 APP_TITLE = "Switchboard"
+THEME_SETTING = "view/theme"
+SIDEBAR_SETTING = "chat/sidebarWidth"
+THEME_LABELS: tuple[tuple[ThemeMode, str], ...] = (
+    ("system", "&System"),
+    ("light", "&Light"),
+    ("dark", "&Dark"),
+)
 DetectFn = Callable[[], Awaitable[list["ProviderProfile"]]]
 
 
@@ -82,12 +90,19 @@ class FirstRunPanel(QWidget):
 
         intro = QLabel(
             "Chat with any OpenAI-compatible or Gemini endpoint, or with a model server on this "
-            "computer such as Ollama or LM Studio. Add a provider to begin; its API key is kept "
-            "in your system keychain, never in a file."
+            "computer such as Ollama or LM Studio. Add a provider to begin."
         )
         intro.setWordWrap(True)
         intro.setAccessibleName("What Switchboard does")
         layout.addWidget(intro)
+        # Where keys go is said only once known (set_keychain_status), from the same check the
+        # status bar uses: the two never contradict each other.
+        self.keychain_label = QLabel(keychain_sentence(None))
+        self.keychain_label.setWordWrap(True)
+        self.keychain_label.setAccessibleName("Where API keys are kept")
+        # Two lines reserved: the sentence for "no keychain" is longer than the others.
+        self.keychain_label.setMinimumHeight(self.keychain_label.fontMetrics().lineSpacing() * 2)
+        layout.addWidget(self.keychain_label)
 
         buttons = QHBoxLayout()
         self.add_button = QPushButton("Add a provider…")
@@ -129,6 +144,13 @@ class FirstRunPanel(QWidget):
     def show_error(self, text: str) -> None:
         self.error_label.setText(text)
         self.error_label.setVisible(bool(text))
+
+    def set_keychain_status(self, available: bool, backend: str = "", reason: str = "") -> None:
+        self.keychain_label.setText(keychain_sentence(available, backend))
+        self.keychain_label.setToolTip(reason)
+        self.keychain_label.setProperty("role", "" if available else "warning")
+        self.keychain_label.style().unpolish(self.keychain_label)
+        self.keychain_label.style().polish(self.keychain_label)
 
 
 class ChatPlaceholder(QWidget):
@@ -187,6 +209,9 @@ class MainWindow(QMainWindow):
         self._closing: asyncio.Future[None] | None = None
         self._close_done = False
         self._settings_dialog: SettingsDialog | None = None
+        self._theme: ThemeManager | None = None
+        self._shortcuts_sheet: QWidget | None = None
+        self._keychain: tuple[bool, str, str] | None = None
 
         self.setWindowTitle(APP_TITLE)
         self.setAccessibleName("Switchboard main window")
@@ -293,8 +318,10 @@ class MainWindow(QMainWindow):
         if self.first_run is None:
             self.first_run = FirstRunPanel()
             self.chat_stack.addWidget(self.first_run)
-            self.first_run.addProviderRequested.connect(self.open_settings)
+            self.first_run.addProviderRequested.connect(self.open_settings_on_presets)
             self.first_run.demoRequested.connect(self._on_demo_clicked)
+            if self._keychain is not None:
+                self.first_run.set_keychain_status(*self._keychain)
         self.ctx = ctx
         if self._settings is None:
             self._settings = ctx.settings
@@ -316,6 +343,11 @@ class MainWindow(QMainWindow):
         ev.activeProfileChanged.connect(self._on_active_changed)
         ev.activeModelChanged.connect(self._on_model_changed)
         ev.rateLimitChanged.connect(self.status.on_rate_limit)
+        # merge: a RateLimitError's wait ("rateLimited", (profile_id, seconds)) may be added to
+        # AppEvents by the chat-tab work; connect it when it exists.
+        limited = getattr(ev, "rateLimited", None)
+        if limited is not None:
+            limited.connect(self.status.on_rate_limited)
         ev.statusMessage.connect(lambda text: self.status.showMessage(text, 8000))
         self._on_profiles_changed()
         self.attached.emit()
@@ -359,14 +391,34 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _=False, i=i: self.tabs.setCurrentIndex(i))
             view_menu.addAction(action)
             self.tab_actions.append(action)
-        # Actions only fire while they are in a widget: menus are, but keep them on the window
-        # too so shortcuts work when the menu bar is hidden (e.g. a global menu bar).
-        self.addActions([self.settings_action, self.quit_action, *self.tab_actions])
+        view_menu.addSeparator()
+        theme_menu = view_menu.addMenu("&Theme")
+        self.theme_group = QActionGroup(self)
+        self.theme_group.setExclusive(True)
+        self.theme_actions: dict[str, QAction] = {}
+        for mode, label in THEME_LABELS:
+            action = QAction(label, self)
+            action.setCheckable(True)
+            action.setData(mode)
+            action.triggered.connect(lambda _=False, mode=mode: self.set_theme(mode))
+            self.theme_group.addAction(action)
+            theme_menu.addAction(action)
+            self.theme_actions[mode] = action
+        self.theme_actions["system"].setChecked(True)
 
         help_menu = bar.addMenu("&Help")
+        self.shortcuts_action = QAction("&Keyboard shortcuts", self)
+        self._shortcuts.append((self.shortcuts_action, "Ctrl+/"))
+        self.shortcuts_action.triggered.connect(self.show_shortcuts)
+        help_menu.addAction(self.shortcuts_action)
         self.about_action = QAction("&About Switchboard", self)
         self.about_action.triggered.connect(self.show_about)
         help_menu.addAction(self.about_action)
+        # Actions only fire while they are in a widget: menus are, but keep them on the window
+        # too so shortcuts work when the menu bar is hidden (e.g. a global menu bar).
+        self.addActions(
+            [self.settings_action, self.quit_action, self.shortcuts_action, *self.tab_actions]
+        )
 
     def install_shortcuts(self) -> None:
         """Give the menu actions their key sequences (done once, right after the first paint)."""
@@ -383,6 +435,7 @@ class MainWindow(QMainWindow):
             self.chat_tab = _make_chat_tab(self.ctx)
             self.chat_tab.setAccessibleName(self.chat_tab.accessibleName() or "Chat")
             self.chat_stack.addWidget(self.chat_tab)
+            self._wire_chat_tab(self.chat_tab)
         if has_profiles and self.chat_tab is not None:
             self.chat_stack.setCurrentWidget(self.chat_tab)
         else:
@@ -390,16 +443,59 @@ class MainWindow(QMainWindow):
         self._apply_read_only()
         self._refresh_active()
 
+    def _wire_chat_tab(self, tab: QWidget) -> None:
+        """Follow what the chat tab shows: the open thread's profile and model, and whether
+        its replies can be stored."""
+        opened = getattr(tab, "threadOpened", None)
+        if opened is not None:
+            opened.connect(lambda _tid: self._refresh_active())
+        # merge: `threadContextChanged(profile_id, model)` is the signal asked of the chat-tab
+        # work (emitted whenever the open thread's profile or model changes).
+        context = getattr(tab, "threadContextChanged", None)
+        if context is not None:
+            context.connect(self._on_thread_context)
+        # merge: `storage_problem(str)` lands with the chat-tab work ("" when cleared).
+        storage = getattr(tab, "storage_problem", None)
+        if storage is not None:
+            storage.connect(self.status.set_storage_problem)
+        self.restore_sidebar_width()
+
+    def _on_thread_context(self, profile_id: str, model: str) -> None:
+        self.status.set_profile(self.ctx.profile(profile_id), model)
+        self._refresh_title()
+
     def _on_active_changed(self, _profile_id: str) -> None:
         self._refresh_active()
+        # The chat tab hears the same signal after this window (it connected later) and only
+        # then resets its model: read it again once it has.
+        from PySide6.QtCore import QTimer
+
+        QTimer.singleShot(0, self, self._refresh_active)
 
     def _on_model_changed(self, profile_id: str, model: str) -> None:
-        if profile_id == self.ctx.active_profile_id:
+        # The chat tab announces the model of the profile it shows (the open thread's).
+        if profile_id == self.status.profile_id:
             self.status.set_model(model)
 
+    def shown_profile(self) -> tuple[ProviderProfile | None, str | None]:
+        """The profile and model the open thread uses (the chat tab knows), else the active
+        profile and its default model (None)."""
+        tab = self.chat_tab
+        profile_of = getattr(tab, "profile", None)
+        if tab is not None and callable(profile_of):
+            profile = profile_of()
+            model_of = getattr(tab, "current_model", None)
+            model = model_of() if callable(model_of) else None
+            return profile, (model or None)
+        return self.ctx.active_profile(), None
+
     def _refresh_active(self) -> None:
+        profile, model = self.shown_profile()
+        self.status.set_profile(profile, model)
+        self._refresh_title()
+
+    def _refresh_title(self) -> None:
         profile = self.ctx.active_profile()
-        self.status.set_profile(profile)
         title = APP_TITLE
         if profile is not None and profile.is_demo:
             title = f"{APP_TITLE} — {DEMO_NAME}"
@@ -438,6 +534,12 @@ class MainWindow(QMainWindow):
         self._settings_dialog.raise_()
         self._settings_dialog.activateWindow()
         return self._settings_dialog
+
+    def open_settings_on_presets(self) -> SettingsDialog:
+        """First run's "Add a provider…": Settings, landing on the list of presets."""
+        dlg = self.open_settings()
+        dlg.show_presets()
+        return dlg
 
     def _forget_settings(self, _result: int = 0) -> None:
         dlg, self._settings_dialog = self._settings_dialog, None
@@ -486,6 +588,71 @@ class MainWindow(QMainWindow):
         await commit_profiles(self.ctx, [*self.ctx.profile_list, *imported], active_id)
         return len(imported)
 
+    # -- theme --
+
+    def set_theme_manager(self, theme: ThemeManager) -> None:
+        """Use the app's ThemeManager for View → Theme (app.main's; else found on the app)."""
+        self._theme = theme
+        self._sync_theme_actions()
+
+    def theme_manager(self) -> ThemeManager | None:
+        if self._theme is None:
+            from PySide6.QtWidgets import QApplication
+
+            app = QApplication.instance()
+            found = app.findChild(ThemeManager) if app is not None else None
+            self._theme = found if isinstance(found, ThemeManager) else None
+        return self._theme
+
+    def set_theme(self, mode: ThemeMode) -> None:
+        """View → Theme: apply `mode` ("system", "light", "dark") and remember it."""
+        theme = self.theme_manager()
+        if theme is None:
+            from PySide6.QtWidgets import QApplication
+
+            app = QApplication.instance()
+            if not isinstance(app, QApplication):
+                return
+            theme = self._theme = ThemeManager(app, mode)
+        else:
+            theme.set_mode(mode)
+        if self._settings is not None:
+            self._settings.setValue(THEME_SETTING, mode)
+        self._sync_theme_actions()
+
+    def _sync_theme_actions(self) -> None:
+        theme = self._theme
+        mode = theme.mode if theme is not None else "system"
+        action = self.theme_actions.get(mode)
+        if action is not None:
+            action.setChecked(True)
+
+    def _restore_theme(self) -> None:
+        s = self._settings
+        mode = str(s.value(THEME_SETTING, "")) if s is not None else ""
+        theme = self.theme_manager()
+        if mode not in ("system", "light", "dark") or theme is None:
+            self._sync_theme_actions()
+            return
+        # A --theme given on the command line (anything but the default) wins over the
+        # remembered choice for that run.
+        if theme.mode == "system" and mode != "system":
+            theme.set_mode(mode)  # type: ignore[arg-type]
+        self._sync_theme_actions()
+
+    # -- shortcuts sheet --
+
+    def show_shortcuts(self) -> QWidget:
+        """Help → Keyboard shortcuts (Ctrl+/): the README's table, in a non-modal window."""
+        from app.ui.shortcuts_sheet import ShortcutsSheet
+
+        if self._shortcuts_sheet is None:
+            self._shortcuts_sheet = ShortcutsSheet(self)
+        self._shortcuts_sheet.show()
+        self._shortcuts_sheet.raise_()
+        self._shortcuts_sheet.activateWindow()
+        return self._shortcuts_sheet
+
     # -- about --
 
     def show_about(self) -> QMessageBox:
@@ -516,7 +683,14 @@ class MainWindow(QMainWindow):
 
     async def _check_keychain(self) -> None:
         status = await self.ctx.secrets.abackend_status()
-        self.status.set_keychain_status(status.available, status.reason)
+        self.set_keychain_status(status.available, status.name, status.reason)
+
+    def set_keychain_status(self, available: bool, backend: str = "", reason: str = "") -> None:
+        """One keychain status for the status bar and the first-run panel (they must agree)."""
+        self._keychain = (available, backend, reason)
+        self.status.set_keychain_status(available, reason)
+        if self.first_run is not None:
+            self.first_run.set_keychain_status(available, backend, reason)
 
     async def _offer_local_servers(self, detect: DetectFn) -> None:
         try:
@@ -554,6 +728,30 @@ class MainWindow(QMainWindow):
         tab = str(s.value("mainWindow/tab", 0))
         if tab.isdigit():
             self.tabs.setCurrentIndex(int(tab))
+        self._restore_theme()
+
+    def _chat_splitter(self) -> Any:
+        return getattr(self.chat_tab, "splitter", None)
+
+    def restore_sidebar_width(self) -> None:
+        """Give the chat sidebar the width it had when the app was last closed."""
+        s, splitter = self._settings, self._chat_splitter()
+        if s is None or splitter is None:
+            return
+        raw = str(s.value(SIDEBAR_SETTING, ""))
+        if not raw.isdigit() or int(raw) < 120:
+            return
+        width = int(raw)
+        sizes = splitter.sizes()
+        total = sum(sizes) or max(self.width(), width + 400)
+        rest = sizes[2:] if len(sizes) > 2 else []
+        middle = max(200, total - width - sum(rest))
+        splitter.setSizes([width, middle, *rest])
+
+    def sidebar_width(self) -> int:
+        splitter = self._chat_splitter()
+        sizes = splitter.sizes() if splitter is not None else []
+        return int(sizes[0]) if sizes else 0
 
     def save_window_state(self) -> None:
         s = self._settings
@@ -562,6 +760,9 @@ class MainWindow(QMainWindow):
         s.setValue("mainWindow/geometry", self.saveGeometry())
         s.setValue("mainWindow/state", self.saveState())
         s.setValue("mainWindow/tab", self.tabs.currentIndex())
+        width = self.sidebar_width()
+        if width > 0 and self.chat_tab is not None and self.chat_tab.isVisible():
+            s.setValue(SIDEBAR_SETTING, width)
         s.sync()
 
     # -- staged shutdown --

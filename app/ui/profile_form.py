@@ -8,6 +8,8 @@ dialog feeds it state (`set_key_state`, `set_validation`, `set_test_*`) and list
 
 from __future__ import annotations
 
+import dataclasses
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -37,6 +39,7 @@ from app.core.providers import (
     ProviderProfile,
     VideoDialect,
 )
+from app.ui.labels import TEST_HINT
 
 KEY_SOURCE_LABELS: list[tuple[KeySource, str]] = [
     (KeySource.KEYCHAIN, "System keychain"),
@@ -52,6 +55,9 @@ VIDEO_LABELS = [
 ]
 SIZE_LABELS = [("x", "1024x1024"), ("*", "1024*1024")]
 RESPONSE_FORMAT_LABELS = [("", "Server default"), ("url", "URL"), ("b64_json", "Base64 JSON")]
+# Lines reserved at the top of the form for validation problems (more are summarised).
+VALIDATION_LINES = 2
+
 CAPABILITY_LABELS = {
     "chat": "Chat",
     "completion": "Text completion",
@@ -85,6 +91,44 @@ class WrapLabel(QLabel):
         needed = self.heightForWidth(width)
         if needed > 0 and needed != self.minimumHeight():
             self.setMinimumHeight(needed)
+
+
+class ProblemsLabel(QLabel):
+    """Validation problems in a fixed-height area: one line each (elided to the width, the whole
+    sentence in the tooltip), at most `VALIDATION_LINES` of them, so it never changes height."""
+
+    def __init__(self) -> None:
+        super().__init__("")
+        self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.setFixedHeight(self.fontMetrics().lineSpacing() * VALIDATION_LINES + 4)
+        self.setMinimumWidth(0)
+        self._problems: list[str] = []
+
+    def set_problems(self, problems: list[str]) -> None:
+        self._problems = list(problems)
+        self.setToolTip("\n".join(problems))
+        self._render()
+
+    def resizeEvent(self, event: object) -> None:
+        super().resizeEvent(event)  # type: ignore[arg-type]
+        self._render()
+
+    def _render(self) -> None:
+        problems = self._problems
+        shown = problems[:VALIDATION_LINES]
+        if len(problems) > VALIDATION_LINES:
+            shown = problems[: VALIDATION_LINES - 1]
+            shown.append(f"…and {len(problems) - len(shown)} more (hover to read them all).")
+        metrics = self.fontMetrics()
+        width = self.width()
+        lines = [f"• {p}" for p in shown]
+        if width > 50:  # before the first layout the width is meaningless: do not cut
+            lines = [metrics.elidedText(t, Qt.TextElideMode.ElideRight, width) for t in lines]
+        super().setText("\n".join(lines))
+
+    def full_text(self) -> str:
+        """Every problem, one a line (what the tooltip shows)."""
+        return "\n".join(f"• {p}" for p in self._problems)
 
 
 def _combo(name: str, items: list[tuple[object, str]]) -> QComboBox:
@@ -202,16 +246,18 @@ class ProfileForm(QWidget):
         self._replacing = False
         self._removing = False
         self._keychain_available = True
+        self._problems: list[str] = []
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(4, 0, 4, 4)
         outer.setSpacing(10)
 
-        self.validation_label = WrapLabel("")
-        self.validation_label.setWordWrap(True)
+        # The problems area always takes the same height (VALIDATION_LINES lines), shown or
+        # not: lines appearing and vanishing as the user types must not move the fields under
+        # the cursor (a click meant for the key field would land in another one).
+        self.validation_label = ProblemsLabel()
         self.validation_label.setProperty("role", "error")
         self.validation_label.setAccessibleName("Problems with this profile")
-        self.validation_label.hide()
         outer.addWidget(self.validation_label)
 
         self.readonly_label = WrapLabel(
@@ -243,6 +289,14 @@ class ProfileForm(QWidget):
         )
         self.trailing_slash_check.setAccessibleName("Trailing slash on endpoint paths")
         cf.addRow("", self.trailing_slash_check)
+        self.stream_check = QCheckBox("Stream replies (turn off for endpoints without streaming)")
+        self.stream_check.setAccessibleName("Stream replies")
+        self.stream_check.setToolTip(
+            "On: text appears as it is written. Off: each reply is fetched in one piece, for "
+            "endpoints that document only a non-streamed path."
+        )
+        self.stream_check.setChecked(True)
+        cf.addRow("", self.stream_check)
         self.preset_note = WrapLabel("")
         self.preset_note.setWordWrap(True)
         self.preset_note.setProperty("role", "muted")
@@ -266,7 +320,18 @@ class ProfileForm(QWidget):
         self.key_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.key_edit.setAccessibleName("API key")
         self.key_edit.setPlaceholderText("Paste the API key")
-        kf.addRow("API &key:", self.key_edit)
+        key_row = QWidget()
+        kr = QHBoxLayout(key_row)
+        kr.setContentsMargins(0, 0, 0, 0)
+        self.show_key_button = QPushButton("Show")
+        self.show_key_button.setCheckable(True)
+        self.show_key_button.setAutoDefault(False)
+        self.show_key_button.setAccessibleName("Show the typed API key")
+        self.show_key_button.setToolTip("Show or hide the key you typed (it is never shown once saved)")
+        kr.addWidget(self.key_edit, 1)
+        kr.addWidget(self.show_key_button)
+        self.key_row = key_row
+        kf.addRow("API &key:", key_row)
         stored_row = QWidget()
         sr = QHBoxLayout(stored_row)
         sr.setContentsMargins(0, 0, 0, 0)
@@ -310,7 +375,7 @@ class ProfileForm(QWidget):
         trow.addWidget(self.cancel_test_button)
         trow.addStretch(1)
         tl.addLayout(trow)
-        self.test_result = WrapLabel("Checks the URL and key by listing the server's models.")
+        self.test_result = WrapLabel(TEST_HINT)
         self.test_result.setWordWrap(True)
         self.test_result.setProperty("role", "muted")
         self.test_result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -429,6 +494,8 @@ class ProfileForm(QWidget):
             box.currentTextChanged.connect(self._emit_changed)
         self.key_source_combo.currentIndexChanged.connect(self._on_key_source_changed)
         self.trailing_slash_check.toggled.connect(self._emit_changed)
+        self.stream_check.toggled.connect(self._emit_changed)
+        self.show_key_button.toggled.connect(self.set_key_visible)
         self.top_k_check.toggled.connect(self._emit_changed)
         self.headers_table.changed.connect(self._emit_changed)
         self.context_table.changed.connect(self._emit_changed)
@@ -478,7 +545,9 @@ class ProfileForm(QWidget):
             self.readonly_label.setVisible(profile.is_demo)
             for w in self._editable:
                 w.setEnabled(not profile.is_demo)
-            self.set_test_result("Checks the URL and key by listing the server's models.", None)
+            self.stream_check.setChecked(profile.stream)
+            self.set_test_result(TEST_HINT, None)
+            self.set_key_visible(False)
             self._replacing = False
             self._removing = False
             self._update_key_rows()
@@ -496,12 +565,12 @@ class ProfileForm(QWidget):
             except ValueError:
                 continue
         models = {cap: box.currentText().strip() for cap, box in self.model_combos.items()}
-        return ProviderProfile(
-            id=base.id,
+        # replace(): fields the form has no control for are kept as loaded.
+        return dataclasses.replace(
+            base,
             name=self.name_edit.text().strip(),
             base_url=self.base_url_edit.text().strip(),
             dialect=Dialect(self.dialect_combo.currentData()),
-            preset=base.preset,
             key_source=self.key_source(),
             key_env_var=self.env_var_edit.text().strip(),
             extra_headers=headers,
@@ -515,9 +584,9 @@ class ProfileForm(QWidget):
             proxy=self.proxy_edit.text().strip(),
             ca_file=self.ca_edit.text().strip(),
             context_windows=windows,
-            is_demo=base.is_demo,
             supports_top_k=self.top_k_check.isChecked(),
             image_response_format=str(self.response_format_combo.currentData()),
+            stream=self.stream_check.isChecked(),
         )
 
     def form_problems(self) -> list[str]:
@@ -564,7 +633,9 @@ class ProfileForm(QWidget):
         takes_key = source in (KeySource.KEYCHAIN, KeySource.SESSION)
         show_stored = takes_key and self._key_stored and not self._replacing and not self._removing
         kf.setRowVisible(self.stored_row, show_stored)
-        kf.setRowVisible(self.key_edit, takes_key and not show_stored)
+        kf.setRowVisible(self.key_row, takes_key and not show_stored)
+        # The field itself too: callers (and screen readers) ask the field, not its row.
+        self.key_edit.setHidden(not (takes_key and not show_stored))
         if source == KeySource.SESSION:
             self.key_stored_label.setText("A key is set for this session.")
         else:
@@ -605,8 +676,25 @@ class ProfileForm(QWidget):
     # -- validation and test --
 
     def set_validation(self, problems: list[str]) -> None:
-        self.validation_label.setText("\n".join(f"• {p}" for p in problems))
-        self.validation_label.setVisible(bool(problems))
+        """Show the problems in the reserved area (the layout never moves; see __init__)."""
+        self._problems = list(problems)
+        self.validation_label.set_problems(problems)
+
+    def problems_shown(self) -> list[str]:
+        """The problems last given to `set_validation` (all of them, not only those shown)."""
+        return list(self._problems)
+
+    def set_key_visible(self, visible: bool) -> None:
+        """Show the typed key in clear (the Show toggle) or masked."""
+        mode = QLineEdit.EchoMode.Normal if visible else QLineEdit.EchoMode.Password
+        self.key_edit.setEchoMode(mode)
+        self.show_key_button.blockSignals(True)
+        self.show_key_button.setChecked(visible)
+        self.show_key_button.blockSignals(False)
+        self.show_key_button.setText("Hide" if visible else "Show")
+        self.show_key_button.setAccessibleName(
+            "Hide the typed API key" if visible else "Show the typed API key"
+        )
 
     def set_models(self, model_ids: list[str]) -> None:
         """Fill every default-model combo with the models of the last test (keeps the text)."""
@@ -620,13 +708,22 @@ class ProfileForm(QWidget):
             box.blockSignals(False)
 
     def set_test_busy(self, busy: bool) -> None:
+        """The "testing…" state: button disabled, a spinner, Cancel offered."""
         self.test_button.setEnabled(not busy)
+        self.test_button.setText("Testing…" if busy else "Test connection")
         self.test_progress.setVisible(busy)
         self.cancel_test_button.setVisible(busy)
         if busy:
-            self.set_test_result("Testing…", None)
+            self.set_test_result("Testing the connection…", None)
 
-    def set_test_result(self, text: str, ok: bool | None) -> None:
+    @property
+    def test_busy(self) -> bool:
+        return not self.test_button.isEnabled()
+
+    def set_test_result(self, text: str, ok: bool | None, *, at: str = "") -> None:
+        """Show a test outcome; `at` (e.g. "14:02") prefixes it as "Last tested 14:02: …"."""
+        if at:
+            text = f"Last tested {at}: {text}"
         self.test_result.setText(text)
         role = "muted" if ok is None else ("ok" if ok else "error")
         self.test_result.setProperty("role", role)

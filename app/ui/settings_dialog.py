@@ -12,6 +12,8 @@ import asyncio
 import copy
 import itertools
 import logging
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,11 +33,12 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSplitter,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
 
-from app.core.errors import KeychainError, SwitchboardError
+from app.core.errors import AuthenticationError, KeychainError, SwitchboardError
 from app.core.providers import (
     KeySource,
     ProfileRepository,
@@ -59,27 +62,47 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+WRONG_KEY = (
+    "Wrong API key: the provider refused it (HTTP {status}). Check the key (or the named "
+    "environment variable) and test again."
+)
+
+
+def describe_error(error: Any) -> str:
+    """The sentence for a failed test: a refused key is said to be a wrong key, whatever path
+    the test used (a 401/403 is never "model or path not found")."""
+    status = getattr(error, "status", None)
+    if isinstance(error, AuthenticationError) or status in (401, 403):
+        text = WRONG_KEY.format(status=status or 401)
+    else:
+        text = getattr(error, "user_message", None) or str(error)
+    provider = getattr(error, "provider_message", None)
+    if provider and provider not in text:
+        text += f"\nThe provider said: {provider}"
+    return text
+
+
 def describe_report(report: Any) -> tuple[str, bool, list[str]]:
     """(sentence, ok, model ids) for a ConnectionReport."""
     error = getattr(report, "error", None)
     if error is not None:
-        text = getattr(error, "user_message", None) or str(error)
-        provider = getattr(error, "provider_message", None)
-        if provider and provider not in text:
-            text += f"\nThe provider said: {provider}"
-        return text, False, []
+        return describe_error(error), False, []
     models = [getattr(m, "id", str(m)) for m in (getattr(report, "models", None) or [])]
     latency = getattr(report, "latency_ms", None)
+    # merge: ConnectionReport.note lands with the protocol-core work; getattr until then.
+    note = str(getattr(report, "note", "") or "")
     parts = ["Connected"]
-    if latency is not None:
+    if latency is not None and not note:
         parts[0] += f" in {float(latency):.0f} ms"
+    if note:
+        parts.append(note)
     if models:
         first = ", ".join(models[:5]) + ("…" if len(models) > 5 else "")
         parts.append(f"{len(models)} model{'s' if len(models) != 1 else ''}: {first}")
-    else:
+    elif not note:
         parts.append("the server listed no models; type model names below")
     text = " · ".join(parts)
-    return (text if text.endswith("…") else text + "."), True, models
+    return (text if text.endswith(("…", ".")) else text + "."), True, models
 
 
 class SettingsDialog(QDialog):
@@ -109,6 +132,10 @@ class SettingsDialog(QDialog):
         self._keychain: KeychainStatus | None = None
         self._test_task: asyncio.Task[Any] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        # profile id -> (sentence, ok, "HH:MM") of its last connection test in this dialog.
+        self._last_test: dict[str, tuple[str, bool, str]] = {}
+        # The wall clock used for "Last tested 14:02" (tests replace it).
+        self.clock: Callable[[], datetime] = datetime.now
 
         root = QVBoxLayout(self)
 
@@ -175,7 +202,9 @@ class SettingsDialog(QDialog):
         grid.addWidget(self.import_button, 2, 0)
         grid.addWidget(self.export_button, 2, 1)
         ll.addLayout(grid)
-        io_note = QLabel("Exports never include API keys: they stay in the keychain.")
+        # Worded by refresh() once the keychain status is known (see labels.keychain_sentence).
+        io_note = QLabel("Exports never include API keys.")
+        self.io_note = io_note
         io_note.setWordWrap(True)
         io_note.setProperty("role", "muted")
         io_note.setAccessibleName("About export")
@@ -192,18 +221,42 @@ class SettingsDialog(QDialog):
         self.form_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.form_scroll.setAccessibleName("Profile settings")
         self.form_scroll.setWidget(self.form)
+        # With no profile yet, the right side is the preset list itself (first run lands here).
+        self.empty_panel = QWidget()
+        self.empty_panel.setAccessibleName("Add your first provider")
+        el = QVBoxLayout(self.empty_panel)
+        el.setContentsMargins(0, 0, 0, 0)
+        empty_heading = QLabel("Add your first provider")
+        empty_heading.setProperty("role", "subheading")
+        el.addWidget(empty_heading)
         self.empty_label = QLabel(
-            "No providers yet.\n\nClick “Add…” and pick a preset (OpenAI, Gemini, Ollama, …) "
-            "or “Custom” for any OpenAI-compatible endpoint."
+            "Pick a preset (OpenAI, Gemini, Ollama, …) or “Custom” for any OpenAI-compatible "
+            "endpoint, then press Add (or double-click it)."
         )
         self.empty_label.setWordWrap(True)
-        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_label.setAccessibleName("No providers yet")
+        el.addWidget(self.empty_label)
+        self.preset_list = QListWidget()
+        self.preset_list.setAccessibleName("Provider presets")
+        for preset_id, label in preset_choices():
+            item = QListWidgetItem(label)
+            item.setData(Qt.ItemDataRole.UserRole, preset_id)
+            self.preset_list.addItem(item)
+        if self.preset_list.count():
+            self.preset_list.setCurrentRow(0)
+        el.addWidget(self.preset_list, 1)
+        preset_row = QHBoxLayout()
+        self.add_preset_button = QPushButton("Add this provider")
+        self.add_preset_button.setAccessibleName("Add the selected preset")
+        preset_row.addWidget(self.add_preset_button)
+        preset_row.addStretch(1)
+        el.addLayout(preset_row)
         right = QWidget()
         rl = QVBoxLayout(right)
         rl.setContentsMargins(6, 0, 0, 0)
-        rl.addWidget(self.empty_label, 1)
+        rl.addWidget(self.empty_panel, 1)
         rl.addWidget(self.form_scroll, 1)
+        self._right_layout = rl
         splitter.addWidget(right)
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 1)
@@ -215,19 +268,33 @@ class SettingsDialog(QDialog):
         self.message_label.setWordWrap(True)
         self.message_label.setAccessibleName("Settings message")
         bottom.addWidget(self.message_label, 1)
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Close
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        # Save has the Apply role, not Accept: a button box makes its first Accept button the
+        # dialog's default when shown, and Enter in any field would then save.
+        self.save_button = self.buttons.addButton(
+            "&Save", QDialogButtonBox.ButtonRole.ApplyRole
         )
-        self.save_button = self.buttons.button(QDialogButtonBox.StandardButton.Save)
         self.save_button.setAccessibleName("Save provider settings")
+        self.save_button.setIcon(
+            self.style().standardIcon(QStyle.StandardPixmap.SP_DialogSaveButton)
+        )
         self.save_button.setShortcut(QKeySequence.StandardKey.Save)
+        self.save_button.setToolTip("Save the provider settings (Ctrl+S)")
         self.close_button = self.buttons.button(QDialogButtonBox.StandardButton.Close)
         self.close_button.setAccessibleName("Close settings")
         bottom.addWidget(self.buttons)
         root.addLayout(bottom)
+        # No default button: Enter in a field, or a stray Space/Enter, must not save. Saving
+        # is a click on Save or Ctrl+S. (A QDialog makes every push button "auto default",
+        # so Enter would press whichever one had focus last.)
+        for button in self.findChildren(QPushButton):
+            button.setAutoDefault(False)
+            button.setDefault(False)
 
         # --- signals ---
         self.list.currentRowChanged.connect(self._on_row_changed)
+        self.add_preset_button.clicked.connect(self._add_chosen_preset)
+        self.preset_list.itemActivated.connect(lambda _item: self._add_chosen_preset())
         self.duplicate_button.clicked.connect(self.duplicate_current)
         self.delete_button.clicked.connect(lambda: self._spawn(self.delete_current()))
         self.activate_button.clicked.connect(self.set_current_active)
@@ -285,6 +352,8 @@ class SettingsDialog(QDialog):
 
     def _set_tab_order(self) -> None:
         order: list[QWidget] = [
+            self.preset_list,
+            self.add_preset_button,
             self.list,
             self.add_button,
             self.duplicate_button,
@@ -299,9 +368,11 @@ class SettingsDialog(QDialog):
             f.dialect_combo,
             f.base_url_edit,
             f.trailing_slash_check,
+            f.stream_check,
             f.key_source_combo,
             f.env_var_edit,
             f.key_edit,
+            f.show_key_button,
             f.replace_key_button,
             f.remove_key_button,
             f.test_button,
@@ -364,13 +435,33 @@ class SettingsDialog(QDialog):
             self.list.setCurrentRow(self._current)
         has = bool(self._profiles)
         self.form_scroll.setVisible(has)
-        self.empty_label.setVisible(not has)
+        self.empty_panel.setVisible(not has)
+        # Lay out now: the form must not first paint in the half the preset list left.
+        self._right_layout.activate()
+
+    def _add_chosen_preset(self) -> None:
+        item = self.preset_list.currentItem()
+        if item is not None:
+            self.add_from_preset(str(item.data(Qt.ItemDataRole.UserRole)))
+
+    def show_presets(self) -> None:
+        """Land on the preset list: the empty state's list when there is no profile yet, else
+        the Add… menu (used by the first-run "Add a provider…")."""
+        if not self._profiles:
+            self.preset_list.setFocus()
+        else:
+            # popup(), not QPushButton.showMenu(): that runs the menu's own nested event loop.
+            below = self.add_button.rect().bottomLeft()
+            self.add_menu.popup(self.add_button.mapToGlobal(below))
 
     def _on_row_changed(self, row: int) -> None:
         self._current = row
         p = self.current_profile()
         if p is not None:
             self.form.load(p)
+            last = self._last_test.get(p.id)
+            if last is not None:
+                self.form.set_test_result(last[0], last[1], at=last[2])
             self._show_key_state()
             self._validate_current()
         self._update_buttons()
@@ -559,6 +650,12 @@ class SettingsDialog(QDialog):
             )
             self.banner_label.setToolTip(status.reason)
         self.banner.setVisible(not status.available)
+        self.io_note.setText(
+            "Exports never include API keys: they stay in the keychain."
+            if status.available
+            else "Exports never include API keys (keys here are session-only or read from "
+            "environment variables)."
+        )
         for p in list(self._profiles):
             if p.key_source in (KeySource.KEYCHAIN, KeySource.SESSION):
                 try:
@@ -580,6 +677,15 @@ class SettingsDialog(QDialog):
     def _test_done(self, _task: asyncio.Task[Any]) -> None:
         if shiboken6.isValid(self.form):
             self.form.set_test_busy(False)
+
+    def _show_test_result(self, profile_id: str, text: str, ok: bool) -> None:
+        """Show a result with the time it was obtained, and keep it for when the profile is
+        shown again."""
+        at = self.clock().strftime("%H:%M")
+        self._last_test[profile_id] = (text, ok, at)
+        shown = self.current_profile()
+        if shown is not None and shown.id == profile_id:
+            self.form.set_test_result(text, ok, at=at)
 
     def cancel_test(self) -> None:
         if self._test_task is not None and not self._test_task.done():
@@ -613,16 +719,16 @@ class SettingsDialog(QDialog):
             self.form.set_test_result("Test cancelled.", None)
             raise
         except SwitchboardError as exc:
-            self.form.set_test_result(str(exc), False)
+            self._show_test_result(p.id, describe_error(exc), False)
             return None
         finally:
             self.form.set_test_busy(False)
             await client.aclose()
         text, ok, models = describe_report(report)
-        if self.current_profile() is not None and self.current_profile().id == p.id:  # type: ignore[union-attr]
-            self.form.set_test_result(text, ok)
-            if models:
-                self.form.set_models(models)
+        self._show_test_result(p.id, text, ok)
+        shown = self.current_profile()
+        if models and shown is not None and shown.id == p.id:
+            self.form.set_models(models)
         self.testFinished.emit(report)
         return report
 

@@ -6,6 +6,7 @@ import asyncio
 import json
 import socket
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -118,10 +119,10 @@ def test_validation_is_shown_and_blocks_save(
     form = dialog.form
     _type(qtbot, form.name_edit, "Broken")
     _type(qtbot, form.base_url_edit, "ftp://example.com")
-    assert not form.validation_label.isHidden()
-    assert "http://" in form.validation_label.text()
+    assert form.problems_shown()
+    assert "http://" in form.validation_label.full_text()
     form.headers_table.add_row("Authorization", "Bearer sk-abcdefghijklmnop")
-    assert "credentials" in form.validation_label.text()
+    assert "credentials" in form.validation_label.full_text()
     assert arun(dialog.save()) is False
     assert "problems" in dialog.message_label.text()
     assert app_ctx.profile_list == []
@@ -228,19 +229,23 @@ def test_test_connection_against_demo_server_lists_models(
     _type(qtbot, form.name_edit, "Loopback demo")
     _type(qtbot, form.base_url_edit, demo_server.base_url("openai"))
     form.set_key_source(KeySource.NONE)
+    dialog.clock = lambda: datetime(2026, 3, 4, 14, 2)
 
     async def run_test() -> Any:
         done = signal_future(dialog.testFinished)
         form.test_button.click()
-        assert not form.test_progress.isHidden()  # busy indicator and Cancel while it runs
+        # The "testing…" state: button disabled, a spinner and Cancel while it runs.
+        assert not form.test_button.isEnabled() and form.test_busy
+        assert not form.test_progress.isHidden()
         assert not form.cancel_test_button.isHidden()
+        assert "Testing" in form.test_result.text()
         return await done
 
     report = arun(run_test())
     assert report.error is None
     text = form.test_result.text()
-    assert text.startswith("Connected in") and "demo-chat" in text
-    assert form.test_progress.isHidden()
+    assert text.startswith("Last tested 14:02: Connected") and "demo-chat" in text
+    assert form.test_progress.isHidden() and form.test_button.isEnabled()
     chat_combo = form.model_combos["chat"]
     assert chat_combo.findText("demo-chat") >= 0
 
@@ -256,8 +261,10 @@ def test_test_connection_to_dead_port_says_connect_error(
     form.retries_spin.setValue(0)
     report = arun(dialog.test_connection(), timeout=30)
     assert report is not None and report.error is not None
-    assert form.test_result.text().startswith("Could not reach")
-    assert "Check the base URL" in form.test_result.text()
+    text = form.test_result.text()
+    # "Could not reach…" today; the protocol-core work words it "Could not connect to host:port…".
+    assert text.startswith("Last tested ") and ("Could not reach" in text or "Could not connect" in text)
+    assert "Check the base URL" in text
 
 
 def test_cancel_test_connection(

@@ -5,10 +5,14 @@ the coroutines they run. Each flow asks for a file (a `QFileDialog` shown with `
 `exec()`), then calls a `*_to`/`import_from` coroutine that does the work off the UI thread
 (`app.core.services.export` / `importers`). Tests call those coroutines with a path directly.
 
-- Export thread: Markdown, HTML or JSON by the chosen file's suffix (`export_thread`).
+- Export thread: Markdown, HTML or JSON, as chosen in the dialog's file-type list: the suffix
+  follows the chosen type (`path_for_filter`), and the format follows the suffix.
 - Export all threads: one `switchboard-archive` JSON file (`export_archive`).
 - Import threads: our archive/thread JSON or ChatGPT's `conversations.json`, told apart by the
   document's shape (`detect_import_kind`), then `import_archive` / `import_chatgpt`.
+
+The dialog opens in the folder last used (the `LAST_FOLDER_SETTING`), else in the documents
+folder when it exists, else in the home folder (`start_folder`).
 
 Progress and results go to the status bar; a failure is shown in a message box with the
 sentence saying what to do next (and the status bar), never swallowed.
@@ -34,7 +38,15 @@ if TYPE_CHECKING:
     from app.core.services.importers import ImportReport
     from app.ui.context import AppContext
 
-__all__ = ["ImportKind", "ThreadTransfer", "detect_import_kind", "suggested_file_name"]
+__all__ = [
+    "LAST_FOLDER_SETTING",
+    "ImportKind",
+    "ThreadTransfer",
+    "detect_import_kind",
+    "path_for_filter",
+    "start_folder",
+    "suggested_file_name",
+]
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +55,34 @@ ImportKind = Literal["archive", "chatgpt"]
 EXPORT_THREAD_FILTER = "Markdown (*.md);;HTML page (*.html);;Switchboard JSON (*.json)"
 EXPORT_ALL_FILTER = "Switchboard archive (*.json)"
 IMPORT_FILTER = "Chat exports (*.json);;All files (*)"
+LAST_FOLDER_SETTING = "export/lastFolder"
+# Suffixes an export may carry; another one is replaced when a file type is chosen.
+_EXPORT_SUFFIXES = (".md", ".markdown", ".html", ".htm", ".json")
+
+
+def filter_suffixes(name_filter: str) -> list[str]:
+    """The suffixes of one name filter: "HTML page (*.html *.htm)" -> [".html", ".htm"]."""
+    return [m.lower() for m in re.findall(r"\*(\.[\w.]+)", name_filter)]
+
+
+def path_for_filter(path: Path, name_filter: str) -> Path:
+    """`path` with the suffix of the chosen file type: the type chosen in the dialog decides
+    (HTML chosen -> .html written), whatever suffix the proposed name had."""
+    suffixes = filter_suffixes(name_filter)
+    if not suffixes or path.suffix.lower() in suffixes:
+        return path
+    if path.suffix.lower() in _EXPORT_SUFFIXES:
+        return path.with_suffix(suffixes[0])
+    return path.with_name(path.name + suffixes[0])
+
+
+def start_folder(remembered: str, documents: str, home: Path) -> Path:
+    """Where a file dialog opens: the folder used last, else documents, else home — the first
+    that exists (a fresh Linux account may have no ~/Documents)."""
+    for candidate in (remembered, documents):
+        if candidate and Path(candidate).is_dir():
+            return Path(candidate)
+    return home
 
 
 def detect_import_kind(document: Any) -> ImportKind:
@@ -169,24 +209,65 @@ class ThreadTransfer(QObject):
         box.finished.connect(lambda _r: self._boxes.discard(box))
         box.open()
 
-    async def _choose(self, caption: str, *, save: bool, name_filter: str, default_name: str = "",
-                      default_suffix: str = "") -> Path | None:
+    def start_folder(self) -> Path:
         from PySide6.QtCore import QStandardPaths
 
-        from app.ui.async_bridge import choose_file
+        settings = self.ctx.settings if self.ctx is not None else None
+        remembered = str(settings.value(LAST_FOLDER_SETTING, "") or "") if settings is not None else ""
+        documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+        return start_folder(remembered, documents, Path.home())
 
-        if default_name:  # start in the user's documents folder, not the working directory
-            folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
-            default_name = str(Path(folder or Path.home()) / default_name)
-        path = await choose_file(
-            self._parent,
-            caption,
-            save=save,
-            name_filter=name_filter,
-            default_name=default_name,
-            default_suffix=default_suffix,
-        )
-        return Path(path) if path else None
+    def _remember_folder(self, path: Path) -> None:
+        if self.ctx is not None:
+            self.ctx.settings.setValue(LAST_FOLDER_SETTING, str(path.parent))
+
+    async def _choose(self, caption: str, *, save: bool, name_filter: str, default_name: str = "",
+                      default_suffix: str = "") -> Path | None:
+        """A file dialog (shown with open()); for a save, the suffix follows the chosen type."""
+        from PySide6.QtWidgets import QFileDialog
+
+        from app.ui.async_bridge import signal_future
+
+        folder = self.start_folder()
+        dlg = QFileDialog(self._parent, caption)
+        dlg.setAccessibleName(caption)
+        dlg.setObjectName("fileChooser")
+        dlg.setNameFilter(name_filter)
+        dlg.setDirectory(str(folder))
+        if save:
+            dlg.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+            if default_suffix:
+                dlg.setDefaultSuffix(default_suffix)
+            if default_name:
+                dlg.selectFile(str(folder / default_name))
+
+            def on_filter(chosen: str) -> None:
+                # Choosing "HTML page" renames the proposed file to .html (and a name typed
+                # without a suffix gets this type's).
+                suffixes = filter_suffixes(chosen)
+                if suffixes:
+                    dlg.setDefaultSuffix(suffixes[0].lstrip("."))
+                files = dlg.selectedFiles()
+                if files and Path(files[0]).name:
+                    dlg.selectFile(path_for_filter(Path(files[0]), chosen).name)
+
+            dlg.filterSelected.connect(on_filter)
+        else:
+            dlg.setFileMode(QFileDialog.FileMode.ExistingFile)
+        fut = signal_future(dlg.finished)
+        dlg.open()
+        try:
+            result = await fut
+            files = dlg.selectedFiles()
+            if not result or not files:
+                return None
+            path = Path(files[0])
+            if save:
+                path = path_for_filter(path, dlg.selectedNameFilter())
+            self._remember_folder(path)
+            return path
+        finally:
+            dlg.deleteLater()
 
     # --- flows (a file dialog, then the work) -------------------------------------------------
 

@@ -4,7 +4,8 @@
   the results and Enter opens the best (or current) hit.
 - `SearchResultModel` holds the `SearchHit`s of one query, best first.
 - `SearchHitDelegate` paints each hit as its thread's title over a snippet whose matched words
-  are highlighted. The snippet is escaped as plain text first and only then are the
+  are highlighted; the snippet is stripped of Markdown (`strip_markdown`) and starts a few words
+  before the first match (`lead_in`), so the match shows at the default sidebar width. The snippet is escaped as plain text first and only then are the
   private-use markers turned into highlight spans (`records.highlight_html`), so no message
   text can inject markup or forge a highlight.
 - `SearchResults` is the list plus an empty state ("No messages match …").
@@ -16,6 +17,7 @@ controller; these classes only show and report.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -54,6 +56,7 @@ __all__ = [
     "SearchResults",
     "hit_html",
     "lead_in",
+    "strip_markdown",
 ]
 
 DEBOUNCE_MS = 150
@@ -66,9 +69,39 @@ def _is_dark(palette: QPalette) -> bool:
     return palette.color(QPalette.ColorRole.Base).lightnessF() < 0.5
 
 
-def lead_in(snippet: str, lead: int = 32) -> str:
+_M = "\ue000\ue001"  # highlight markers may sit inside Markdown syntax: keep them
+_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
+_LINK = re.compile(r"\[([^\]]+)\]\((?:[^)\s]*)(?:\s+\"[^\"]*\")?\)")
+_REF_LINK = re.compile(r"\[([^\]]+)\]\[[^\]]*\]")
+_LINE_MARK = re.compile(r"(^|\n)[ \t]*(?:#{1,6}[ \t]+|>[ \t]?|[-*+][ \t]+|\d+[.)][ \t]+)")
+_INLINE_HEADING = re.compile(r"(?<![^\s" + _M + r"])#{1,6}[ \t]+")
+_STRONG = re.compile(r"(\*\*|__|~~)")
+_EMPH = re.compile(r"(?<![\w*])\*(?=[\w" + _M + r"])|(?<=[\w" + _M + r".,!?])\*(?![\w*])")
+_FENCE = re.compile(r"```[\w+-]*")
+_TAGS = re.compile(r"</?[A-Za-z][^>\n]{0,80}>")
+
+
+def strip_markdown(text: str) -> str:
+    """The words of a Markdown snippet without its syntax: headings (`## `), emphasis (`**`,
+    `__`, `*`), code fences and backticks, quote/list markers, and links/images (their text
+    kept). Highlight markers are kept where they were. Cheap: a handful of regexes."""
+    text = _IMAGE.sub(r"\1", text)
+    text = _LINK.sub(r"\1", text)
+    text = _REF_LINK.sub(r"\1", text)
+    text = _LINE_MARK.sub(r"\1", text)
+    # FTS snippets start mid-text and are joined to one line: a heading may follow a space.
+    text = _INLINE_HEADING.sub("", text)
+    text = _FENCE.sub(" ", text)
+    text = text.replace("`", "")
+    text = _STRONG.sub("", text)
+    text = _EMPH.sub("", text)
+    return text
+
+
+def lead_in(snippet: str, lead: int = 20) -> str:
     """`snippet` on one line, cut (at a word) to at most ~`lead` characters before its first
-    match, so that the match shows in a narrow sidebar's two lines."""
+    match: the match then sits near the middle of a narrow sidebar's first snippet line, not
+    past the end of the second."""
     text = " ".join(snippet.split())
     start = text.find(HIGHLIGHT_START)
     if start <= lead + 8:
@@ -83,7 +116,7 @@ def hit_html(hit: SearchHit, *, dark: bool = False) -> str:
     mark_style = (
         "background-color:#7a5c00; color:#fff3c4;" if dark else "background-color:#ffe27a; color:#1a1a1a;"
     )
-    snippet = highlight_html(lead_in(hit.snippet))
+    snippet = highlight_html(lead_in(strip_markdown(hit.snippet)))
     snippet = snippet.replace("<mark>", f'<span style="{mark_style} font-weight:600;">').replace(
         "</mark>", "</span>"
     )
@@ -195,7 +228,7 @@ class SearchResultModel(QAbstractListModel):
         if role == HIT_ROLE:
             return hit
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
-            plain = hit.snippet.replace("\ue000", "").replace("\ue001", "")
+            plain = strip_markdown(hit.snippet).replace("\ue000", "").replace("\ue001", "")
             return f"{hit.thread_title}: {' '.join(plain.split())}"
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"Open “{hit.thread_title}” at this message (Enter)"

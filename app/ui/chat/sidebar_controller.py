@@ -6,8 +6,9 @@ storage work the sidebar (`ThreadList`, a thin view) asks for, through the tab's
 
 - archive/unarchive (Ctrl+Shift+A or the context menu); the "Archived" toggle shows them;
 - delete WITH UNDO: the thread is soft-deleted at once and the undo bar offers it back for
-  `UNDO_SECONDS` (Ctrl+Z while shown); afterwards it stays soft-deleted and `app.main` purges
-  it at the next start;
+  `UNDO_SECONDS` (Ctrl+Z while shown, wherever the focus is in the tab: while the bar shows, a
+  text field's own undo does not claim Ctrl+Z — see `_UndoKeyClaim`); afterwards it stays
+  soft-deleted and `app.main` purges it at the next start;
 - search (Ctrl+F / Ctrl+K focus the box): `ThreadRepository.search` runs on the database thread,
   the newest query wins; choosing a hit puts its message on the visible path
   (`ChatService.select_sibling`), opens the thread and calls `ChatTab.reveal_message`;
@@ -23,8 +24,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import QApplication, QWidget
 
 from app.core.errors import SwitchboardError
 from app.core.store.records import SearchHit
@@ -39,6 +41,28 @@ log = logging.getLogger(__name__)
 
 ASK_MODEL_SETTING = "chat/askModelForTitles"
 SEARCH_LIMIT = 50
+
+
+class _UndoKeyClaim(QObject):
+    """While installed (on the application, only while the undo bar shows), Ctrl+Z inside the
+    tab is the delete's Undo: the focused text field (the composer) would otherwise accept the
+    key's ShortcutOverride for its own undo, and the tab's Undo shortcut would never fire."""
+
+    def __init__(self, tab: QWidget) -> None:
+        super().__init__(tab)
+        self._tab = tab
+        self._keys = QKeySequence(QKeySequence.StandardKey.Undo)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() != QEvent.Type.ShortcutOverride or not isinstance(watched, QWidget):
+            return False
+        if not isinstance(event, QKeyEvent) or not (watched is self._tab or self._tab.isAncestorOf(watched)):
+            return False
+        pressed = QKeySequence(event.keyCombination())
+        if pressed.matches(self._keys) != QKeySequence.SequenceMatch.ExactMatch:
+            return False
+        event.ignore()  # not claimed by the field: the shortcut map gets it
+        return True
 
 
 class SidebarController(QObject):
@@ -71,6 +95,8 @@ class SidebarController(QObject):
             shortcut.activated.connect(self.list.focus_search)
         self._archive_shortcut.activated.connect(self.toggle_archive_current)
         self._undo_shortcut.activated.connect(self.list.undo_bar.undo)
+        self._undo_claim = _UndoKeyClaim(tab)
+        self._claiming = False
 
         ask = self.ctx.settings.value(ASK_MODEL_SETTING, False, type=bool)
         self.list.ask_model_action.setChecked(bool(ask))
@@ -149,13 +175,13 @@ class SidebarController(QObject):
         self._deleted_was_open[thread_id] = was_open
         await self.tab.reload_threads()
         self.list.undo_bar.offer(thread_id, thread.title or "Untitled")
-        self._undo_shortcut.setEnabled(True)
+        self._set_undo_armed(True)
         self.undoOffered.emit(thread_id)
         return True
 
     async def undo_delete(self, thread_id: int) -> None:
         """Bring a just-deleted thread back (and reopen it if it was open)."""
-        self._undo_shortcut.setEnabled(self.list.undo_bar.active)
+        self._set_undo_armed(self.list.undo_bar.active)
         await self.ctx.threads.restore(thread_id)
         reopen = self._deleted_was_open.pop(thread_id, False) and self.tab.current_thread_id is None
         if reopen:
@@ -167,7 +193,19 @@ class SidebarController(QObject):
 
     def _on_undo_expired(self, thread_id: int) -> None:
         self._deleted_was_open.pop(thread_id, None)
-        self._undo_shortcut.setEnabled(self.list.undo_bar.active)
+        self._set_undo_armed(self.list.undo_bar.active)
+
+    def _set_undo_armed(self, armed: bool) -> None:
+        """Ctrl+Z undoes the delete exactly while the undo bar shows."""
+        self._undo_shortcut.setEnabled(armed)
+        app = QApplication.instance()
+        if app is None or armed == self._claiming:
+            return
+        self._claiming = armed
+        if armed:
+            app.installEventFilter(self._undo_claim)
+        else:
+            app.removeEventFilter(self._undo_claim)
 
     # --- search ----------------------------------------------------------------------------
 

@@ -27,7 +27,9 @@ from PySide6.QtWidgets import (
     QListView,
     QMenu,
     QPushButton,
+    QSizePolicy,
     QStackedWidget,
+    QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QToolButton,
@@ -38,6 +40,7 @@ from PySide6.QtWidgets import (
 from app.ui.chat.search_panel import SearchBox, SearchResults
 from app.ui.chat.thread_model import (
     ARCHIVED_ROLE,
+    DATE_ROLE,
     PINNED_ROLE,
     THREAD_ID_ROLE,
     UPDATED_ROLE,
@@ -61,7 +64,10 @@ EMPTY_ARCHIVED = "No archived threads.\nArchive a thread with Ctrl+Shift+A or it
 
 
 class _FullWidthDelegate(QStyledItemDelegate):
-    """Rows as wide as the list, so long titles are elided instead of scrolling sideways."""
+    """Rows as wide as the list, so long titles are elided instead of scrolling sideways; the
+    date of the last activity ("Today", "Yesterday", "3 Mar") at the right, muted."""
+
+    DATE_GAP = 8
 
     def __init__(self, view: QListView) -> None:
         super().__init__(view)
@@ -70,6 +76,38 @@ class _FullWidthDelegate(QStyledItemDelegate):
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
         size = super().sizeHint(option, index)
         return QSize(self._view.viewport().width(), max(size.height(), 26))
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
+        when = str(index.data(DATE_ROLE) or "")
+        if not when:
+            super().paint(painter, option, index)
+            return
+        metrics = option.fontMetrics
+        date_width = metrics.horizontalAdvance(when)
+        opt = QStyleOptionViewItem(option)
+        # The title is elided short of the date; the date is drawn in the space left.
+        opt.rect = option.rect.adjusted(0, 0, -(date_width + self.DATE_GAP + 4), 0)
+        super().paint(painter, opt, index)
+        painter.save()
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        palette = option.palette
+        if selected:
+            painter.fillRect(
+                option.rect.adjusted(opt.rect.width(), 0, 0, 0),
+                palette.color(QPalette.ColorRole.Highlight),
+            )
+            colour = palette.color(QPalette.ColorRole.HighlightedText)
+        else:
+            colour = palette.color(QPalette.ColorRole.PlaceholderText)
+        painter.setPen(colour)
+        painter.drawText(
+            option.rect.adjusted(0, 0, -(self.DATE_GAP // 2 + 2), 0),
+            int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
+            when,
+        )
+        painter.restore()
 
 
 class ThreadListView(QListView):
@@ -114,6 +152,45 @@ class ThreadListView(QListView):
         super().paintEvent(event)
 
 
+class _ElidedLabel(QLabel):
+    """A one-line label that elides its text to the width it is given and never asks for
+    more: the undo bar must not widen the sidebar (it jumped from ~220 to ~400 px)."""
+
+    def __init__(self, text: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setMinimumWidth(0)
+        self._full = text
+        super().setText(text)
+
+    def setText(self, text: str) -> None:
+        self._full = text
+        self._elide()
+
+    def full_text(self) -> str:
+        return self._full
+
+    def text(self) -> str:  # the whole text for callers; the screen shows it elided
+        return self._full
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        width = self.width()
+        shown = self._full
+        if width > 20:
+            shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, width)
+        super().setText(shown)
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(0, super().minimumSizeHint().height())
+
+    def sizeHint(self) -> QSize:
+        return QSize(0, super().sizeHint().height())
+
+
 class UndoBar(QFrame):
     """"Thread deleted · Undo", shown for `UNDO_SECONDS` after a delete."""
 
@@ -129,7 +206,7 @@ class UndoBar(QFrame):
             "QFrame#undoBar { background: palette(tool-tip-base); color: palette(tool-tip-text);"
             " border: 1px solid palette(mid); border-radius: 6px; }"
         )
-        self.label = QLabel("Thread deleted", self)
+        self.label = _ElidedLabel("Thread deleted", self)
         self.label.setObjectName("undoLabel")
         self.label.setAccessibleName("Thread deleted")
         self.label.setTextFormat(Qt.TextFormat.PlainText)
@@ -165,7 +242,7 @@ class UndoBar(QFrame):
             self.expired.emit(self.thread_id)
         self.thread_id = thread_id
         shown = title if len(title) <= 28 else title[:27] + "…"
-        self.label.setText(f"Thread deleted · “{shown}”")
+        self.label.setText(f"Deleted “{shown}”")
         self.label.setToolTip(f"“{title}” was deleted. Undo brings it back.")
         self.setAccessibleDescription(f"“{title}” was deleted. Press Undo or Ctrl+Z to bring it back.")
         self.show()

@@ -26,11 +26,13 @@ from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPixmap, QPolygonF
 
 __all__ = [
     "ARCHIVED_ROLE",
+    "DATE_ROLE",
     "PINNED_ROLE",
     "THREAD_ID_ROLE",
     "UPDATED_ROLE",
     "ThreadListModel",
     "ThreadRow",
+    "date_label",
     "sort_key",
 ]
 
@@ -38,6 +40,7 @@ THREAD_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 PINNED_ROLE = Qt.ItemDataRole.UserRole + 2
 UPDATED_ROLE = Qt.ItemDataRole.UserRole + 3
 ARCHIVED_ROLE = Qt.ItemDataRole.UserRole + 4
+DATE_ROLE = Qt.ItemDataRole.UserRole + 5  # "Today", "Yesterday", "3 Mar", "3 Mar 2024"
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -62,6 +65,28 @@ class ThreadRow:
             archived=bool(thread.archived),
             updated_at=float(thread.updated_at or 0.0),
         )
+
+
+def date_label(updated_at: float, today: _dt.date | None = None) -> str:
+    """When a thread was last active, as the sidebar shows it: "Today", "Yesterday", the day
+    and month this year ("3 Mar"), with the year before that ("3 Mar 2024")."""
+    if updated_at <= 0:
+        return ""
+    day = _dt.datetime.fromtimestamp(updated_at).date()
+    today = today or _dt.date.today()
+    if day == today:
+        return "Today"
+    if day == today - _dt.timedelta(days=1):
+        return "Yesterday"
+    month = _MONTHS[day.month - 1]
+    if day.year == today.year:
+        return f"{day.day} {month}"
+    return f"{day.day} {month} {day.year}"
+
+
+# English month abbreviations, as the rest of the UI is English (strftime("%b") follows the
+# C locale's LC_TIME, which may not match the UI's language).
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def sort_key(row: ThreadRow) -> tuple[bool, float, int]:
@@ -163,6 +188,8 @@ class ThreadListModel(QStringListModel):
             return row.archived
         if role == UPDATED_ROLE:
             return row.updated_at
+        if role == DATE_ROLE:
+            return date_label(row.updated_at)
         if role == Qt.ItemDataRole.DecorationRole:
             # Unpinned rows get a blank icon of the same size, so every title starts aligned.
             if self._pin_icon is None:
@@ -177,7 +204,8 @@ class ThreadListModel(QStringListModel):
             return f"{row.title}\nLast activity {when}{extra}"
         if role == Qt.ItemDataRole.AccessibleTextRole:
             state = (", pinned" if row.pinned else "") + (", archived" if row.archived else "")
-            return f"{row.title or 'Untitled'}{state}"
+            when = date_label(row.updated_at)
+            return f"{row.title or 'Untitled'}{state}" + (f", {when}" if when else "")
         return None
 
     def flags(self, index: _Index) -> Qt.ItemFlag:

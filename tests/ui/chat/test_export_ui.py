@@ -164,3 +164,64 @@ def test_detect_import_kind_and_file_names() -> None:
         detect_import_kind([1, 2])
     assert suggested_file_name("What's up? / ok", "md") == "Whats-up-ok.md"
     assert suggested_file_name("", "json") == "thread.json"
+
+
+def test_start_folder_exists_and_file_type_sets_the_suffix(tmp_path: Path) -> None:
+    from app.ui.chat.export_actions import path_for_filter, start_folder
+
+    home = tmp_path / "home"
+    home.mkdir()
+    missing_docs = home / "Documents"
+    # No ~/Documents (a fresh Linux account): home, not a folder that does not exist.
+    assert start_folder("", str(missing_docs), home) == home
+    assert start_folder(str(tmp_path / "gone"), str(missing_docs), home) == home
+    missing_docs.mkdir()
+    assert start_folder("", str(missing_docs), home) == missing_docs
+    assert start_folder(str(tmp_path), str(missing_docs), home) == tmp_path
+
+    html = "HTML page (*.html)"
+    assert path_for_filter(Path("/x/chat.md"), html) == Path("/x/chat.html")
+    assert path_for_filter(Path("/x/chat.html"), html) == Path("/x/chat.html")
+    assert path_for_filter(Path("/x/chat.v2"), html) == Path("/x/chat.v2.html")
+    assert path_for_filter(Path("/x/chat.html"), "Switchboard JSON (*.json)") == Path("/x/chat.json")
+    assert path_for_filter(Path("/x/chat.md"), "Markdown (*.md)") == Path("/x/chat.md")
+
+
+def test_html_chosen_in_the_dialog_writes_html_and_the_folder_is_remembered(
+    qtbot: QtBot, tmp_path: Path, app_ctx: AppContext, arun: Callable[..., Any]
+) -> None:
+    from app.ui.chat.export_actions import LAST_FOLDER_SETTING
+
+    thread_id = arun(_seed(app_ctx))
+    tab = _open(qtbot, app_ctx, arun)
+    out_dir = tmp_path / "exports"
+    out_dir.mkdir()
+    app_ctx.settings.setValue(LAST_FOLDER_SETTING, str(out_dir))
+    transfer = tab.sidebar.transfer
+
+    async def find_dialog() -> QFileDialog:
+        while True:  # shown with open(), not exec()
+            await asyncio.sleep(0)
+            dialog = tab.findChild(QFileDialog, "fileChooser")
+            if dialog is not None and dialog.isVisible():
+                return dialog
+
+    async def export_as_html() -> Any:
+        task = tab._spawn(transfer.export_thread_flow(thread_id))
+        dialog = await find_dialog()
+        assert Path(dialog.directory().absolutePath()) == out_dir  # the remembered folder
+        html_filter = "HTML page (*.html)"
+        dialog.selectNameFilter(html_filter)
+        dialog.filterSelected.emit(html_filter)  # what choosing it in the list emits
+        assert dialog.selectedFiles()[0].endswith("Export-me-friends.html")
+        dialog.accept()
+        return await task
+
+    try:
+        written = arun(export_as_html())
+        assert written == out_dir / "Export-me-friends.html"
+        assert written.read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html")
+        assert not (out_dir / "Export-me-friends.md").exists()
+        assert app_ctx.settings.value(LAST_FOLDER_SETTING) == str(out_dir)
+    finally:
+        arun(tab.aclose())

@@ -197,3 +197,48 @@ def test_screenshot_of_search_hits(
         arun(tab.aclose())
         qapp.setStyleSheet("")
         theme.deleteLater()
+
+
+def test_snippets_strip_markdown() -> None:
+    from app.ui.chat.search_panel import strip_markdown
+
+    assert strip_markdown("## Setup \ue000ramen\ue001 here") == "Setup \ue000ramen\ue001 here"
+    assert strip_markdown("…done. ### Next \ue000part\ue001") == "…done. Next \ue000part\ue001"
+    assert strip_markdown("**\ue000bold\ue001** and `code`") == "\ue000bold\ue001 and code"
+    assert strip_markdown("see [the docs](https://x.example/a) now") == "see the docs now"
+    assert strip_markdown("![a cat](cat.png) and *em*") == "a cat and em"
+    assert strip_markdown("- item\n> quoted") == "item\nquoted"
+    assert strip_markdown("snake_case stays, a*b stays") == "snake_case stays, a*b stays"
+
+
+def _hit_line(snippet: str, word: str, width: int) -> int:
+    """The line (0-based) of the snippet block on which `word` is laid out at `width` px."""
+    from PySide6.QtGui import QTextDocument
+
+    hit = SearchHit(
+        thread_id=1, message_id=2, thread_title="Ramen trip", role="user", snippet=snippet, rank=0.0
+    )
+    doc = QTextDocument()
+    doc.setDocumentMargin(0)
+    doc.setDefaultFont(QApplication.font())
+    doc.setHtml(hit_html(hit))
+    doc.setTextWidth(width)
+    block = doc.begin().next()  # the title is the first block, the snippet the second
+    pos = block.text().find(word)
+    assert pos >= 0, block.text()
+    layout = block.layout()
+    return layout.lineForTextPosition(pos).lineNumber()
+
+
+def test_hit_is_visible_at_the_default_sidebar_width(qtbot: QtBot) -> None:
+    snippet = (
+        "## Where to eat\n\nTry the **famous** places near the old station, the ones in "
+        "[the guide](https://example.com/guide), for tsukemen and \ue000ramen\ue001 bowls late"
+    )
+    plain = hit_html(
+        SearchHit(thread_id=1, message_id=2, thread_title="t", role="user", snippet=snippet, rank=0.0)
+    )
+    assert "##" not in plain and "**" not in plain and "](" not in plain
+    # The sidebar's default width is 230 px; the delegate paints inside ~16 px of padding.
+    assert _hit_line(snippet, "ramen", 230 - 16) == 0
+    assert _hit_line(snippet, "ramen", 180) <= 1

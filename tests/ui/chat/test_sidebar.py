@@ -342,3 +342,88 @@ def test_screenshot_of_the_sidebar(
         arun(tab.aclose())
         qapp.setStyleSheet("")
         theme.deleteLater()
+
+
+def test_ctrl_z_in_the_composer_undoes_the_delete_and_the_sidebar_keeps_its_width(
+    qtbot: QtBot, app_ctx: AppContext, arun: Callable[..., Any]
+) -> None:
+    async def seed() -> int:
+        await app_ctx.threads.create_thread("Keeper")
+        doomed = await app_ctx.threads.create_thread(
+            "A thread with a rather long title that would not fit the sidebar"
+        )
+        await app_ctx.threads.add_message(doomed.id, None, "user", "hello there")
+        return doomed.id
+
+    doomed = arun(seed())
+    tab = _open(qtbot, app_ctx, arun)
+    sidebar = tab.thread_list
+    try:
+        tab.resize(1200, 700)
+        arun(tab.open_thread(doomed))
+        width_before = sidebar.width()
+
+        async def delete() -> int:
+            offered = signal_future(tab.sidebar.undoOffered)
+            assert await tab.delete_thread(doomed)
+            return await offered
+
+        assert arun(delete()) == doomed
+        assert sidebar.undo_bar.isVisible()
+        tab.layout().activate()
+        # The bar elides its text instead of widening the sidebar.
+        assert sidebar.width() == width_before
+        assert sidebar.undo_bar.sizeHint().width() <= width_before
+        # The composer has the focus (a new thread is shown) and would claim Ctrl+Z for
+        # its own undo: while the bar shows, Ctrl+Z is the delete's Undo.
+        edit = tab.composer.edit
+        edit.setFocus()
+        QtBot.keyClicks(edit, "draft")
+
+        async def undo_by_key() -> int:
+            restored = signal_future(tab.sidebar.restored)
+            QtBot.keyClick(edit, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+            return await restored
+
+        assert arun(undo_by_key()) == doomed
+        assert not arun(app_ctx.threads.get_thread(doomed)).deleted
+        assert not sidebar.undo_bar.isVisible()
+        # With no offer, Ctrl+Z is the text field's own undo again.
+        tab.start_new_thread()
+        edit.setFocus()
+        QtBot.keyClicks(edit, "typed")
+        QtBot.keyClick(edit, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+        assert edit.toPlainText() != "typed"
+    finally:
+        arun(tab.aclose())
+
+
+def test_thread_list_shows_dates(qtbot: QtBot, app_ctx: AppContext, arun: Callable[..., Any]) -> None:
+    import datetime as dt
+
+    from app.ui.chat.thread_model import DATE_ROLE, ThreadRow, date_label
+
+    today = dt.date(2026, 3, 4)
+    at = lambda d: dt.datetime.combine(d, dt.time(14, 2)).timestamp()
+    assert date_label(at(today), today) == "Today"
+    assert date_label(at(today - dt.timedelta(days=1)), today) == "Yesterday"
+    assert date_label(at(dt.date(2026, 1, 9)), today) == "9 Jan"
+    assert date_label(at(dt.date(2024, 12, 31)), today) == "31 Dec 2024"
+    assert date_label(0, today) == ""
+
+    tab = _open(qtbot, app_ctx, arun)
+    try:
+        now = dt.datetime.now()
+        rows = [
+            ThreadRow(1, "Fresh", updated_at=now.timestamp()),
+            ThreadRow(2, "Old one", updated_at=dt.datetime(2020, 5, 6, 12).timestamp()),
+        ]
+        tab.thread_list.set_threads(rows)
+        model = tab.thread_list.model
+        assert model.index(0, 0).data(DATE_ROLE) == "Today"
+        assert model.index(1, 0).data(DATE_ROLE) == "6 May 2020"
+        assert model.index(0, 0).data() == "Fresh"  # the title itself is unchanged
+        assert "6 May 2020" in model.index(1, 0).data(Qt.ItemDataRole.AccessibleTextRole)
+        tab.thread_list.list.viewport().grab()  # paints the rows with their dates
+    finally:
+        arun(tab.aclose())
