@@ -71,23 +71,75 @@ _KEY_PATTERNS = [
 ]
 
 
+# Per secret, one compiled pattern for every form a provider echoes it in (see `_forms`).
+_secret_patterns: dict[str, re.Pattern[str]] = {}
+# Characters providers use to mask the middle of a key ("sk-abcd****wxyz", "sk-ab…yz").
+_MASK = r"(?:[*•●·xX#_]|\.|…){2,}"
+
+
+def _b64_fragments(value: str) -> list[str]:
+    """Base64 text that appears whenever `value` is base64-encoded inside a longer string.
+
+    The key may sit at any byte offset of what was encoded (`Bearer key`, `:key`, `user:key`), so
+    each of the three alignments is encoded and only the groups made of key bytes alone are kept.
+    """
+    import base64
+
+    raw = value.encode("utf-8")
+    out: list[str] = []
+    for shift in range(3):
+        data = b"\0" * shift + raw
+        encoded = base64.b64encode(data).decode("ascii")
+        start = 4 if shift else 0  # the first group mixes in the bytes before the key
+        end = (len(data) // 3) * 4  # the last partial group mixes in the bytes after it
+        piece = encoded[start:end]
+        if len(piece) >= 12:
+            out.append(piece)
+    return out
+
+
+def _forms(value: str) -> re.Pattern[str]:
+    """Every echoed form of one key: exact, any letter case, masked, base64 (std and url-safe)."""
+    alternatives = [re.escape(value)]
+    if len(value) >= 12:
+        # Masked: the first 4-8 characters and the last 2-4 around a run of mask characters
+        # (OpenAI shows the first 8 and last 4), or the prefix alone followed by the mask.
+        heads = "|".join(re.escape(value[:n]) for n in range(8, 3, -1))
+        tails = "|".join(re.escape(value[-n:]) for n in range(4, 1, -1))
+        alternatives.append(f"(?:{heads}){_MASK}(?:{tails})?")
+    for piece in _b64_fragments(value):
+        alternatives.append(r"[A-Za-z0-9+/_-]*" + re.escape(piece) + r"[A-Za-z0-9+/_=-]*")
+        urlsafe = piece.replace("+", "-").replace("/", "_")
+        if urlsafe != piece:
+            alternatives.append(r"[A-Za-z0-9+/_-]*" + re.escape(urlsafe) + r"[A-Za-z0-9+/_=-]*")
+    return re.compile("|".join(f"(?:{a})" for a in alternatives), re.IGNORECASE)
+
+
 def register_secret(value: str | None) -> None:
-    """Remember a secret so that `redact` removes it from any text shown or logged."""
+    """Remember a secret so that `redact` removes it, in any form it is echoed in, from any text
+    shown, logged, stored or exported."""
     if value and len(value) >= 4:
         _known_secrets.add(value)
+        if value not in _secret_patterns:
+            _secret_patterns[value] = _forms(value)
 
 
 def forget_secret(value: str | None) -> None:
     if value:
         _known_secrets.discard(value)
+        _secret_patterns.pop(value, None)
 
 
 def redact(text: str | None) -> str:
-    """Remove API keys (known ones, and anything shaped like one) from `text`."""
+    """Remove API keys (known ones in every form, and anything shaped like one) from `text`."""
     if not text:
         return ""
     for secret in sorted(_known_secrets, key=len, reverse=True):
-        text = text.replace(secret, "[redacted]")
+        pattern = _secret_patterns.get(secret)
+        if pattern is None:
+            text = text.replace(secret, "[redacted]")
+        else:
+            text = pattern.sub("[redacted]", text)
     for pattern in _KEY_PATTERNS:
         if pattern.groups == 2:
             text = pattern.sub(lambda m: m.group(1) + "[redacted]", text)
