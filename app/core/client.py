@@ -460,13 +460,16 @@ class ProviderClient:
             )
         if isinstance(exc, httpx.HTTPError):
             why = transport_reason(exc)
-            if why == "connection failed":
-                why = "the connection was closed"
             what = "before answering" if not sent else "while answering"
+            if why in ("connection failed", "connection refused"):
+                # The server (or a proxy on the way) closed it: say so, not "the provider said".
+                why = "connection closed"
+                sentence = f"{host} dropped the connection {what}."
+            else:
+                sentence = f"The connection to {host} failed {what}: {why}."
             return _Failure(
                 ConnectError(
-                    f"The connection to {host} failed {what}: {why}. Try again; if it keeps "
-                    "happening, check the server or proxy.",
+                    f"{sentence} Try again; if it keeps happening, check the server or proxy.",
                     detail=detail,
                 ),
                 retryable=True,
