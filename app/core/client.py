@@ -805,6 +805,10 @@ class ProviderClient:
             for delta in deltas:
                 if not produced and not has_output(delta):
                     held.append(delta)  # metadata only: the request may still be retried
+                    if len(held) > 64:
+                        # A server repeating usage-only chunks before any text: keep the first
+                        # (model, id) and the latest ones, so memory stays flat.
+                        del held[1:-32]
                     continue
                 if has_output(delta):
                     last_output = loop.time()
