@@ -72,7 +72,7 @@ _KEY_PATTERNS = [
 
 
 # Per secret, one compiled pattern for every form a provider echoes it in (see `_forms`).
-_secret_patterns: dict[str, re.Pattern[str]] = {}
+_secret_patterns: dict[str, "_SecretForms"] = {}
 # Characters providers use to mask the middle of a key ("sk-abcd****wxyz", "sk-ab…yz").
 _MASK = r"(?:[*•●·xX#_]|\.|…){2,}"
 
@@ -98,7 +98,18 @@ def _b64_fragments(value: str) -> list[str]:
     return out
 
 
-def _forms(value: str) -> re.Pattern[str]:
+@dataclass(frozen=True)
+class _SecretForms:
+    """How one key may be echoed back: `text` (exact in any case, masked) and `b64` (inside
+    base64); `fragments` are literal pieces of the latter, checked first because most texts hold
+    none and a plain substring test is far cheaper than the pattern."""
+
+    text: re.Pattern[str]
+    b64: re.Pattern[str] | None
+    fragments: tuple[str, ...]
+
+
+def _forms(value: str) -> _SecretForms:
     """Every echoed form of one key: exact, any letter case, masked, base64 (std and url-safe)."""
     alternatives = [re.escape(value)]
     if len(value) >= 12:
@@ -107,12 +118,20 @@ def _forms(value: str) -> re.Pattern[str]:
         heads = "|".join(re.escape(value[:n]) for n in range(8, 3, -1))
         tails = "|".join(re.escape(value[-n:]) for n in range(4, 1, -1))
         alternatives.append(f"(?:{heads}){_MASK}(?:{tails})?")
+    text = re.compile("|".join(f"(?:{a})" for a in alternatives), re.IGNORECASE)
+    fragments: list[str] = []
     for piece in _b64_fragments(value):
-        alternatives.append(r"[A-Za-z0-9+/_-]*" + re.escape(piece) + r"[A-Za-z0-9+/_=-]*")
-        urlsafe = piece.replace("+", "-").replace("/", "_")
-        if urlsafe != piece:
-            alternatives.append(r"[A-Za-z0-9+/_-]*" + re.escape(urlsafe) + r"[A-Za-z0-9+/_=-]*")
-    return re.compile("|".join(f"(?:{a})" for a in alternatives), re.IGNORECASE)
+        fragments.extend({piece, piece.replace("+", "-").replace("/", "_")})
+    b64 = None
+    if fragments:
+        # Bounded margins (the groups that mix in neighbouring bytes): an unbounded class here
+        # would make redaction quadratic on long base64-looking text.
+        b64 = re.compile(
+            "|".join(
+                r"[A-Za-z0-9+/_-]{0,4}" + re.escape(f) + r"[A-Za-z0-9+/_=-]{0,8}" for f in fragments
+            )
+        )
+    return _SecretForms(text, b64, tuple(fragments))
 
 
 def register_secret(value: str | None) -> None:
@@ -135,11 +154,13 @@ def redact(text: str | None) -> str:
     if not text:
         return ""
     for secret in sorted(_known_secrets, key=len, reverse=True):
-        pattern = _secret_patterns.get(secret)
-        if pattern is None:
+        forms = _secret_patterns.get(secret)
+        if forms is None:
             text = text.replace(secret, "[redacted]")
-        else:
-            text = pattern.sub("[redacted]", text)
+            continue
+        if forms.b64 is not None and any(f in text for f in forms.fragments):
+            text = forms.b64.sub("[redacted]", text)
+        text = forms.text.sub("[redacted]", text)
     for pattern in _KEY_PATTERNS:
         if pattern.groups == 2:
             text = pattern.sub(lambda m: m.group(1) + "[redacted]", text)
