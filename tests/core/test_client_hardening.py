@@ -446,3 +446,11 @@ def test_accumulator_moves_content_marked_as_reasoning() -> None:
     acc.add(ChatDelta(content="Answer"))
     choice = acc.choice(0)
     assert (choice.content, choice.reasoning) == ("Answer", "thinking aloud more")
+
+
+def test_accumulator_blocked_error_only_without_text() -> None:
+    acc = ChatAccumulator()
+    acc.add(ChatDelta(finish_reason="safety"))
+    assert acc.blocked_error(0) is not None
+    acc.add(ChatDelta(index=1, content="some", finish_reason="safety"))
+    assert acc.blocked_error(1) is None

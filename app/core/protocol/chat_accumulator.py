@@ -19,6 +19,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from app.core.errors import ContentBlockedError
+from app.core.protocol.gemini import BLOCKED_FINISH_REASONS, content_blocked_error
 from app.core.protocol.types import ChatDelta, ChatResult, Choice, ToolCall, ToolCallDelta, Usage
 
 __all__ = ["ChatAccumulator", "merge_tool_call_fields"]
@@ -196,6 +198,14 @@ class ChatAccumulator:
         """Characters of text this fold received for `index` (not counting a resumed prefix)."""
         parts = self._choices.get(index)
         return parts.new_chars if parts is not None else 0
+
+    def blocked_error(self, index: int = 0) -> ContentBlockedError | None:
+        """The filter's error when choice `index` ended on a blocked finish reason with no text."""
+        choice = self.choice(index)
+        reason = (choice.finish_reason or "").lower()
+        if reason in BLOCKED_FINISH_REASONS and not (choice.content or choice.refusal or choice.tool_calls):
+            return content_blocked_error(choice.finish_reason)
+        return None
 
     def tool_call_records(self, index: int = 0) -> list[dict[str, Any]]:
         """Choice `index`'s tool calls as plain dicts (how the store keeps them)."""
