@@ -256,7 +256,7 @@ def test_test_connection_to_dead_port_says_connect_error(
     form.retries_spin.setValue(0)
     report = arun(dialog.test_connection(), timeout=30)
     assert report is not None and report.error is not None
-    assert form.test_result.text().startswith("Could not reach")
+    assert form.test_result.text().startswith("Could not connect to 127.0.0.1:")
     assert "Check the base URL" in form.test_result.text()
 
 
