@@ -92,6 +92,7 @@ def rows() -> list[Row]:
                 cwd=ROOT,
                 env=env,
                 timeout=600,
+                check=False,  # a failed child becomes a failing row, with its stderr
             )
         finally:
             server.stop()

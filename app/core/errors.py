@@ -33,26 +33,26 @@ import re
 from dataclasses import dataclass
 
 __all__ = [
-    "SwitchboardError",
-    "ProviderError",
-    "ConnectError",
-    "TimeoutError_",
     "APIError",
     "AuthenticationError",
-    "NotFoundError",
-    "RateLimitError",
     "BadRequestError",
-    "ServerError",
+    "ConfigError",
+    "ConnectError",
     "ContentBlockedError",
-    "MalformedResponseError",
-    "StreamInterruptedError",
     "IncompleteReplyError",
     "KeychainError",
+    "MalformedResponseError",
+    "NotFoundError",
+    "ProviderError",
+    "RateLimitError",
+    "ServerError",
     "StorageError",
-    "ConfigError",
+    "StreamInterruptedError",
+    "SwitchboardError",
+    "TimeoutError_",
+    "forget_secret",
     "redact",
     "register_secret",
-    "forget_secret",
 ]
 
 # Secrets known to this process; every error text is scrubbed of them.
@@ -72,7 +72,7 @@ _KEY_PATTERNS = [
 
 
 # Per secret, one compiled pattern for every form a provider echoes it in (see `_forms`).
-_secret_patterns: dict[str, "_SecretForms"] = {}
+_secret_patterns: dict[str, _SecretForms] = {}
 # Characters providers use to mask the middle of a key ("sk-abcd****wxyz", "sk-ab…yz").
 _MASK = r"(?:[*•●·xX#_]|\.|…){2,}"
 

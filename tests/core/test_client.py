@@ -14,11 +14,11 @@ import pytest
 
 from app.core.client import BACKOFF_BASE, BACKOFF_CAP, ConnectionReport, ProviderClient
 from app.core.errors import (
-    IncompleteReplyError,
     APIError,
     AuthenticationError,
     ConfigError,
     ConnectError,
+    IncompleteReplyError,
     MalformedResponseError,
     RateLimitError,
     ServerError,

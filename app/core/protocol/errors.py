@@ -39,8 +39,8 @@ __all__ = [
     "ErrorInfo",
     "api_error_from_json",
     "api_error_from_response",
-    "error_info_from_json",
     "body_summary",
+    "error_info_from_json",
     "firewall_block",
 ]
 

@@ -19,8 +19,8 @@ import json
 from typing import Any
 
 from app.core.errors import APIError, ContentBlockedError, MalformedResponseError
-from app.core.protocol.think import split_think
 from app.core.protocol.errors import api_error_from_json, error_info_from_json
+from app.core.protocol.think import split_think
 from app.core.protocol.types import (
     ChatDelta,
     ChatMessage,

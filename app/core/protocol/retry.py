@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from app.core.protocol.ratelimit import _http_date, _number, parse_rate_limits
 
 __all__ = [
-    "RETRY_STATUSES",
     "BACKOFF_BASE",
-    "BACKOFF_FACTOR",
     "BACKOFF_CAP",
+    "BACKOFF_FACTOR",
+    "RETRY_STATUSES",
     "RetryDecision",
     "backoff_delay",
     "decide_retry",

@@ -54,15 +54,15 @@ from app.core.protocol.think import ThinkSplitter
 from app.core.protocol.types import ChatDelta, ChatResult, ToolCallDelta
 
 __all__ = [
-    "Dialect",
-    "Verdict",
-    "StreamReader",
-    "StreamLimits",
-    "decode_json_body",
-    "result_deltas",
-    "has_output",
     "EMPTY_REPLY",
     "MB",
+    "Dialect",
+    "StreamLimits",
+    "StreamReader",
+    "Verdict",
+    "decode_json_body",
+    "has_output",
+    "result_deltas",
 ]
 
 log = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ Rules:
 
 from __future__ import annotations
 
-__all__ = ["ThinkSplitter", "split_think", "OPEN_TAGS", "CLOSE_TAGS"]
+__all__ = ["CLOSE_TAGS", "OPEN_TAGS", "ThinkSplitter", "split_think"]
 
 OPEN_TAGS = ("<think>", "<thinking>", "<reasoning>")
 CLOSE_TAGS = ("</think>", "</thinking>", "</reasoning>")

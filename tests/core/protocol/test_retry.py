@@ -12,16 +12,16 @@ NOW = 1_700_000_000.0
 
 
 def decide(status: int | None = 429, headers: dict[str, str] | None = None, **kw: object):  # type: ignore[no-untyped-def]
-    args: dict[str, object] = dict(
-        status=status,
-        headers=headers or {},
-        attempt=0,
-        max_retries=3,
-        now=NOW,
-        output_arrived=False,
-        cap=60.0,
-        jitter=0.0,
-    )
+    args: dict[str, object] = {
+        "status": status,
+        "headers": headers or {},
+        "attempt": 0,
+        "max_retries": 3,
+        "now": NOW,
+        "output_arrived": False,
+        "cap": 60.0,
+        "jitter": 0.0,
+    }
     args.update(kw)
     return decide_retry(**args)  # type: ignore[arg-type]
 
