@@ -196,6 +196,7 @@ class ChatDelta:
             or self.tool_calls
             or self.finish_reason
             or self.usage
+            or self.content_is_reasoning
         )
 
 

@@ -138,6 +138,13 @@ def test_missing_opening_tag_moves_shown_text_to_reasoning(size: int | None) -> 
 
 
 @pytest.mark.parametrize("size", CHUNKINGS)
+def test_bare_close_tag_alone_in_its_chunk_still_moves_the_text(size: int | None) -> None:
+    body = chunk("thinking ") + chunk("</think>") + chunk("Answer", finish="stop") + DONE
+    r = run(body, size)
+    assert (r.text, r.reasoning) == ("Answer", "thinking ")
+
+
+@pytest.mark.parametrize("size", CHUNKINGS)
 def test_think_tag_inside_code_fence_is_text(size: int | None) -> None:
     text = "```xml\n<think>literal</think>\n```"
     r = run(chunk(text, finish="stop") + DONE, size)
