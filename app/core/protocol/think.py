@@ -77,6 +77,16 @@ class ThinkSplitter:
     def feed(self, text: str) -> tuple[str, str]:
         if not text:
             return "", ""
+        if (
+            self._state == _CONTENT
+            and not self._pending
+            and not self._strip_leading
+            and "<" not in text
+            and "`" not in text
+        ):
+            # The common case while an answer streams: nothing that could start a tag or fence.
+            self._emitted = True
+            return text, ""
         self._pending += text
         return self._run(final=False)
 
