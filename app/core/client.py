@@ -54,7 +54,7 @@ from app.core.errors import (
 )
 from app.core.network import build_client_kwargs
 from app.core.protocol import gemini, openai
-from app.core.protocol.errors import api_error_from_json, api_error_from_response, error_info_from_json
+from app.core.protocol.errors import api_error_from_response, error_info_from_json
 from app.core.protocol.ratelimit import parse_rate_limits, parse_retry_after
 from app.core.protocol.retry import (
     BACKOFF_BASE,
@@ -522,8 +522,7 @@ class ProviderClient:
                 status = response.status_code
                 if 300 <= status < 400 and "location" in response.headers:
                     location = response.url.join(response.headers["location"])
-                    await response.aread()
-                    await response.aclose()
+                    await response.aclose()  # its body (if any) is of no use
                     if follow_redirects:
                         target = location
                         continue
@@ -547,8 +546,9 @@ class ProviderClient:
 
     async def _status_failure(self, response: httpx.Response) -> _Failure:
         try:
-            body = await response.aread()
-        except httpx.HTTPError:
+            # Enough to say what went wrong: an error page of a gigabyte is not read whole.
+            body = await self._read_all(response, _MAX_ERROR_BODY)
+        except _Failure:
             body = b""
         error = api_error_from_response(response.status_code, response.headers, body)
         if self._api_key is None and _origin(response.request.url) == self._base_origin:
@@ -566,14 +566,6 @@ class ProviderClient:
             headers=dict(response.headers),
             reason=reason,
         )
-
-    def _body_failure(self, response: httpx.Response, obj: Any) -> _Failure | None:
-        """A 2xx whose JSON body is an error (gateways do that): the typed error, or None."""
-        if error_info_from_json(obj) is None:
-            return None
-        error = api_error_from_json(response.status_code, obj, response.headers)
-        retryable = isinstance(error, (RateLimitError, ServerError))
-        return _Failure(error, retryable=retryable, retry_after=error.retry_after)
 
     async def _read_all(
         self, response: httpx.Response, limit: int | None = None, *, cap: int | None = None

@@ -454,3 +454,27 @@ def test_accumulator_blocked_error_only_without_text() -> None:
     assert acc.blocked_error(0) is not None
     acc.add(ChatDelta(index=1, content="some", finish_reason="safety"))
     assert acc.blocked_error(1) is None
+
+
+def test_a_huge_error_page_is_read_only_in_part(arun: Callable[..., Any]) -> None:
+    class Endless(httpx.AsyncByteStream):
+        sent = 0
+
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            while True:
+                Endless.sent += 65536
+                yield b"<p>error</p>" * 5461
+
+        async def aclose(self) -> None:
+            pass
+
+    rec = Recorder(httpx.Response(500, headers={"content-type": "text/html"}, stream=Endless()))
+
+    async def go() -> APIError:
+        async with client_for(rec, max_retries=0) as c:
+            with pytest.raises(APIError) as info:
+                await c.chat("m", MSGS, GenerationParams())
+            return info.value
+
+    assert arun(go(), timeout=10).status == 500
+    assert Endless.sent <= 2 * 65536
