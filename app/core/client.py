@@ -14,6 +14,15 @@ Behaviour the rest of the app relies on:
   a countdown instead of a frozen spinner.
 - A stream that produced output and then drops raises StreamInterruptedError and is never
   retried: the caller keeps what arrived.
+- The client only moves bytes and sleeps; what the bytes mean is `protocol.stream_reader`'s
+  (deltas, think tags, skipped lines, an end verdict: a stream with no finish reason and no
+  `[DONE]` raises IncompleteReplyError after its deltas), and whether and how long to wait is
+  `protocol.retry.decide_retry`'s. A "retrying" notice delta is yielded before each wait, an
+  "unstreamed" one before a reply fetched whole (profile.stream off, or 404/405/501 on the
+  streaming path, remembered in `streaming_supported`).
+- Every read is bounded: non-streamed bodies by endpoint (`BODY_CAPS`, decoded bytes), streams
+  by line/event/body caps, the response headers and a whole non-streamed body by total deadlines
+  besides the per-read timeout, and a stream without new text by `profile.stall_timeout`.
 - Cancelling the task that consumes a stream, or closing the generator, closes the HTTP
   connection at once (the response is closed in a `finally`), so the server stops generating.
 """
