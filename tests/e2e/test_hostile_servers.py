@@ -106,6 +106,18 @@ def test_think_tags_become_reasoning(arun: Arun, demo_server: DemoServer, stream
     assert "think" not in text(got) and text(got)
 
 
+def test_think_tags_in_a_gemini_stream_become_reasoning(arun: Arun, demo_server: DemoServer) -> None:
+    demo_server.faults.add(think_tags=True, times=1, path_contains="streamGenerateContent")
+
+    async def go() -> list[ChatDelta]:
+        async with client(demo_server, "gemini") as c:
+            return await stream(c)
+
+    got = arun(go())
+    assert "".join(d.reasoning for d in got) == "Let me work this out step by step."
+    assert "think" not in text(got) and text(got)
+
+
 def test_streaming_path_404_falls_back_without_streaming(arun: Arun, demo_server: DemoServer) -> None:
     demo_server.faults.add(status=404, stream_only=True)
 

@@ -25,7 +25,7 @@ Hostile and wild-proxy faults (issue 7), each bounded in size and time:
 - `cut_after_events`: end the stream cleanly (terminating chunk) after that many events: no
   finish reason, no `[DONE]`;
 - `think_tags`: the reply opens with inline reasoning `<think>…</think>`, split across chunks
-  (OpenAI flavours; non-streamed replies too);
+  (streams of both dialects; non-streamed OpenAI replies too);
 - `redirect_to_slash`: answer 308 to the same path with a trailing slash;
 - `huge_body_mb`: a non-streamed 200 JSON reply of that many MB (generated, never held);
 - `gzip_bomb_mb`: a `Content-Encoding: gzip` JSON reply that inflates to that many MB;

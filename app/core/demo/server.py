@@ -334,8 +334,9 @@ def _gzipped(pieces: Iterator[bytes]) -> Iterator[bytes]:
 _THINK_PIECES = ("<thi", "nk>Let me work this out step by step.</th", "ink>\n\n")
 
 
-def _with_think_events(events: Any) -> Iterator[str]:
-    """The stream's events with inline reasoning opened first, its tags split across events."""
+def _with_think_events(events: Any, *, gemini: bool = False) -> Iterator[str]:
+    """The stream's events with inline reasoning opened first, its tags split across events
+    (a proxy in front of an open model does that, in either dialect's shape)."""
     first = True
     for data in events:
         if first and data.strip() != "[DONE]":
@@ -343,11 +344,19 @@ def _with_think_events(events: Any) -> Iterator[str]:
                 obj = json.loads(data)
             except ValueError:
                 obj = None
-            if isinstance(obj, dict) and isinstance(obj.get("choices"), list) and obj["choices"]:
+            key = "candidates" if gemini else "choices"
+            if isinstance(obj, dict) and isinstance(obj.get(key), list) and obj[key]:
                 first = False
                 for piece in _THINK_PIECES:
-                    extra = dict(obj)
-                    extra["choices"] = [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]
+                    extra = {k: v for k, v in obj.items() if k != "usageMetadata"}
+                    if gemini:
+                        extra[key] = [
+                            {"content": {"role": "model", "parts": [{"text": piece}]}, "index": 0}
+                        ]
+                    else:
+                        extra[key] = [
+                            {"index": 0, "delta": {"content": piece}, "finish_reason": None}
+                        ]
                     yield json.dumps(extra)
         yield data
 
@@ -571,8 +580,8 @@ class DemoServer:
         if fault is not None and fault.hostile:
             return reply, fault  # the handler writes it (generated bodies, timing)
         if isinstance(reply, StreamReply):
-            if fault is not None and fault.think_tags and flavour.dialect != "gemini":
-                reply.events = _with_think_events(reply.events)
+            if fault is not None and fault.think_tags:
+                reply.events = _with_think_events(reply.events, gemini=flavour.dialect == "gemini")
             return reply, fault if fault is not None and fault.has_stream_fault else None
         if fault is not None and fault.think_tags and isinstance(reply, Reply):
             reply = _with_think_body(reply)
