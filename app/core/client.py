@@ -14,6 +14,15 @@ Behaviour the rest of the app relies on:
   a countdown instead of a frozen spinner.
 - A stream that produced output and then drops raises StreamInterruptedError and is never
   retried: the caller keeps what arrived.
+- The client only moves bytes and sleeps; what the bytes mean is `protocol.stream_reader`'s
+  (deltas, think tags, skipped lines, an end verdict: a stream with no finish reason and no
+  `[DONE]` raises IncompleteReplyError after its deltas), and whether and how long to wait is
+  `protocol.retry.decide_retry`'s. A "retrying" notice delta is yielded before each wait, an
+  "unstreamed" one before a reply fetched whole (profile.stream off, or 404/405/501 on the
+  streaming path, remembered in `streaming_supported`).
+- Every read is bounded: non-streamed bodies by endpoint (`BODY_CAPS`, decoded bytes), streams
+  by line/event/body caps, the response headers and a whole non-streamed body by total deadlines
+  besides the per-read timeout, and a stream without new text by `profile.stall_timeout`.
 - Cancelling the task that consumes a stream, or closing the generator, closes the HTTP
   connection at once (the response is closed in a `finally`), so the server stops generating.
 """
@@ -44,6 +53,8 @@ from app.core.errors import (
     ProviderError,
     RateLimitError,
     ServerError,
+    IncompleteReplyError,
+    NotFoundError,
     StreamInterruptedError,
     SwitchboardError,
     TimeoutError_,
@@ -52,9 +63,29 @@ from app.core.errors import (
 )
 from app.core.network import build_client_kwargs
 from app.core.protocol import gemini, openai
-from app.core.protocol.errors import api_error_from_json, api_error_from_response, error_info_from_json
+from app.core.protocol.errors import api_error_from_response, error_info_from_json
 from app.core.protocol.ratelimit import parse_rate_limits, parse_retry_after
-from app.core.protocol.sse import SSEDecoder, SSEEvent
+from app.core.protocol.retry import (
+    BACKOFF_BASE,
+    BACKOFF_CAP,
+    BACKOFF_FACTOR,
+    RETRY_STATUSES,
+    backoff_delay,
+    decide_retry,
+    is_retry_status,
+    wait_phrase,
+)
+from app.core.protocol.stream_reader import (
+    MB,
+    Dialect as StreamDialect,
+    StreamLimits,
+    StreamReader,
+    Verdict,
+    decode_json_body,
+    has_output,
+    result_deltas,
+)
+from app.core.protocol.transport import transport_reason
 from app.core.protocol.types import (
     ChatDelta,
     ChatMessage,
@@ -66,11 +97,11 @@ from app.core.protocol.types import (
     ImageRequest,
     ModelInfo,
     RateLimitInfo,
-    ToolCallDelta,
+    StreamNotice,
     VideoRequest,
     VideoTask,
 )
-from app.core.protocol.urls import endpoint_url, gemini_base
+from app.core.protocol.urls import endpoint_url, gemini_base, redirect_sentence
 from app.core.protocol.video import OpenAIVideoDialect, TasksVideoDialect, video_dialect_for
 from app.core.providers import Dialect, ProviderProfile, VideoDialect
 
@@ -85,18 +116,25 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-RETRY_STATUSES = frozenset({408, 409, 429})  # and every 5xx
-BACKOFF_BASE = 0.5
-BACKOFF_FACTOR = 2.0
-BACKOFF_CAP = 8.0
 # Gemini lists models 50 at a time by default; a bounded number of pages guards against a
 # server that keeps sending the same page token.
 _GEMINI_PAGE_SIZE = 1000
 _GEMINI_MAX_PAGES = 20
 _MAX_REDIRECTS = 5
-# How much of a non-SSE reply to a stream request is read to say what it was.
+# How much of an error reply is read to say what it was.
 _MAX_ERROR_BODY = 64 * 1024
-_SSE_FIELD_STARTS = (b"data:", b"event:", b"id:", b"retry:", b":")
+# Caps on a non-streamed body, by what it is (counted on decoded bytes: a gzip bomb stops here).
+BODY_CAPS = {
+    "models": 32 * MB,
+    "chat": 64 * MB,
+    "embeddings": 256 * MB,
+    # b64_json images: several large pictures in one reply.
+    "images": 256 * MB,
+    "video": 16 * MB,
+    "download": 1024 * MB,
+}
+# Streaming requests whose path answers one of these are fetched without streaming instead.
+_NO_STREAM_STATUSES = frozenset({404, 405, 501})
 
 
 @dataclass
@@ -107,6 +145,9 @@ class ConnectionReport:
     latency_ms: float
     models: list[ModelInfo] = field(default_factory=list)
     error: SwitchboardError | None = None
+    # How the test went when it was not a model list (e.g. "no model list; a test reply worked
+    # in 240 ms").
+    note: str = ""
 
 
 class _Failure(Exception):
@@ -119,16 +160,23 @@ class _Failure(Exception):
         retryable: bool,
         retry_after: float | None = None,
         cause: BaseException | None = None,
+        status: int | None = None,
+        headers: Mapping[str, str] | None = None,
+        reason: str = "",
     ) -> None:
         super().__init__(str(error))
         self.error = error
         self.retryable = retryable
         self.retry_after = retry_after
         self.cause = cause
+        # An HTTP status >= 400 and its headers: the retry decision reads them itself.
+        self.status = status
+        self.headers = headers or {}
+        self.reason = reason  # a few words for the "retrying" notice
 
 
 def _is_retry_status(status: int) -> bool:
-    return status in RETRY_STATUSES or 500 <= status < 600
+    return is_retry_status(status)
 
 
 def _origin(url: str | httpx.URL) -> tuple[str, str, int | None]:
@@ -159,34 +207,8 @@ def _short(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _has_output(delta: ChatDelta) -> bool:
-    """Text the user sees (or a tool call): once yielded, the request can no longer be retried."""
-    return bool(delta.content or delta.reasoning or delta.refusal or delta.tool_calls)
-
-
-def _result_deltas(result: ChatResult) -> list[ChatDelta]:
-    """A whole reply as deltas, for servers that answer a stream request with plain JSON."""
-    deltas = [
-        ChatDelta(
-            index=choice.index,
-            content=choice.content,
-            reasoning=choice.reasoning,
-            refusal=choice.refusal,
-            tool_calls=[
-                ToolCallDelta(
-                    index=call.index, id=call.id, type=call.type, name=call.name, arguments=call.arguments
-                )
-                for call in choice.tool_calls
-            ],
-            finish_reason=choice.finish_reason,
-            model=result.model,
-            id=result.id,
-        )
-        for choice in result.choices
-    ]
-    if result.usage is not None:
-        deltas.append(ChatDelta(usage=result.usage, model=result.model, id=result.id))
-    return deltas
+_has_output = has_output
+_result_deltas = result_deltas
 
 
 class ProviderClient:
@@ -201,8 +223,24 @@ class ProviderClient:
         on_rate_limit: Callable[[RateLimitInfo], None] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         max_retry_wait: float = 60.0,
+        header_deadline: float | None = None,
+        body_deadline: float | None = None,
+        stream_limits: StreamLimits | None = None,
+        body_caps: Mapping[str, int] | None = None,
     ) -> None:
         self.profile = profile
+        # Total time for the response headers and for a whole non-streamed body, besides httpx's
+        # per-read timeout: a server sending one byte a second never trips the latter.
+        read = float(profile.read_timeout) or 600.0
+        self.header_deadline = header_deadline if header_deadline is not None else read + float(
+            profile.connect_timeout
+        )
+        self.body_deadline = body_deadline if body_deadline is not None else read
+        self.stream_limits = stream_limits or StreamLimits()
+        self.body_caps = {**BODY_CAPS, **(body_caps or {})}
+        # Cleared for the client's life once the streaming path answered 404/405/501 and the
+        # same request without streaming worked.
+        self.streaming_supported = True
         self._api_key = (api_key or "").strip() or None
         register_secret(self._api_key)
         self._on_rate_limit = on_rate_limit
@@ -313,23 +351,35 @@ class ProviderClient:
 
     def backoff_delay(self, attempt: int) -> float:
         """Seconds before retry number `attempt + 1`: exponential, capped, with jitter."""
-        delay = min(BACKOFF_CAP, BACKOFF_BASE * BACKOFF_FACTOR**attempt)
-        # Up to 25 % less, so many clients hit by the same outage do not return in lockstep.
-        return delay * (1.0 - 0.25 * self._random.random())
+        return backoff_delay(attempt, self._random.random())
 
     def _plan_retry(self, failure: _Failure, attempt: int, max_retries: int) -> float | None:
-        """Seconds to wait before trying again, or None to give up and raise."""
-        retry_after = failure.retry_after
-        if retry_after is not None and isinstance(failure.error, ProviderError):
-            failure.error.retry_after = retry_after
-        if not failure.retryable:
-            return None
-        if retry_after is not None and retry_after > self._max_retry_wait:
-            # Waiting minutes inside a request looks like a hang; the caller shows the wait.
-            return None
-        if attempt >= max_retries:
-            return None
-        return retry_after if retry_after is not None else self.backoff_delay(attempt)
+        """Seconds to wait before trying again, or None to give up and raise `failure.error`.
+
+        The decision is `protocol.retry.decide_retry`'s; here it is only applied. A wait longer
+        than `max_retry_wait` rewrites a rate-limit error to say how long to wait.
+        """
+        http = failure.status is not None and failure.status >= 400
+        body_wait = failure.retry_after
+        if body_wait is None and isinstance(failure.error, ProviderError):
+            body_wait = failure.error.retry_after
+        decision = decide_retry(
+            status=failure.status if http else None,
+            headers=failure.headers,
+            attempt=attempt,
+            max_retries=max_retries,
+            now=time.time(),
+            output_arrived=False,
+            cap=self._max_retry_wait,
+            jitter=self._random.random(),
+            transport_retryable=failure.retryable,
+            body_retry_after=body_wait,
+        )
+        if isinstance(failure.error, ProviderError):
+            failure.error.retry_after = decision.retry_after
+            if decision.too_long and decision.retry_after is not None:
+                failure.error = _with_wait(failure.error, decision.retry_after)
+        return decision.delay if decision.retry else None
 
     def _retries(self, override: int | None) -> int:
         return max(0, self.profile.max_retries if override is None else override)
@@ -337,18 +387,24 @@ class ProviderClient:
     # --- one attempt --------------------------------------------------------------------------
 
     def _transport_failure(self, exc: Exception, url: httpx.URL, *, sent: bool) -> _Failure:
-        """Turn an httpx exception into a typed error; `sent`: the request already went out."""
+        """Turn an httpx exception into a typed error; `sent`: the request already went out.
+
+        These fail on this side of the wire (or on the way), so they are worded as such, never as
+        "the provider said": the exception text is kept as `detail` for the log and the details.
+        """
         host = _host_label(url)
         detail = redact(str(exc)) or type(exc).__name__
         if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)):
             return _Failure(
                 TimeoutError_(
-                    f"Connecting to {host} took too long. Check the base URL and your network, or "
-                    "raise the connect timeout in the profile's settings.",
-                    provider_message=detail,
+                    f"Could not connect to {host}: no answer within the connect timeout. Check the "
+                    "base URL and your network, or raise the connect timeout in the profile's "
+                    "settings.",
+                    detail=detail,
                 ),
                 retryable=True,
                 cause=exc,
+                reason="connect timeout",
             )
         if isinstance(exc, httpx.TimeoutException):
             # The server may be working on it (and billing it): do not send it again.
@@ -356,7 +412,7 @@ class ProviderClient:
                 TimeoutError_(
                     f"{host} took too long to answer. Try again, or raise the read timeout in the "
                     "profile's settings for slow models.",
-                    provider_message=detail,
+                    detail=detail,
                 ),
                 retryable=False,
                 cause=exc,
@@ -366,30 +422,34 @@ class ProviderClient:
                 ConnectError(
                     f"The proxy could not connect to {host}. Check the proxy address in the "
                     "profile's network settings or your system proxy.",
-                    provider_message=detail,
+                    detail=detail,
                 ),
                 retryable=True,
                 cause=exc,
+                reason="proxy error",
             )
         if isinstance(exc, httpx.ConnectError) and _tls_verify_failed(exc):
             return _Failure(
                 ConnectError(
-                    f"The TLS certificate of {host} is not trusted. If the server uses a private "
-                    "certificate authority, add its CA file in the profile's network settings.",
-                    provider_message=detail,
+                    f"Could not connect to {host}: the TLS certificate is not trusted. If the "
+                    "server uses a private certificate authority, add its CA file in the "
+                    "profile's network settings.",
+                    detail=detail,
                 ),
                 retryable=False,
                 cause=exc,
             )
         if isinstance(exc, httpx.ConnectError):
+            why = transport_reason(exc)
             return _Failure(
                 ConnectError(
-                    f"Could not reach {host}. Check the base URL, your network or proxy, and that "
-                    "the server is running.",
-                    provider_message=detail,
+                    f"Could not connect to {host}: {why}. Check the base URL, your network or "
+                    "proxy, and that the server is running.",
+                    detail=detail,
                 ),
                 retryable=True,
                 cause=exc,
+                reason=why,
             )
         if isinstance(exc, httpx.UnsupportedProtocol):
             return _Failure(
@@ -402,20 +462,28 @@ class ProviderClient:
                 MalformedResponseError(
                     f"The reply from {host} could not be decoded (a broken compressed body). Try "
                     "again; if it keeps happening, check the server or proxy.",
-                    provider_message=detail,
+                    detail=detail,
                 ),
                 retryable=False,
                 cause=exc,
             )
         if isinstance(exc, httpx.HTTPError):
-            what = "dropped the connection before answering" if not sent else "dropped the connection"
+            why = transport_reason(exc)
+            what = "before answering" if not sent else "while answering"
+            if why in ("connection failed", "connection refused"):
+                # The server (or a proxy on the way) closed it: say so, not "the provider said".
+                why = "connection closed"
+                sentence = f"{host} dropped the connection {what}."
+            else:
+                sentence = f"The connection to {host} failed {what}: {why}."
             return _Failure(
                 ConnectError(
-                    f"{host} {what}. Try again; if it keeps happening, check the server or proxy.",
-                    provider_message=detail,
+                    f"{sentence} Try again; if it keeps happening, check the server or proxy.",
+                    detail=detail,
                 ),
                 retryable=True,
                 cause=exc,
+                reason=why,
             )
         raise exc  # not an httpx error: a bug, let it surface
 
@@ -445,24 +513,31 @@ class ProviderClient:
                     "cannot be sent in an HTTP header. Re-enter the key or fix the header."
                 ) from None
             try:
-                response = await self._http.send(request, stream=True)
+                async with asyncio.timeout(self.header_deadline):
+                    response = await self._http.send(request, stream=True)
             except httpx.HTTPError as exc:
                 raise self._transport_failure(exc, target, sent=False) from exc
+            except TimeoutError:
+                raise _Failure(
+                    TimeoutError_(
+                        f"{_host_label(target)} did not send the reply's headers within "
+                        f"{self.header_deadline:g} s. Try again later; if it keeps happening, check "
+                        "the server or proxy.",
+                    ),
+                    retryable=False,
+                ) from None
             try:
                 self._note_rate_limits(response.headers)
                 status = response.status_code
                 if 300 <= status < 400 and "location" in response.headers:
                     location = response.url.join(response.headers["location"])
-                    await response.aread()
-                    await response.aclose()
+                    await response.aclose()  # its body (if any) is of no use
                     if follow_redirects:
                         target = location
                         continue
                     raise _Failure(
                         APIError(
-                            f"The server redirected this request to {location.copy_with(query=None)}. "
-                            "Use that address as the base URL, or switch the profile's trailing-slash "
-                            "option.",
+                            redirect_sentence(method, target, location, self.profile.base_url),
                             status=status,
                         ),
                         retryable=False,
@@ -480,66 +555,78 @@ class ProviderClient:
 
     async def _status_failure(self, response: httpx.Response) -> _Failure:
         try:
-            body = await response.aread()
-        except httpx.HTTPError:
+            # Enough to say what went wrong: an error page of a gigabyte is not read whole.
+            body = await self._read_all(response, _MAX_ERROR_BODY)
+        except _Failure:
             body = b""
         error = api_error_from_response(response.status_code, response.headers, body)
         if self._api_key is None and _origin(response.request.url) == self._base_origin:
             error = _no_key_error(error, response.status_code, body)
-        retryable = _is_retry_status(response.status_code)
-        # OpenAI's explicit hint overrides the status-based guess either way.
-        hint = response.headers.get("x-should-retry", "").strip().lower()
-        if hint in ("true", "false"):
-            retryable = hint == "true"
-        retry_after = parse_retry_after(response.headers, time.time())
-        if retry_after is None:
-            retry_after = error.retry_after
-        return _Failure(error, retryable=retryable, retry_after=retry_after)
+        status = response.status_code
+        reason = "rate limited" if status == 429 else f"server error {status}"
+        # The retry decision (protocol.retry) reads the status, Retry-After and x-should-retry;
+        # a wait the error body asked for (Gemini's RetryInfo) is passed along.
+        body_wait = error.retry_after if parse_retry_after(response.headers, time.time()) is None else None
+        return _Failure(
+            error,
+            retryable=_is_retry_status(status),
+            retry_after=body_wait,
+            status=status,
+            headers=dict(response.headers),
+            reason=reason,
+        )
 
-    def _body_failure(self, response: httpx.Response, obj: Any) -> _Failure | None:
-        """A 2xx whose JSON body is an error (gateways do that): the typed error, or None."""
-        if error_info_from_json(obj) is None:
-            return None
-        error = api_error_from_json(response.status_code, obj, response.headers)
-        retryable = isinstance(error, (RateLimitError, ServerError))
-        return _Failure(error, retryable=retryable, retry_after=error.retry_after)
+    async def _read_all(
+        self, response: httpx.Response, limit: int | None = None, *, cap: int | None = None
+    ) -> bytes:
+        """The whole body (decoded: a compression bomb stops at `cap` of inflated bytes).
 
-    async def _read_all(self, response: httpx.Response, limit: int | None = None) -> bytes:
+        `limit`: read at most this much and stop quietly (to describe an error reply). `cap`: a
+        body larger than this is an error. Either way the total read time is `body_deadline`.
+        """
         chunks: list[bytes] = []
         size = 0
+        host = _host_label(response.request.url)
         try:
-            async for chunk in response.aiter_bytes():
-                chunks.append(chunk)
-                size += len(chunk)
-                if limit is not None and size >= limit:
-                    break
+            async with asyncio.timeout(self.body_deadline):
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if cap is not None and size > cap:
+                        chunks.clear()
+                        raise _Failure(
+                            MalformedResponseError(
+                                f"The reply from {host} is larger than {cap // MB} MB, so the app "
+                                "stopped reading it. Check the server or proxy; it may be "
+                                "misbehaving.",
+                                status=response.status_code,
+                            ),
+                            retryable=False,
+                        )
+                    chunks.append(chunk)
+                    if limit is not None and size >= limit:
+                        break
         except httpx.HTTPError as exc:
             raise self._transport_failure(exc, response.request.url, sent=True) from exc
+        except TimeoutError:
+            raise _Failure(
+                TimeoutError_(
+                    f"{host} sent its reply too slowly: it had not finished after "
+                    f"{self.body_deadline:g} s ({size} bytes arrived). Try again; if it keeps "
+                    "happening, check the server or proxy.",
+                ),
+                retryable=False,
+            ) from None
         return b"".join(chunks)
 
     def _decode_json(self, response: httpx.Response, body: bytes) -> Any:
-        text = body.decode("utf-8", errors="replace").lstrip("\ufeff").strip()
-        if not text:
-            raise MalformedResponseError(
-                "The server sent an empty reply. Check that the base URL points at an "
-                "OpenAI-compatible or Gemini API.",
-                status=response.status_code,
-            )
         try:
-            obj = json.loads(text)
-        except ValueError:
-            summary = api_error_from_response(response.status_code, response.headers, body)
-            content_type = response.headers.get("content-type", "no content type")
-            raise MalformedResponseError(
-                f"The server answered with {content_type.split(';')[0]} that is not valid JSON. Check "
-                "that the base URL points at an OpenAI-compatible or Gemini API.",
-                status=response.status_code,
-                provider_message=summary.provider_message,
+            return decode_json_body(response.status_code, response.headers, body)
+        except APIError as error:
+            raise _Failure(
+                error,
+                retryable=isinstance(error, (RateLimitError, ServerError)),
+                retry_after=error.retry_after,
             ) from None
-        failure = self._body_failure(response, obj)
-        if failure is not None:
-            raise failure
-        return obj
 
     # --- request loops ------------------------------------------------------------------------
 
@@ -552,8 +639,12 @@ class ProviderClient:
         max_retries: int | None = None,
         raw: bool = False,
         follow_redirects: bool = False,
+        cap: str = "chat",
     ) -> Any:
-        """A whole request with retries: the decoded JSON (or the bytes when `raw`)."""
+        """A whole request with retries: the decoded JSON (or the bytes when `raw`).
+
+        `cap` names the body cap (`BODY_CAPS`) for what this endpoint returns.
+        """
         retries = self._retries(max_retries)
         attempt = 0
         while True:
@@ -566,7 +657,7 @@ class ProviderClient:
                     follow_redirects=follow_redirects,
                 )
                 try:
-                    body = await self._read_all(response)
+                    body = await self._read_all(response, cap=self.body_caps.get(cap))
                 finally:
                     await response.aclose()
                 return body if raw else self._decode_json(response, body)
@@ -578,21 +669,35 @@ class ProviderClient:
                 attempt += 1
                 await self._sleep(wait)
 
+    def _streams(self) -> bool:
+        return bool(self.profile.stream) and self.streaming_supported
+
+    async def _unstreamed(
+        self, fetch: Callable[[], Awaitable[ChatResult]]
+    ) -> AsyncGenerator[ChatDelta, None]:
+        """A reply fetched whole, shown through the streaming path (after an "unstreamed" notice)."""
+        yield ChatDelta(notice=StreamNotice(kind="unstreamed"))
+        result = await fetch()
+        for delta in result_deltas(result):
+            yield delta
+
     async def _stream(
         self,
         url: str,
         make_body: Callable[[bool], dict[str, Any]],
-        parse_chunk: Callable[[Any], list[ChatDelta]],
-        parse_whole: Callable[[Any], ChatResult],
+        dialect: StreamDialect,
         *,
-        openai_style: bool,
         drop_option: Callable[[APIError], bool] | None = None,
+        unstreamed: Callable[[], Awaitable[ChatResult]] | None = None,
     ) -> AsyncGenerator[ChatDelta, None]:
         """POST a streaming request and yield its deltas; retries only before output.
 
-        `drop_option(error)` returns True when the server refused an optional part of the body
-        and remembered not to send it: the request is then sent once more, rebuilt.
+        Before each retry wait a "retrying" notice delta is yielded. `drop_option(error)` returns
+        True when the server refused an optional part of the body and remembered not to send it:
+        the request is then sent once more, rebuilt. `unstreamed()` fetches the same reply without
+        streaming, used (and remembered) when the streaming path answers 404/405/501.
         """
+        openai_style = dialect != StreamDialect.GEMINI
         retries = self._retries(None)
         attempt = 0
         while True:
@@ -615,10 +720,20 @@ class ProviderClient:
                     and drop_option(failure.error)
                 ):
                     continue
+                if unstreamed is not None and failure.status in _NO_STREAM_STATUSES:
+                    log.info("streaming path answered %s; fetching the reply without streaming", failure.status)
+                    yield ChatDelta(notice=StreamNotice(kind="unstreamed"))
+                    result = await unstreamed()
+                    # It worked without streaming: do not try streaming again on this client.
+                    self.streaming_supported = False
+                    for delta in result_deltas(result):
+                        yield delta
+                    return
                 wait = self._plan_retry(failure, attempt, retries)
                 if wait is None:
                     raise failure.error from failure.cause
                 attempt += 1
+                yield self._retry_notice(failure, attempt, retries, wait)
                 await self._sleep(wait)
                 continue
 
@@ -626,9 +741,7 @@ class ProviderClient:
             try:
                 # aclosing: when our caller stops early, the inner generator is closed right here,
                 # not later by the garbage collector.
-                async with contextlib.aclosing(
-                    self._read_stream(response, parse_chunk, parse_whole, openai_style)
-                ) as deltas:
+                async with contextlib.aclosing(self._read_stream(response, dialect)) as deltas:
                     async for delta in deltas:
                         yield delta
                 return
@@ -640,45 +753,96 @@ class ProviderClient:
             if wait is None:
                 raise failure_seen.error from failure_seen.cause
             attempt += 1
+            yield self._retry_notice(failure_seen, attempt, retries, wait)
             await self._sleep(wait)
 
+    @staticmethod
+    def _retry_notice(failure: _Failure, attempt: int, retries: int, wait: float) -> ChatDelta:
+        reason = failure.reason
+        if not reason and isinstance(failure.error, RateLimitError):
+            reason = "rate limited"
+        elif not reason and isinstance(failure.error, ServerError):
+            reason = "server error"
+        return ChatDelta(
+            notice=StreamNotice(
+                kind="retrying", attempt=attempt, max_attempts=retries, delay_s=wait, reason=reason
+            )
+        )
+
+    def _stall_error(self, host: str, produced: bool) -> ProviderError:
+        limit = float(self.profile.stall_timeout)
+        if produced:
+            return StreamInterruptedError(
+                f"{host} sent no new text for {limit:g} s, so the stream was ended. What arrived "
+                "was kept; press Continue or Regenerate."
+            )
+        return TimeoutError_(
+            f"{host} kept the stream open but sent no reply for {limit:g} s, so it was ended. Try "
+            "again; if it keeps happening, check the server or proxy."
+        )
+
     async def _read_stream(
-        self,
-        response: httpx.Response,
-        parse_chunk: Callable[[Any], list[ChatDelta]],
-        parse_whole: Callable[[Any], ChatResult],
-        openai_style: bool,
+        self, response: httpx.Response, dialect: StreamDialect
     ) -> AsyncGenerator[ChatDelta, None]:
         """Deltas of one open streaming response. Raises `_Failure` only before any output.
 
-        Not closing `response` is deliberate: `_stream` owns it and closes it in its `finally`,
-        which runs on cancellation and on `aclose()` of the outer generator too.
+        The bytes go into a `StreamReader` (protocol/stream_reader.py), which decides everything
+        about them; this loop only reads, applies the stall limit, and turns the reader's verdict
+        into the error to raise. Not closing `response` is deliberate: `_stream` owns it.
         """
-        content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-        if "json" in content_type and "ndjson" not in content_type:
-            # A server that ignores `stream: true`, or an error body with a 200 status.
-            obj = self._decode_json(response, await self._read_all(response))
-            for delta in _result_deltas(parse_whole(obj)):
-                yield delta
-            return
-        if content_type in ("text/html", "application/xhtml+xml"):
-            body = await self._read_all(response, _MAX_ERROR_BODY)
-            raise self._wrong_type(response, body)
-
-        decoder = SSEDecoder()
-        sniffing = content_type != "text/event-stream"
-        head = b""
-        produced = False
+        reader = StreamReader(
+            dialect, status=response.status_code, headers=response.headers, limits=self.stream_limits
+        )
+        host = _host_label(response.request.url)
+        produced = False  # output reached our caller: from now on, never a retry
         held: list[ChatDelta] = []
-        done = False
+        stall = float(self.profile.stall_timeout)
+        loop = asyncio.get_running_loop()
+        last_output = loop.time()
+
+        def release(deltas: list[ChatDelta]) -> list[ChatDelta]:
+            nonlocal produced, last_output
+            out: list[ChatDelta] = []
+            for delta in deltas:
+                if not produced and not has_output(delta):
+                    held.append(delta)  # metadata only: the request may still be retried
+                    if len(held) > 64:
+                        # A server repeating usage-only chunks before any text: keep the first
+                        # (model, id) and the latest ones, so memory stays flat.
+                        del held[1:-32]
+                    continue
+                if has_output(delta):
+                    last_output = loop.time()
+                if not produced:
+                    produced = True
+                    out.extend(held)
+                    held.clear()
+                out.append(delta)
+            return out
+
+        def ended(error: ProviderError) -> BaseException:
+            if not produced:
+                retryable = isinstance(error, (RateLimitError, ServerError))
+                return _Failure(error, retryable=retryable, retry_after=error.retry_after)
+            return error
+
         # httpx implements aiter_bytes as an async generator; typed as one to close it early.
         chunks = cast(AsyncGenerator[bytes, None], response.aiter_bytes())
         try:
-            while not done:
+            while not reader.done:
                 try:
-                    chunk = await anext(chunks, None)
+                    async with asyncio.timeout_at(last_output + stall if stall > 0 else None):
+                        chunk = await anext(chunks, None)
+                except TimeoutError:
+                    for delta in release(reader.salvage()):
+                        yield delta
+                    error = self._stall_error(host, produced)
+                    raise ended(error) from None
                 except httpx.HTTPError as exc:
                     failure = self._transport_failure(exc, response.request.url, sent=True)
+                    salvaged = release(reader.salvage())
+                    for delta in salvaged:
+                        yield delta
                     if produced:
                         how = (
                             "stopped sending"
@@ -686,96 +850,37 @@ class ProviderClient:
                             else "dropped the connection"
                         )
                         raise StreamInterruptedError(
-                            f"{_host_label(response.request.url)} {how} while the reply was "
-                            "streaming. What arrived was kept; press Retry or Continue.",
-                            provider_message=failure.error.provider_message
-                            if isinstance(failure.error, ProviderError)
-                            else None,
+                            f"{host} {how} while the reply was streaming. What arrived was kept; "
+                            "press Retry or Continue.",
+                            detail=failure.error.detail,
                         ) from exc
                     raise failure from exc
                 if chunk is None:
                     break
-                if sniffing:
-                    # No event-stream content type (some local servers): decide from the bytes.
-                    head += chunk
-                    start = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-                    if len(start) < 6:
-                        continue
-                    sniffing = False
-                    if not start.startswith(_SSE_FIELD_STARTS):
-                        body = head + await _drain(chunks, _MAX_ERROR_BODY)
-                        if start[:1] in (b"{", b"["):
-                            obj = self._decode_json(response, body)
-                            for delta in _result_deltas(parse_whole(obj)):
-                                yield delta
-                            return
-                        raise self._wrong_type(response, body)
-                    chunk, head = head, b""
-                for event in decoder.feed(chunk):
-                    done, deltas = self._event_deltas(event, parse_chunk, openai_style, produced)
-                    for delta in deltas:
-                        if not produced and not _has_output(delta):
-                            held.append(delta)  # metadata only: the request may still be retried
-                            continue
-                        produced = True
-                        for earlier in held:
-                            yield earlier
-                        held.clear()
+                for delta in release(reader.feed(chunk)):
+                    yield delta
+                if reader.error is not None:
+                    for delta in release(reader.salvage()):
                         yield delta
-                    if done:
-                        break
-            if sniffing and head.strip():
-                raise self._wrong_type(response, head)
-            if not done:
-                for event in decoder.flush():
-                    done, deltas = self._event_deltas(event, parse_chunk, openai_style, produced)
-                    held.extend(deltas)
-                    if done:
-                        break
+                    raise ended(reader.error)
+                if stall > 0 and loop.time() - last_output > stall:
+                    # Bytes keep coming (pings, empty events) but no text: a stalled stream.
+                    for delta in release(reader.salvage()):
+                        yield delta
+                    raise ended(self._stall_error(host, produced))
+            for delta in release(reader.close()):
+                yield delta
+            if reader.error is not None:
+                raise ended(reader.error)
             for delta in held:
                 yield delta
+            if reader.verdict == Verdict.INCOMPLETE:
+                raise IncompleteReplyError(
+                    f"The connection to {host} ended before the reply finished. What arrived was "
+                    "kept; press Continue or Regenerate."
+                )
         finally:
             await chunks.aclose()
-
-    def _event_deltas(
-        self,
-        event: SSEEvent,
-        parse_chunk: Callable[[Any], list[ChatDelta]],
-        openai_style: bool,
-        produced: bool,
-    ) -> tuple[bool, list[ChatDelta]]:
-        """(stream finished, deltas) for one SSE event."""
-        data = event.data
-        if openai_style and openai.is_done(data):
-            return True, []
-        try:
-            obj = json.loads(data)
-        except ValueError:
-            if event.event == "error":
-                raise api_error_from_response(200, {}, data.encode("utf-8")) from None
-            raise MalformedResponseError(
-                "The server sent a stream line that is not JSON. What arrived was kept; check that "
-                "the base URL points at an OpenAI-compatible or Gemini API.",
-                detail=_short(data),
-            ) from None
-        try:
-            if event.event == "error" and error_info_from_json(obj) is not None:
-                raise api_error_from_json(200, obj)
-            return False, parse_chunk(obj)
-        except APIError as error:
-            if not produced and isinstance(error, (RateLimitError, ServerError)):
-                raise _Failure(error, retryable=True, retry_after=error.retry_after) from error
-            raise
-
-    def _wrong_type(self, response: httpx.Response, body: bytes) -> MalformedResponseError:
-        summary = api_error_from_response(response.status_code, response.headers, body)
-        content_type = response.headers.get("content-type", "").split(";")[0].strip() or "no content type"
-        return MalformedResponseError(
-            f"The server answered a streaming request with {content_type} instead of an event "
-            "stream. Check that the base URL points at an OpenAI-compatible or Gemini API.",
-            status=response.status_code,
-            provider_message=summary.provider_message,
-        )
 
     # --- models -------------------------------------------------------------------------------
 
@@ -784,7 +889,7 @@ class ProviderClient:
 
     async def _list_models(self, max_retries: int | None) -> list[ModelInfo]:
         if not self.is_gemini:
-            obj = await self._request("GET", self.url("models"), max_retries=max_retries)
+            obj = await self._request("GET", self.url("models"), max_retries=max_retries, cap="models")
             return openai.parse_models(obj)
         models: list[ModelInfo] = []
         token = ""
@@ -792,7 +897,9 @@ class ProviderClient:
             query = {"pageSize": str(_GEMINI_PAGE_SIZE)}
             if token:
                 query["pageToken"] = token
-            obj = await self._request("GET", self.url("models", query=query), max_retries=max_retries)
+            obj = await self._request(
+                "GET", self.url("models", query=query), max_retries=max_retries, cap="models"
+            )
             models.extend(gemini.parse_models(obj))
             next_token = obj.get("nextPageToken") if isinstance(obj, dict) else None
             if not isinstance(next_token, str) or not next_token or next_token == token:
@@ -801,17 +908,59 @@ class ProviderClient:
         return models
 
     async def test_connection(self) -> ConnectionReport:
-        """List models once, without retries, timing it: what the profile editor's Test shows."""
+        """List models once, without retries, timing it: what the profile editor's Test shows.
+
+        Several providers have no model list: when `/models` answers 404/405, a minimal chat
+        request (one token) to the profile's default chat model is the test instead. A 401/403
+        stays what it is, a wrong key.
+        """
         started = time.perf_counter()
+
+        def elapsed() -> float:
+            return (time.perf_counter() - started) * 1000.0
+
         try:
             models = await self._list_models(0)
         except SwitchboardError as error:
+            status = getattr(error, "status", None)
+            if not isinstance(error, APIError) or status not in (404, 405):
+                return ConnectionReport(ok=False, latency_ms=elapsed(), error=error)
+            model = self.profile.model_for("chat")
+            if not model:
+                return ConnectionReport(
+                    ok=False,
+                    latency_ms=elapsed(),
+                    error=NotFoundError(
+                        f"{self.profile.name} has no model list (HTTP {status} for /models), and no "
+                        "default chat model is set to test with. Enter a chat model in the "
+                        "profile's settings and test again.",
+                        status=status,
+                    ),
+                )
+            started = time.perf_counter()
+            try:
+                await self._test_reply(model)
+            except SwitchboardError as reply_error:
+                return ConnectionReport(ok=False, latency_ms=elapsed(), error=reply_error)
+            latency = elapsed()
             return ConnectionReport(
-                ok=False, latency_ms=(time.perf_counter() - started) * 1000.0, error=error
+                ok=True,
+                latency_ms=latency,
+                note=f"no model list; a test reply worked in {latency:.0f} ms",
             )
-        return ConnectionReport(
-            ok=True, latency_ms=(time.perf_counter() - started) * 1000.0, models=models
-        )
+        return ConnectionReport(ok=True, latency_ms=elapsed(), models=models)
+
+    async def _test_reply(self, model: str) -> None:
+        """One minimal chat request (max 1 token, no retries) to see that the profile works."""
+        messages = [ChatMessage(role="user", content="Hi")]
+        params = GenerationParams(max_tokens=1)
+        if self.is_gemini:
+            path, query = gemini.generate_path(model, stream=False)
+            body = gemini.build_generate_body(messages, params, include_thoughts=False)
+            await self._request("POST", self.url(path, query=query), json_body=body, max_retries=0)
+            return
+        body = openai.build_chat_body(model, messages, params, stream=False)
+        await self._request("POST", self.url("chat/completions"), json_body=body, max_retries=0)
 
     # --- chat ---------------------------------------------------------------------------------
 
@@ -841,8 +990,20 @@ class ProviderClient:
     def chat_stream(
         self, model: str, messages: list[ChatMessage], params: GenerationParams
     ) -> AsyncIterator[ChatDelta]:
-        """An async generator of deltas; close it (`contextlib.aclosing`) to stop early."""
+        """An async generator of deltas; close it (`contextlib.aclosing`) to stop early.
+
+        Besides reply deltas it yields notice deltas (`ChatDelta.notice`): "retrying" before each
+        retry wait and "unstreamed" before a reply fetched without streaming (the profile's
+        "Stream replies" is off, or its streaming path answered 404/405/501). A stream that
+        ended without a finish reason or `[DONE]` raises IncompleteReplyError after its deltas.
+        """
         model = self._model(model, "chat")
+
+        async def whole() -> ChatResult:
+            return await self.chat(model, messages, params)
+
+        if not self._streams():
+            return self._unstreamed(whole)
         if self.is_gemini:
             path, query = gemini.generate_path(model, stream=True)
             return self._stream(
@@ -850,17 +1011,15 @@ class ProviderClient:
                 lambda _usage: gemini.build_generate_body(
                     messages, params, include_thoughts=self.asks_for_thoughts(model)
                 ),
-                gemini.parse_stream_chunk,
-                gemini.parse_generate_response,
-                openai_style=False,
+                StreamDialect.GEMINI,
                 drop_option=lambda error: self._drop_thoughts(model, error),
+                unstreamed=whole,
             )
         return self._stream(
             self.url("chat/completions"),
             lambda usage: openai.build_chat_body(model, messages, params, stream=True, include_usage=usage),
-            openai.parse_chat_chunk,
-            openai.parse_chat_response,
-            openai_style=True,
+            StreamDialect.OPENAI_CHAT,
+            unstreamed=whole,
         )
 
     # --- legacy completions -------------------------------------------------------------------
@@ -895,14 +1054,19 @@ class ProviderClient:
     ) -> AsyncIterator[ChatDelta]:
         self.check_completions()
         model = self._model(model, "completion")
+
+        async def whole() -> ChatResult:
+            return await self.complete(model, prompt, params)
+
+        if not self._streams():
+            return self._unstreamed(whole)
         return self._stream(
             self.url("completions"),
             lambda usage: openai.build_completion_body(
                 model, prompt, params, stream=True, include_usage=usage
             ),
-            openai.parse_completion_chunk,
-            openai.parse_completion_response,
-            openai_style=True,
+            StreamDialect.OPENAI_COMPLETION,
+            unstreamed=whole,
         )
 
     # --- images and embeddings ----------------------------------------------------------------
@@ -914,7 +1078,7 @@ class ProviderClient:
             # Some servers (seed 002) only answer b64_json; the profile says so.
             req = replace(req, response_format=self.profile.image_response_format)
         body = openai.build_image_body(req, size_style=self.profile.image_size_style)
-        obj = await self._request("POST", self.url("images/generations"), json_body=body)
+        obj = await self._request("POST", self.url("images/generations"), json_body=body, cap="images")
         return openai.parse_image_response(obj)
 
     async def embed(self, req: EmbeddingRequest) -> EmbeddingResult:
@@ -924,13 +1088,14 @@ class ProviderClient:
                 "POST",
                 self.url(gemini.embed_path(model, batch=True)),
                 json_body=gemini.build_batch_embed_body(model, list(req.inputs)),
+                cap="embeddings",
             )
             result = gemini.parse_embed_response(obj)
             if result.model is None:
                 result.model = model
             return _check_vector_count(result, len(req.inputs), self.profile.name)
         body = openai.build_embedding_body(replace(req, model=model))
-        obj = await self._request("POST", self.url("embeddings"), json_body=body)
+        obj = await self._request("POST", self.url("embeddings"), json_body=body, cap="embeddings")
         return _check_vector_count(
             openai.parse_embedding_response(obj), len(req.inputs), self.profile.name
         )
@@ -957,7 +1122,9 @@ class ProviderClient:
     async def get_video(self, task_id: str) -> VideoTask:
         dialect = self._video_dialect()
         # Seed 004 polls `/video/generations/{task_id}` without the trailing slash its POSTs use.
-        obj = await self._request("GET", self.url(dialect.status_path(task_id), slash=False))
+        obj = await self._request(
+            "GET", self.url(dialect.status_path(task_id), slash=False), cap="video"
+        )
         return dialect.parse_status(obj, task_id)
 
     async def download_video(self, task: VideoTask) -> bytes:
@@ -983,7 +1150,19 @@ class ProviderClient:
             url = text
         else:
             url = endpoint_url(self.profile.base_url, text)
-        return await self._request("GET", url, raw=True, follow_redirects=True)
+        return await self._request("GET", url, raw=True, follow_redirects=True, cap="download")
+
+
+def _with_wait(error: ProviderError, wait: float) -> ProviderError:
+    """`error` reworded to say how long to wait, for a wait longer than the client retries."""
+    first = error.user_message.split(". ")[0].rstrip(".")
+    return type(error)(
+        f"{first}. The provider asks to wait: try again in {wait_phrase(wait)}.",
+        status=error.status,
+        provider_message=error.provider_message,
+        code=error.code,
+        retry_after=wait,
+    )
 
 
 def _check_vector_count(result: EmbeddingResult, inputs: int, provider: str) -> EmbeddingResult:
@@ -1038,21 +1217,6 @@ def _is_json_error(body: bytes) -> bool:
         return error_info_from_json(json.loads(body.decode("utf-8", errors="replace"))) is not None
     except ValueError:
         return False
-
-
-async def _drain(chunks: AsyncIterator[bytes], limit: int) -> bytes:
-    """The rest of a body, up to `limit` bytes, to say what an unexpected reply was."""
-    parts: list[bytes] = []
-    size = 0
-    try:
-        async for chunk in chunks:
-            parts.append(chunk)
-            size += len(chunk)
-            if size >= limit:
-                break
-    except httpx.HTTPError:
-        pass  # best effort: what arrived is enough for the message
-    return b"".join(parts)
 
 
 def _data_url_bytes(url: str) -> bytes:

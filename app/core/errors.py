@@ -33,26 +33,26 @@ import re
 from dataclasses import dataclass
 
 __all__ = [
-    "SwitchboardError",
-    "ProviderError",
-    "ConnectError",
-    "TimeoutError_",
     "APIError",
     "AuthenticationError",
-    "NotFoundError",
-    "RateLimitError",
     "BadRequestError",
-    "ServerError",
+    "ConfigError",
+    "ConnectError",
     "ContentBlockedError",
-    "MalformedResponseError",
-    "StreamInterruptedError",
     "IncompleteReplyError",
     "KeychainError",
+    "MalformedResponseError",
+    "NotFoundError",
+    "ProviderError",
+    "RateLimitError",
+    "ServerError",
     "StorageError",
-    "ConfigError",
+    "StreamInterruptedError",
+    "SwitchboardError",
+    "TimeoutError_",
+    "forget_secret",
     "redact",
     "register_secret",
-    "forget_secret",
 ]
 
 # Secrets known to this process; every error text is scrubbed of them.
@@ -71,23 +71,96 @@ _KEY_PATTERNS = [
 ]
 
 
+# Per secret, one compiled pattern for every form a provider echoes it in (see `_forms`).
+_secret_patterns: dict[str, _SecretForms] = {}
+# Characters providers use to mask the middle of a key ("sk-abcd****wxyz", "sk-ab…yz").
+_MASK = r"(?:[*•●·xX#_]|\.|…){2,}"
+
+
+def _b64_fragments(value: str) -> list[str]:
+    """Base64 text that appears whenever `value` is base64-encoded inside a longer string.
+
+    The key may sit at any byte offset of what was encoded (`Bearer key`, `:key`, `user:key`), so
+    each of the three alignments is encoded and only the groups made of key bytes alone are kept.
+    """
+    import base64
+
+    raw = value.encode("utf-8")
+    out: list[str] = []
+    for shift in range(3):
+        data = b"\0" * shift + raw
+        encoded = base64.b64encode(data).decode("ascii")
+        start = 4 if shift else 0  # the first group mixes in the bytes before the key
+        end = (len(data) // 3) * 4  # the last partial group mixes in the bytes after it
+        piece = encoded[start:end]
+        if len(piece) >= 12:
+            out.append(piece)
+    return out
+
+
+@dataclass(frozen=True)
+class _SecretForms:
+    """How one key may be echoed back: `text` (exact in any case, masked) and `b64` (inside
+    base64); `fragments` are literal pieces of the latter, checked first because most texts hold
+    none and a plain substring test is far cheaper than the pattern."""
+
+    text: re.Pattern[str]
+    b64: re.Pattern[str] | None
+    fragments: tuple[str, ...]
+
+
+def _forms(value: str) -> _SecretForms:
+    """Every echoed form of one key: exact, any letter case, masked, base64 (std and url-safe)."""
+    alternatives = [re.escape(value)]
+    if len(value) >= 12:
+        # Masked: the first 4-8 characters and the last 2-4 around a run of mask characters
+        # (OpenAI shows the first 8 and last 4), or the prefix alone followed by the mask.
+        heads = "|".join(re.escape(value[:n]) for n in range(8, 3, -1))
+        tails = "|".join(re.escape(value[-n:]) for n in range(4, 1, -1))
+        alternatives.append(f"(?:{heads}){_MASK}(?:{tails})?")
+    text = re.compile("|".join(f"(?:{a})" for a in alternatives), re.IGNORECASE)
+    fragments: list[str] = []
+    for piece in _b64_fragments(value):
+        fragments.extend({piece, piece.replace("+", "-").replace("/", "_")})
+    b64 = None
+    if fragments:
+        # Bounded margins (the groups that mix in neighbouring bytes): an unbounded class here
+        # would make redaction quadratic on long base64-looking text.
+        b64 = re.compile(
+            "|".join(
+                r"[A-Za-z0-9+/_-]{0,4}" + re.escape(f) + r"[A-Za-z0-9+/_=-]{0,8}" for f in fragments
+            )
+        )
+    return _SecretForms(text, b64, tuple(fragments))
+
+
 def register_secret(value: str | None) -> None:
-    """Remember a secret so that `redact` removes it from any text shown or logged."""
+    """Remember a secret so that `redact` removes it, in any form it is echoed in, from any text
+    shown, logged, stored or exported."""
     if value and len(value) >= 4:
         _known_secrets.add(value)
+        if value not in _secret_patterns:
+            _secret_patterns[value] = _forms(value)
 
 
 def forget_secret(value: str | None) -> None:
     if value:
         _known_secrets.discard(value)
+        _secret_patterns.pop(value, None)
 
 
 def redact(text: str | None) -> str:
-    """Remove API keys (known ones, and anything shaped like one) from `text`."""
+    """Remove API keys (known ones in every form, and anything shaped like one) from `text`."""
     if not text:
         return ""
     for secret in sorted(_known_secrets, key=len, reverse=True):
-        text = text.replace(secret, "[redacted]")
+        forms = _secret_patterns.get(secret)
+        if forms is None:
+            text = text.replace(secret, "[redacted]")
+            continue
+        if forms.b64 is not None and any(f in text for f in forms.fragments):
+            text = forms.b64.sub("[redacted]", text)
+        text = forms.text.sub("[redacted]", text)
     for pattern in _KEY_PATTERNS:
         if pattern.groups == 2:
             text = pattern.sub(lambda m: m.group(1) + "[redacted]", text)

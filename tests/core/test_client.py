@@ -18,6 +18,7 @@ from app.core.errors import (
     AuthenticationError,
     ConfigError,
     ConnectError,
+    IncompleteReplyError,
     MalformedResponseError,
     RateLimitError,
     ServerError,
@@ -575,7 +576,10 @@ def test_redirect_on_api_call_is_an_error_with_advice(arun: Callable[..., Any]) 
         async with client:
             with pytest.raises(APIError) as info:
                 await client.chat("m", MSGS, GenerationParams())
-            assert "trailing-slash" in info.value.user_message
+            # The redirect is to the same path with a slash: the switch is the fix, and the
+            # endpoint address is never offered as a base URL.
+            assert "Trailing slash" in info.value.user_message
+            assert "chat/completions" not in info.value.user_message
 
     arun(go())
     assert len(rec.requests) == 1
@@ -611,14 +615,21 @@ def test_stream_stops_at_done(arun: Callable[..., Any]) -> None:
 
 
 def test_stream_without_done_ends_at_end_of_stream(arun: Callable[..., Any]) -> None:
+    # Issue 7: a stream cut off with no finish reason and no [DONE] is not a complete reply: every
+    # delta is delivered, then IncompleteReplyError (it used to end as if complete).
     body = sse_body("x", "y", done=False).rstrip(b"\n")  # no final blank line either
     client = make_client(Recorder(httpx.Response(200, headers=SSE, content=body)))
+    got: list[ChatDelta] = []
 
-    async def go() -> str:
+    async def go() -> None:
         async with client:
-            return text_of(await collect(client.chat_stream("m", MSGS, GenerationParams())))
+            with pytest.raises(IncompleteReplyError):
+                async with contextlib.aclosing(client.chat_stream("m", MSGS, GenerationParams())) as s:
+                    async for delta in s:
+                        got.append(delta)
 
-    assert arun(go()) == "xy"
+    arun(go())
+    assert text_of(got) == "xy"
 
 
 def dropping_stream(*chunks: bytes, error: Exception) -> httpx.Response:
@@ -817,20 +828,17 @@ def test_plain_json_reply_to_stream_request_becomes_deltas(arun: Callable[..., A
     assert any(d.usage is not None and d.usage.total_tokens == 5 for d in deltas)
 
 
-def test_malformed_json_line_keeps_what_was_yielded(arun: Callable[..., Any]) -> None:
-    body = sse_chunk("good ") + b"data: {not json\n\n" + sse_chunk("never")
+def test_malformed_json_line_is_skipped_and_the_reply_delivered(arun: Callable[..., Any]) -> None:
+    # Issue 7: a `data:` line that is not JSON no longer ends the stream (proxies send such
+    # lines); it is skipped and the rest of the reply arrives.
+    body = sse_chunk("good ") + b"data: {not json\n\n" + sse_chunk("rest", finish="stop") + b"data: [DONE]\n\n"
     client = make_client(Recorder(httpx.Response(200, headers=SSE, content=body)))
-    got: list[ChatDelta] = []
 
-    async def go() -> None:
+    async def go() -> str:
         async with client:
-            with pytest.raises(MalformedResponseError):
-                async with contextlib.aclosing(client.chat_stream("m", MSGS, GenerationParams())) as s:
-                    async for delta in s:
-                        got.append(delta)
+            return text_of(await collect(client.chat_stream("m", MSGS, GenerationParams())))
 
-    arun(go())
-    assert text_of(got) == "good "
+    assert arun(go()) == "good rest"
 
 
 def test_error_chunk_mid_stream_raises_api_error(arun: Callable[..., Any]) -> None:

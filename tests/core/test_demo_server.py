@@ -577,3 +577,20 @@ def test_cli_prints_base_urls_and_stops_on_sigterm(raw: httpx.Client) -> None:
         for pipe in (process.stdout, process.stderr):
             if pipe is not None:
                 pipe.close()
+
+
+# --- issue 7: hostile faults -------------------------------------------------------------------
+
+
+def test_hostile_fault_fields_round_trip_and_stream_only_matching() -> None:
+    from app.core.demo.faults import FaultPlan, FaultRule
+
+    rule = FaultRule.from_json(
+        {"status": 404, "stream_only": True, "gzip_bomb_mb": 2, "empty_events": 5, "think_tags": True}
+    )
+    assert FaultRule.from_json(rule.to_json()) == rule
+    assert rule.hostile and rule.has_stream_fault
+    plan = FaultPlan()
+    plan.add(rule)
+    assert plan.take("POST", "/v1/chat/completions", stream=False) is None
+    assert plan.take("POST", "/v1/chat/completions", stream=True) is rule

@@ -262,8 +262,7 @@ def test_test_connection_to_dead_port_says_connect_error(
     report = arun(dialog.test_connection(), timeout=30)
     assert report is not None and report.error is not None
     text = form.test_result.text()
-    # "Could not reach…" today; the protocol-core work words it "Could not connect to host:port…".
-    assert text.startswith("Last tested ") and ("Could not reach" in text or "Could not connect" in text)
+    assert text.startswith("Last tested ") and "Could not connect to 127.0.0.1:" in text
     assert "Check the base URL" in text
 
 

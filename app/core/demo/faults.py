@@ -16,6 +16,27 @@ actions combine: `delay_s` is waited first, then one of
 On a non-streamed request `disconnect_after_events` closes the connection without any response
 and `malformed_after_events` replies 200 with a truncated JSON body.
 
+Hostile and wild-proxy faults (issue 7), each bounded in size and time:
+
+- `stream_only`: the rule matches only streaming requests (a streaming path that 404s:
+  `status=404, stream_only=True`);
+- `comment_data_after_events`: write `data: : OPENROUTER PROCESSING` (a comment re-wrapped as
+  data, not JSON) before that event, then carry on;
+- `cut_after_events`: end the stream cleanly (terminating chunk) after that many events: no
+  finish reason, no `[DONE]`;
+- `think_tags`: the reply opens with inline reasoning `<think>…</think>`, split across chunks
+  (streams of both dialects; non-streamed OpenAI replies too);
+- `redirect_to_slash`: answer 308 to the same path with a trailing slash;
+- `huge_body_mb`: a non-streamed 200 JSON reply of that many MB (generated, never held);
+- `gzip_bomb_mb`: a `Content-Encoding: gzip` JSON reply that inflates to that many MB;
+- `endless_line_mb`: a 200 event stream whose first `data:` line is that many MB, no line end;
+- `empty_events`: that many empty events / comments / empty-choice chunks before the reply;
+- `trickle_bytes_per_s`: the non-streamed reply body is written at that many bytes per second;
+- `hold_headers_s`: the status line is sent, then nothing for that long, then the connection drops.
+
+`CLOUDFLARE_1010_PAGE` is the body of a CDN firewall's block page (use with `status=403`,
+`content_type="text/html"`, `headers={"Server": "cloudflare"}`).
+
 The plan is thread-safe: tests set it in-process (`server.faults.add(...)`), a separate app process
 through `POST /_control/faults` with the same fields as JSON.
 """
@@ -46,11 +67,35 @@ class FaultRule:
     error_event_after: int | None = None
     stall_s: float = 0.0
     stall_after_events: int = 1
+    stream_only: bool = False
+    comment_data_after_events: int | None = None
+    cut_after_events: int | None = None
+    think_tags: bool = False
+    redirect_to_slash: bool = False
+    huge_body_mb: int = 0
+    gzip_bomb_mb: int = 0
+    endless_line_mb: int = 0
+    empty_events: int = 0
+    trickle_bytes_per_s: float = 0.0
+    hold_headers_s: float = 0.0
 
-    def matches(self, method: str, path: str) -> bool:
+    def matches(self, method: str, path: str, stream: bool | None = None) -> bool:
         if self.method and self.method.upper() != method.upper():
             return False
+        if self.stream_only and stream is False:
+            return False
         return not self.path_contains or self.path_contains in path
+
+    @property
+    def hostile(self) -> bool:
+        """A fault the request handler writes itself (bodies it generates, timing it controls)."""
+        return bool(
+            self.huge_body_mb
+            or self.gzip_bomb_mb
+            or self.endless_line_mb
+            or self.trickle_bytes_per_s
+            or self.hold_headers_s
+        )
 
     @property
     def has_stream_fault(self) -> bool:
@@ -59,6 +104,10 @@ class FaultRule:
             or self.malformed_after_events is not None
             or self.error_event_after is not None
             or self.stall_s > 0
+            or self.comment_data_after_events is not None
+            or self.cut_after_events is not None
+            or self.think_tags
+            or self.empty_events > 0
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -101,11 +150,11 @@ class FaultPlan:
         with self._lock:
             return list(self._rules)
 
-    def take(self, method: str, path: str) -> FaultRule | None:
+    def take(self, method: str, path: str, stream: bool | None = None) -> FaultRule | None:
         """The first matching rule, using up one of its `times` (dropped when none are left)."""
         with self._lock:
             for index, rule in enumerate(self._rules):
-                if not rule.matches(method, path):
+                if not rule.matches(method, path, stream):
                     continue
                 if rule.times is not None:
                     rule.times -= 1
@@ -117,6 +166,15 @@ class FaultPlan:
     def __len__(self) -> int:
         with self._lock:
             return len(self._rules)
+
+
+CLOUDFLARE_1010_PAGE = (
+    "<!DOCTYPE html><html><head><title>Access denied | api.example.com used Cloudflare to "
+    "restrict access</title></head><body><div id=\"cf-error-details\"><h1>Error 1010</h1>"
+    "<h2>Access denied</h2><p>The owner of this website (api.example.com) has banned your access "
+    "based on your browser's signature (8e1f0c2a9b7d-AMS).</p><p>Cloudflare Ray ID: "
+    "8e1f0c2a9b7d</p></div></body></html>"
+)
 
 
 @dataclass(frozen=True)

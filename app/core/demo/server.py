@@ -49,7 +49,8 @@ import signal
 import socketserver
 import threading
 import time
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -171,7 +172,9 @@ class _Handler(BaseHTTPRequestHandler):
                 # An injected disconnect on a non-streamed request: no response at all.
                 self.close_connection = True
                 return
-            if isinstance(reply, StreamReply):
+            if fault is not None and fault.hostile:
+                self._write_hostile(reply, fault, app)
+            elif isinstance(reply, StreamReply):
                 self._write_stream(reply, fault, app)
             else:
                 self._write_reply(reply)
@@ -209,9 +212,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Connection", "close")
         self.end_headers()
         end = reply.line_end.encode()
+        if fault is not None and fault.empty_events:
+            self._write_empty_events(fault.empty_events, end, app)
         # `written` = events already sent, which is what fault thresholds count.
         for written, data in enumerate(reply.events):
             if fault is not None:
+                if fault.cut_after_events is not None and written >= fault.cut_after_events:
+                    break  # a clean end of the body, but no finish reason and no [DONE]
+                if fault.comment_data_after_events == written:
+                    self._chunk(b"data: : OPENROUTER PROCESSING" + end + end)
                 if (
                     fault.disconnect_after_events is not None
                     and written >= fault.disconnect_after_events
@@ -231,6 +240,135 @@ class _Handler(BaseHTTPRequestHandler):
                 raise _Disconnect
             self._chunk(b"data: " + data.encode("utf-8") + end + end)
         self.wfile.write(b"0\r\n\r\n")
+
+
+    def _write_empty_events(self, count: int, end: bytes, app: DemoServer) -> None:
+        """`count` events that carry nothing: comments, empty data, empty-choice chunks."""
+        unit = (
+            b": ping" + end + end
+            + b"data:" + end + end
+            + b'data: {"id":"x","object":"chat.completion.chunk","choices":[]}' + end + end
+        )
+        batch = 1000
+        sent = 0
+        while sent < count:
+            if app._stopping.is_set():
+                raise _Disconnect
+            n = min(batch, count - sent)
+            self._chunk(unit * ((n + 2) // 3))
+            sent += n
+
+    def _start_chunked(self, status: int, content_type: str, headers: dict[str, str]) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Transfer-Encoding", "chunked")
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Connection", "close")
+        self.end_headers()
+
+    def _write_hostile(self, reply: Reply | StreamReply | None, fault: FaultRule, app: DemoServer) -> None:
+        """Bodies no honest server sends: huge, endless, compressed bombs, or far too slow."""
+        if fault.hold_headers_s:
+            self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+            self.wfile.flush()
+            app._stopping.wait(fault.hold_headers_s)
+            raise _Disconnect
+        if fault.trickle_bytes_per_s:
+            body = reply.body if isinstance(reply, Reply) else b'{"choices": []}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            pause = 1.0 / fault.trickle_bytes_per_s
+            for i in range(len(body)):
+                self.wfile.write(body[i : i + 1])
+                self.wfile.flush()
+                if app._stopping.wait(pause):
+                    raise _Disconnect
+            return
+        if fault.endless_line_mb:
+            self._start_chunked(200, "text/event-stream", {})
+            self._chunk(b"data: ")
+            block = b"x" * (1024 * 1024)
+            for _ in range(fault.endless_line_mb):
+                if app._stopping.is_set():
+                    raise _Disconnect
+                self._chunk(block)
+            self.wfile.write(b"0\r\n\r\n")
+            return
+        if fault.huge_body_mb or fault.gzip_bomb_mb:
+            size = fault.huge_body_mb or fault.gzip_bomb_mb
+            pieces = _huge_json(size)
+            if fault.gzip_bomb_mb:
+                self._start_chunked(200, "application/json", {"Content-Encoding": "gzip"})
+                pieces = _gzipped(pieces)
+            else:
+                self._start_chunked(200, "application/json", {})
+            for piece in pieces:
+                if app._stopping.is_set():
+                    raise _Disconnect
+                if piece:
+                    self._chunk(piece)
+            self.wfile.write(b"0\r\n\r\n")
+            return
+
+
+def _huge_json(megabytes: int) -> Iterator[bytes]:
+    """A chat reply whose content is `megabytes` MB of text, generated piece by piece."""
+    yield b'{"id":"chatcmpl-huge","object":"chat.completion","model":"demo","choices":[{"index":0,"message":{"role":"assistant","content":"'
+    block = b"a" * (1024 * 1024)
+    for _ in range(megabytes):
+        yield block
+    yield b'"},"finish_reason":"stop"}]}'
+
+
+def _gzipped(pieces: Iterator[bytes]) -> Iterator[bytes]:
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    for piece in pieces:
+        yield compressor.compress(piece)
+    yield compressor.flush()
+
+
+_THINK_PIECES = ("<thi", "nk>Let me work this out step by step.</th", "ink>\n\n")
+
+
+def _with_think_events(events: Any, *, gemini: bool = False) -> Iterator[str]:
+    """The stream's events with inline reasoning opened first, its tags split across events
+    (a proxy in front of an open model does that, in either dialect's shape)."""
+    first = True
+    for data in events:
+        if first and data.strip() != "[DONE]":
+            try:
+                obj = json.loads(data)
+            except ValueError:
+                obj = None
+            key = "candidates" if gemini else "choices"
+            if isinstance(obj, dict) and isinstance(obj.get(key), list) and obj[key]:
+                first = False
+                for piece in _THINK_PIECES:
+                    extra = {k: v for k, v in obj.items() if k != "usageMetadata"}
+                    if gemini:
+                        extra[key] = [
+                            {"content": {"role": "model", "parts": [{"text": piece}]}, "index": 0}
+                        ]
+                    else:
+                        extra[key] = [
+                            {"index": 0, "delta": {"content": piece}, "finish_reason": None}
+                        ]
+                    yield json.dumps(extra)
+        yield data
+
+
+def _with_think_body(reply: Reply) -> Reply:
+    try:
+        obj = json.loads(reply.body)
+        message = obj["choices"][0]["message"]
+        message["content"] = "".join(_THINK_PIECES) + (message.get("content") or "")
+    except (ValueError, KeyError, IndexError, TypeError):
+        return reply
+    return Reply(reply.status, json.dumps(obj).encode("utf-8"), reply.content_type, reply.headers)
 
 
 class DemoServer:
@@ -428,7 +566,7 @@ class DemoServer:
 
     def _respond(self, req: DemoRequest, auth_present: bool, auth_valid: bool | None) -> Outcome:
         flavour = req.flavour
-        fault = self.faults.take(req.method, req.path)
+        fault = self.faults.take(req.method, req.path, self._is_stream_request(req))
         if fault is not None:
             if fault.delay_s > 0 and self._stopping.wait(fault.delay_s):
                 return None, None
@@ -439,8 +577,14 @@ class DemoServer:
             reply = self._route(req, auth_present, auth_valid)
         except BadRequest as exc:
             reply = self._bad_request_reply(flavour, exc)
+        if fault is not None and fault.hostile:
+            return reply, fault  # the handler writes it (generated bodies, timing)
         if isinstance(reply, StreamReply):
+            if fault is not None and fault.think_tags:
+                reply.events = _with_think_events(reply.events, gemini=flavour.dialect == "gemini")
             return reply, fault if fault is not None and fault.has_stream_fault else None
+        if fault is not None and fault.think_tags and isinstance(reply, Reply):
+            reply = _with_think_body(reply)
         return reply, None
 
     def _bad_request_reply(self, flavour: Flavour, exc: BadRequest) -> Reply:
@@ -478,6 +622,9 @@ class DemoServer:
             )
         if fault.wrong_content_type:
             return Reply(200, _HTML_PAGE, "text/html; charset=utf-8", dict(fault.headers))
+        if fault.redirect_to_slash:
+            location = req.path if req.path.endswith("/") else req.path + "/"
+            return Reply(308, b"", "text/plain", {"Location": location, **fault.headers})
         if not self._is_stream_request(req):
             if fault.disconnect_after_events is not None:
                 return None

@@ -39,7 +39,9 @@ __all__ = [
     "ErrorInfo",
     "api_error_from_json",
     "api_error_from_response",
+    "body_summary",
     "error_info_from_json",
+    "firewall_block",
 ]
 
 # Long provider texts (HTML pages, stack traces) are cut here: the user needs the gist, the full
@@ -531,11 +533,85 @@ def api_error_from_json(
     return _build(status, info, headers, fallback)
 
 
+_FIREWALL_CODE = re.compile(r"(?i)error(?:\s+code)?[:\s]+(10\d\d)\b")
+_FIREWALL_REASONS = {
+    "1010": "browser signature banned",
+    "1020": "access denied by a firewall rule",
+    "1015": "rate limited by the firewall",
+    "1012": "access denied",
+    "1009": "country or region banned",
+    "1006": "IP address banned",
+    "1005": "network banned",
+}
+
+
+def firewall_block(status: int, headers: Mapping[str, str], text: str) -> APIError | None:
+    """The error for a CDN firewall's block page (Cloudflare's "error 1010" and kin), or None.
+
+    Such a page means the provider's firewall refused this client before the API saw the
+    request, often because of the User-Agent; a generic "provider returned an error" would send
+    the user hunting in the wrong place.
+    """
+    lowered_headers = {str(k).lower(): str(v).lower() for k, v in headers.items()}
+    head = text[:20000].lower()
+    by_cloudflare = (
+        "cloudflare" in lowered_headers.get("server", "")
+        or "cf-ray" in lowered_headers
+        or "cloudflare" in head
+    )
+    match = _FIREWALL_CODE.search(text[:20000])
+    banned = "browser signature" in head or "access denied" in head or "attention required" in head
+    if not by_cloudflare or not (match or banned):
+        return None
+    code = match.group(1) if match else None
+    reason = _FIREWALL_REASONS.get(code or "", "")
+    if not reason and "browser signature" in head:
+        reason = "browser signature banned"
+    said = f"error {code}" if code else "a block page"
+    if reason:
+        said += f": {reason}"
+    return APIError(
+        f"The provider's firewall (Cloudflare) refused this app's request ({said}), before the API "
+        "saw it. Some providers require a specific User-Agent: add one in Settings → Extra headers "
+        "(ask the provider which), or check whether your network or VPN is blocked.",
+        status=status or None,
+        provider_message=_html_summary(text) if _looks_like_html(text) else _short(text),
+        code=f"firewall_{code}" if code else "firewall",
+    )
+
+
+def _binary(body: bytes) -> bool:
+    """True when `body` is mostly not text (a binary or corrupt reply): never quoted back."""
+    sample = body[:4096]
+    if not sample:
+        return False
+    if b"\x00" in sample:
+        return True
+    text = sample.decode("utf-8", errors="replace")
+    odd = sum(1 for ch in text if ch == "\ufffd" or (ord(ch) < 32 and ch not in "\r\n\t"))
+    return odd > len(text) * 0.1
+
+
+def body_summary(body: bytes) -> str:
+    """A short, printable description of a body to show as the provider's words."""
+    if _binary(body):
+        return f"{len(body)} bytes of binary data (not shown)"
+    text = body.decode("utf-8", errors="replace").lstrip("\ufeff").strip()
+    if _looks_like_html(text):
+        return _html_summary(text)
+    return _short(text)
+
+
 def api_error_from_response(status: int, headers: Mapping[str, str], body: bytes) -> APIError:
     """The APIError for a failed HTTP reply, whatever its body: JSON, HTML, text or nothing."""
+    if body and _binary(body):
+        return _build(status, None, headers, body_summary(body))
     text = body.decode("utf-8", errors="replace").lstrip("\ufeff").strip() if body else ""
     if not text:
         return _build(status, None, headers)
+    blocked = firewall_block(status, headers, text)
+    if blocked is not None:
+        return blocked
     try:
         obj = json.loads(text)
     except ValueError:

@@ -20,6 +20,7 @@ from typing import Any
 
 from app.core.errors import APIError, ContentBlockedError, MalformedResponseError
 from app.core.protocol.errors import api_error_from_json, error_info_from_json
+from app.core.protocol.think import split_think
 from app.core.protocol.types import (
     ChatDelta,
     ChatMessage,
@@ -375,10 +376,12 @@ def parse_generate_response(obj: Any) -> ChatResult:
     choices: list[Choice] = []
     for position, candidate in enumerate(candidates):
         parts = _read_parts(candidate)
+        # Proxies in front of open models write reasoning inline (`<think>…</think>`).
+        content, inline_reasoning = split_think("".join(parts.content))
         choice = Choice(
             index=_index(candidate, position),
-            content="".join(parts.content),
-            reasoning="".join(parts.reasoning),
+            content=content,
+            reasoning="".join(parts.reasoning) + inline_reasoning,
             tool_calls=[
                 ToolCall(
                     index=i,

@@ -27,6 +27,7 @@ from typing import Any
 
 from app.core.errors import APIError, ConfigError, MalformedResponseError
 from app.core.protocol import errors as error_bodies
+from app.core.protocol.think import split_think
 from app.core.protocol.types import (
     ChatDelta,
     ChatMessage,
@@ -112,9 +113,23 @@ def _text(value: Any) -> str:
     return ""
 
 
+def _thinking_parts(value: Any) -> str:
+    """Reasoning given as content parts of type `thinking` (Mistral's Magistral):
+    `{"type": "thinking", "thinking": [{"type": "text", "text": "…"}]}` (or a plain string)."""
+    if not isinstance(value, list):
+        return ""
+    pieces: list[str] = []
+    for part in value:
+        if isinstance(part, Mapping) and part.get("type") == "thinking":
+            inner = part.get("thinking")
+            pieces.append(inner if isinstance(inner, str) else _text(inner))
+    return "".join(pieces)
+
+
 def _reasoning(container: Mapping[str, Any]) -> str:
     # Some servers send both names with the same text (vLLM during its rename): take one, not both.
-    return _text(container.get("reasoning_content")) or _text(container.get("reasoning"))
+    named = _text(container.get("reasoning_content")) or _text(container.get("reasoning"))
+    return named + _thinking_parts(container.get("content"))
 
 
 def _usage(value: Any) -> Usage | None:
@@ -300,11 +315,13 @@ def parse_chat_response(obj: Any) -> ChatResult:
         # Some servers answer a non-streamed request in the streamed shape (`delta`).
         message = _mapping(raw.get("message")) or _mapping(raw.get("delta"))
         index = _int_or_none(raw.get("index"))
+        # Reasoning written inline (`<think>…</think>`) goes to `reasoning`, never the answer.
+        content, inline_reasoning = split_think(_text(message.get("content")))
         choices.append(
             Choice(
                 index=position if index is None else index,
-                content=_text(message.get("content")),
-                reasoning=_reasoning(message),
+                content=content,
+                reasoning=_reasoning(message) + inline_reasoning,
                 refusal=_text(message.get("refusal")),
                 tool_calls=_full_tool_calls(message.get("tool_calls")),
                 finish_reason=_str_or_none(raw.get("finish_reason")),

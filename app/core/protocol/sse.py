@@ -31,12 +31,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["SSEEvent", "SSEDecoder"]
+__all__ = ["SSEEvent", "SSEDecoder", "SSELimitError"]
 
 _BOM = b"\xef\xbb\xbf"
 _EOL = re.compile(rb"[\r\n]")
 _CR = 0x0D
 _LF = 0x0A
+
+
+class SSELimitError(ValueError):
+    """One line or one event of the stream is longer than the decoder's cap (a hostile server)."""
+
+    def __init__(self, what: str, limit: int) -> None:
+        super().__init__(f"an SSE {what} longer than {limit} bytes")
+        self.what = what
+        self.limit = limit
 
 
 @dataclass
@@ -52,7 +61,11 @@ class SSEEvent:
 class SSEDecoder:
     """Incremental `text/event-stream` decoder: bytes in, `SSEEvent`s out."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, max_line: int | None = None, max_event: int | None = None) -> None:
+        # Caps (bytes) so an endless line or event cannot take the process's memory.
+        self._max_line = max_line
+        self._max_event = max_event
+        self._event_size = 0
         self._partial = bytearray()  # bytes of the current, unterminated line
         self._skip_lf = False  # the previous chunk ended in CR: an LF opening the next is its pair
         self._bom_pending: bytes | None = b""  # None once the stream's first bytes were checked
@@ -91,6 +104,9 @@ class SSEDecoder:
             match = _EOL.search(chunk, pos)
             if match is None:
                 self._partial += chunk[pos:]
+                if self._max_line is not None and len(self._partial) > self._max_line:
+                    self._partial.clear()
+                    raise SSELimitError("line", self._max_line)
                 break
             end = match.start()
             if self._partial:
@@ -99,6 +115,8 @@ class SSEDecoder:
                 self._partial.clear()
             else:
                 line = bytes(chunk[pos:end])
+            if self._max_line is not None and len(line) > self._max_line:
+                raise SSELimitError("line", self._max_line)
             if chunk[end] == _CR:
                 if end + 1 < size:
                     pos = end + 2 if chunk[end + 1] == _LF else end + 1
@@ -137,6 +155,10 @@ class SSEDecoder:
         if colon and value[:1] == " ":
             value = value[1:]
         if name == "data":
+            self._event_size += len(value) + 1
+            if self._max_event is not None and self._event_size > self._max_event:
+                self._data.clear()
+                raise SSELimitError("event", self._max_event)
             self._data.append(value)
         elif name == "event":
             self._event_type = value
@@ -154,6 +176,7 @@ class SSEDecoder:
         event_type = self._event_type or "message"
         retry = self._retry_in_event
         self._data.clear()
+        self._event_size = 0
         self._event_type = ""
         self._retry_in_event = None
         if not data:

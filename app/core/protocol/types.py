@@ -182,6 +182,11 @@ class ChatDelta:
     id: str | None = None
     # Not reply text: a retry wait or the switch to a non-streamed request (see StreamNotice).
     notice: StreamNotice | None = None
+    # Set once per choice when a bare `</think>` arrived after text had already been delivered as
+    # content (a model whose template opened `<think>` itself): everything this choice delivered
+    # as content so far is reasoning; the fold (ChatAccumulator) moves it. This delta's own
+    # `reasoning` is the rest of that reasoning.
+    content_is_reasoning: bool = False
 
     def is_empty(self) -> bool:
         return not (
@@ -191,6 +196,7 @@ class ChatDelta:
             or self.tool_calls
             or self.finish_reason
             or self.usage
+            or self.content_is_reasoning
         )
 
 

@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from app.core.errors import ConfigError
 
-__all__ = ["endpoint_url", "gemini_base"]
+__all__ = ["endpoint_url", "gemini_base", "redirect_sentence"]
 
 # A version segment at the end of a Gemini base: v1, v1beta, v1alpha, v1beta2, ...
 _VERSION_TAIL = re.compile(r"/v\d+(?:(?:alpha|beta)\d*)?$", re.IGNORECASE)
@@ -92,3 +92,40 @@ def gemini_base(base_url: str) -> str:
     elif not _VERSION_TAIL.search(path):
         path = path + "/v1beta"
     return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def redirect_sentence(method: str, request_url: object, location: object, base_url: str) -> str:
+    """What to tell the user when a request was redirected (redirects are not followed for API
+    calls: a 301/302 turns a POST into a GET and drops its body).
+
+    A redirect to the same path with or without a trailing slash means the profile's "Trailing
+    slash" switch is the wrong way round. Another target is offered as a *base* URL (the
+    endpoint's path stripped from it), never as the endpoint address itself.
+    """
+    req = urlsplit(str(request_url))
+    loc = urlsplit(str(location))
+    same_origin = (req.scheme, req.netloc) == (loc.scheme, loc.netloc)
+    req_path, loc_path = req.path, loc.path
+    if same_origin and req_path.rstrip("/") == loc_path.rstrip("/") and req_path != loc_path:
+        want = "on" if loc_path.endswith("/") else "off"
+        return (
+            f"The server redirected this {method} to the same address "
+            f"{'with' if want == 'on' else 'without'} a trailing slash. Switch the profile's "
+            f"\u201cTrailing slash\u201d option {want} in Settings \u2192 Providers."
+        )
+    base_path = urlsplit((base_url or "").strip()).path.rstrip("/")
+    endpoint = req_path[len(base_path) :] if req_path.startswith(base_path) else ""
+    target_base = ""
+    endpoint_tail = endpoint.rstrip("/")
+    if endpoint_tail and loc_path.rstrip("/").endswith(endpoint_tail):
+        kept = loc_path.rstrip("/")[: len(loc_path.rstrip("/")) - len(endpoint_tail)]
+        target_base = urlunsplit((loc.scheme, loc.netloc, kept, "", ""))
+    if target_base:
+        return (
+            f"The server redirected this request to another address. If the provider moved, use "
+            f"{target_base} as the base URL in Settings \u2192 Providers."
+        )
+    return (
+        f"The server redirected this request to {loc.scheme}://{loc.netloc}. Check the profile's "
+        "base URL against the provider's documentation."
+    )

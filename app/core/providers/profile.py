@@ -73,6 +73,9 @@ class ProviderProfile:
     # "Stream replies": off for endpoints that document only a non-streamed path (the client also
     # stops streaming for the session when the streaming path answers 404/405/501).
     stream: bool = True
+    # Seconds a stream may go without new reply text (pings, empty events) before it ends as
+    # stalled, keeping what arrived.
+    stall_timeout: float = 300.0
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -171,6 +174,7 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "context_windows": (dict,),
     "is_demo": (bool,),
     "stream": (bool,),
+    "stall_timeout": (int, float),
     "supports_top_k": (bool,),
     "image_response_format": (str,),
 }
