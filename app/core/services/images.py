@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote_to_bytes, urlsplit
 
-from app.core.errors import ConfigError, MalformedResponseError, StorageError, SwitchboardError
+from app.core.errors import APIError, ConfigError, MalformedResponseError, StorageError, SwitchboardError
 from app.core.jobs import JobContext, JobEngine, JobEvent, JobKind, JobRecord
 from app.core.protocol.image_output import (
     ALLOWED_IMAGE_TYPES,
@@ -336,7 +336,7 @@ class ImageService:
             try:
                 output = inline.get(entry["index"])
                 if output is not None and output.b64:
-                    data = decode_b64(output.b64)
+                    data = await asyncio.to_thread(decode_b64, output.b64)
                     declared = output.mime or None
                 elif entry.get("url"):
                     data, declared = await self._fetch(client, entry["url"])
@@ -412,9 +412,21 @@ class ImageService:
         if urlsplit(text).scheme not in ("http", "https"):
             text = base.rstrip("/") + "/" + text.lstrip("/")
         self._check_url(text, base)
-        data, content_type, final_url = await client.fetch_media(
-            text, max_bytes=self.max_download_bytes
-        )
+        try:
+            data, content_type, final_url = await client.fetch_media(
+                text, max_bytes=self.max_download_bytes
+            )
+        except APIError as exc:
+            if exc.status in (401, 403, 404, 410):
+                # CDN links (OpenAI's last an hour) answer like this once they have expired.
+                raise type(exc)(
+                    f"The image's download address was refused (HTTP {exc.status}); it has "
+                    "probably expired. Generate the image again.",
+                    status=exc.status,
+                    provider_message=exc.provider_message,
+                    code=exc.code,
+                ) from exc
+            raise
         self._check_url(final_url, base)
         if content_type not in ALLOWED_IMAGE_TYPES:
             raise MalformedResponseError(
@@ -640,9 +652,11 @@ def _check_image(data: bytes, declared: str | None) -> tuple[str, int, int]:
         with warnings.catch_warnings():
             # Pillow warns at MAX_IMAGE_PIXELS and refuses at twice that: refuse at the warning.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # open() parses the header and runs the bomb check; a full verify() walks every
+            # chunk in Python holding the GIL (it stalled the loop ~40 ms per 1024 px PNG), and
+            # a damaged body is caught when the thumbnail is made.
             with Image.open(io.BytesIO(data)) as im:
                 width, height = im.size
-                im.verify()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise MalformedResponseError(
             "The provider sent an image with far too many pixels (a decompression bomb); it "

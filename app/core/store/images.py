@@ -359,6 +359,9 @@ def _where(q: ImageQuery) -> tuple[list[str], list[Any]]:
         if match is None:
             where.append("0")
         else:
-            where.append("i.id IN (SELECT rowid FROM images_fts WHERE images_fts MATCH ?)")
+            # Unary `+`: walk the (created_at, id) index newest first and test each row against
+            # the match set, instead of fetching every match and sorting them all; the first
+            # page of a common word then stops after a few hundred rows (80 ms -> a few ms).
+            where.append("+i.id IN (SELECT rowid FROM images_fts WHERE images_fts MATCH ?)")
             args.append(match)
     return where, args

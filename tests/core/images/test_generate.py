@@ -163,6 +163,7 @@ def test_a_failed_download_keeps_the_job_and_retry_fetches_the_rest(
             job = await service.wait(job_id)
             assert job is not None and job.state == "failed"
             assert "1 of 2 images were saved" in (job.error or "")
+            assert "probably expired" in (job.error or "")
             assert len(await service.batch(job_id)) == 1
             assert service.can_retry_download(job)
             requests_before = len(server.requests.find("images/generations", method="POST"))
