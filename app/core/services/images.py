@@ -29,7 +29,9 @@ disk beside the images (`thumbs/ab/<sha256>.webp`).
 
 Start-up and shutdown. `await recover()` once at start (resumes downloads whose URLs are saved;
 a generation that may have reached the provider becomes `interrupted` and is not re-sent:
-`rerun(job_id)` if the user asks). `await aclose()` stops jobs and thumbnailing.
+`rerun(job_id)` if the user asks). `await aclose()` stops thumbnailing and listening; the
+generations themselves run on the shared `JobEngine`, whose own `aclose()` (at shutdown, after
+the services') stops them and leaves their rows for the next start.
 """
 
 from __future__ import annotations
