@@ -42,6 +42,7 @@ import ipaddress
 import logging
 import os
 import tempfile
+import threading
 import time
 import warnings
 from collections.abc import Callable
@@ -599,6 +600,20 @@ class ImageService:
         return await asyncio.shield(task)
 
 
+# `warnings.catch_warnings` swaps the process-wide filter list, so two worker threads doing it at
+# once could restore each other's filters; this lock serialises just the header parse (open()).
+_WARNINGS_LOCK = threading.Lock()
+
+
+def _open_refusing_bombs(source: Any) -> Any:
+    """`Image.open` with Pillow's decompression-bomb warning (MAX_IMAGE_PIXELS) as an error."""
+    from PIL import Image
+
+    with _WARNINGS_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        return Image.open(source)
+
+
 async def _in_pool(loop: asyncio.AbstractEventLoop, pool: ThreadPoolExecutor, fn: Any, *args: Any) -> Any:
     return await loop.run_in_executor(pool, fn, *args)
 
@@ -608,12 +623,10 @@ def _make_thumbnail(source: Path, target: Path, size: int) -> Path:
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(source) as im:
-                im.draft("RGB", (size, size))  # JPEG: decode at reduced scale, much faster
-                im.thumbnail((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
-                out = im.convert("RGBA" if im.mode in ("RGBA", "LA", "P") else "RGB")
+        with _open_refusing_bombs(source) as im:
+            im.draft("RGB", (size, size))  # JPEG: decode at reduced scale, much faster
+            im.thumbnail((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
+            out = im.convert("RGBA" if im.mode in ("RGBA", "LA", "P") else "RGB")
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".part-", suffix=".webp", dir=target.parent)
         try:
@@ -651,14 +664,11 @@ def _check_image(data: bytes, declared: str | None) -> tuple[str, int, int]:
     import io
 
     try:
-        with warnings.catch_warnings():
-            # Pillow warns at MAX_IMAGE_PIXELS and refuses at twice that: refuse at the warning.
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            # open() parses the header and runs the bomb check; a full verify() walks every
-            # chunk in Python holding the GIL (it stalled the loop ~40 ms per 1024 px PNG), and
-            # a damaged body is caught when the thumbnail is made.
-            with Image.open(io.BytesIO(data)) as im:
-                width, height = im.size
+        # open() parses the header and runs the bomb check (refused from MAX_IMAGE_PIXELS on);
+        # a full verify() walks every chunk in Python holding the GIL (it stalled the loop ~40 ms
+        # per 1024 px PNG), and a damaged body is caught when the thumbnail is made.
+        with _open_refusing_bombs(io.BytesIO(data)) as im:
+            width, height = im.size
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise MalformedResponseError(
             "The provider sent an image with far too many pixels (a decompression bomb); it "

@@ -35,6 +35,8 @@ def check_saved(service, record) -> None:  # type: ignore[no-untyped-def]
         ("demo-openai", "256x256", "b64_json"),
         ("demo-siliconlike", "256x256", "b64_json"),  # sent as 256*256, answered in base64 only
         ("demo-melancholy", "128x128", "url"),  # trailing slashes + required User-Agent
+        ("demo-gateway", "64x64", "url"),  # seed 001: /api/v1 with rate-limit headers
+        ("demo-mollyra", "64x64", "url"),  # seed 000
     ],
 )
 def test_each_dialect_saves_every_image_with_its_metadata(
