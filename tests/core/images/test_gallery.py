@@ -138,3 +138,17 @@ def test_plain_http_urls_are_refused_unless_on_loopback() -> None:
         ImageService._check_url("http://cdn.example.com/a.png", "http://127.0.0.1:9/v1")
     with pytest.raises(MalformedResponseError):
         ImageService._check_url("file:///etc/passwd", "http://127.0.0.1:9/v1")
+
+
+def test_a_thumbnail_of_a_missing_file_is_a_known_error(db: Database, tmp_path: Path, arun) -> None:
+    from app.core.errors import StorageError
+
+    async def scenario() -> None:
+        async with image_service(db, [], tmp_path / "images") as service:
+            (record,) = await service.repo.add_many([NewImage(path="ab/ab.png", sha256="ab" * 32, prompt="p")])
+            with pytest.raises(StorageError, match="missing or damaged"):
+                await service.thumbnail(record.id)
+            with pytest.raises(StorageError, match="no longer in the library"):
+                await service.thumbnail(record.id + 100)
+
+    arun(scenario())
