@@ -152,3 +152,20 @@ def test_a_thumbnail_of_a_missing_file_is_a_known_error(db: Database, tmp_path: 
                 await service.thumbnail(record.id + 100)
 
     arun(scenario())
+
+
+def test_a_failed_thumbnail_does_not_reach_the_error_hook(db: Database, tmp_path: Path, arun) -> None:
+    from app.core.errors import StorageError
+
+    errors: list[BaseException] = []
+
+    async def scenario() -> None:
+        async with image_service(db, [], tmp_path / "images", on_error=errors.append) as service:
+            (record,) = await service.repo.add_many([NewImage(path="cd/cd.png", sha256="cd" * 32, prompt="p")])
+            results = await asyncio.gather(
+                service.thumbnail(record.id), service.thumbnail(record.id), return_exceptions=True
+            )
+            assert all(isinstance(r, StorageError) for r in results)
+
+    arun(scenario())
+    assert errors == []
