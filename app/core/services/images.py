@@ -186,7 +186,7 @@ class ImageService:
         self._on_error = on_error
         self._owner = TaskOwner("images", on_error=on_error)
         self._thumb_pool = ThreadPoolExecutor(thumbnail_workers, thread_name_prefix="thumbs")
-        self._thumb_inflight: dict[str, asyncio.Task[Path]] = {}
+        self._thumb_inflight: dict[str, asyncio.Task[Any]] = {}
         jobs.register(
             JobKind(GENERATE_KIND, self._run, resume_states=frozenset({"submitting", "downloading"}))
         )
@@ -597,7 +597,10 @@ class ImageService:
             self._thumb_inflight[image.sha256] = task
             task.add_done_callback(lambda _t, sha=image.sha256: self._thumb_inflight.pop(sha, None))
         # shield: one caller giving up (scrolled away) must not cancel the others' thumbnail.
-        return await asyncio.shield(task)
+        outcome = await asyncio.shield(task)
+        if isinstance(outcome, SwitchboardError):
+            raise outcome
+        return outcome
 
 
 # `warnings.catch_warnings` swaps the process-wide filter list, so two worker threads doing it at
@@ -614,8 +617,15 @@ def _open_refusing_bombs(source: Any) -> Any:
         return Image.open(source)
 
 
-async def _in_pool(loop: asyncio.AbstractEventLoop, pool: ThreadPoolExecutor, fn: Any, *args: Any) -> Any:
-    return await loop.run_in_executor(pool, fn, *args)
+async def _in_pool(
+    loop: asyncio.AbstractEventLoop, pool: ThreadPoolExecutor, fn: Any, *args: Any
+) -> Any:
+    """`fn(*args)` on `pool`. A known error is returned, not raised: it belongs to the callers
+    (a placeholder tile), not to the task owner's error hook (the crash dialog)."""
+    try:
+        return await loop.run_in_executor(pool, fn, *args)
+    except SwitchboardError as exc:
+        return exc
 
 
 def _make_thumbnail(source: Path, target: Path, size: int) -> Path:
