@@ -174,6 +174,17 @@ class ImageRepository:
         )
 
     async def add_image(self, image: NewImage) -> ImageRecord:
+        """Insert one image; for a generation's image (`job_id` set) the row already written
+        for that place in the batch is returned instead (a resumed download saves once)."""
+        if image.job_id is not None:
+            job_id, index = image.job_id, image.batch_index
+            existing = await self.db.run(
+                lambda conn: conn.execute(
+                    "SELECT * FROM images WHERE job_id = ? AND batch_index = ?", (job_id, index)
+                ).fetchone()
+            )
+            if existing is not None:
+                return ImageRecord.from_row(existing)
         return (await self.add_many([image]))[0]
 
     async def add_many(self, images: list[NewImage]) -> list[ImageRecord]:

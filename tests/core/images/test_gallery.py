@@ -169,3 +169,17 @@ def test_a_failed_thumbnail_does_not_reach_the_error_hook(db: Database, tmp_path
 
     arun(scenario())
     assert errors == []
+
+
+def test_a_generation_slot_is_saved_once(db: Database, tmp_path: Path, arun) -> None:
+    from app.core.jobs import JobStore
+
+    async def scenario() -> None:
+        async with image_service(db, [], tmp_path / "images") as service:
+            job = await JobStore(db).create("image.generate", {})
+            new = NewImage(path="ab/x.png", sha256="x", prompt="p", job_id=job.id, batch_index=1)
+            first = await service.repo.add_image(new)
+            again = await service.repo.add_image(new)  # a resumed download after a crash
+            assert again.id == first.id and len(await service.batch(job.id)) == 1
+
+    arun(scenario())
