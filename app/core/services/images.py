@@ -246,6 +246,10 @@ class ImageService:
     async def cancel(self, job_id: int) -> None:
         await self._engine.cancel(job_id)
 
+    async def remove_job(self, job_id: int) -> bool:
+        """Forget a finished generation (its images stay in the gallery). False while active."""
+        return await self._engine.remove(job_id)
+
     def can_retry_download(self, job: JobRecord) -> bool:
         if job.kind != GENERATE_KIND or job.state not in ("failed", "interrupted"):
             return False
