@@ -448,13 +448,12 @@ class ImageService:
         parts = urlsplit(url)
         if parts.scheme == "https":
             return
-        if parts.scheme == "http" and _is_loopback(urlsplit(base).hostname or "") and _is_loopback(
-            parts.hostname or ""
-        ):
+        # A profile on loopback (a local server or proxy) may hand out plain-HTTP links.
+        if parts.scheme == "http" and _is_loopback(urlsplit(base).hostname or ""):
             return
         raise MalformedResponseError(
             "The provider gave an image address that is not HTTPS, so it was not downloaded "
-            "(only loopback servers may use plain HTTP). Check the provider's settings.",
+            "(only a provider on this computer may use plain HTTP). Check the provider's settings.",
         )
 
     async def _save(

@@ -134,8 +134,10 @@ def test_plain_http_urls_are_refused_unless_on_loopback() -> None:
     ImageService._check_url("http://127.0.0.1:9/a.png", "http://127.0.0.1:9/v1")
     with pytest.raises(MalformedResponseError, match="not HTTPS"):
         ImageService._check_url("http://cdn.example.com/a.png", "https://api.example.com/v1")
+    # A local server or proxy (e.g. LiteLLM on loopback) may link to plain HTTP.
+    ImageService._check_url("http://cdn.example.com/a.png", "http://127.0.0.1:9/v1")
     with pytest.raises(MalformedResponseError, match="not HTTPS"):
-        ImageService._check_url("http://cdn.example.com/a.png", "http://127.0.0.1:9/v1")
+        ImageService._check_url("http://127.0.0.1:9/a.png", "https://api.example.com/v1")
     with pytest.raises(MalformedResponseError):
         ImageService._check_url("file:///etc/passwd", "http://127.0.0.1:9/v1")
 
