@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from benchmarks import chat, protocol, startup
+from benchmarks import chat, images, protocol, startup
 from benchmarks.report import Row, print_json, print_table
 
 SUITES = {
@@ -16,6 +16,7 @@ SUITES = {
     "chat-search": chat.search_rows,
     "chat-kill": chat.kill_rows,
     "protocol": protocol.rows,
+    "images": images.run,
 }
 
 
