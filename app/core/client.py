@@ -1153,18 +1153,6 @@ class ProviderClient:
         return await self._request("GET", url, raw=True, follow_redirects=True, cap="download")
 
 
-def _with_wait(error: ProviderError, wait: float) -> ProviderError:
-    """`error` reworded to say how long to wait, for a wait longer than the client retries."""
-    first = error.user_message.split(". ")[0].rstrip(".")
-    return type(error)(
-        f"{first}. The provider asks to wait: try again in {wait_phrase(wait)}.",
-        status=error.status,
-        provider_message=error.provider_message,
-        code=error.code,
-        retry_after=wait,
-    )
-
-
     # --- media (issue 10: the image service; kept to these two methods) ----------------------
 
     async def image_request_json(self, body: dict[str, Any], *, model: str | None = None) -> Any:
@@ -1205,6 +1193,18 @@ def _with_wait(error: ProviderError, wait: float) -> ProviderError:
             return await self._send(method, url, accept="image/*,*/*;q=0.5", follow_redirects=True)
         except _Failure as failure:
             raise failure.error from failure.cause
+
+
+def _with_wait(error: ProviderError, wait: float) -> ProviderError:
+    """`error` reworded to say how long to wait, for a wait longer than the client retries."""
+    first = error.user_message.split(". ")[0].rstrip(".")
+    return type(error)(
+        f"{first}. The provider asks to wait: try again in {wait_phrase(wait)}.",
+        status=error.status,
+        provider_message=error.provider_message,
+        code=error.code,
+        retry_after=wait,
+    )
 
 
 def _check_vector_count(result: EmbeddingResult, inputs: int, provider: str) -> EmbeddingResult:
