@@ -61,7 +61,7 @@ __all__ = [
 ]
 
 MESSAGE_LIMIT_SETTING = "chat/max_message_mb"  # in ui.ini (QSettings)
-DEFAULT_MESSAGE_MB = 8.0
+DEFAULT_MESSAGE_MB = 16.0  # a 10 MB paste is sent; OpenAI-compatible servers take ~20 MB+
 
 
 def message_limit(settings: Any) -> int:
