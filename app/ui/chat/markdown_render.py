@@ -152,13 +152,13 @@ def open_fence(text: str) -> str | None:
     return marker
 
 
-def _lift_big_code(text: str) -> tuple[str, list[str]]:
-    """Replace each fenced block longer than HIGHLIGHT_LIMIT by a token paragraph.
+def _lift_big_code(text: str, limit: int = HIGHLIGHT_LIMIT) -> tuple[str, list[str]]:
+    """Replace each fenced block longer than `limit` characters by a token paragraph.
 
     Returns the text to convert and the raw code of each lifted block (token n = block n).
     Only texts with a long enough span between fences are scanned line by line.
     """
-    if len(text) <= HIGHLIGHT_LIMIT or ("```" not in text and "~~~" not in text):
+    if len(text) <= limit or ("```" not in text and "~~~" not in text):
         return text, []
     lines = text.split("\n")
     out: list[str] = []
@@ -179,7 +179,7 @@ def _lift_big_code(text: str) -> tuple[str, list[str]]:
             j += 1
         body = lines[i + 1 : j]
         size = sum(len(line) + 1 for line in body)
-        if size > HIGHLIGHT_LIMIT:
+        if size > limit:
             out += ["", _BIG_CODE_TOKEN.format(len(lifted)), ""]
             lifted.append("\n".join(body))
         else:
@@ -193,16 +193,18 @@ def _code_box(code: str) -> str:
     return f'<div class="codehilite"><pre><span></span><code>{html.escape(code, quote=False)}</code></pre></div>'
 
 
-def render_markdown(text: str, *, dark: bool = False) -> str:
+def render_markdown(text: str, *, dark: bool = False, highlight_limit: int = HIGHLIGHT_LIMIT) -> str:
     """Render a message's markdown to an HTML fragment safe to give to a QTextDocument.
 
     A code fence left open (a reply still streaming, or stopped half-way) is closed for display,
-    so partial code still shows as code.
+    so partial code still shows as code. Code blocks longer than `highlight_limit` characters
+    are shown without Pygments (0: none is highlighted, e.g. the first page of a huge message,
+    where Pygments' first use alone costs ~50 ms).
     """
     marker = open_fence(text)
     if marker is not None:
         text = text + ("" if text.endswith("\n") else "\n") + marker
-    text, lifted = _lift_big_code(text)
+    text, lifted = _lift_big_code(text, highlight_limit)
     md = _renderer(dark)
     md.reset()
     converted = md.convert(text)

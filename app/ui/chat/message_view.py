@@ -433,8 +433,7 @@ def human_chars(n: int) -> str:
 class PagedBody:
     """The body of a big message: its head, then the pages shown so far, as stacked documents.
 
-    The head of an assistant's message is markdown (a code block past `HIGHLIGHT_LIMIT` is not
-    highlighted, see markdown_render); a user's message and every later page are plain text, so
+    The head of an assistant's message is markdown (its code blocks shaded but not highlighted); a user's message and every later page are plain text, so
     each "Show more" costs one page's layout. `shown` is how many characters are on screen.
     """
 
@@ -446,7 +445,9 @@ class PagedBody:
         self.shown = _head_end(content, markdown)
         head = _new_document(self._font, self._palette)
         head_text = content[: self.shown]
-        head.setHtml(render_markdown(head_text, dark=self.dark) if markdown else render_plain(head_text))
+        # No Pygments on the first page: highlighting 16 KB of code would stall the open.
+        html = render_markdown(head_text, dark=self.dark, highlight_limit=0) if markdown else render_plain(head_text)
+        head.setHtml(html)
         head.setTextWidth(width)
         self.stack = StackedDocument([head])
 
