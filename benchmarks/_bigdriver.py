@@ -128,12 +128,14 @@ async def scenario_paste_send(window: Any, tab: Any, params: dict[str, Any]) -> 
 
     probe = StallProbe(5)
     probe.start()
+    profiler = _profiler(params, probe)
     t0 = time.perf_counter()
     tab.composer.edit.setFocus()
     tab.composer.edit.paste()
     paste_ms = (time.perf_counter() - t0) * 1000.0
     await settle(float(params.get("settle_s", 0.5)))
     probe.stop()
+    _dump(profiler, params)
     paste_stall = probe.max_stall * 1000.0
 
     finished = next_emission(tab.replyFinished)

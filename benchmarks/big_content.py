@@ -98,7 +98,7 @@ def open_big_rows() -> list[Row]:
 
 
 def paste_send_rows() -> list[Row]:
-    server = DemoServer("127.0.0.1", 0, token_rate=0)
+    server = DemoServer("127.0.0.1", 0, token_rate=2000.0)  # as the chat-stream figures
     server.start()
     try:
         with _data_dir() as data_dir:
