@@ -218,6 +218,9 @@ def test_a_big_allowed_message_is_stored_and_reaches_the_server(
     assert sent == "Count the paragraphs:\n\n" + text
     rows = tab.message_model.rows
     assert rows[0].role == "user" and rows[0].content == sent
+    # The view shows it in pages: laying out 3 MB on the GUI thread is what stalled the send
+    # (and let the connect time out) before.
+    assert "of 3.0 MB" in tab.message_view.row_layout(0).paged_note
     stored_user = arun(app_ctx.threads.get_message(rows[0].id))
     assert stored_user is not None and stored_user.content == sent
 
