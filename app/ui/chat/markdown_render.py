@@ -28,6 +28,10 @@ from dataclasses import dataclass
 
 import markdown
 from markdown.extensions import Extension
+from markdown.extensions.codehilite import CodeHiliteExtension
+from markdown.extensions.fenced_code import FencedCodeExtension
+from markdown.extensions.sane_lists import SaneListExtension
+from markdown.extensions.tables import TableExtension
 from markdown.treeprocessors import Treeprocessor
 
 __all__ = [
@@ -103,11 +107,16 @@ def _renderer(dark: bool) -> markdown.Markdown:
         _renderers = _local.renderers = {}
     md = _renderers.get(style)
     if md is None:
+        # Extension instances, not names: a name makes markdown scan the installed packages'
+        # entry points (importlib.metadata), 100-300 ms at the first render, on the GUI thread.
         md = markdown.Markdown(
-            extensions=["fenced_code", "codehilite", "tables", "sane_lists", _SafeExtension()],
-            extension_configs={
-                "codehilite": {"noclasses": True, "guess_lang": False, "pygments_style": style}
-            },
+            extensions=[
+                FencedCodeExtension(),
+                CodeHiliteExtension(noclasses=True, guess_lang=False, pygments_style=style),
+                TableExtension(),
+                SaneListExtension(),
+                _SafeExtension(),
+            ],
             output_format="html",
         )
         _renderers[style] = md

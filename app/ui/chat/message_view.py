@@ -34,7 +34,7 @@ Until then the row's estimate reserves one thumbnail row.
 
 A *big* message (longer than `BIG_BODY_CHARS`, e.g. a 5 MB paste or log) is shown in pages
 (`PagedBody`): its first `HEAD_CHARS` as markdown (plain text for a user's message), then a note
-("Showing 16 KB of 5.0 MB") and a "Show more" button that adds one plain-text page of
+("Showing 8 KB of 5.0 MB") and a "Show more" button that adds one plain-text page of
 `PAGE_CHARS` at a time, each its own small document laid out once. Nothing on this thread
 parses or lays out the unseen megabytes, and its estimate is that of what is shown. Copy
 (Ctrl+C, the strip's Copy) still copies the whole message.
@@ -144,7 +144,7 @@ THUMB_MAX = 160  # px, the long side of an image thumbnail (logical pixels)
 THUMB_GAP = 8
 THUMB_CACHE = 200  # decoded thumbnails kept, keyed by (message id, part index)
 BIG_BODY_CHARS = 48_000  # longer messages are shown in pages (PagedBody)
-HEAD_CHARS = 16_000  # a big message's first page: markdown (assistant) or plain text
+HEAD_CHARS = 8_000  # a big message's first page: markdown (assistant) or plain text
 PAGE_CHARS = 64_000  # each further page ("Show more"): plain text
 PAGED_BODIES = 8  # big messages whose page documents are kept
 CODE_COPY_LABEL = "Copy"
@@ -445,7 +445,7 @@ class PagedBody:
         self.shown = _head_end(content, markdown)
         head = _new_document(self._font, self._palette)
         head_text = content[: self.shown]
-        # No Pygments on the first page: highlighting 16 KB of code would stall the open.
+        # No Pygments on the first page: highlighting 8 KB of code would stall the open.
         html = render_markdown(head_text, dark=self.dark, highlight_limit=0) if markdown else render_plain(head_text)
         head.setHtml(html)
         head.setTextWidth(width)
