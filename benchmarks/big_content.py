@@ -23,7 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from app.core.demo.server import DemoServer
-from benchmarks.chat import ROOT, TextMaker, _child_env, _data_dir, _insert_messages, _write_profiles
+from benchmarks.chat import (
+    ROOT,
+    TextMaker,
+    _child_env,
+    _data_dir,
+    _insert_messages,
+    _write_profiles,
+)
 from benchmarks.report import Row
 
 BIG_MESSAGE_BYTES = 5_000_000

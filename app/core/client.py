@@ -52,8 +52,8 @@ from app.core.errors import (
 )
 from app.core.network import build_client_kwargs
 from app.core.protocol import gemini, openai
-from app.core.protocol.json_body import encode_json_pieces, has_big_string
 from app.core.protocol.errors import api_error_from_json, api_error_from_response, error_info_from_json
+from app.core.protocol.json_body import encode_json_pieces, has_big_string
 from app.core.protocol.ratelimit import parse_rate_limits, parse_retry_after
 from app.core.protocol.sse import SSEDecoder, SSEEvent
 from app.core.protocol.types import (
