@@ -86,13 +86,22 @@ def utf8_size_over(text: str, limit: int) -> int | None:
         return None
     if len(text) > limit:
         return len(text)  # at least this many bytes (the sentence says "over")
-    size = len(text.encode("utf-8", "surrogatepass"))
+    size = _utf8_size(text)
     return size if size > limit else None
 
 
-def size_refusal(text: str, limit: int) -> str:
-    """The sentence refusing a message of `text` over `limit` bytes ("" when it may be sent)."""
-    size = utf8_size_over(text, limit)
+def _utf8_size(text: str) -> int:
+    # isascii() is O(1) in CPython; only non-ASCII text is encoded to be measured.
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
+def size_refusal(text: str, limit: int, *, size: int | None = None) -> str:
+    """The sentence refusing a message of `text` (or of `size` bytes, when given) over `limit`
+    bytes ("" when it may be sent)."""
+    if size is None:
+        size = utf8_size_over(text, limit)
+    elif size <= limit:
+        size = None
     if size is None:
         return ""
     return (
@@ -382,11 +391,13 @@ class Composer(QWidget):
     def size_refusal(self, text: str | None = None) -> str:
         """Why `text` (default: what the composer would send) is too big to send, else ""."""
         if text is None:
+            # Measured part by part: the parts are never joined here (megabytes per keystroke).
             parts = [self.text, *(a.text for a in self._attachments if a.kind != "image")]
-            total = sum(len(p) for p in parts)
-            if total * 4 <= self._limit:  # the usual case: nothing is joined or encoded
+            chars = sum(len(p) for p in parts) + 2 * (len(parts) - 1)
+            if chars * 4 <= self._limit:  # the usual case: nothing is measured further
                 return ""
-            text = "\n\n".join(parts)
+            size = chars if chars > self._limit else sum(_utf8_size(p) for p in parts) + 2 * (len(parts) - 1)
+            return size_refusal("", self._limit, size=size)
         return size_refusal(text, self._limit)
 
     def show_size_refusal(self, sentence: str) -> None:

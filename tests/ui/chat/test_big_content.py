@@ -239,3 +239,15 @@ def test_a_message_over_the_limit_is_refused_before_anything_is_stored(
     threads = arun(app_ctx.threads.list_threads(include_archived=True))
     assert threads == [] or all(t.title != "New chat" for t in threads)
     assert len(tab.composer.attachments) == 1  # kept for the user to shorten
+
+
+def test_the_composer_counts_utf8_bytes_across_text_and_chips(qtbot: QtBot) -> None:
+    composer = Composer()
+    qtbot.addWidget(composer)
+    composer.set_message_limit(1000)
+    composer.edit.setPlainText("a" * 100)
+    composer.add_large_text("é" * 450)  # 100 + 2 + 900 bytes, in 552 characters
+    assert "messages can be at most" in composer.size_refusal()
+    assert not composer.can_send()
+    composer.set_message_limit(1002)
+    assert composer.size_refusal() == "" and composer.can_send()
