@@ -141,6 +141,8 @@ def estimate_tokens(text: str) -> int:
     """
     if not text:
         return 0
+    if text.isascii():  # O(1) in CPython: no CJK to count (a 10 MB prompt took 75 ms here)
+        return math.ceil(len(text) / LATIN_CHARS_PER_TOKEN)
     cjk = sum(1 for _ in _CJK.finditer(text))
     other = len(text) - cjk
     return cjk + math.ceil(other / LATIN_CHARS_PER_TOKEN)

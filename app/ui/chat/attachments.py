@@ -1,6 +1,7 @@
 """Composer attachments: files and pasted images checked, loaded and turned into message content.
 
-An attachment is either an *image* (sent as an `ImagePart`, i.e. an `image_url` data URL on the
+An attachment is either a *pasted text* too large for the editor (kind "paste": sent as it is,
+after the typed text, see `LARGE_PASTE_CHARS`), an *image* (sent as an `ImagePart`, i.e. an `image_url` data URL on the
 OpenAI dialect) or a *text file* (inlined into the message as a fenced block headed by its file
 name, so every provider and the stored transcript see it). Everything else is refused with a
 sentence the user can act on:
@@ -30,11 +31,13 @@ from app.core.protocol.types import ContentPart, ImagePart, TextPart
 
 __all__ = [
     "IMAGE_LIMIT",
+    "LARGE_PASTE_CHARS",
     "TEXT_LIMIT",
     "Attachment",
     "AttachmentError",
     "attachment_from_bytes",
     "attachment_from_image",
+    "attachment_from_paste",
     "build_content",
     "human_size",
     "inline_text_block",
@@ -45,6 +48,9 @@ __all__ = [
 IMAGE_LIMIT = 20 * 1024 * 1024
 TEXT_LIMIT = 512 * 1024
 PREVIEW_SIZE = 40
+# Pasted text longer than this becomes a "pasted text" chip instead of editor text: a
+# QPlainTextEdit holding megabytes costs ~0.5 s per insert and 40 ms per toPlainText().
+LARGE_PASTE_CHARS = 100_000
 
 # Magic numbers of the image formats vision APIs accept as they are.
 _IMAGE_MAGIC: tuple[tuple[bytes, str], ...] = (
@@ -80,10 +86,11 @@ class AttachmentError(ValueError):
 
 @dataclass(frozen=True)
 class Attachment:
-    """One checked attachment: an image (bytes in `mime`) or a text file (its decoded `text`)."""
+    """One checked attachment: an image (bytes in `mime`), a text file (its decoded `text`) or a
+    large pasted text (`text`, no bytes: it is never encoded on the GUI thread)."""
 
     name: str
-    kind: Literal["image", "text"]
+    kind: Literal["image", "text", "paste"]
     mime: str
     data: bytes
     text: str = ""
@@ -91,7 +98,8 @@ class Attachment:
 
     @property
     def size(self) -> int:
-        return len(self.data)
+        """Bytes, or characters for a pasted text (counted without encoding it)."""
+        return len(self.text) if self.kind == "paste" else len(self.data)
 
     def describe(self) -> str:
         """`name · 12 KB`, as chips and screen readers say it."""
@@ -148,6 +156,11 @@ def attachment_from_image(image: QImage, name: str = "pasted-image.png") -> Atta
     if len(data) > IMAGE_LIMIT:
         raise _image_too_large(name, len(data))
     return Attachment(name=name, kind="image", mime="image/png", data=data, preview=_preview(image))
+
+
+def attachment_from_paste(text: str) -> Attachment:
+    """A large pasted text as an attachment sent as it is (see LARGE_PASTE_CHARS)."""
+    return Attachment(name="Pasted text", kind="paste", mime="text/plain", data=b"", text=text)
 
 
 def attachment_from_bytes(name: str, data: bytes, size: int | None = None) -> Attachment:
@@ -230,8 +243,10 @@ def build_content(
 
     The content is that text alone when there are no images, else a list of parts: the text
     first (when there is any), then one `ImagePart` per image, in the order they were attached.
+    Large pasted texts follow the typed text as they are, then the text files.
     """
     blocks = [text.rstrip()] if text.strip() else []
+    blocks += [a.text for a in attachments if a.kind == "paste"]
     blocks += [inline_text_block(a) for a in attachments if a.kind == "text"]
     full = "\n\n".join(blocks)
     images = [a for a in attachments if a.kind == "image"]

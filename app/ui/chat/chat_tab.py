@@ -51,7 +51,7 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import StorageError, SwitchboardError
 from app.ui.async_bridge import close_if_unstarted
-from app.ui.chat.composer import Composer
+from app.ui.chat.composer import Composer, message_limit
 from app.ui.chat.markdown_render import render_markdown
 from app.ui.chat.message_actions import MessageActions
 from app.ui.chat.message_model import (
@@ -230,6 +230,7 @@ class ChatTab(QWidget):
         self.message_view.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
         self.composer = Composer(self)
+        self.composer.set_message_limit(message_limit(self.ctx.settings))
 
         right = QWidget(self)
         right_layout = QVBoxLayout(right)
@@ -659,6 +660,11 @@ class ChatTab(QWidget):
             return False
         if profile is None or not model:
             self._update_blocked_reason()
+            return False
+        # Too big to send: refused here, before anything is stored or sent (never half-sent).
+        refusal = self.composer.size_refusal(outgoing.text)
+        if refusal:
+            self.composer.show_size_refusal(refusal)
             return False
         self.composer.clear()
         user_row = ChatRow(id=new_temp_id(), role="user", content=outgoing.text)

@@ -11,9 +11,18 @@ pasted as file URLs are offered, and a pasted image is offered as a `QImage`. Th
 *reports* these (`attachRequested`, `filesOffered`, `imageOffered`); whoever owns loading (the
 chat tab's settings controller, which reads files off the GUI thread) calls `add_attachment` or
 `show_attachment_error`. Chips above the editor show each attachment with a remove button.
+
+Big text: a paste longer than `LARGE_PASTE_CHARS` (or `set_text` of such a text, an edit of a big
+message) is not put in the editor but kept as a "Pasted text" chip (`attachments.attachment_from_paste`),
+sent as it is after the typed text: the editor stays small, so typing, `text` and the Send
+button's checks never copy megabytes. A message over the size limit (`set_message_limit`, the
+`chat/max_message_mb` setting read by `message_limit`, default `DEFAULT_MESSAGE_MB`) cannot be
+sent: Send is disabled and the composer says why (`size_refusal`), before anything is stored.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from PySide6.QtCore import QMimeData, Qt, Signal
 from PySide6.QtGui import (
@@ -38,9 +47,67 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.ui.chat.attachments import Attachment
+from app.ui.chat.attachments import LARGE_PASTE_CHARS, Attachment, attachment_from_paste, human_size
 
-__all__ = ["AttachmentChip", "Composer", "ComposerEdit", "local_files"]
+__all__ = [
+    "DEFAULT_MESSAGE_MB",
+    "MESSAGE_LIMIT_SETTING",
+    "AttachmentChip",
+    "Composer",
+    "ComposerEdit",
+    "local_files",
+    "message_limit",
+    "size_refusal",
+]
+
+MESSAGE_LIMIT_SETTING = "chat/max_message_mb"  # in ui.ini (QSettings)
+DEFAULT_MESSAGE_MB = 16.0  # a 10 MB paste is sent; OpenAI-compatible servers take ~20 MB+
+
+
+def message_limit(settings: Any) -> int:
+    """The largest message, in bytes (UTF-8), from the `chat/max_message_mb` setting."""
+    raw = settings.value(MESSAGE_LIMIT_SETTING, DEFAULT_MESSAGE_MB) if settings is not None else None
+    try:
+        mb = float(raw) if raw is not None else DEFAULT_MESSAGE_MB
+    except (TypeError, ValueError):
+        mb = DEFAULT_MESSAGE_MB
+    if not mb > 0:  # also NaN
+        mb = DEFAULT_MESSAGE_MB
+    return int(mb * 1024 * 1024)
+
+
+def utf8_size_over(text: str, limit: int) -> int | None:
+    """The UTF-8 size of `text` when it is over `limit` bytes, else None.
+
+    Decided from the length alone when it can be (a character is 1 to 4 bytes); only a text in
+    between is encoded, once.
+    """
+    if len(text) * 4 <= limit:
+        return None
+    if len(text) > limit:
+        return len(text)  # at least this many bytes (the sentence says "over")
+    size = _utf8_size(text)
+    return size if size > limit else None
+
+
+def _utf8_size(text: str) -> int:
+    # isascii() is O(1) in CPython; only non-ASCII text is encoded to be measured.
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
+def size_refusal(text: str, limit: int, *, size: int | None = None) -> str:
+    """The sentence refusing a message of `text` (or of `size` bytes, when given) over `limit`
+    bytes ("" when it may be sent)."""
+    if size is None:
+        size = utf8_size_over(text, limit)
+    elif size <= limit:
+        size = None
+    if size is None:
+        return ""
+    return (
+        f"This message is {human_size(size)}; messages can be at most {human_size(limit)}. "
+        "Shorten it or send it in parts (the limit is the “chat/max_message_mb” setting in ui.ini)."
+    )
 
 PLACEHOLDER_ENTER = "Message… (Enter sends, Shift+Enter adds a line)"
 PLACEHOLDER_CTRL_ENTER = "Message… (Ctrl+Enter sends, Enter adds a line)"
@@ -62,6 +129,9 @@ class ComposerEdit(QPlainTextEdit):
 
     submitted = Signal()
     imagePasted = Signal(QImage)
+    # A paste longer than LARGE_PASTE_CHARS. `object`, not `str`: a str signal converts the text
+    # to a QString and back (two copies of megabytes, ~40 ms each for 10 MB).
+    largeTextPasted = Signal(object)
     filesDropped = Signal(list)  # local paths
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -100,6 +170,11 @@ class ComposerEdit(QPlainTextEdit):
             if isinstance(image, QImage) and not image.isNull():
                 self.imagePasted.emit(image)
                 return
+        if source.hasText():
+            text = source.text()
+            if len(text) > LARGE_PASTE_CHARS:
+                self.largeTextPasted.emit(text)
+                return
         super().insertFromMimeData(source)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
@@ -133,12 +208,13 @@ class AttachmentChip(QFrame):
         self.attachment = attachment
         self.setObjectName("attachmentChip")
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        kind = "Image" if attachment.kind == "image" else "Text file"
+        kind = {"image": "Image", "paste": "Pasted text"}.get(attachment.kind, "Text file")
+        how = {
+            "image": "",
+            "paste": " — sent as it is after your message",
+        }.get(attachment.kind, " — inlined into the message as a code block")
         self.setAccessibleName(f"{kind} attachment {attachment.describe()}")
-        self.setToolTip(
-            f"{kind}: {attachment.describe()}"
-            + ("" if attachment.kind == "image" else " — inlined into the message as a code block")
-        )
+        self.setToolTip(f"{kind}: {attachment.describe()}{how}")
         icon = QLabel(self)
         icon.setObjectName("attachmentPreview")
         if attachment.preview is not None:
@@ -182,6 +258,8 @@ class Composer(QWidget):
         self._streaming = False
         self._retry_available = False
         self._attachments: list[Attachment] = []
+        self._limit = int(DEFAULT_MESSAGE_MB * 1024 * 1024)
+        self._size_refusal = ""
 
         self.mode_label = QLabel(self)
         self.mode_label.setObjectName("composerMode")
@@ -271,6 +349,7 @@ class Composer(QWidget):
         self._attach_shortcut.activated.connect(self.attachRequested)
         self.edit.submitted.connect(self._submit)
         self.edit.imagePasted.connect(self.imageOffered)
+        self.edit.largeTextPasted.connect(self.add_large_text)
         self.edit.filesDropped.connect(self.filesOffered)
         self.send_button.clicked.connect(self._submit)
         self.stop_button.clicked.connect(self.stopRequested)
@@ -287,7 +366,45 @@ class Composer(QWidget):
         return self.edit.toPlainText()
 
     def set_text(self, text: str) -> None:
+        """Put `text` in the editor (a big text becomes a "Pasted text" chip instead)."""
+        if len(text) > LARGE_PASTE_CHARS:
+            self.edit.clear()
+            self.add_large_text(text)
+            return
         self.edit.setPlainText(text)
+
+    def add_large_text(self, text: str) -> None:
+        """Keep a big pasted text as a chip, sent after the typed text."""
+        self.add_attachment(attachment_from_paste(text))
+
+    # --- the size limit --------------------------------------------------------------------
+
+    def set_message_limit(self, limit: int) -> None:
+        """The largest message that may be sent, in bytes (see `message_limit`)."""
+        self._limit = max(1, int(limit))
+        self._refresh()
+
+    @property
+    def message_limit(self) -> int:
+        return self._limit
+
+    def size_refusal(self, text: str | None = None) -> str:
+        """Why `text` (default: what the composer would send) is too big to send, else ""."""
+        if text is None:
+            # Measured part by part: the parts are never joined here (megabytes per keystroke).
+            parts = [self.text, *(a.text for a in self._attachments if a.kind != "image")]
+            chars = sum(len(p) for p in parts) + 2 * (len(parts) - 1)
+            if chars * 4 <= self._limit:  # the usual case: nothing is measured further
+                return ""
+            size = chars if chars > self._limit else sum(_utf8_size(p) for p in parts) + 2 * (len(parts) - 1)
+            return size_refusal("", self._limit, size=size)
+        return size_refusal(text, self._limit)
+
+    def show_size_refusal(self, sentence: str) -> None:
+        """Show why the message was not sent (the tab calls this when it refuses one)."""
+        self._size_refusal = sentence
+        self.attach_error_label.setText(sentence)
+        self.attach_error_label.setVisible(bool(sentence))
 
     def clear(self) -> None:
         """Empty the editor and drop the attachments (after a send)."""
@@ -335,8 +452,8 @@ class Composer(QWidget):
         self.edit.setAccessibleName(text or "Message")
 
     def can_send(self) -> bool:
-        has_content = bool(self.text.strip()) or bool(self._attachments)
-        return not self._blocked_reason and not self._streaming and has_content
+        has_content = bool(self._attachments) or bool(self.text.strip())
+        return not self._blocked_reason and not self._streaming and has_content and not self._size_refusal
 
     # --- attachments -----------------------------------------------------------------------
 
@@ -408,11 +525,16 @@ class Composer(QWidget):
     # --- internals -------------------------------------------------------------------------
 
     def _refresh(self) -> None:
+        refusal = self.size_refusal() if self._attachments or self.edit.document().characterCount() * 4 > self._limit else ""
+        if refusal != self._size_refusal:
+            self.show_size_refusal(refusal)
         if self._blocked_reason:
             tip = self._blocked_reason
         elif self._streaming:
             tip = "A reply is streaming; press Stop (Esc) first."
-        elif not self.text.strip() and not self._attachments:
+        elif self._size_refusal:
+            tip = self._size_refusal
+        elif not self._attachments and not self.text.strip():
             tip = "Type a message to send."
         else:
             tip = "Send (Ctrl+Enter)" if self.edit.ctrl_enter_sends else "Send (Enter)"
@@ -431,3 +553,5 @@ class Composer(QWidget):
     def _submit(self) -> None:
         if self.can_send():
             self.sendRequested.emit(self.text)
+        elif self._size_refusal:
+            self.show_size_refusal(self._size_refusal)  # say it again where the user looks

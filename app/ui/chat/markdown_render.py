@@ -9,6 +9,10 @@ Safety rules, because a model's output is untrusted text:
   becomes a plain `[image: alt]` text marker, so no tracking pixel or surprise request is possible;
 - links keep only http(s)/mailto targets; the view opens them only when the user clicks.
 
+Big code: a fenced block longer than `HIGHLIGHT_LIMIT` characters is shown as plain escaped code
+in the same shaded box, without markdown or Pygments (24 KB of code cost 150 ms to highlight on the
+UI thread); its "Copy" still gives the raw code.
+
 Streaming: `IncrementalMarkdown` renders only the unfinished tail of a growing reply. Text before
 the last block boundary (a blank line outside a code fence) is rendered once and cached, so the
 total cost of a reply of N characters grows linearly with N instead of quadratically.
@@ -24,10 +28,15 @@ from dataclasses import dataclass
 
 import markdown
 from markdown.extensions import Extension
+from markdown.extensions.codehilite import CodeHiliteExtension
+from markdown.extensions.fenced_code import FencedCodeExtension
+from markdown.extensions.sane_lists import SaneListExtension
+from markdown.extensions.tables import TableExtension
 from markdown.treeprocessors import Treeprocessor
 
 __all__ = [
     "CODE_BACKGROUND",
+    "HIGHLIGHT_LIMIT",
     "THEMES",
     "IncrementalMarkdown",
     "RenderedChunk",
@@ -47,6 +56,9 @@ _SAFE_IMAGE = re.compile(r"^data:image/(png|jpeg|gif|webp);base64,", re.IGNORECA
 _CODEHILITE_OPEN = re.compile(r'<div class="codehilite"[^>]*>')
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _LIST_ITEM = re.compile(r"^(?:[*+-]|\d+[.)])(?:\s|$)")
+HIGHLIGHT_LIMIT = 8_000  # characters of one code block beyond which it is not highlighted
+_BIG_CODE_TOKEN = "SBBIGCODEBLOCK{}X"
+_BIG_CODE_PARAGRAPH = re.compile(r"<p>SBBIGCODEBLOCK(\d+)X</p>")
 _REFERENCE = re.compile(r"^ {0,3}\[[^\]\n]+\]:\s*\S", re.MULTILINE)
 
 
@@ -95,11 +107,16 @@ def _renderer(dark: bool) -> markdown.Markdown:
         _renderers = _local.renderers = {}
     md = _renderers.get(style)
     if md is None:
+        # Extension instances, not names: a name makes markdown scan the installed packages'
+        # entry points (importlib.metadata), 100-300 ms at the first render, on the GUI thread.
         md = markdown.Markdown(
-            extensions=["fenced_code", "codehilite", "tables", "sane_lists", _SafeExtension()],
-            extension_configs={
-                "codehilite": {"noclasses": True, "guess_lang": False, "pygments_style": style}
-            },
+            extensions=[
+                FencedCodeExtension(),
+                CodeHiliteExtension(noclasses=True, guess_lang=False, pygments_style=style),
+                TableExtension(),
+                SaneListExtension(),
+                _SafeExtension(),
+            ],
             output_format="html",
         )
         _renderers[style] = md
@@ -144,18 +161,65 @@ def open_fence(text: str) -> str | None:
     return marker
 
 
-def render_markdown(text: str, *, dark: bool = False) -> str:
+def _lift_big_code(text: str, limit: int = HIGHLIGHT_LIMIT) -> tuple[str, list[str]]:
+    """Replace each fenced block longer than `limit` characters by a token paragraph.
+
+    Returns the text to convert and the raw code of each lifted block (token n = block n).
+    Only texts with a long enough span between fences are scanned line by line.
+    """
+    if len(text) <= limit or ("```" not in text and "~~~" not in text):
+        return text, []
+    lines = text.split("\n")
+    out: list[str] = []
+    lifted: list[str] = []
+    i = 0
+    while i < len(lines):
+        match = _FENCE.match(lines[i])
+        if match is None:
+            out.append(lines[i])
+            i += 1
+            continue
+        marker = match.group(1)
+        j = i + 1
+        while j < len(lines):
+            close = _FENCE.match(lines[j])
+            if close and close.group(1)[0] == marker[0] and len(close.group(1)) >= len(marker) and not lines[j].strip()[len(close.group(1)):]:
+                break
+            j += 1
+        body = lines[i + 1 : j]
+        size = sum(len(line) + 1 for line in body)
+        if size > limit:
+            out += ["", _BIG_CODE_TOKEN.format(len(lifted)), ""]
+            lifted.append("\n".join(body))
+        else:
+            out += lines[i : j + 1]
+        i = j + 1
+    return "\n".join(out), lifted
+
+
+def _code_box(code: str) -> str:
+    """A lifted block as codehilite would frame it (so `_qt_friendly` shades it the same way)."""
+    return f'<div class="codehilite"><pre><span></span><code>{html.escape(code, quote=False)}</code></pre></div>'
+
+
+def render_markdown(text: str, *, dark: bool = False, highlight_limit: int = HIGHLIGHT_LIMIT) -> str:
     """Render a message's markdown to an HTML fragment safe to give to a QTextDocument.
 
     A code fence left open (a reply still streaming, or stopped half-way) is closed for display,
-    so partial code still shows as code.
+    so partial code still shows as code. Code blocks longer than `highlight_limit` characters
+    are shown without Pygments (0: none is highlighted, e.g. the first page of a huge message,
+    where Pygments' first use alone costs ~50 ms).
     """
     marker = open_fence(text)
     if marker is not None:
         text = text + ("" if text.endswith("\n") else "\n") + marker
+    text, lifted = _lift_big_code(text, highlight_limit)
     md = _renderer(dark)
     md.reset()
-    return _qt_friendly(md.convert(text), dark)
+    converted = md.convert(text)
+    if lifted:
+        converted = _BIG_CODE_PARAGRAPH.sub(lambda m: _code_box(lifted[int(m.group(1))]), converted)
+    return _qt_friendly(converted, dark)
 
 
 def render_plain(text: str) -> str:

@@ -33,6 +33,8 @@ __all__ = [
 
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 
+ACCESSIBLE_CHARS = 4_000  # of a message's text given as its display/accessible text
+
 ROLE_LABELS = {"user": "You", "assistant": "Assistant", "system": "System"}
 
 # Temporary ids for rows shown before the database has assigned one (negative, never reused).
@@ -115,7 +117,9 @@ class ChatRow:
         if self.model and self.role == "assistant":
             parts[0] += f" ({self.model})"
         if self.content:
-            parts.append(self.content)
+            # A screen reader gets the start of a big message, not megabytes per query.
+            text = self.content
+            parts.append(text if len(text) <= ACCESSIBLE_CHARS else text[:ACCESSIBLE_CHARS] + "…")
         if self.images:
             n = len(self.images)
             parts.append(f"{n} image{'s' if n != 1 else ''} attached")

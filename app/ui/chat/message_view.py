@@ -32,6 +32,13 @@ the long side). Each is decoded and scaled once, when its row is first laid out 
 kept by `(message id, part index)`; an image given by URL is a "[image: url]" label, never fetched.
 Until then the row's estimate reserves one thumbnail row.
 
+A *big* message (longer than `BIG_BODY_CHARS`, e.g. a 5 MB paste or log) is shown in pages
+(`PagedBody`): its first `HEAD_CHARS` as markdown (plain text for a user's message), then a note
+("Showing 8 KB of 5.0 MB") and a "Show more" button that adds one plain-text page of
+`PAGE_CHARS` at a time, each its own small document laid out once. Nothing on this thread
+parses or lays out the unseen megabytes, and its estimate is that of what is shown. Copy
+(Ctrl+C, the strip's Copy) still copies the whole message.
+
 Hover only repaints the two rows it moves between; nothing here relayouts the list per tick.
 Errors are painted as a distinct red box with the error sentence — never as model output.
 """
@@ -100,6 +107,7 @@ from app.ui.chat.markdown_render import (
     has_reference_links,
     render_markdown,
     render_plain,
+    stable_boundary,
 )
 from app.ui.chat.message_actions import ACTION_LABELS, ACTION_SHORTCUTS, actions_for, can_continue
 from app.ui.chat.message_model import ROW_ROLE, ChatRow, MessageModel
@@ -110,6 +118,7 @@ __all__ = [
     "CodeBlock",
     "MessageDelegate",
     "MessageView",
+    "PagedBody",
     "StreamingDocument",
     "code_blocks_in",
     "dropped_note",
@@ -134,6 +143,10 @@ COPIED_MS = 1500
 THUMB_MAX = 160  # px, the long side of an image thumbnail (logical pixels)
 THUMB_GAP = 8
 THUMB_CACHE = 200  # decoded thumbnails kept, keyed by (message id, part index)
+BIG_BODY_CHARS = 32_000  # longer messages are shown in pages (PagedBody)
+HEAD_CHARS = 8_000  # a big message's first page: markdown (assistant) or plain text
+PAGE_CHARS = 64_000  # each further page ("Show more"): plain text
+PAGED_BODIES = 8  # big messages whose page documents are kept
 CODE_COPY_LABEL = "Copy"
 CODE_COPIED_LABEL = "Copied ✓"
 
@@ -145,6 +158,7 @@ BUTTON_LABELS = {
     # Under a reply whose text could not be saved (ChatRow.unsaved).
     "copy_text": "Copy text",
     "save_text": "Save as…",
+    "more": "▾ Show more",
 }
 # Sentences for finish reasons other than "stop" (shown in the footer).
 FINISH_SENTENCES = {
@@ -392,6 +406,77 @@ class StreamingDocument:
         self.last_cost = time.perf_counter() - started
 
 
+def _cut(text: str, start: int, size: int) -> int:
+    """The end of a page of about `size` characters from `start`: after a line break when there
+    is one in the second half of the page, else exactly `start + size`."""
+    end = start + size
+    if end >= len(text):
+        return len(text)
+    newline = text.rfind("\n", start + size // 2, end)
+    return newline + 1 if newline >= 0 else end
+
+
+def _head_end(text: str, markdown: bool) -> int:
+    """Where a big message's first page ends: at a markdown block boundary when there is one
+    in the second half of the first HEAD_CHARS (so the head renders as in the whole text)."""
+    if markdown:
+        boundary, _fence, _scanned = stable_boundary(text[: HEAD_CHARS + 1])
+        if boundary >= HEAD_CHARS // 2:
+            return boundary
+    return _cut(text, 0, HEAD_CHARS)
+
+
+def human_chars(n: int) -> str:
+    """A size in characters as the note says it (`16 KB`, `5.0 MB`)."""
+    if n < 1024 * 1024:
+        return f"{max(1, round(n / 1024))} KB"
+    return f"{n / (1024 * 1024):.1f} MB"
+
+
+class PagedBody:
+    """The body of a big message: its head, then the pages shown so far, as stacked documents.
+
+    The head of an assistant's message is markdown (its code blocks shaded but not highlighted); a user's message and every later page are plain text, so
+    each "Show more" costs one page's layout. `shown` is how many characters are on screen.
+    """
+
+    def __init__(self, content: str, markdown: bool, font: QFont, palette: QPalette, width: int) -> None:
+        self.content = content
+        self._font = QFont(font)
+        self._palette = QPalette(palette)
+        self.dark = _is_dark(palette)
+        self.shown = _head_end(content, markdown)
+        head = _new_document(self._font, self._palette)
+        head_text = content[: self.shown]
+        # No Pygments on the first page: highlighting 8 KB of code would stall the open.
+        html = render_markdown(head_text, dark=self.dark, highlight_limit=0) if markdown else render_plain(head_text)
+        head.setHtml(html)
+        head.setTextWidth(width)
+        self.stack = StackedDocument([head])
+
+    @property
+    def remaining(self) -> int:
+        return len(self.content) - self.shown
+
+    def show_more(self, width: int) -> None:
+        """Add the next page (plain text), laid out at `width`."""
+        if self.remaining <= 0:
+            return
+        end = _cut(self.content, self.shown, PAGE_CHARS)
+        doc = _new_document(self._font, self._palette)
+        doc.setPlainText(self.content[self.shown : end])
+        doc.setTextWidth(width)
+        self.stack.set_width(width)
+        self.stack.append(doc)
+        self.shown = end
+
+    def note(self) -> str:
+        return (
+            f"Long message: showing {human_chars(self.shown)} of {human_chars(len(self.content))}. "
+            "Copy copies all of it."
+        )
+
+
 @dataclass
 class RowLayout:
     """Geometry of one painted message, relative to its row's top-left corner."""
@@ -426,6 +511,7 @@ class RowLayout:
     # kinds: "dropped" (above the answer), "refusal", "status"
     footer_y: int = 0
     footer_text: str = ""
+    paged_note: str = ""  # a big message shown in part: how much of it is shown
 
 
 def finish_sentence(reason: str | None) -> str:
@@ -519,6 +605,8 @@ class MessageDelegate(QStyledItemDelegate):
         self._exact: dict[int, tuple[int, int, bool, int]] = {}  # id -> (version, width, exp, h)
         self._estimates: dict[int, tuple[int, int, int]] = {}  # id -> (version, width, h)
         self._streaming: dict[int, StreamingDocument] = {}
+        # (message id, dark) -> the pages of a big message shown so far (see PagedBody)
+        self._paged: OrderedDict[tuple[int, bool], PagedBody] = OrderedDict()
         self._pending_resize: set[QPersistentModelIndex] = set()
         self._metrics_key: int | None = None
         # (message id, part index) -> scaled thumbnail (None: the data is not a readable image)
@@ -547,6 +635,9 @@ class MessageDelegate(QStyledItemDelegate):
         small = QFont(base)
         small.setPointSizeF(max(7.0, base.pointSizeF() * 0.88))
         return base, bold, small
+
+    def _dark_view(self) -> bool:
+        return _is_dark(self._view.palette())
 
     def content_width(self) -> int:
         return max(120, self._view.viewport().width() - 2 * PAD_X)
@@ -598,8 +689,21 @@ class MessageDelegate(QStyledItemDelegate):
     def _estimate_height(self, row: ChatRow, width: int) -> int:
         """A row's height before it is painted, from its size alone (no markdown, no layout)."""
         line, header, per_line, small_line = self._estimate_metrics(width)
-        chars, breaks = row.size_basis or (len(row.content), row.content.count("\n"))
+        if row.size_basis is not None:
+            chars, breaks = row.size_basis
+            if chars > BIG_BODY_CHARS:  # shown in pages: the head's share of the line breaks
+                breaks, chars = breaks * HEAD_CHARS // chars, HEAD_CHARS
+        elif len(row.content) > BIG_BODY_CHARS and not row.is_streaming:
+            # Only what a PagedBody shows is counted (never a whole 5 MB string per estimate).
+            paged = self._paged.get((row.id, self._dark_view()))
+            chars = paged.shown if paged is not None and paged.content is row.content else HEAD_CHARS
+            breaks = row.content.count("\n", 0, chars)
+        else:
+            chars, breaks = len(row.content), row.content.count("\n")
+        big = chars != len(row.content) and row.loaded and not row.is_streaming
         body = (breaks + 1 + chars // per_line) * line
+        if big:
+            body += small_line + RETRY_H + GAP
         h = PAD_Y + header + GAP + max(body, line) + PAD_Y
         if row.reasoning:
             h += small_line
@@ -710,6 +814,35 @@ class MessageDelegate(QStyledItemDelegate):
                 model.update_row(i)  # a new version: laid out again from the full render
         return False
 
+    def _paged_body(self, row: ChatRow, font: QFont, palette: QPalette, dark: bool, width: int) -> PagedBody:
+        """The pages of a big message (kept across versions while its content is the same)."""
+        key = (row.id, dark)
+        paged = self._paged.get(key)
+        if paged is None or (paged.content is not row.content and paged.content != row.content):
+            paged = PagedBody(row.content, row.role == "assistant", font, palette, width)
+            self.markdown_renders += row.role == "assistant"
+            self._paged[key] = paged
+            while len(self._paged) > PAGED_BODIES:
+                self._paged.popitem(last=False)
+        else:
+            self._paged.move_to_end(key)
+            paged.stack.set_width(width)
+        return paged
+
+    def show_more(self, message_id: int) -> bool:
+        """Show the next page of a big message (its "Show more" button); False when none is left."""
+        model = self.model
+        if model is None:
+            return False
+        i = model.find_row(message_id)
+        paged = self._paged.get((message_id, self._dark_view()))
+        if i < 0 or paged is None or paged.remaining <= 0:
+            return False
+        paged.show_more(self.content_width())
+        model.update_row(i)  # a new version: laid out again, reusing the pages already built
+        self.sizeHintChanged.emit(model.index(i, 0))
+        return True
+
     def _cache_html(self, key: tuple[int, bool], content: str, html: str) -> None:
         self._html[key] = (content, html)
         self._html.move_to_end(key)
@@ -796,6 +929,11 @@ class MessageDelegate(QStyledItemDelegate):
         else:
             if sdoc is not None:
                 layout.body = self._finish_streamed(row, sdoc, width, dark)
+            if layout.body is None and len(row.content) > BIG_BODY_CHARS:
+                paged = self._paged_body(row, base, palette, dark, width)
+                layout.body = paged.stack
+                if paged.remaining > 0:
+                    layout.paged_note = paged.note()
             if layout.body is None and row.content:
                 doc = _new_document(base, palette)
                 doc.setHtml(self._html_for(row, dark))
@@ -807,6 +945,11 @@ class MessageDelegate(QStyledItemDelegate):
             if not row.is_streaming and row.role == "assistant":
                 self._layout_code_blocks(layout, fm_small, dark)
             y += math.ceil(layout.body.height()) + GAP // 2
+            if layout.paged_note:
+                layout.notes.append((y, layout.paged_note, "paged"))
+                y += self._wrapped_height(fm_small, layout.paged_note, width) + GAP // 2
+                layout.buttons = self._button_row(["more"], PAD_X, y + 2, fm_base)
+                y += RETRY_H + GAP + 2
         elif layout.placeholder:
             layout.body_y = y
             y += fm_base.lineSpacing() + GAP // 2
@@ -828,7 +971,7 @@ class MessageDelegate(QStyledItemDelegate):
             top = y + 2
             text_rect = QRect(PAD_X + 12, top + 8 + fm_bold.height() + 2, inner, text_h)
             button_top = text_rect.bottom() + 8
-            layout.buttons = self._button_row(buttons, PAD_X + 12, button_top, fm_base)
+            layout.buttons += self._button_row(buttons, PAD_X + 12, button_top, fm_base)
             layout.retry_rect = next((r for a, r in layout.buttons if a == "retry"), None)
             layout.error_rect = QRect(PAD_X, top, width, button_top + RETRY_H + 10 - top)
             layout.error_text_rect = text_rect
@@ -840,7 +983,7 @@ class MessageDelegate(QStyledItemDelegate):
             y += self._wrapped_height(fm_small, note, width) + GAP // 2
 
         if buttons and row.status != "error":
-            layout.buttons = self._button_row(buttons, PAD_X, y + 2, fm_base)
+            layout.buttons += self._button_row(buttons, PAD_X, y + 2, fm_base)
             y += RETRY_H + GAP + 2
 
         footer = footer_text(row)
@@ -1190,6 +1333,8 @@ class MessageDelegate(QStyledItemDelegate):
             self.reasoningToggled.emit(index.row())
         elif action == "copy_code":
             self.codeCopyRequested.emit(index.row(), detail)
+        elif action == "more":
+            self.show_more(row.id)
         elif action == "link":
             layout = self.layout_for(row, option.palette)
             assert layout.body is not None
@@ -1221,6 +1366,7 @@ class MessageDelegate(QStyledItemDelegate):
         self._exact.clear()
         self._estimates.clear()
         self._streaming.clear()
+        self._paged.clear()
         self._pending_resize.clear()
         self._thumbs.clear()
         self._metrics_key = None
@@ -1463,6 +1609,8 @@ class MessageView(QListView):
 
         if row.content or row.status == "error":
             add("&Copy text", ACTION_SHORTCUTS["copy"], lambda: self.copy_row(row_number))
+        if self.row_layout(row_number).paged_note:
+            add("Show &more of this message", None, lambda: self.message_delegate.show_more(row.id))
         blocks = self.row_layout(row_number).code_blocks
         for i in range(min(len(blocks), 9)):
             add(f"Copy code block &{i + 1}", None, lambda _=False, i=i: self.copy_code(row_number, i))
