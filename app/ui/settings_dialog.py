@@ -89,8 +89,7 @@ def describe_report(report: Any) -> tuple[str, bool, list[str]]:
         return describe_error(error), False, []
     models = [getattr(m, "id", str(m)) for m in (getattr(report, "models", None) or [])]
     latency = getattr(report, "latency_ms", None)
-    # merge: ConnectionReport.note lands with the protocol-core work; getattr until then.
-    note = str(getattr(report, "note", "") or "")
+    note = str(getattr(report, "note", "") or "")  # "no model list; a test reply worked in N ms"
     parts = ["Connected"]
     if latency is not None and not note:
         parts[0] += f" in {float(latency):.0f} ms"

@@ -384,3 +384,61 @@ def test_focus_chain_has_accessible_names(dialog: SettingsDialog, qtbot: Any) ->
         "Proxy URL",
         "Save provider settings",
     ]
+
+
+def test_test_connection_without_a_model_list_tries_one_reply(
+    dialog: SettingsDialog, arun: Callable[..., Any], qtbot: Any, demo_server: Any
+) -> None:
+    """A provider with no `/models` (404): the test sends a 1-token chat to the default model."""
+    from app.core.demo.faults import FaultRule
+
+    demo_server.faults.add(FaultRule(path_contains="/models", status=404))
+    dialog.add_from_preset("custom")
+    form = dialog.form
+    _type(qtbot, form.name_edit, "No model list")
+    _type(qtbot, form.base_url_edit, demo_server.base_url("openai"))
+    form.set_key_source(KeySource.NONE)
+    form.model_combos["chat"].setEditText("demo-chat")
+
+    async def run_test() -> Any:
+        done = signal_future(dialog.testFinished)
+        form.test_button.click()
+        return await done
+
+    report = arun(run_test())
+    assert report.error is None
+    text = form.test_result.text()
+    assert "no model list; a test reply worked in" in text and "not found" not in text.lower()
+    tried = demo_server.requests.find("chat/completions")
+    assert tried and tried[-1].json.get("max_tokens") == 1
+
+
+def test_test_connection_with_a_wrong_key_says_wrong_key_not_not_found(
+    dialog: SettingsDialog, arun: Callable[..., Any], qtbot: Any, demo_server: Any
+) -> None:
+    from app.core.demo.faults import FaultRule
+
+    demo_server.faults.add(FaultRule(path_contains="/models", status=404))
+    demo_server.faults.add(
+        FaultRule(
+            path_contains="chat/completions",
+            status=401,
+            body={"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}},
+        )
+    )
+    dialog.add_from_preset("custom")
+    form = dialog.form
+    _type(qtbot, form.name_edit, "Wrong key")
+    _type(qtbot, form.base_url_edit, demo_server.base_url("openai"))
+    form.set_key_source(KeySource.NONE)
+    form.model_combos["chat"].setEditText("demo-chat")
+
+    async def run_test() -> Any:
+        done = signal_future(dialog.testFinished)
+        form.test_button.click()
+        return await done
+
+    report = arun(run_test())
+    assert report.error is not None
+    text = form.test_result.text()
+    assert "Wrong API key" in text and "not found" not in text.lower()
