@@ -239,10 +239,80 @@ INSERT INTO messages_fts(rowid, content)
     )
 
 
+def _v4_jobs_and_image_library(conn: sqlite3.Connection) -> None:
+    """v4: durable jobs (`app.core.jobs`) and what the image library needs (issue 10).
+
+    - `jobs`: one row per long-running piece of work, written before its request is sent.
+      A partial index on the few active rows keeps start-up recovery an index lookup.
+    - `images`: the generation's job (its batch), index in the batch, provider, quality, style,
+      seed, negative prompt, every parameter (JSON), width/height, MIME type, byte size, the raw
+      response minus image bytes (JSON), a star and a soft delete (undo).
+    - Gallery indexes: one per filter, each ending in (created_at, id) so every filtered page is
+      an index range scan in keyset order; partial on live (not deleted) rows.
+    - `images_fts` recreated with prefix indexes for search-as-you-type (see v3) and refilled.
+    """
+    execute_script(
+        conn,
+        f"""
+CREATE TABLE jobs (
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL,
+  state TEXT NOT NULL DEFAULT 'submitting' CHECK (state IN
+    ('submitting', 'running', 'downloading', 'completed', 'failed', 'cancelled', 'interrupted')),
+  owner_key TEXT NOT NULL DEFAULT '',
+  params_json TEXT NOT NULL DEFAULT '{{}}',
+  provider_task_id TEXT,
+  progress REAL,
+  progress_text TEXT NOT NULL DEFAULT '',
+  error TEXT,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  may_have_reached_provider INTEGER NOT NULL DEFAULT 0,
+  result_json TEXT NOT NULL DEFAULT '{{}}',
+  created_at REAL NOT NULL,
+  updated_at REAL NOT NULL
+);
+CREATE INDEX jobs_kind ON jobs(kind, id);
+CREATE INDEX jobs_active ON jobs(kind, state)
+  WHERE state IN ('submitting', 'running', 'downloading');
+
+ALTER TABLE images ADD COLUMN job_id INTEGER REFERENCES jobs(id) ON DELETE SET NULL;
+ALTER TABLE images ADD COLUMN batch_index INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE images ADD COLUMN provider TEXT;
+ALTER TABLE images ADD COLUMN quality TEXT;
+ALTER TABLE images ADD COLUMN style TEXT;
+ALTER TABLE images ADD COLUMN seed INTEGER;
+ALTER TABLE images ADD COLUMN negative_prompt TEXT;
+ALTER TABLE images ADD COLUMN params_json TEXT NOT NULL DEFAULT '{{}}';
+ALTER TABLE images ADD COLUMN width INTEGER;
+ALTER TABLE images ADD COLUMN height INTEGER;
+ALTER TABLE images ADD COLUMN mime TEXT;
+ALTER TABLE images ADD COLUMN byte_size INTEGER;
+ALTER TABLE images ADD COLUMN raw_response_json TEXT NOT NULL DEFAULT '{{}}';
+ALTER TABLE images ADD COLUMN starred INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE images ADD COLUMN deleted_at REAL;
+
+CREATE INDEX images_live ON images(created_at, id) WHERE deleted_at IS NULL;
+CREATE INDEX images_by_profile ON images(profile_id, created_at, id) WHERE deleted_at IS NULL;
+CREATE INDEX images_by_model ON images(model, created_at, id) WHERE deleted_at IS NULL;
+CREATE INDEX images_by_size ON images(size, created_at, id) WHERE deleted_at IS NULL;
+CREATE INDEX images_starred ON images(created_at, id) WHERE starred = 1 AND deleted_at IS NULL;
+CREATE INDEX images_by_job ON images(job_id, batch_index);
+
+DROP TABLE images_fts;
+CREATE VIRTUAL TABLE images_fts USING fts5(
+  prompt, revised_prompt, content='images', content_rowid='id', tokenize='{TOKENIZE}',
+  prefix='2 3'
+);
+INSERT INTO images_fts(rowid, prompt, revised_prompt) SELECT id, prompt, revised_prompt FROM images;
+""",
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _v1_initial_schema,
     _v2_refusals_tool_calls_and_recovery_index,
     _v3_fts_prefix_indexes,
+    _v4_jobs_and_image_library,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

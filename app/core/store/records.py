@@ -207,6 +207,14 @@ class Persona:
 
 @dataclass
 class ImageRecord:
+    """One saved image: the file (relative `path`, content `sha256`) and how it was made.
+
+    `path` is relative to the images directory (`ab/abcdef....png`). `job_id` is the generation
+    (the batch) it came from, `batch_index` its place there. `params` holds every parameter that
+    was sent; `raw_response` the provider's reply with image bytes removed. `deleted_at` set =
+    in the trash (restorable); `starred` a user mark.
+    """
+
     id: int
     path: str
     sha256: str
@@ -216,10 +224,55 @@ class ImageRecord:
     profile_id: str | None = None
     size: str | None = None
     created_at: float = 0.0
+    # schema v4
+    job_id: int | None = None
+    batch_index: int = 0
+    provider: str | None = None
+    quality: str | None = None
+    style: str | None = None
+    seed: int | None = None
+    negative_prompt: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    width: int | None = None
+    height: int | None = None
+    mime: str | None = None
+    byte_size: int | None = None
+    raw_response: dict[str, Any] = field(default_factory=dict)
+    starred: bool = False
+    deleted_at: float | None = None
+
+    @property
+    def deleted(self) -> bool:
+        return self.deleted_at is not None
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> ImageRecord:
-        return cls(**{f.name: row[f.name] for f in fields(cls)})
+        return cls(
+            id=row["id"],
+            path=row["path"],
+            sha256=row["sha256"],
+            prompt=row["prompt"],
+            revised_prompt=row["revised_prompt"],
+            model=row["model"],
+            profile_id=row["profile_id"],
+            size=row["size"],
+            created_at=row["created_at"],
+            job_id=_row_get(row, "job_id"),
+            batch_index=_row_get(row, "batch_index", 0),
+            provider=_row_get(row, "provider"),
+            quality=_row_get(row, "quality"),
+            style=_row_get(row, "style"),
+            seed=_row_get(row, "seed"),
+            negative_prompt=_row_get(row, "negative_prompt"),
+            params=json.loads(_row_get(row, "params_json", "{}") or "{}"),
+            width=_row_get(row, "width"),
+            height=_row_get(row, "height"),
+            mime=_row_get(row, "mime"),
+            byte_size=_row_get(row, "byte_size"),
+            raw_response=json.loads(_row_get(row, "raw_response_json", "{}") or "{}"),
+            starred=bool(_row_get(row, "starred", 0)),
+            deleted_at=_row_get(row, "deleted_at"),
+        )
 
 
 @dataclass
