@@ -32,11 +32,12 @@ from PySide6.QtGui import QImage
 
 from app.core.errors import SwitchboardError
 
-__all__ = ["ITEM_ROLE", "GalleryItem", "GalleryModel", "PageFn"]
+__all__ = ["BATCH_ROLE", "ITEM_ROLE", "group_batches", "GalleryItem", "GalleryModel", "PageFn"]
 
 log = logging.getLogger(__name__)
 
 ITEM_ROLE = Qt.ItemDataRole.UserRole + 1
+BATCH_ROLE = Qt.ItemDataRole.UserRole + 2  # (position 1-based, batch size) or None when alone
 # Drag data larger than this is offered as a file URL only (decoding it would stall the drag).
 DRAG_IMAGE_MAX_BYTES = 40 * 1024 * 1024
 
@@ -80,6 +81,7 @@ class GalleryModel(QAbstractListModel):
         self.page_size = page_size
         self._items: list[GalleryItem] = []
         self._rows: dict[int, int] = {}  # image id -> row
+        self._batch_counts: dict[str, int] = {}  # batch id -> images of it loaded
         self._cursor: Any = None
         self._exhausted = fetch is None
         self._loading = False
@@ -96,6 +98,11 @@ class GalleryModel(QAbstractListModel):
         item = self._items[index.row()]
         if role == ITEM_ROLE:
             return item
+        if role == BATCH_ROLE:
+            if not item.batch_id:
+                return None
+            size = max(self._batch_counts.get(item.batch_id, 1), item.batch_index + 1, item.batch_size)
+            return (item.batch_index + 1, size) if size > 1 else None
         if role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.AccessibleTextRole):
             star = "Starred. " if item.starred else ""
             return f"{star}{item.prompt}"
@@ -170,6 +177,7 @@ class GalleryModel(QAbstractListModel):
         self.beginResetModel()
         self._items = []
         self._rows = {}
+        self._batch_counts = {}
         self._cursor = None
         self._fetch = fetch
         self._loading = False
@@ -179,13 +187,41 @@ class GalleryModel(QAbstractListModel):
 
     def prepend(self, items: Sequence[GalleryItem]) -> None:
         """New images (newest first) at the top; ids already shown are skipped."""
-        new = [it for it in items if it.id not in self._rows]
-        if not new:
+        for item in items:
+            if item.id in self._rows:
+                continue
+            row = self._sibling_row(item)
+            self.beginInsertRows(QModelIndex(), row, row)
+            self._items.insert(row, item)
+            self._count(item, +1)
+            self._reindex()
+            self.endInsertRows()
+            self._refresh_batch(item.batch_id)
+
+    def _sibling_row(self, item: GalleryItem) -> int:
+        """Where a new image goes: beside the other images of its batch, else at the top."""
+        if not item.batch_id or not self._batch_counts.get(item.batch_id):
+            return 0
+        rows = [r for r, it in enumerate(self._items[:400]) if it.batch_id == item.batch_id]
+        if not rows:
+            return 0
+        for r in rows:
+            if self._items[r].batch_index > item.batch_index:
+                return r
+        return rows[-1] + 1
+
+    def _count(self, item: GalleryItem, delta: int) -> None:
+        if item.batch_id:
+            self._batch_counts[item.batch_id] = self._batch_counts.get(item.batch_id, 0) + delta
+
+    def _refresh_batch(self, batch_id: str) -> None:
+        """Repaint the badges of a batch whose size changed (only its loaded rows)."""
+        if not batch_id:
             return
-        self.beginInsertRows(QModelIndex(), 0, len(new) - 1)
-        self._items[0:0] = new
-        self._reindex()
-        self.endInsertRows()
+        for r, it in enumerate(self._items[:400]):
+            if it.batch_id == batch_id:
+                index = self.index(r)
+                self.dataChanged.emit(index, index, [BATCH_ROLE])
 
     def insert_sorted(self, item: GalleryItem) -> None:
         """Put back a restored image at its place by date (newest first)."""
@@ -199,6 +235,7 @@ class GalleryModel(QAbstractListModel):
             return  # it belongs to a page not loaded yet: it comes with that page
         self.beginInsertRows(QModelIndex(), row, row)
         self._items.insert(row, item)
+        self._count(item, +1)
         self._reindex()
         self.endInsertRows()
 
@@ -208,6 +245,7 @@ class GalleryModel(QAbstractListModel):
             return None
         self.beginRemoveRows(QModelIndex(), row, row)
         item = self._items.pop(row)
+        self._count(item, -1)
         self._reindex()
         self.endRemoveRows()
         return item
@@ -241,16 +279,39 @@ class GalleryModel(QAbstractListModel):
         if generation != self._generation:
             return
         self._loading = False
-        fresh = [it for it in items if it.id not in self._rows]
+        fresh = group_batches([it for it in items if it.id not in self._rows])
         if fresh:
             first = len(self._items)
             self.beginInsertRows(QModelIndex(), first, first + len(fresh) - 1)
             self._items.extend(fresh)
             for r, it in enumerate(fresh, start=first):
                 self._rows[it.id] = r
+                self._count(it, +1)
             self.endInsertRows()
         self._cursor = next_cursor
         if next_cursor is None or not items:
             self._exhausted = True
             self.exhaustedChanged.emit(True)
         self.pageLoaded.emit(len(fresh))
+
+
+def group_batches(items: Sequence[GalleryItem]) -> list[GalleryItem]:
+    """Keep each batch's images together (in batch order), batches in order of first appearance.
+
+    Images of concurrent generations are saved interleaved; in a page they are shown grouped.
+    """
+    groups: dict[str, list[GalleryItem]] = {}
+    order: list[list[GalleryItem]] = []
+    for it in items:
+        if not it.batch_id:
+            order.append([it])
+            continue
+        group = groups.get(it.batch_id)
+        if group is None:
+            group = groups[it.batch_id] = []
+            order.append(group)
+        group.append(it)
+    out: list[GalleryItem] = []
+    for group in order:
+        out.extend(sorted(group, key=lambda g: g.batch_index) if len(group) > 1 else group)
+    return out

@@ -13,11 +13,22 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QRect, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QPainter, QPalette, QPen
+from PySide6.QtCore import (
+    QModelIndex,
+    QPersistentModelIndex,
+    QPoint,
+    QPointF,
+    QRect,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QPainter, QPalette, QPen, QPolygonF
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QListView,
@@ -27,15 +38,28 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.ui.images.gallery_model import ITEM_ROLE, GalleryItem, GalleryModel
+from app.ui.images.gallery_model import BATCH_ROLE, ITEM_ROLE, GalleryItem, GalleryModel
 from app.ui.images.thumbnails import ThumbnailLoader
 
-__all__ = ["CELL", "GalleryDelegate", "GalleryView"]
+__all__ = ["CELL", "GalleryDelegate", "GalleryView", "star_polygon"]
 
 CELL = QSize(192, 192)
 THUMB = QSize(176, 176)
 NEAR_ROWS = 3  # grid rows above/below the screen whose thumbnails are fetched too
 _INDEX = QModelIndex | QPersistentModelIndex
+
+
+def star_polygon(box: QRect) -> QPolygonF:
+    """A five-pointed star filling `box` (drawn, not a glyph: fonts may lack one)."""
+    cx, cy = box.center().x() + 0.5, box.center().y() + 0.5
+    outer = min(box.width(), box.height()) / 2
+    inner = outer * 0.45
+    points = []
+    for k in range(10):
+        r = outer if k % 2 == 0 else inner
+        angle = -math.pi / 2 + k * math.pi / 5
+        points.append(QPointF(cx + r * math.cos(angle), cy + r * math.sin(angle)))
+    return QPolygonF(points)
 
 
 class GalleryDelegate(QStyledItemDelegate):
@@ -72,8 +96,10 @@ class GalleryDelegate(QStyledItemDelegate):
             text = "Could not load" if self.loader.failed(item.id) else ""
             if text:
                 painter.drawText(cell, Qt.AlignmentFlag.AlignCenter, text)
-        if item.batch_size > 1:
-            badge = f"{item.batch_index + 1}/{item.batch_size}"
+        batch = index.data(BATCH_ROLE)
+        if batch is not None:
+            pos, size = batch
+            badge = f"{pos}/{size}"
             fm = painter.fontMetrics()
             box = QRect(0, 0, fm.horizontalAdvance(badge) + 10, fm.height() + 4)
             box.moveTopLeft(cell.topLeft() + QPoint(4, 4))
@@ -83,20 +109,19 @@ class GalleryDelegate(QStyledItemDelegate):
             painter.setPen(QColor("white"))
             painter.drawText(box, Qt.AlignmentFlag.AlignCenter, badge)
             # A band along the bottom: cells of one batch read as one strip.
-            band = QRect(rect.left() + (0 if item.batch_index else 4), rect.bottom() - 2,
-                         rect.width() - (0 if item.batch_index else 4)
-                         - (0 if item.batch_index < item.batch_size - 1 else 4), 3)
+            first, last = pos == 1, pos == size
+            band = QRect(rect.left() + (4 if first else 0), rect.bottom() - 2,
+                         rect.width() - (4 if first else 0) - (4 if last else 0), 3)
             painter.fillRect(band, pal.color(QPalette.ColorRole.Highlight).lighter(130))
         if item.starred:
-            star = "★"
-            fm = painter.fontMetrics()
-            box = QRect(0, 0, fm.horizontalAdvance(star) + 10, fm.height() + 4)
+            box = QRect(0, 0, 22, 22)
             box.moveTopRight(cell.topRight() + QPoint(-4, 4))
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(QColor(0, 0, 0, 150))
             painter.drawRoundedRect(box, 4, 4)
-            painter.setPen(QColor(255, 200, 40))
-            painter.drawText(box, Qt.AlignmentFlag.AlignCenter, star)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+            painter.setBrush(QColor(255, 200, 40))
+            painter.drawPolygon(star_polygon(box.adjusted(3, 3, -3, -3)))
         if bool(state & QStyle.StateFlag.State_HasFocus):
             painter.setPen(QPen(pal.color(QPalette.ColorRole.Highlight), 2))
             painter.setBrush(Qt.BrushStyle.NoBrush)
