@@ -986,6 +986,48 @@ class ProviderClient:
         return await self._request("GET", url, raw=True, follow_redirects=True)
 
 
+    # --- media (issue 10: the image service; kept to these two methods) ----------------------
+
+    async def image_request_json(self, body: dict[str, Any], *, model: str | None = None) -> Any:
+        """POST an image-generation body in this profile's dialect; the decoded JSON reply.
+
+        OpenAI-compatible: `images/generations` with `body` as given. Gemini: `body` is a
+        `generateContent` body for `model` (image output comes back as inline parts). The
+        caller builds and parses (it keeps the raw reply); errors are the usual typed ones.
+        """
+        if self.is_gemini:
+            path, query = gemini.generate_path(self._model(model, "image"), stream=False)
+            return await self._request("POST", self.url(path, query=query or None), json_body=body)
+        return await self._request("POST", self.url("images/generations"), json_body=body)
+
+    async def fetch_media(self, url: str, *, max_bytes: int) -> tuple[bytes, str, str]:
+        """GET a media URL (no retries): (bytes, content type, final URL after redirects).
+
+        The key goes only to the profile's own origin (`_headers_for`, also on every redirect
+        hop). More than `max_bytes` (counted after decompression) is a MalformedResponseError.
+        """
+        response = await self._send_or_raise("GET", url)
+        try:
+            body = await self._read_all(response, limit=max_bytes + 1)
+        except _Failure as failure:
+            raise failure.error from failure.cause
+        finally:
+            await response.aclose()
+        if len(body) > max_bytes:
+            raise MalformedResponseError(
+                f"The download is larger than {max_bytes // (1024 * 1024)} MB, so it was not "
+                "saved. The server may not be sending an image.",
+            )
+        content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        return body, content_type, str(response.url)
+
+    async def _send_or_raise(self, method: str, url: str) -> httpx.Response:
+        try:
+            return await self._send(method, url, accept="image/*,*/*;q=0.5", follow_redirects=True)
+        except _Failure as failure:
+            raise failure.error from failure.cause
+
+
 def _check_vector_count(result: EmbeddingResult, inputs: int, provider: str) -> EmbeddingResult:
     """Exactly one vector per input, or a clear error.
 

@@ -44,6 +44,11 @@ GEMINI_MODELS: list[dict[str, Any]] = [
         "methods": ["generateContent", "countTokens"],
     },
     {"id": "text-embedding-004", "display": "Text Embedding 004", "methods": ["embedContent"]},
+    {
+        "id": "gemini-2.5-flash-image",
+        "display": "Gemini 2.5 Flash Image",
+        "methods": ["generateContent", "countTokens"],
+    },
 ]
 
 
@@ -177,16 +182,43 @@ def _blocked_body(plan: ChatPlan) -> dict[str, Any]:
     }
 
 
+def _wants_image(body: dict[str, Any], model: str) -> bool:
+    """Image output: `responseModalities` includes IMAGE, or an `-image` model (Gemini's
+    `gemini-2.5-flash-image` answers with inline image parts)."""
+    config = body.get("generationConfig") or {}
+    modalities = config.get("responseModalities") if isinstance(config, dict) else None
+    if isinstance(modalities, list) and any(str(m).upper() == "IMAGE" for m in modalities):
+        return True
+    return "image" in model.lower()
+
+
+def _inline_image_part(body: dict[str, Any], variant: int) -> dict[str, Any]:
+    """An `inlineData` PNG part drawn from the last user prompt (small: 256 px square)."""
+    import base64
+
+    from app.core.demo import media
+
+    prompt = ""
+    for content in body.get("contents") or []:
+        if isinstance(content, dict) and content.get("role", "user") == "user":
+            prompt = _parts_text(content.get("parts"))[0]
+    png = media.render_prompt_image(prompt, 256, 256, variant)
+    return {"inlineData": {"mimeType": "image/png", "data": base64.b64encode(png).decode("ascii")}}
+
+
 def generate_content(req: DemoRequest, model: str) -> Reply:
-    plan, _, blocked = _plan(req, model)
+    plan, body, blocked = _plan(req, model)
     if blocked:
         return json_reply(200, _blocked_body(plan))
+    image_output = _wants_image(body, model)
     candidates = []
     for choice in plan.choices:
         parts: list[dict[str, Any]] = []
         if choice.reasoning:
             parts.append({"text": "".join(choice.reasoning), "thought": True})
         parts.append({"text": "".join(choice.content or choice.refusal)})
+        if image_output:
+            parts.append(_inline_image_part(body, choice.index))
         candidates.append(
             {
                 "content": {"parts": parts, "role": "model"},

@@ -211,6 +211,7 @@ class JobEngine:
             "submitting" if not current.result else "running",
             error=None,
             may_have_reached_provider=False,
+            attempts_delta=1,
         )
         if row is None:
             return None
@@ -235,8 +236,14 @@ class JobEngine:
                 job.state == "submitting" and job.may_have_reached_provider
             )
             if resume:
-                # Claim it (same state, attempts + 1) so a second recover() cannot run it too.
-                row = await self.store.transition(job.id, (job.state,), job.state)
+                # Claim it (attempts + 1 only if nobody else did) so a second recover(), here
+                # or in another process, cannot run it too.
+                row = await self.store.update(
+                    job.id,
+                    only_if_state=(job.state,),
+                    only_if_attempts=job.attempts,
+                    attempts_delta=1,
+                )
                 if row is not None and job.id not in self._tasks:
                     self._launch(job_kind, row, resumed=True)
                     resolved.append(row)
@@ -272,7 +279,6 @@ class JobEngine:
     async def _run(self, kind: JobKind, job: JobRecord, resumed: bool) -> None:
         ctx = JobContext(self, job, resumed=resumed)
         try:
-            await self.store.update(job.id, attempts_delta=1)
             result = await kind.run(ctx)
         except asyncio.CancelledError:
             if job.id in self._cancelling:

@@ -33,8 +33,8 @@ class JobStore:
 
         def insert(conn: sqlite3.Connection) -> JobRecord:
             cur = conn.execute(
-                "INSERT INTO jobs (kind, state, owner_key, params_json, created_at, updated_at)"
-                " VALUES (?, 'submitting', ?, ?, ?, ?)",
+                "INSERT INTO jobs (kind, state, owner_key, params_json, attempts, created_at,"
+                " updated_at) VALUES (?, 'submitting', ?, ?, 1, ?, ?)",
                 (kind, owner_key, params_json, now, now),
             )
             return _get(conn, int(cur.lastrowid or 0))  # type: ignore[return-value]
@@ -77,10 +77,13 @@ class JobStore:
         may_have_reached_provider: bool | None = None,
         attempts_delta: int = 0,
         only_if_state: Iterable[str] | None = None,
+        only_if_attempts: int | None = None,
     ) -> JobRecord | None:
         """Write the given fields (one statement); None when `only_if_state` did not hold.
 
         `result` replaces the result JSON; `merge_result` updates its top-level keys.
+        `only_if_attempts` makes the write a claim: it holds only if no other run (in this
+        process or another) has started an attempt since the caller read the row.
         """
         if state is not None and state not in JOB_STATES:
             raise ValueError(f"unknown job state {state!r}")
@@ -92,6 +95,8 @@ class JobStore:
                 if current is None:
                     return None
                 if only_if_state is not None and current.state not in set(only_if_state):
+                    return None
+                if only_if_attempts is not None and current.attempts != only_if_attempts:
                     return None
                 sets: list[str] = ["updated_at = ?"]
                 args: list[Any] = [now]

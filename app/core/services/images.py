@@ -34,14 +34,43 @@ a generation that may have reached the provider becomes `interrupted` and is not
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import os
+import tempfile
+import time
+import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import unquote_to_bytes, urlsplit
 
-from app.core.jobs import JobEngine, JobRecord
+from app.core.errors import ConfigError, MalformedResponseError, StorageError, SwitchboardError
+from app.core.jobs import JobContext, JobEngine, JobEvent, JobKind, JobRecord
+from app.core.protocol.image_output import (
+    ALLOWED_IMAGE_TYPES,
+    EXTENSIONS,
+    ImageOutput,
+    build_gemini_image_body,
+    build_openai_image_body,
+    decode_b64,
+    parse_gemini_image_response,
+    parse_openai_image_reply,
+    sniff_image_type,
+    without_image_bytes,
+)
+from app.core.protocol.openai import format_size
+from app.core.protocol.types import ImageRequest
+from app.core.services.tasks import TaskOwner
 from app.core.store.db import Database
+from app.core.store.images import ImageFiles, ImageQuery, ImageRepository, NewImage
 from app.core.store.records import ImageRecord
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "GENERATE_KIND",
@@ -74,8 +103,6 @@ class ImageGenerationRequest:
     regenerates: int | None = None  # the job id this one re-runs (kept as history)
 
     def to_json(self) -> dict[str, Any]:
-        from dataclasses import asdict
-
         return asdict(self)
 
     @classmethod
@@ -126,6 +153,9 @@ ImageListener = Callable[[ImageEvent], None]
 class ImageService:
     """Image generation and the gallery over one database and one images directory."""
 
+    # A provider's image URL is assumed to stay valid this long after the reply (OpenAI: 1 h).
+    URL_VALID_SECONDS = 3600.0
+
     def __init__(
         self,
         db: Database,
@@ -137,88 +167,534 @@ class ImageService:
         thumbnail_size: int = 256,
         thumbnail_workers: int = 3,
         on_error: Callable[[BaseException], None] | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        raise NotImplementedError
+        self.db = db
+        self._engine = jobs
+        self.clients = clients
+        self.images_dir = Path(images_dir)
+        self.files = ImageFiles(self.images_dir)
+        self.thumbs_dir = self.images_dir / "thumbs"
+        self.repo = ImageRepository(db, clock=clock)
+        self.max_download_bytes = max_download_bytes
+        self.thumbnail_size = thumbnail_size
+        self._clock = clock
+        self._listeners: list[ImageListener] = []
+        self._on_error = on_error
+        self._owner = TaskOwner("images", on_error=on_error)
+        self._thumb_pool = ThreadPoolExecutor(thumbnail_workers, thread_name_prefix="thumbs")
+        self._thumb_inflight: dict[str, asyncio.Task[Path]] = {}
+        jobs.register(
+            JobKind(GENERATE_KIND, self._run, resume_states=frozenset({"submitting", "downloading"}))
+        )
+        self._unsubscribe = jobs.subscribe(self._job_event)
+
+    @property
+    def engine(self) -> JobEngine:
+        return self._engine
 
     # --- lifecycle ----------------------------------------------------------------------------
 
     async def recover(self) -> list[JobRecord]:
         """Resolve generations left unfinished by a crash or quit (see the module docstring)."""
-        raise NotImplementedError
+        return await self._engine.recover(GENERATE_KIND)
 
     async def aclose(self) -> None:
-        raise NotImplementedError
+        self._unsubscribe()
+        await self._owner.aclose()
+        await asyncio.to_thread(self._thumb_pool.shutdown, True)
 
     def on_event(self, callback: ImageListener) -> Callable[[], None]:
-        raise NotImplementedError
+        self._listeners.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._listeners:
+                self._listeners.remove(callback)
+
+        return unsubscribe
+
+    def _emit(self, event: ImageEvent) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception as exc:  # a view's bug must not stop a generation
+                if self._on_error is not None:
+                    self._on_error(exc)
+                else:
+                    log.exception("image listener failed")
+
+    def _job_event(self, event: JobEvent) -> None:
+        if event.job.kind == GENERATE_KIND:
+            self._emit(ImageEvent("job", job=event.job))
 
     # --- generating ---------------------------------------------------------------------------
 
     async def generate(self, request: ImageGenerationRequest) -> int:
         """Start a generation; returns its job id once the job row is written."""
-        raise NotImplementedError
+        if not request.prompt.strip():
+            raise ConfigError("Write a prompt for the image first.")
+        if request.n < 1:
+            raise ConfigError("Ask for at least one image.")
+        job = await self._engine.start(
+            GENERATE_KIND, request.to_json(), owner_key=request.profile_id
+        )
+        return job.id
 
     async def cancel(self, job_id: int) -> None:
-        raise NotImplementedError
+        await self._engine.cancel(job_id)
+
+    def can_retry_download(self, job: JobRecord) -> bool:
+        if job.kind != GENERATE_KIND or job.state not in ("failed", "interrupted"):
+            return False
+        pending = [o for o in job.result.get("outputs", []) if not o.get("saved")]
+        if not pending or any(not o.get("url") for o in pending):
+            return False  # inline data never stored in the row cannot be fetched again
+        received = float(job.result.get("received_at", 0.0))
+        return self._clock() - received < self.URL_VALID_SECONDS
 
     async def retry_download(self, job_id: int) -> None:
         """Fetch the images of a failed job that are not saved yet (URLs still valid)."""
-        raise NotImplementedError
+        job = await self._engine.store.get(job_id)
+        if job is None or not self.can_retry_download(job):
+            raise ConfigError(
+                "These images can no longer be downloaded (their addresses have expired). "
+                "Generate them again."
+            )
+        await self._engine.rerun(job_id)
 
     async def rerun(self, job_id: int) -> int:
         """Generate again with the job's request (a new job, linked by `regenerates`)."""
-        raise NotImplementedError
-
-    def can_retry_download(self, job: JobRecord) -> bool:
-        raise NotImplementedError
+        job = await self._engine.store.get(job_id)
+        if job is None:
+            raise ConfigError("This generation no longer exists.")
+        request = ImageGenerationRequest.from_json(job.params)
+        request.regenerates = job.id
+        return await self.generate(request)
 
     async def jobs(self, *, active_only: bool = False, limit: int = 200) -> list[JobRecord]:
-        """Generations newest first."""
-        raise NotImplementedError
+        from app.core.jobs import ACTIVE_STATES
+
+        return await self._engine.store.list(
+            kind=GENERATE_KIND, states=ACTIVE_STATES if active_only else None, limit=limit
+        )
 
     async def job(self, job_id: int) -> JobRecord | None:
-        raise NotImplementedError
+        return await self._engine.store.get(job_id)
+
+    async def wait(self, job_id: int) -> JobRecord | None:
+        """Until the job's current run ends (tests, scripts)."""
+        return await self._engine.wait(job_id)
+
+    # --- the job's run ------------------------------------------------------------------------
+
+    async def _run(self, ctx: JobContext) -> dict[str, Any]:
+        request = ImageGenerationRequest.from_json(ctx.job.params)
+        client = await self.clients.get(request.profile_id)
+        profile = client.profile
+        outputs: list[dict[str, Any]] = list(ctx.job.result.get("outputs", []))
+        if not outputs:
+            model = (request.model or "").strip() or profile.model_for("image")
+            if not model and client.is_gemini:
+                model = "gemini-2.5-flash-image"
+            if not model:
+                raise ConfigError(
+                    f"No image model is chosen for {profile.name}. Type one, or set a default "
+                    "in the profile's settings."
+                )
+            body = self._request_body(request, client, model)
+            await ctx.mark_sending()
+            obj = await client.image_request_json(body, model=model)
+            if client.is_gemini:
+                images, _text = parse_gemini_image_response(obj)
+            else:
+                images = parse_openai_image_reply(obj)
+            raw = without_image_bytes(obj)
+            outputs = [
+                {"index": o.index, "url": o.url, "inline": o.b64 is not None and not o.url,
+                 "revised_prompt": o.revised_prompt, "mime": o.mime}
+                for o in images
+            ]
+            # The reply is on disk (URLs to fetch) before anything is downloaded or decoded.
+            await ctx.set_state(
+                "downloading",
+                merge_result={
+                    "outputs": outputs, "raw": raw, "received_at": self._clock(), "model": model,
+                    "provider": profile.name,
+                },
+            )
+            inline = {o.index: o for o in images}
+        else:
+            await ctx.set_state("downloading")
+            inline = {}
+        model = ctx.job.result.get("model") or request.model
+        raw = ctx.job.result.get("raw", {})
+        failures: list[SwitchboardError] = []
+        total = len(outputs)
+        for position, entry in enumerate(outputs):
+            if entry.get("saved"):
+                continue
+            try:
+                output = inline.get(entry["index"])
+                if output is not None and output.b64:
+                    data = decode_b64(output.b64)
+                    declared = output.mime or None
+                elif entry.get("url"):
+                    data, declared = await self._fetch(client, entry["url"])
+                else:
+                    raise MalformedResponseError(
+                        "The app stopped before this image's data was saved, and the provider "
+                        "sent it inline, so it cannot be fetched again. Generate it again."
+                    )
+                record = await self._save(ctx.job, request, entry, data, declared, model, raw)
+            except SwitchboardError as exc:
+                entry["error"] = str(exc)
+                failures.append(exc)
+            else:
+                entry["saved"] = record.id
+                entry.pop("error", None)
+                self._emit(ImageEvent("image", job=ctx.job, image=record))
+            await ctx.save_result(outputs=outputs)
+            await ctx.progress((position + 1) / total, f"{position + 1} of {total} images")
+        if failures:
+            saved = sum(1 for o in outputs if o.get("saved"))
+            first = failures[0]
+            raise type(first)(
+                f"{saved} of {total} images were saved; {len(failures)} could not be. "
+                f"{first.user_message}",
+                **_provider_fields(first),
+            )
+        return {"saved": [o["saved"] for o in outputs]}
+
+    def _request_body(
+        self, request: ImageGenerationRequest, client: Any, model: str
+    ) -> dict[str, Any]:
+        profile = client.profile
+        if client.is_gemini:
+            aspect = request.extra.get("aspect_ratio") or (
+                request.size if request.size and ":" in request.size else None
+            )
+            return build_gemini_image_body(
+                request.prompt,
+                n=request.n,
+                aspect_ratio=aspect,
+                seed=request.seed,
+                negative_prompt=request.negative_prompt,
+            )
+        response_format = request.response_format or profile.image_response_format or None
+        req = ImageRequest(
+            prompt=request.prompt,
+            model=model,
+            n=request.n,
+            size=request.size or None,
+            quality=request.quality,
+            style=request.style,
+            response_format=response_format,
+        )
+        return build_openai_image_body(
+            req,
+            size_style=profile.image_size_style,
+            seed=request.seed,
+            negative_prompt=request.negative_prompt,
+            extra=request.extra,
+        )
+
+    async def _fetch(self, client: Any, url: str) -> tuple[bytes, str | None]:
+        """The bytes at a provider's image URL, with the safety rules of the module docstring."""
+        text = url.strip()
+        if text.startswith("data:"):
+            header, sep, payload = text.partition(",")
+            if not sep:
+                raise MalformedResponseError("The provider sent an incomplete data: URL.")
+            declared = header[5:].split(";")[0].strip().lower() or None
+            data = decode_b64(payload) if header.endswith(";base64") else unquote_to_bytes(payload)
+            return data, declared
+        base = str(client.profile.base_url)
+        if urlsplit(text).scheme not in ("http", "https"):
+            text = base.rstrip("/") + "/" + text.lstrip("/")
+        self._check_url(text, base)
+        data, content_type, final_url = await client.fetch_media(
+            text, max_bytes=self.max_download_bytes
+        )
+        self._check_url(final_url, base)
+        if content_type not in ALLOWED_IMAGE_TYPES:
+            raise MalformedResponseError(
+                f"The image address answered with {content_type or 'no content type'}, not an "
+                "image (PNG, JPEG, WebP or GIF), so nothing was saved. The link may have expired: "
+                "generate the image again.",
+            )
+        return data, content_type
+
+    @staticmethod
+    def _check_url(url: str, base: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme == "https":
+            return
+        if parts.scheme == "http" and _is_loopback(urlsplit(base).hostname or "") and _is_loopback(
+            parts.hostname or ""
+        ):
+            return
+        raise MalformedResponseError(
+            "The provider gave an image address that is not HTTPS, so it was not downloaded "
+            "(only loopback servers may use plain HTTP). Check the provider's settings.",
+        )
+
+    async def _save(
+        self,
+        job: JobRecord,
+        request: ImageGenerationRequest,
+        entry: dict[str, Any],
+        data: bytes,
+        declared: str | None,
+        model: str | None,
+        raw: dict[str, Any],
+    ) -> ImageRecord:
+        if len(data) > self.max_download_bytes:
+            raise MalformedResponseError(
+                "The provider sent an image larger than the download limit; it was not saved."
+            )
+        mime, width, height = await asyncio.to_thread(_check_image, data, declared)
+        sha, relative = await asyncio.to_thread(self.files.write, data, EXTENSIONS[mime])
+        size = _canonical_size(request.size) or f"{width}x{height}"
+        params = {k: v for k, v in request.to_json().items() if k not in ("prompt",)}
+        return await self.repo.add_image(
+            NewImage(
+                path=relative,
+                sha256=sha,
+                prompt=request.prompt,
+                revised_prompt=entry.get("revised_prompt") or "",
+                model=model,
+                profile_id=request.profile_id,
+                size=size,
+                job_id=job.id,
+                batch_index=int(entry["index"]),
+                provider=job.result.get("provider"),
+                quality=request.quality,
+                style=request.style,
+                seed=request.seed,
+                negative_prompt=request.negative_prompt,
+                params=params,
+                width=width,
+                height=height,
+                mime=mime,
+                byte_size=len(data),
+                raw_response=raw,
+            )
+        )
 
     # --- gallery ------------------------------------------------------------------------------
 
     async def page(
         self, filter: GalleryFilter | None = None, after: GalleryCursor | None = None, limit: int = 200
     ) -> GalleryPage:
-        raise NotImplementedError
+        query = _query(filter)
+        items = await self.repo.page(
+            query, None if after is None else (after.created_at, after.id), limit
+        )
+        last = items[-1] if len(items) == limit else None
+        return GalleryPage(items, None if last is None else GalleryCursor(last.created_at, last.id))
 
     async def count(self, filter: GalleryFilter | None = None) -> int:
-        raise NotImplementedError
+        return await self.repo.count(_query(filter))
 
     async def get(self, image_id: int) -> ImageRecord | None:
-        raise NotImplementedError
+        return await self.repo.get(image_id)
 
     async def batch(self, job_id: int) -> list[ImageRecord]:
-        raise NotImplementedError
+        return await self.repo.batch(job_id)
 
     async def regenerations(self, job_id: int) -> list[JobRecord]:
-        raise NotImplementedError
+        def select(conn: Any) -> list[JobRecord]:
+            rows = conn.execute(
+                "SELECT * FROM jobs WHERE kind = ? AND json_extract(params_json, '$.regenerates') = ?"
+                " ORDER BY id",
+                (GENERATE_KIND, job_id),
+            )
+            return [JobRecord.from_row(r) for r in rows]
+
+        return await self.db.run(select)
 
     async def facets(self) -> dict[str, list[str]]:
         """Distinct values for the filter menus: {"profile_id": [...], "model": [...], "size": [...]}."""
-        raise NotImplementedError
+        return await self.repo.facets()
 
     async def star(self, image_id: int, starred: bool) -> ImageRecord | None:
-        raise NotImplementedError
+        record = await self.repo.set_starred(image_id, starred)
+        if record is not None:
+            self._emit(ImageEvent("changed", image=record))
+        return record
 
     async def delete(self, image_id: int) -> ImageRecord | None:
         """Move to the trash (undo with `restore`)."""
-        raise NotImplementedError
+        record = await self.repo.soft_delete(image_id)
+        if record is not None:
+            self._emit(ImageEvent("deleted", image=record))
+        return record
 
     async def restore(self, image_id: int) -> ImageRecord | None:
-        raise NotImplementedError
+        record = await self.repo.restore(image_id)
+        if record is not None:
+            self._emit(ImageEvent("changed", image=record))
+        return record
 
     async def purge_deleted(self, older_than: float | None = None) -> int:
         """Delete trashed rows for good, and their files when no other row uses them."""
-        raise NotImplementedError
+        orphans = await self.repo.purge(older_than)
+
+        def remove() -> None:
+            for relative in orphans:
+                self.files.remove(relative)
+                sha = Path(relative).stem
+                with contextlib.suppress(FileNotFoundError):
+                    self._thumb_path(sha).unlink()
+
+        await asyncio.to_thread(remove)
+        return len(orphans)
 
     def file_path(self, image: ImageRecord) -> Path:
         """The absolute path of an image's file."""
-        raise NotImplementedError
+        return self.files.absolute(image.path)
+
+    # --- thumbnails ---------------------------------------------------------------------------
+
+    def _thumb_path(self, sha: str) -> Path:
+        return self.thumbs_dir / sha[:2] / f"{sha}.webp"
 
     async def thumbnail(self, image_id: int) -> Path:
-        raise NotImplementedError
+        image = await self.repo.get(image_id)
+        if image is None:
+            raise StorageError("This image is no longer in the library.")
+        return await self.thumbnail_for(image)
+
+    async def thumbnail_for(self, image: ImageRecord) -> Path:
+        """`thumbnail` for a record the caller already has (no database read)."""
+        target = self._thumb_path(image.sha256)
+        task = self._thumb_inflight.get(image.sha256)
+        if task is None:
+            if target.exists():
+                return target
+            loop = asyncio.get_running_loop()
+            source = self.file_path(image)
+            size = self.thumbnail_size
+            task = self._owner.spawn(
+                _in_pool(loop, self._thumb_pool, _make_thumbnail, source, target, size),
+                name=f"thumb-{image.sha256[:8]}",
+            )
+            self._thumb_inflight[image.sha256] = task
+            task.add_done_callback(lambda _t, sha=image.sha256: self._thumb_inflight.pop(sha, None))
+        # shield: one caller giving up (scrolled away) must not cancel the others' thumbnail.
+        return await asyncio.shield(task)
+
+
+async def _in_pool(loop: asyncio.AbstractEventLoop, pool: ThreadPoolExecutor, fn: Any, *args: Any) -> Any:
+    return await loop.run_in_executor(pool, fn, *args)
+
+
+def _make_thumbnail(source: Path, target: Path, size: int) -> Path:
+    """A WebP of at most `size` px a side (blocking; runs on the thumbnail pool)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(source) as im:
+                im.draft("RGB", (size, size))  # JPEG: decode at reduced scale, much faster
+                im.thumbnail((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
+                out = im.convert("RGBA" if im.mode in ("RGBA", "LA", "P") else "RGB")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".part-", suffix=".webp", dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                out.save(handle, "WEBP", quality=80, method=2)
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+    except (OSError, UnidentifiedImageError, Image.DecompressionBombError,
+            Image.DecompressionBombWarning) as exc:
+        raise StorageError(
+            "The thumbnail could not be made: the image file is missing or damaged.",
+            detail=str(exc),
+        ) from exc
+    return target
+
+
+def _check_image(data: bytes, declared: str | None) -> tuple[str, int, int]:
+    """(MIME type, width, height) when `data` is a PNG/JPEG/WebP/GIF Pillow can read safely."""
+    from PIL import Image, UnidentifiedImageError
+
+    mime = sniff_image_type(data)
+    if mime is None:
+        raise MalformedResponseError(
+            "The provider sent something that is not a PNG, JPEG, WebP or GIF image, so it was "
+            "not saved."
+        )
+    if declared and declared not in ALLOWED_IMAGE_TYPES:
+        raise MalformedResponseError(
+            f"The provider labelled the image {declared}, which is not an allowed image type, "
+            "so it was not saved."
+        )
+    import io
+
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns at MAX_IMAGE_PIXELS and refuses at twice that: refuse at the warning.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as im:
+                width, height = im.size
+                im.verify()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise MalformedResponseError(
+            "The provider sent an image with far too many pixels (a decompression bomb); it "
+            "was not saved."
+        ) from None
+    except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as exc:
+        raise MalformedResponseError(
+            "The provider sent a damaged image; it was not saved. Try generating it again.",
+            detail=str(exc),
+        ) from None
+    return mime, width, height
+
+
+def _canonical_size(size: str | None) -> str | None:
+    if not size:
+        return None
+    try:
+        return format_size(size, "x")
+    except ConfigError:
+        return size
+
+
+def _is_loopback(host: str) -> bool:
+    host = host.strip("[]").lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _provider_fields(error: SwitchboardError) -> dict[str, Any]:
+    if hasattr(error, "provider_message"):
+        return {
+            "status": getattr(error, "status", None),
+            "provider_message": getattr(error, "provider_message", None),
+            "code": getattr(error, "code", None),
+        }
+    return {"detail": error.detail}
+
+
+def _query(f: GalleryFilter | None) -> ImageQuery:
+    f = f or GalleryFilter()
+    return ImageQuery(
+        text=f.text,
+        profile_id=f.profile_id,
+        model=f.model,
+        size=_canonical_size(f.size),
+        since=f.since,
+        until=f.until,
+        starred=f.starred,
+        job_id=f.job_id,
+        deleted=f.deleted,
+    )

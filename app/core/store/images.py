@@ -1,22 +1,154 @@
-"""Generated images: metadata rows (the image files live beside the database, named by hash)."""
+"""Generated images: metadata rows in SQLite, files beside the database named by content hash.
+
+`ImageFiles` writes an image atomically (temp file + fsync + rename) to
+`<images_dir>/<sha[:2]>/<sha><ext>`; the same bytes are stored once. `ImageRepository` holds the
+rows: the gallery is keyset-paginated newest first over `(created_at, id)` (never OFFSET), and
+every filter is served by a partial index on live rows (schema v4). Deleting is soft
+(`deleted_at`) so it can be undone; `purge` removes rows for good and says which files are no
+longer used by any row.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
+import os
 import sqlite3
+import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
-from app.core.store.db import Database
+from app.core.errors import StorageError
+from app.core.store.db import Database, transaction
 from app.core.store.fts import fts_query
 from app.core.store.records import ImageRecord
 
-__all__ = ["ImageRepository"]
+__all__ = ["ImageFiles", "ImageQuery", "ImageRepository", "NewImage"]
+
+
+class ImageFiles:
+    """Content-addressed image files under one directory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def relative_path(self, sha256: str, ext: str) -> str:
+        return f"{sha256[:2]}/{sha256}{ext}"
+
+    def absolute(self, relative: str) -> Path:
+        return self.root / relative
+
+    def write(self, data: bytes, ext: str) -> tuple[str, str]:
+        """Store `data` (blocking: call on a worker thread); returns (sha256, relative path).
+
+        An existing file with that name already holds these bytes (the name is their hash), so
+        it is kept. Failures (disk full, read-only) become StorageError.
+        """
+        sha = hashlib.sha256(data).hexdigest()
+        relative = self.relative_path(sha, ext)
+        target = self.root / relative
+        if target.exists() and target.stat().st_size == len(data):
+            return sha, relative
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".part-", dir=target.parent)
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(tmp, target)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+            _fsync_dir(target.parent)
+        except OSError as exc:
+            raise StorageError(
+                "The image could not be saved to the data directory (is the disk full or "
+                "read-only?). Free some space and retry the download.",
+                detail=str(exc),
+            ) from exc
+        return sha, relative
+
+    def remove(self, relative: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            (self.root / relative).unlink()
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make the rename durable (POSIX); a no-op where directories cannot be opened."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@dataclass
+class NewImage:
+    """What `ImageRepository.add_image` writes."""
+
+    path: str
+    sha256: str
+    prompt: str
+    revised_prompt: str = ""
+    model: str | None = None
+    profile_id: str | None = None
+    size: str | None = None
+    job_id: int | None = None
+    batch_index: int = 0
+    provider: str | None = None
+    quality: str | None = None
+    style: str | None = None
+    seed: int | None = None
+    negative_prompt: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    width: int | None = None
+    height: int | None = None
+    mime: str | None = None
+    byte_size: int | None = None
+    raw_response: dict[str, Any] = field(default_factory=dict)
+    created_at: float | None = None
+
+
+@dataclass
+class ImageQuery:
+    """A gallery query (the service's GalleryFilter, in column terms)."""
+
+    text: str = ""
+    profile_id: str | None = None
+    model: str | None = None
+    size: str | None = None
+    since: float | None = None
+    until: float | None = None
+    starred: bool | None = None
+    job_id: int | None = None
+    deleted: bool = False
+
+
+_NEW_COLUMNS = (
+    "path, sha256, prompt, revised_prompt, model, profile_id, size, created_at, job_id,"
+    " batch_index, provider, quality, style, seed, negative_prompt, params_json, width, height,"
+    " mime, byte_size, raw_response_json"
+)
 
 
 class ImageRepository:
     def __init__(self, db: Database, *, clock: Callable[[], float] = time.time) -> None:
         self.db = db
         self._clock = clock
+
+    # --- writing ------------------------------------------------------------------------------
 
     async def add(
         self,
@@ -29,28 +161,140 @@ class ImageRepository:
         profile_id: str | None = None,
         size: str | None = None,
     ) -> ImageRecord:
+        return await self.add_image(
+            NewImage(
+                path=path,
+                sha256=sha256,
+                prompt=prompt,
+                revised_prompt=revised_prompt or "",
+                model=model,
+                profile_id=profile_id,
+                size=size,
+            )
+        )
+
+    async def add_image(self, image: NewImage) -> ImageRecord:
+        return (await self.add_many([image]))[0]
+
+    async def add_many(self, images: list[NewImage]) -> list[ImageRecord]:
+        """Insert rows in one transaction (benchmarks and imports insert thousands)."""
         now = self._clock()
 
-        def insert(conn: sqlite3.Connection) -> ImageRecord:
-            cur = conn.execute(
-                "INSERT INTO images (path, sha256, prompt, revised_prompt, model, profile_id, size,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (path, sha256, prompt, revised_prompt or "", model, profile_id, size, now),
-            )
-            row = conn.execute("SELECT * FROM images WHERE id = ?", (cur.lastrowid,)).fetchone()
-            return ImageRecord.from_row(row)
+        def insert(conn: sqlite3.Connection) -> list[ImageRecord]:
+            ids: list[int] = []
+            with transaction(conn):
+                for im in images:
+                    cur = conn.execute(
+                        f"INSERT INTO images ({_NEW_COLUMNS}) VALUES"
+                        " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            im.path, im.sha256, im.prompt, im.revised_prompt, im.model,
+                            im.profile_id, im.size, now if im.created_at is None else im.created_at,
+                            im.job_id, im.batch_index, im.provider, im.quality, im.style, im.seed,
+                            im.negative_prompt, json.dumps(im.params), im.width, im.height,
+                            im.mime, im.byte_size, json.dumps(im.raw_response),
+                        ),
+                    )
+                    ids.append(int(cur.lastrowid or 0))
+            if len(ids) > 500:
+                return []  # bulk loads do not need the rows back
+            return [_get(conn, i) for i in ids]  # type: ignore[misc]
 
         return await self.db.run(insert)
 
+    async def set_starred(self, image_id: int, starred: bool) -> ImageRecord | None:
+        return await self._set(image_id, "starred = ?", int(starred))
+
+    async def soft_delete(self, image_id: int) -> ImageRecord | None:
+        return await self._set(image_id, "deleted_at = ?", self._clock())
+
+    async def restore(self, image_id: int) -> ImageRecord | None:
+        return await self._set(image_id, "deleted_at = ?", None)
+
+    async def _set(self, image_id: int, assignment: str, value: Any) -> ImageRecord | None:
+        def write(conn: sqlite3.Connection) -> ImageRecord | None:
+            conn.execute(f"UPDATE images SET {assignment} WHERE id = ?", (value, image_id))
+            return _get(conn, image_id)
+
+        return await self.db.run(write)
+
+    async def purge(self, older_than: float | None = None) -> list[str]:
+        """Delete trashed rows for good; the relative paths no row uses any more."""
+
+        def purge(conn: sqlite3.Connection) -> list[str]:
+            with transaction(conn):
+                rows = conn.execute(
+                    "SELECT id, path, sha256 FROM images WHERE deleted_at IS NOT NULL"
+                    " AND deleted_at < ?",
+                    (float("inf") if older_than is None else older_than,),
+                ).fetchall()
+                conn.executemany("DELETE FROM images WHERE id = ?", [(r["id"],) for r in rows])
+                orphans = []
+                for r in rows:
+                    left = conn.execute(
+                        "SELECT 1 FROM images WHERE sha256 = ? LIMIT 1", (r["sha256"],)
+                    ).fetchone()
+                    if left is None:
+                        orphans.append(r["path"])
+                return sorted(set(orphans))
+
+        return await self.db.run(purge)
+
+    async def delete(self, image_id: int) -> None:
+        await self.db.run(lambda conn: conn.execute("DELETE FROM images WHERE id = ?", (image_id,)))
+
+    # --- reading ------------------------------------------------------------------------------
+
     async def get(self, image_id: int) -> ImageRecord | None:
-        def select(conn: sqlite3.Connection) -> ImageRecord | None:
-            row = conn.execute("SELECT * FROM images WHERE id = ?", (image_id,)).fetchone()
-            return None if row is None else ImageRecord.from_row(row)
+        return await self.db.run(_get, image_id)
+
+    async def page(
+        self, query: ImageQuery, after: tuple[float, int] | None, limit: int
+    ) -> list[ImageRecord]:
+        """Newest first, strictly after the `(created_at, id)` cursor."""
+        where, args = _where(query)
+        if after is not None:
+            where.append("(i.created_at, i.id) < (?, ?)")
+            args.extend(after)
+        sql = (
+            f"SELECT i.* FROM images i WHERE {' AND '.join(where)}"
+            " ORDER BY i.created_at DESC, i.id DESC LIMIT ?"
+        )
+
+        def select(conn: sqlite3.Connection) -> list[ImageRecord]:
+            return [ImageRecord.from_row(r) for r in conn.execute(sql, (*args, limit))]
+
+        return await self.db.run(select)
+
+    async def count(self, query: ImageQuery) -> int:
+        where, args = _where(query)
+        sql = f"SELECT count(*) FROM images i WHERE {' AND '.join(where)}"
+        return await self.db.run(lambda conn: int(conn.execute(sql, args).fetchone()[0]))
+
+    async def batch(self, job_id: int) -> list[ImageRecord]:
+        def select(conn: sqlite3.Connection) -> list[ImageRecord]:
+            rows = conn.execute(
+                "SELECT * FROM images WHERE job_id = ? ORDER BY batch_index, id", (job_id,)
+            )
+            return [ImageRecord.from_row(r) for r in rows]
+
+        return await self.db.run(select)
+
+    async def facets(self) -> dict[str, list[str]]:
+        def select(conn: sqlite3.Connection) -> dict[str, list[str]]:
+            out: dict[str, list[str]] = {}
+            for column in ("profile_id", "model", "size"):
+                rows = conn.execute(
+                    f"SELECT DISTINCT {column} FROM images WHERE deleted_at IS NULL"
+                    f" AND {column} IS NOT NULL ORDER BY {column}"
+                )
+                out[column] = [r[0] for r in rows]
+            return out
 
         return await self.db.run(select)
 
     async def list_all(self, limit: int | None = None, offset: int = 0) -> list[ImageRecord]:
-        """Newest first."""
+        """Newest first (kept for exports; the gallery uses `page`)."""
 
         def select(conn: sqlite3.Connection) -> list[ImageRecord]:
             rows = conn.execute(
@@ -85,5 +329,36 @@ class ImageRepository:
             ).fetchone()[0]
         )
 
-    async def delete(self, image_id: int) -> None:
-        await self.db.run(lambda conn: conn.execute("DELETE FROM images WHERE id = ?", (image_id,)))
+
+def _get(conn: sqlite3.Connection, image_id: int) -> ImageRecord | None:
+    row = conn.execute("SELECT * FROM images WHERE id = ?", (image_id,)).fetchone()
+    return None if row is None else ImageRecord.from_row(row)
+
+
+def _where(q: ImageQuery) -> tuple[list[str], list[Any]]:
+    # The literal `deleted_at IS NULL` (and `starred = 1`) lets SQLite pick the partial indexes.
+    where: list[str] = ["i.deleted_at IS NOT NULL" if q.deleted else "i.deleted_at IS NULL"]
+    args: list[Any] = []
+    for column in ("profile_id", "model", "size", "job_id"):
+        value = getattr(q, column)
+        if value is not None:
+            where.append(f"i.{column} = ?")
+            args.append(value)
+    if q.starred:
+        where.append("i.starred = 1")
+    elif q.starred is False:
+        where.append("i.starred = 0")
+    if q.since is not None:
+        where.append("i.created_at >= ?")
+        args.append(q.since)
+    if q.until is not None:
+        where.append("i.created_at < ?")
+        args.append(q.until)
+    if q.text.strip():
+        match = fts_query(q.text)
+        if match is None:
+            where.append("0")
+        else:
+            where.append("i.id IN (SELECT rowid FROM images_fts WHERE images_fts MATCH ?)")
+            args.append(match)
+    return where, args
