@@ -164,19 +164,18 @@ def capabilities_for(profile: ProviderProfile | None) -> FormCapabilities:
     """Which optional fields the profile's dialect takes (sizes in its own notation)."""
     if profile is None:
         return FormCapabilities()
-    dialect = str(profile.dialect)
-    if dialect == "gemini":
-        # Gemini's inline image output takes a prompt only; size/quality/style are not its words.
+    if str(profile.dialect) == "gemini":
+        # Gemini's image output takes a prompt and a seed; size/quality/style are not its words.
         return FormCapabilities(size_style="x", quality=False, style=False, response_format=False,
-                                seed=False, negative_prompt=False, max_n=4)
-    star = profile.image_size_style == "*"
-    # Servers writing sizes as 1024*1024 (SD/Flux-style backends) take a seed and a negative
-    # prompt; OpenAI's own endpoint takes neither.
+                                seed=True, negative_prompt=False, max_n=4)
+    # OpenAI's own endpoint takes no seed or negative prompt; OpenAI-compatible servers for
+    # open models (seed 002's, SD/Flux backends) do, and the service sends them there.
+    own_openai = profile.preset == "openai"
     return FormCapabilities(
         size_style=profile.image_size_style or "x",
         quality=True,
-        style=not star,
+        style=own_openai or profile.image_size_style != "*",
         response_format=True,
-        seed=star,
-        negative_prompt=star,
+        seed=not own_openai,
+        negative_prompt=not own_openai,
     )

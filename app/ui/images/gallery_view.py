@@ -28,7 +28,17 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QPainter, QPalette, QPen, QPolygonF
+from PySide6.QtGui import (
+    QColor,
+    QKeyEvent,
+    QKeySequence,
+    QPainter,
+    QPalette,
+    QPen,
+    QPolygonF,
+    QResizeEvent,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QListView,
@@ -195,6 +205,8 @@ class GalleryView(QListView):
         return range(start, min(n, end))
 
     def refresh_wanted(self) -> None:
+        if not self.isVisible():
+            return  # nothing is on screen: ask again when shown (showEvent)
         rows = self.visible_rows()
         n = self._model.rowCount()
         per_row = max(1, self.viewport().width() // CELL.width())
@@ -205,6 +217,14 @@ class GalleryView(QListView):
         ids = [it.id for r in order if (it := self._model.item(r)) is not None]
         self.loader.want(ids)
         self.visibleChanged.emit()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
+        super().showEvent(event)
+        self.schedule_wanted()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self.schedule_wanted()
 
     # -- keep the scroll position --
 

@@ -114,6 +114,4 @@ class ImagesHost(QWidget):
             await self._tasks.aclose()
         if self._owns_service and self.service is not None:
             await self.service.aclose()
-            jobs = getattr(self.service, "jobs_engine", None)
-            if jobs is not None:
-                await jobs.aclose()
+            await self.service.engine.aclose()
