@@ -202,7 +202,12 @@ class GalleryModel(QAbstractListModel):
         """Where a new image goes: beside the other images of its batch, else at the top."""
         if not item.batch_id or not self._batch_counts.get(item.batch_id):
             return 0
-        rows = [r for r, it in enumerate(self._items[:400]) if it.batch_id == item.batch_id]
+        rows: list[int] = []
+        for r, it in enumerate(self._items):
+            if it.batch_id == item.batch_id:
+                rows.append(r)
+            elif rows:
+                break  # a batch's loaded images are contiguous
         if not rows:
             return 0
         for r in rows:
@@ -218,14 +223,27 @@ class GalleryModel(QAbstractListModel):
         """Repaint the badges of a batch whose size changed (only its loaded rows)."""
         if not batch_id:
             return
-        for r, it in enumerate(self._items[:400]):
+        seen = False
+        for r, it in enumerate(self._items):
             if it.batch_id == batch_id:
+                seen = True
                 index = self.index(r)
                 self.dataChanged.emit(index, index, [BATCH_ROLE])
+            elif seen:
+                break
 
     def insert_sorted(self, item: GalleryItem) -> None:
         """Put back a restored image at its place by date (newest first)."""
         if item.id in self._rows:
+            return
+        if item.batch_id and self._batch_counts.get(item.batch_id):
+            row = self._sibling_row(item)  # back beside the rest of its batch
+            self.beginInsertRows(QModelIndex(), row, row)
+            self._items.insert(row, item)
+            self._count(item, +1)
+            self._reindex()
+            self.endInsertRows()
+            self._refresh_batch(item.batch_id)
             return
         row = 0
         key = (item.created_at, item.id)

@@ -31,6 +31,19 @@ SpawnFn = Callable[[Any], Any]
 ClientFn = Callable[[str], Awaitable[Any]]
 
 
+IMAGE_WORDS = ("image", "dall-e", "flux", "stable-diffusion", "sdxl", "imagen", "kolors",
+               "midjourney", "recraft", "ideogram", "playground", "seedream", "qwen-image")
+
+
+def image_model_ids(models: list[Any]) -> list[str]:
+    """The image models of a `/models` list: by capability where the server says, else by name
+    (most servers list every model without kinds); every model when no name looks like one."""
+    if any(m.capabilities for m in models):
+        return [m.id for m in models if "image" in m.capabilities]
+    named = [m.id for m in models if any(w in m.id.lower() for w in IMAGE_WORDS)]
+    return named or [m.id for m in models]
+
+
 class GenerateController(QObject):
     jobStarted = Signal(int)  # job id
     jobFinished = Signal(int, str)  # job id, final state
@@ -111,7 +124,7 @@ class GenerateController(QObject):
             return
         if generation != self._models_generation:
             return
-        ids = [m.id for m in models if "image" in m.capabilities]
+        ids = image_model_ids(models)
         profile = self.profile(profile_id)
         self.form.set_models(ids, profile.model_for("image") if profile else "")
         self.form.model_combo.setToolTip(

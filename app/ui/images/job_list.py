@@ -58,9 +58,13 @@ class JobView:
     may_have_reached_provider: bool = False
 
 
-def next_step(error: str, state: str, may_have_reached_provider: bool = False) -> str:
+def next_step(
+    error: str, state: str, may_have_reached_provider: bool = False, can_retry_download: bool = False
+) -> str:
     """What the user can do about a failed or interrupted generation, in one sentence."""
     low = error.lower()
+    if can_retry_download:
+        return "Retry the download while the provider still keeps the images, or run it again."
     if state == "interrupted":
         if may_have_reached_provider:
             return ("The request may have reached the provider before the app stopped; run it "
@@ -172,7 +176,8 @@ class JobRow(QFrame):
         self.error_label.setVisible(failed and bool(job.error))
         self.error_label.setText(job.error)
         self.next_label.setVisible(failed)
-        self.next_label.setText(next_step(job.error, job.state, job.may_have_reached_provider) if failed else "")
+        self.next_label.setText(next_step(
+            job.error, job.state, job.may_have_reached_provider, job.can_retry_download) if failed else "")
         self.retry_button.setVisible(failed and job.can_retry_download)
         self.rerun_button.setVisible(failed or job.state == "cancelled")
         self.dismiss_button.setVisible(not active)
