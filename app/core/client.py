@@ -1015,7 +1015,7 @@ class ProviderClient:
             await response.aclose()
         if len(body) > max_bytes:
             raise MalformedResponseError(
-                f"The download is larger than {max_bytes // (1024 * 1024)} MB, so it was not "
+                f"The download is larger than {max_bytes / (1024 * 1024):.1f} MB, so it was not "
                 "saved. The server may not be sending an image.",
             )
         content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
