@@ -41,7 +41,7 @@ def gallery_item(rec: ImageRecord, path_of: PathFn) -> GalleryItem:
     return GalleryItem(
         id=rec.id,
         prompt=rec.prompt,
-        path=path_of(rec),
+        path=str(path_of(rec)),
         model=rec.model or "",
         size=rec.size or "",
         profile_id=rec.profile_id or "",

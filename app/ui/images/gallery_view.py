@@ -1,7 +1,8 @@
-"""The gallery grid: a QListView in icon mode over `GalleryModel`, with a painting delegate.
+"""The gallery grid: an item view over `GalleryModel` with a painting delegate.
 
-- Virtualised: uniform cell sizes and a static flow, so Qt lays out and paints only what is on
-  screen; the delegate never loads anything, it draws the loader's pixmap or a placeholder.
+- Virtualised: cells have one size, so a cell's place is arithmetic; only what is on screen is
+  painted, and adding rows costs nothing per row already there (see `GalleryView`). The delegate
+  never loads anything: it draws the loader's pixmap or a placeholder.
 - Thumbnails for what is on or near the screen: after a scroll or resize settles (one 30 ms timer)
   the view tells the loader the visible rows first, then a few rows above and below.
 - The scroll position never moves when rows are inserted or removed above the viewport (a new image,
@@ -16,6 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from PySide6.QtCore import (
     QModelIndex,
@@ -29,6 +31,7 @@ from PySide6.QtCore import (
     Signal,
 )
 from PySide6.QtGui import (
+    QRegion,
     QColor,
     QKeyEvent,
     QKeySequence,
@@ -41,7 +44,6 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QListView,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
@@ -139,8 +141,15 @@ class GalleryDelegate(QStyledItemDelegate):
         painter.restore()
 
 
-class GalleryView(QListView):
-    """The thumbnail grid. Signals: open / delete / copy requests for the current image."""
+class GalleryView(QAbstractItemView):
+    """The thumbnail grid. Signals: open / delete / copy requests for the current image.
+
+    An item view whose layout is arithmetic (cell `i` is at row `i // columns`): Qt's QListView
+    in icon mode re-lays out every item on each insert (~200 ms at 50,000 images, measured by
+    benchmarks/images_ui.py), so appending a page or a new image would stall the event loop.
+    Selection, the current index, keyboard moves, drag and double-click come from
+    QAbstractItemView; only geometry and painting are here.
+    """
 
     openRequested = Signal(int)  # image id
     deleteRequested = Signal(int)
@@ -149,37 +158,157 @@ class GalleryView(QListView):
 
     def __init__(self, model: GalleryModel, loader: ThumbnailLoader, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        # Set first: Qt calls the geometry methods below from the setters that follow.
+        self._model = model
+        self.loader = loader
         self.setAccessibleName("Gallery")
-        self.setViewMode(QListView.ViewMode.IconMode)
-        # Static movement after IconMode (which sets Snap): Qt then uses its list layout, which
-        # with uniform sizes costs nothing per hidden item.
-        self.setMovement(QListView.Movement.Static)
-        self.setResizeMode(QListView.ResizeMode.Adjust)
-        self.setFlow(QListView.Flow.LeftToRight)
-        self.setWrapping(True)
-        self.setUniformItemSizes(True)
-        self.setGridSize(CELL)
-        self.setSpacing(0)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        self.verticalScrollBar().setSingleStep(24)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setDragEnabled(True)
         self.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         self.setDefaultDropAction(Qt.DropAction.CopyAction)
-        self.setMouseTracking(False)
         self.loader = loader
         self.setItemDelegate(GalleryDelegate(loader, self))
         self.setModel(model)
-        self._model = model
         self._want_timer = QTimer(self)
         self._want_timer.setSingleShot(True)
         self._want_timer.setInterval(30)
         self._want_timer.timeout.connect(self.refresh_wanted)
-        self.verticalScrollBar().valueChanged.connect(self.schedule_wanted)
-        model.rowsInserted.connect(self.schedule_wanted)
-        model.modelReset.connect(self.schedule_wanted)
+        self.verticalScrollBar().valueChanged.connect(self._on_scrolled)
+        for sig in (model.rowsInserted, model.rowsRemoved, model.modelReset, model.layoutChanged):
+            sig.connect(self._on_rows_changed)
         loader.loaded.connect(model.refresh_row)
         self.doubleClicked.connect(lambda idx: self._emit_for(idx, self.openRequested))
+
+    # -- geometry (all arithmetic) --
+
+    def columns(self) -> int:
+        return max(1, self.viewport().width() // CELL.width())
+
+    def _row_rect(self, row: int) -> QRect:
+        cols = self.columns()
+        return QRect((row % cols) * CELL.width(), (row // cols) * CELL.height()
+                     - self.verticalScrollBar().value(), CELL.width(), CELL.height())
+
+    def visualRect(self, index: _INDEX) -> QRect:  # noqa: N802
+        if not index.isValid():
+            return QRect()
+        return self._row_rect(index.row())
+
+    def indexAt(self, point: QPoint) -> QModelIndex:  # noqa: N802
+        cols = self.columns()
+        col = point.x() // CELL.width()
+        if point.x() < 0 or col >= cols:
+            return QModelIndex()
+        line = (point.y() + self.verticalScrollBar().value()) // CELL.height()
+        row = line * cols + col
+        if point.y() < 0 or row >= self._model.rowCount():
+            return QModelIndex()
+        return self._model.index(row)
+
+    def scrollTo(self, index: _INDEX, hint: QAbstractItemView.ScrollHint = QAbstractItemView.ScrollHint.EnsureVisible) -> None:  # noqa: N802, E501
+        if not index.isValid():
+            return
+        rect = self.visualRect(index)
+        bar = self.verticalScrollBar()
+        height = self.viewport().height()
+        if hint == QAbstractItemView.ScrollHint.PositionAtTop or rect.top() < 0:
+            bar.setValue(bar.value() + rect.top())
+        elif hint == QAbstractItemView.ScrollHint.PositionAtCenter:
+            bar.setValue(bar.value() + rect.center().y() - height // 2)
+        elif rect.bottom() > height:
+            bar.setValue(bar.value() + rect.bottom() - height + 1)
+
+    def moveCursor(self, action: QAbstractItemView.CursorAction, modifiers: Qt.KeyboardModifier) -> QModelIndex:  # noqa: N802, E501
+        n = self._model.rowCount()
+        if n == 0:
+            return QModelIndex()
+        current = self.currentIndex().row() if self.currentIndex().isValid() else -1
+        cols = self.columns()
+        per_page = cols * max(1, self.viewport().height() // CELL.height())
+        A = QAbstractItemView.CursorAction
+        moves = {A.MoveLeft: -1, A.MovePrevious: -1, A.MoveRight: 1, A.MoveNext: 1,
+                 A.MoveUp: -cols, A.MoveDown: cols, A.MovePageUp: -per_page, A.MovePageDown: per_page}
+        if current < 0:
+            target = 0
+        elif action == A.MoveHome:
+            target = 0
+        elif action == A.MoveEnd:
+            target = n - 1
+        else:
+            target = current + moves.get(action, 0)
+        target = min(max(target, 0), n - 1)
+        if target >= n - cols and self._model.canFetchMore():
+            self._model.fetchMore()
+        return self._model.index(target)
+
+    def horizontalOffset(self) -> int:  # noqa: N802
+        return 0
+
+    def verticalOffset(self) -> int:  # noqa: N802
+        return self.verticalScrollBar().value()
+
+    def isIndexHidden(self, index: _INDEX) -> bool:  # noqa: N802
+        return False
+
+    def setSelection(self, rect: QRect, flags: Any) -> None:  # noqa: N802
+        index = self.indexAt(rect.topLeft())
+        if index.isValid():
+            self.selectionModel().select(index, flags)
+
+    def visualRegionForSelection(self, selection: Any) -> QRegion:  # noqa: N802
+        region = QRegion()
+        for index in selection.indexes():
+            region = region.united(self.visualRect(index))
+        return region
+
+    def sync_scroll_range(self) -> None:
+        """The scroll bar's range for the rows loaded (QAbstractItemView leaves it to views)."""
+        lines = -(-self._model.rowCount() // self.columns())
+        bar = self.verticalScrollBar()
+        height = self.viewport().height()
+        bar.setRange(0, max(0, lines * CELL.height() - height))
+        bar.setPageStep(max(1, height))
+        bar.setSingleStep(24)
+
+    def doItemsLayout(self) -> None:  # noqa: N802
+        self.sync_scroll_range()
+        self.viewport().update()
+
+    def paintEvent(self, event: Any) -> None:  # noqa: N802
+        painter = QPainter(self.viewport())
+        option = QStyleOptionViewItem()
+        self.initViewItemOption(option)
+        delegate = self.itemDelegate()
+        selection = self.selectionModel()
+        current = self.currentIndex()
+        focus = self.hasFocus()
+        base_state = option.state  # type: ignore[attr-defined]
+        for row in self.visible_rows():
+            index = self._model.index(row)
+            option.rect = self._row_rect(row)  # type: ignore[attr-defined]
+            state = base_state
+            if selection is not None and selection.isSelected(index):
+                state |= QStyle.StateFlag.State_Selected
+            if focus and index == current:
+                state |= QStyle.StateFlag.State_HasFocus
+            option.state = state  # type: ignore[attr-defined]
+            delegate.paint(painter, option, index)
+        painter.end()
+
+    def _on_rows_changed(self, *_args: object) -> None:
+        self.sync_scroll_range()
+        self.viewport().update()
+        self.schedule_wanted()
+
+    def _on_scrolled(self, value: int) -> None:
+        self.viewport().update()
+        self.schedule_wanted()
+        # Fetch the next page two screens before the end, not at the very bottom.
+        bar = self.verticalScrollBar()
+        if bar.maximum() - value < 2 * self.viewport().height() and self._model.canFetchMore():
+            self._model.fetchMore()
 
     # -- which thumbnails --
 
@@ -192,25 +321,18 @@ class GalleryView(QListView):
         n = self._model.rowCount()
         if n == 0:
             return range(0)
-        vp = self.viewport().rect()
-        first = self.indexAt(QPoint(2, 2))
-        last = self.indexAt(QPoint(vp.width() - 2, vp.height() - 2))
-        start = first.row() if first.isValid() else 0
-        if last.isValid():
-            end = last.row() + 1
-        else:
-            per_row = max(1, vp.width() // CELL.width())
-            rows = vp.height() // CELL.height() + 2
-            end = min(n, start + per_row * rows)
-        return range(start, min(n, end))
+        cols = self.columns()
+        top = self.verticalScrollBar().value()
+        first_line = top // CELL.height()
+        last_line = (top + self.viewport().height() - 1) // CELL.height()
+        return range(min(n, first_line * cols), min(n, (last_line + 1) * cols))
 
     def refresh_wanted(self) -> None:
         if not self.isVisible():
             return  # nothing is on screen: ask again when shown (showEvent)
         rows = self.visible_rows()
         n = self._model.rowCount()
-        per_row = max(1, self.viewport().width() // CELL.width())
-        near = per_row * NEAR_ROWS
+        near = self.columns() * NEAR_ROWS
         order = list(rows)
         order += list(range(rows.stop, min(n, rows.stop + near)))
         order += list(range(max(0, rows.start - near), rows.start))[::-1]
@@ -220,10 +342,12 @@ class GalleryView(QListView):
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
         super().showEvent(event)
+        self.sync_scroll_range()
         self.schedule_wanted()
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
         super().resizeEvent(event)
+        self.sync_scroll_range()
         self.schedule_wanted()
 
     # -- keep the scroll position --

@@ -9,6 +9,7 @@ them. `sendToChatRequested(path)` is for the main window to route to the chat ta
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
@@ -294,7 +295,7 @@ class ImagesTab(QWidget):
     def _copy_from_grid(self, image_id: int) -> None:
         item = self.model.item(self.model.row_of(image_id))
         if item is not None and item.path is not None:
-            self.detail_ctl.copy_file(item.path)
+            self.detail_ctl.copy_file(Path(item.path))
 
     # -- undo --
 

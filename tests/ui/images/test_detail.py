@@ -82,7 +82,7 @@ def test_actions_copy_open_reveal_save_use_settings_send(tab: Any, arun: Any, tm
     assert mime.hasImage() and [u.toLocalFile() for u in mime.urls()] == [str(item.path)]
     d.open_button.click()
     d.reveal_button.click()
-    assert [u.toLocalFile() for u in tab.opened_urls] == [str(item.path), str(item.path.parent)]
+    assert [u.toLocalFile() for u in tab.opened_urls] == [str(item.path), str(Path(item.path).parent)]
 
     target = tmp_path / "fox.png"
 
@@ -92,7 +92,7 @@ def test_actions_copy_open_reveal_save_use_settings_send(tab: Any, arun: Any, tm
         assert await saved == str(target)
 
     arun(save())
-    assert target.read_bytes() == item.path.read_bytes()
+    assert target.read_bytes() == Path(item.path).read_bytes()
 
     tab.form.prompt_edit.setPlainText("my draft")
     d.use_button.click()

@@ -3,6 +3,7 @@ new images, stars, delete with undo, filters and search, keyboard, drag data, em
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QPoint, Qt
@@ -38,7 +39,7 @@ def test_generate_shows_the_new_images_first_with_thumbnails(tab: Any, arun: Any
     assert [it.prompt for it in items] == ["a red fox in the snow"] * 3
     assert [it.batch_index for it in items] == [0, 1, 2]
     assert tab.model.index(0).data(Qt.ItemDataRole.UserRole + 2) == (1, 3)
-    assert all(it.path is not None and it.path.exists() for it in items)
+    assert all(it.path is not None and Path(it.path).exists() for it in items)
 
 
 def test_pages_are_fetched_as_the_view_scrolls(tab: Any, image_service: Any, arun: Any) -> None:
