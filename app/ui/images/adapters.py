@@ -71,7 +71,8 @@ def detail_info(
         "file_type": rec.mime,
         "file_size": f"{rec.byte_size / 1024:.0f} KB" if rec.byte_size else "",
     }
-    shown = {"prompt", "model", "size", "quality", "style", "seed", "negative_prompt", "n"}
+    shown = {"prompt", "model", "size", "quality", "style", "seed", "negative_prompt", "profile_id",
+             "regenerates", "extra"}
     for key, value in (rec.params or {}).items():
         if key not in shown and key not in values:
             values[key] = value

@@ -42,6 +42,9 @@ from app.ui.images.image_viewer import ZoomableImage
 __all__ = ["DetailInfo", "DetailView"]
 
 
+LABELS = {"n": "Images asked for", "created_at": "Created", "response_format": "Response format"}
+
+
 @dataclass
 class DetailInfo:
     """What the detail view shows about one image."""
@@ -68,7 +71,7 @@ def parameter_rows(values: dict[str, Any]) -> list[tuple[str, str]]:
             text = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(value))
         else:
             text = str(value)
-        rows.append((key.replace("_", " ").capitalize(), text))
+        rows.append((LABELS.get(key, key.replace("_", " ").capitalize()), text))
     return rows
 
 
@@ -191,9 +194,13 @@ class DetailView(QWidget):
         scroll.setWidget(info)
         side_layout.addWidget(scroll, 1)
         side.setMinimumWidth(300)
+        # The image gets the room; the side column stays a readable width.
+        side.setMaximumWidth(440)
         split.addWidget(side)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 1)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 0)
+        split.setSizes([900, 360])
+        split.setChildrenCollapsible(False)
         outer.addWidget(split, 1)
 
     # -- building bits --
@@ -225,7 +232,7 @@ class DetailView(QWidget):
         t = QPlainTextEdit()
         t.setReadOnly(True)
         t.setAccessibleName(name)
-        t.setMaximumHeight(120)
+        t.setMaximumHeight(96)
         t.setFrameShape(QFrame.Shape.StyledPanel)
         return t
 

@@ -133,7 +133,9 @@ class GenerateForm(QWidget):
         self.size_combo.setAccessibleName("Size")
         self.size_combo.setToolTip("Width and height in the provider's notation")
         row.addWidget(self.size_combo, 1)
-        form.addRow("Count, si&ze", row)
+        size_label = QLabel("Count, si&ze")
+        size_label.setBuddy(self.size_combo)
+        form.addRow(size_label, row)
 
         self.quality_combo = self._choice_combo("Quality", QUALITIES)
         form.addRow("&Quality", self.quality_combo)
