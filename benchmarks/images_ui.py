@@ -38,8 +38,24 @@ ROOT = Path(__file__).resolve().parent.parent
 LIBRARY = 50_000
 DISTINCT = 500
 SCROLL_PX_PER_FRAME = 1200  # a fast, steady flick: ~75,000 px/s
-WORDS = ("fox", "lighthouse", "robot", "forest", "harbour", "castle", "desert", "garden",
-         "city", "mountain", "river", "owl", "train", "market", "bridge", "comet")
+WORDS = (
+    "fox",
+    "lighthouse",
+    "robot",
+    "forest",
+    "harbour",
+    "castle",
+    "desert",
+    "garden",
+    "city",
+    "mountain",
+    "river",
+    "owl",
+    "train",
+    "market",
+    "bridge",
+    "comet",
+)
 
 
 # --- the library --------------------------------------------------------------------------------
@@ -76,12 +92,22 @@ async def _fill(data_dir: Path, count: int) -> None:
         for i in range(count):
             sha, rel = files[i % len(files)]
             words = rng.sample(WORDS, 3)
-            batch.append(NewImage(
-                path=rel, sha256=sha, prompt=f"a {words[0]} by a {words[1]} at dusk, {words[2]}",
-                model=rng.choice(("dall-e-3", "gpt-image-1", "flux")), profile_id="demo-openai",
-                size="1024x1024", created_at=start + i * 60.0, width=512, height=512,
-                mime="image/png", job_id=None, batch_index=0,
-            ))
+            batch.append(
+                NewImage(
+                    path=rel,
+                    sha256=sha,
+                    prompt=f"a {words[0]} by a {words[1]} at dusk, {words[2]}",
+                    model=rng.choice(("dall-e-3", "gpt-image-1", "flux")),
+                    profile_id="demo-openai",
+                    size="1024x1024",
+                    created_at=start + i * 60.0,
+                    width=512,
+                    height=512,
+                    mime="image/png",
+                    job_id=None,
+                    batch_index=0,
+                )
+            )
             if len(batch) == 5000:
                 await service.repo.add_many(batch)
                 batch = []
@@ -166,9 +192,12 @@ async def _first_screen(tab: Any, t0: float) -> float:
         if rows and all(tab.loader.pixmap(tab.model.item(r).id) is not None for r in rows):
             break
         await asyncio.wait(
-            [asyncio.ensure_future(signal_future(tab.loader.loaded)),
-             asyncio.ensure_future(signal_future(tab.model.pageLoaded))],
-            return_when=asyncio.FIRST_COMPLETED, timeout=0.5,
+            [
+                asyncio.ensure_future(signal_future(tab.loader.loaded)),
+                asyncio.ensure_future(signal_future(tab.model.pageLoaded)),
+            ],
+            return_when=asyncio.FIRST_COMPLETED,
+            timeout=0.5,
         )
     view.viewport().repaint()
     return (time.perf_counter() - t0) * 1000
@@ -191,8 +220,12 @@ async def _child(data_dir: Path, params: dict[str, Any]) -> dict[str, Any]:
     service = ImageService(db, engine, clients, data_dir / "images")
     out: dict[str, Any] = {}
     t0 = time.perf_counter()
-    tab = ImagesTab(service, TaskOwner("bench"), profiles=lambda: list(profiles.values()),
-                    client_for=clients.get)
+    tab = ImagesTab(
+        service,
+        TaskOwner("bench"),
+        profiles=lambda: list(profiles.values()),
+        client_for=clients.get,
+    )
     tab.resize(1280, 800)
     tab.show()
     out["first_screen_ms"] = await _first_screen(tab, t0)
@@ -223,9 +256,14 @@ async def _child(data_dir: Path, params: dict[str, Any]) -> dict[str, Any]:
             form.prompt_edit.setPlainText(f"benchmark image {i}")
             form.generate_button.click()
         while tab.model.rowCount() < before + 10 or tab.loader.pending():
-            await asyncio.wait([asyncio.ensure_future(signal_future(tab.model.rowsInserted)),
-                                asyncio.ensure_future(signal_future(tab.loader.idle))],
-                               return_when=asyncio.FIRST_COMPLETED, timeout=0.5)
+            await asyncio.wait(
+                [
+                    asyncio.ensure_future(signal_future(tab.model.rowsInserted)),
+                    asyncio.ensure_future(signal_future(tab.loader.idle)),
+                ],
+                return_when=asyncio.FIRST_COMPLETED,
+                timeout=0.5,
+            )
         out["generate_stall_ms"] = watch.stop()
         out["generated"] = tab.model.rowCount() - before
     out["peak_rss_mb"] = _peak_rss_mb()
@@ -247,8 +285,10 @@ def _child_main(data_dir: Path, params: dict[str, Any]) -> int:
     app.setQuitOnLastWindowClosed(False)  # closing the tab must not stop the loop mid-run
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    sys.set_asyncgen_hooks(firstiter=loop._asyncgen_firstiter_hook,  # type: ignore[attr-defined]
-                           finalizer=loop._asyncgen_finalizer_hook)  # type: ignore[attr-defined]
+    sys.set_asyncgen_hooks(
+        firstiter=loop._asyncgen_firstiter_hook,  # type: ignore[attr-defined]
+        finalizer=loop._asyncgen_finalizer_hook,
+    )  # type: ignore[attr-defined]
     with loop:
         result = loop.run_until_complete(_child(data_dir, params))
     print("RESULT " + json.dumps(result), flush=True)
@@ -256,10 +296,26 @@ def _child_main(data_dir: Path, params: dict[str, Any]) -> int:
 
 
 def _run_child(data_dir: Path, params: dict[str, Any]) -> dict[str, Any]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(ROOT),
+        QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"),
+    )
     proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.images_ui", "--child", str(data_dir), json.dumps(params)],
-        capture_output=True, text=True, env=env, cwd=ROOT, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.images_ui",
+            "--child",
+            str(data_dir),
+            json.dumps(params),
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=600,
     )
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
@@ -285,17 +341,50 @@ def run() -> list[Row]:
         scroll = _run_child(data, {"mode": "scroll"})
         gen = _run_child(data, {"mode": "generate", "profiles": profiles})
     n = f"{LIBRARY:,} images"
-    rows.append(Row("images UI: first screen, warm thumbnails", warm["first_screen_ms"], "ms",
-                    "<= 300", warm["first_screen_ms"] <= 300, n))
-    rows.append(Row("images UI: first screen, cold thumbnail cache", cold["first_screen_ms"], "ms",
-                    "<= 1500", cold["first_screen_ms"] <= 1500, n))
-    rows.append(Row("images UI: scroll top to bottom, longest stall", scroll["scroll_stall_ms"], "ms",
-                    "<= 16", scroll["scroll_stall_ms"] <= 16,
-                    f"{scroll['rows']:,} rows in {scroll['scroll_s']:.1f} s at {SCROLL_PX_PER_FRAME} px/16 ms"))
+    rows.append(
+        Row(
+            "images UI: first screen, warm thumbnails",
+            warm["first_screen_ms"],
+            "ms",
+            "<= 300",
+            warm["first_screen_ms"] <= 300,
+            n,
+        )
+    )
+    rows.append(
+        Row(
+            "images UI: first screen, cold thumbnail cache",
+            cold["first_screen_ms"],
+            "ms",
+            "<= 1500",
+            cold["first_screen_ms"] <= 1500,
+            n,
+        )
+    )
+    rows.append(
+        Row(
+            "images UI: scroll top to bottom, longest stall",
+            scroll["scroll_stall_ms"],
+            "ms",
+            "<= 16",
+            scroll["scroll_stall_ms"] <= 16,
+            f"{scroll['rows']:,} rows in {scroll['scroll_s']:.1f} s at {SCROLL_PX_PER_FRAME} px/16 ms",
+        )
+    )
     peak = max(cold["peak_rss_mb"], warm["peak_rss_mb"], scroll["peak_rss_mb"], gen["peak_rss_mb"])
-    rows.append(Row("images UI: peak RSS", peak, "MB", "<= 350", peak <= 350, "over open, scroll, generate"))
-    rows.append(Row("images UI: 10 generations at once, longest stall", gen["generate_stall_ms"], "ms",
-                    "<= 16", gen["generate_stall_ms"] <= 16, f"{gen['generated']} images arrived"))
+    rows.append(
+        Row("images UI: peak RSS", peak, "MB", "<= 350", peak <= 350, "over open, scroll, generate")
+    )
+    rows.append(
+        Row(
+            "images UI: 10 generations at once, longest stall",
+            gen["generate_stall_ms"],
+            "ms",
+            "<= 16",
+            gen["generate_stall_ms"] <= 16,
+            f"{gen['generated']} images arrived",
+        )
+    )
     return rows
 
 

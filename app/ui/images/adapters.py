@@ -53,7 +53,9 @@ def gallery_item(rec: ImageRecord, path_of: PathFn) -> GalleryItem:
 
 
 def detail_info(
-    rec: ImageRecord, path_of: PathFn, profile_name: Callable[[str], str] = lambda p: p,
+    rec: ImageRecord,
+    path_of: PathFn,
+    profile_name: Callable[[str], str] = lambda p: p,
     batch_size: int = 0,
 ) -> DetailInfo:
     """Everything known about one image, as read-only rows."""
@@ -71,8 +73,18 @@ def detail_info(
         "file_type": rec.mime,
         "file_size": f"{rec.byte_size / 1024:.0f} KB" if rec.byte_size else "",
     }
-    shown = {"prompt", "model", "size", "quality", "style", "seed", "negative_prompt", "profile_id",
-             "regenerates", "extra"}
+    shown = {
+        "prompt",
+        "model",
+        "size",
+        "quality",
+        "style",
+        "seed",
+        "negative_prompt",
+        "profile_id",
+        "regenerates",
+        "extra",
+    }
     for key, value in (rec.params or {}).items():
         if key not in shown and key not in values:
             values[key] = value
@@ -91,7 +103,7 @@ def detail_info(
 
 
 def form_settings(rec: ImageRecord) -> FormSettings:
-    """"Use these settings": the form filled from an image (never done by just looking)."""
+    """ "Use these settings": the form filled from an image (never done by just looking)."""
     params = rec.params or {}
     n = params.get("n", 1)
     return FormSettings(
@@ -145,7 +157,9 @@ def job_view(job: JobRecord, can_retry: bool = False) -> JobView:
     n = request.get("n", 1) if isinstance(request, dict) else 1
     result = job.result or {}
     saved = result.get("saved")
-    saved_count = len(saved) if isinstance(saved, list) else int(saved) if isinstance(saved, int) else 0
+    saved_count = (
+        len(saved) if isinstance(saved, list) else int(saved) if isinstance(saved, int) else 0
+    )
     return JobView(
         id=job.id,
         state=job.state,
@@ -167,8 +181,15 @@ def capabilities_for(profile: ProviderProfile | None) -> FormCapabilities:
         return FormCapabilities()
     if str(profile.dialect) == "gemini":
         # Gemini's image output takes a prompt and a seed; size/quality/style are not its words.
-        return FormCapabilities(size_style="x", quality=False, style=False, response_format=False,
-                                seed=True, negative_prompt=False, max_n=4)
+        return FormCapabilities(
+            size_style="x",
+            quality=False,
+            style=False,
+            response_format=False,
+            seed=True,
+            negative_prompt=False,
+            max_n=4,
+        )
     # OpenAI's own endpoint takes no seed or negative prompt; OpenAI-compatible servers for
     # open models (seed 002's, SD/Flux backends) do, and the service sends them there.
     own_openai = profile.preset == "openai"

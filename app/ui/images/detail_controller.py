@@ -103,7 +103,9 @@ class DetailController(QObject):
         info = detail_info(rec, self.service.file_path, self._profile_name, batch_size)
         self.view.show_info(info, QPixmap.fromImage(image))
         if image.isNull():
-            self.message.emit("The image file could not be read; it may have been moved or deleted.")
+            self.message.emit(
+                "The image file could not be read; it may have been moved or deleted."
+            )
         self.opened.emit(rec.id)
         return True
 
@@ -166,7 +168,9 @@ class DetailController(QObject):
         try:
             await asyncio.to_thread(shutil.copyfile, path, target)
         except OSError as exc:
-            self.message.emit(f"Could not save {target.name}: {exc.strerror or exc}. Pick another folder.")
+            self.message.emit(
+                f"Could not save {target.name}: {exc.strerror or exc}. Pick another folder."
+            )
             return
         self.message.emit(f"Saved {target}")
         self.saved.emit(str(target))
@@ -195,7 +199,9 @@ class DetailController(QObject):
 
     async def _rerun_current(self) -> None:
         if self.record is None or self.record.job_id is None:
-            self.message.emit("This image has no generation to run again; use its settings instead.")
+            self.message.emit(
+                "This image has no generation to run again; use its settings instead."
+            )
             return
         await self._rerun(self.record.job_id)
 

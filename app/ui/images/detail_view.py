@@ -101,13 +101,19 @@ class DetailView(QWidget):
         outer.setContentsMargins(0, 0, 0, 0)
 
         bar = QHBoxLayout()
-        self.back_button = self._tool("Back to the gallery (Esc)", standard(QStyle.StandardPixmap.SP_ArrowBack), "Back")
+        self.back_button = self._tool(
+            "Back to the gallery (Esc)", standard(QStyle.StandardPixmap.SP_ArrowBack), "Back"
+        )
         self.back_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.back_button.clicked.connect(self.backRequested)
         bar.addWidget(self.back_button)
-        self.prev_button = self._tool("Previous image (Left)", standard(QStyle.StandardPixmap.SP_MediaSeekBackward))
+        self.prev_button = self._tool(
+            "Previous image (Left)", standard(QStyle.StandardPixmap.SP_MediaSeekBackward)
+        )
         self.prev_button.clicked.connect(self.previousRequested)
-        self.next_button = self._tool("Next image (Right)", standard(QStyle.StandardPixmap.SP_MediaSeekForward))
+        self.next_button = self._tool(
+            "Next image (Right)", standard(QStyle.StandardPixmap.SP_MediaSeekForward)
+        )
         self.next_button.clicked.connect(self.nextRequested)
         bar.addWidget(self.prev_button)
         bar.addWidget(self.next_button)
@@ -145,17 +151,46 @@ class DetailView(QWidget):
         self.star_button.clicked.connect(self._on_star)
         self.copy_image_button = self._button("Copy image", icon("copy"), "Copy the image (Ctrl+C)")
         self.copy_prompt_button = self._button("Copy prompt", icon("copy"), "Copy the prompt")
-        self.save_button = self._button("Save as…", standard(QStyle.StandardPixmap.SP_DialogSaveButton), "Save a copy")
-        self.reveal_button = self._button("Show in folder", standard(QStyle.StandardPixmap.SP_DirOpenIcon), "Show the file in the file manager")
-        self.open_button = self._button("Open", standard(QStyle.StandardPixmap.SP_FileIcon), "Open with the system viewer")
-        self.use_button = self._button("Use these settings", standard(QStyle.StandardPixmap.SP_ArrowLeft), "Fill the generate form with this image's settings")
-        self.rerun_button = self._button("Re-run", standard(QStyle.StandardPixmap.SP_BrowserReload), "Generate again with the same settings (keeps this image)")
-        self.send_button = self._button("Send to chat", icon("send-to-chat"), "Attach this image to a new message in the Chat tab")
-        self.delete_button = self._button("Delete", standard(QStyle.StandardPixmap.SP_TrashIcon), "Delete (Del); you can undo")
+        self.save_button = self._button(
+            "Save as…", standard(QStyle.StandardPixmap.SP_DialogSaveButton), "Save a copy"
+        )
+        self.reveal_button = self._button(
+            "Show in folder",
+            standard(QStyle.StandardPixmap.SP_DirOpenIcon),
+            "Show the file in the file manager",
+        )
+        self.open_button = self._button(
+            "Open", standard(QStyle.StandardPixmap.SP_FileIcon), "Open with the system viewer"
+        )
+        self.use_button = self._button(
+            "Use these settings",
+            standard(QStyle.StandardPixmap.SP_ArrowLeft),
+            "Fill the generate form with this image's settings",
+        )
+        self.rerun_button = self._button(
+            "Re-run",
+            standard(QStyle.StandardPixmap.SP_BrowserReload),
+            "Generate again with the same settings (keeps this image)",
+        )
+        self.send_button = self._button(
+            "Send to chat",
+            icon("send-to-chat"),
+            "Attach this image to a new message in the Chat tab",
+        )
+        self.delete_button = self._button(
+            "Delete", standard(QStyle.StandardPixmap.SP_TrashIcon), "Delete (Del); you can undo"
+        )
         buttons = [
-            self.star_button, self.copy_image_button, self.copy_prompt_button, self.save_button,
-            self.reveal_button, self.open_button, self.use_button, self.rerun_button,
-            self.send_button, self.delete_button,
+            self.star_button,
+            self.copy_image_button,
+            self.copy_prompt_button,
+            self.save_button,
+            self.reveal_button,
+            self.open_button,
+            self.use_button,
+            self.rerun_button,
+            self.send_button,
+            self.delete_button,
         ]
         for i, b in enumerate(buttons):
             actions.addWidget(b, i // 2, i % 2)
@@ -276,7 +311,7 @@ class DetailView(QWidget):
         if self.info is not None:
             signal.emit(self.info.id)
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
         ctrl = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
         if key == Qt.Key.Key_Escape:
@@ -297,4 +332,3 @@ class DetailView(QWidget):
             super().keyPressEvent(event)
             return
         event.accept()
-

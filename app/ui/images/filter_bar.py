@@ -107,7 +107,9 @@ class FilterBar(QWidget):
         combo.currentIndexChanged.connect(self._emit)
         return combo
 
-    def set_facets(self, profiles: list[tuple[str, str]], models: list[str], sizes: list[str]) -> None:
+    def set_facets(
+        self, profiles: list[tuple[str, str]], models: list[str], sizes: list[str]
+    ) -> None:
         """Fill the menus (profiles as (id, name)); keep what is selected."""
         for combo, values in (
             (self.profile_combo, profiles),
@@ -121,7 +123,7 @@ class FilterBar(QWidget):
             for value, label in values:
                 combo.addItem(label, value)
             i = combo.findData(keep)
-            combo.setCurrentIndex(i if i >= 0 else 0)
+            combo.setCurrentIndex(max(i, 0))
             combo.blockSignals(False)
 
     def query(self) -> GalleryQuery:
@@ -141,13 +143,27 @@ class FilterBar(QWidget):
         )
 
     def clear(self) -> None:
-        for w in (self.profile_combo, self.model_combo, self.size_combo, self.date_combo, self.search, self.starred_button):
+        for w in (
+            self.profile_combo,
+            self.model_combo,
+            self.size_combo,
+            self.date_combo,
+            self.search,
+            self.starred_button,
+        ):
             w.blockSignals(True)
         self.search.clear()
         for combo in (self.profile_combo, self.model_combo, self.size_combo, self.date_combo):
             combo.setCurrentIndex(0)
         self.starred_button.setChecked(False)
-        for w in (self.profile_combo, self.model_combo, self.size_combo, self.date_combo, self.search, self.starred_button):
+        for w in (
+            self.profile_combo,
+            self.model_combo,
+            self.size_combo,
+            self.date_combo,
+            self.search,
+            self.starred_button,
+        ):
             w.blockSignals(False)
         self._emit()
 

@@ -31,7 +31,7 @@ from PySide6.QtGui import QImage
 
 from app.core.errors import SwitchboardError
 
-__all__ = ["BATCH_ROLE", "ITEM_ROLE", "group_batches", "GalleryItem", "GalleryModel", "PageFn"]
+__all__ = ["BATCH_ROLE", "ITEM_ROLE", "GalleryItem", "GalleryModel", "PageFn", "group_batches"]
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,11 @@ class GalleryModel(QAbstractListModel):
     exhaustedChanged = Signal(bool)
 
     def __init__(
-        self, spawn: SpawnFn, fetch: PageFn | None = None, *, page_size: int = 240,
+        self,
+        spawn: SpawnFn,
+        fetch: PageFn | None = None,
+        *,
+        page_size: int = 240,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -92,7 +96,7 @@ class GalleryModel(QAbstractListModel):
 
     # -- Qt model --
 
-    def rowCount(self, parent: _INDEX = QModelIndex()) -> int:  # noqa: N802, B008
+    def rowCount(self, parent: _INDEX = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._items)
 
     def data(self, index: _INDEX, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -104,7 +108,9 @@ class GalleryModel(QAbstractListModel):
         if role == BATCH_ROLE:
             if not item.batch_id:
                 return None
-            size = max(self._batch_counts.get(item.batch_id, 1), item.batch_index + 1, item.batch_size)
+            size = max(
+                self._batch_counts.get(item.batch_id, 1), item.batch_index + 1, item.batch_size
+            )
             return (item.batch_index + 1, size) if size > 1 else None
         if role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.AccessibleTextRole):
             star = "Starred. " if item.starred else ""
@@ -117,10 +123,10 @@ class GalleryModel(QAbstractListModel):
         base = super().flags(index)
         return base | Qt.ItemFlag.ItemIsDragEnabled if index.isValid() else base
 
-    def canFetchMore(self, parent: _INDEX = QModelIndex()) -> bool:  # noqa: N802, B008
+    def canFetchMore(self, parent: _INDEX = QModelIndex()) -> bool:  # noqa: B008
         return not parent.isValid() and not self._exhausted and not self._loading
 
-    def fetchMore(self, parent: _INDEX = QModelIndex()) -> None:  # noqa: N802, B008
+    def fetchMore(self, parent: _INDEX = QModelIndex()) -> None:  # noqa: B008
         if not self.canFetchMore(parent) or self._fetch is None:
             return
         self._loading = True
@@ -128,12 +134,14 @@ class GalleryModel(QAbstractListModel):
 
     # -- drag out: a file URL and the image data --
 
-    def mimeTypes(self) -> list[str]:  # noqa: N802
+    def mimeTypes(self) -> list[str]:
         return ["text/uri-list", "image/png"]
 
-    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:  # noqa: N802
+    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:
         data = QMimeData()
-        items = [self._items[i.row()] for i in indexes if i.isValid() and i.row() < len(self._items)]
+        items = [
+            self._items[i.row()] for i in indexes if i.isValid() and i.row() < len(self._items)
+        ]
         paths = [Path(it.path) for it in items if it.path is not None]
         data.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
         if len(paths) == 1:
@@ -149,7 +157,7 @@ class GalleryModel(QAbstractListModel):
         data.setText("\n".join(it.prompt for it in items))
         return data
 
-    def supportedDragActions(self) -> Qt.DropAction:  # noqa: N802
+    def supportedDragActions(self) -> Qt.DropAction:
         return Qt.DropAction.CopyAction
 
     # -- reading --

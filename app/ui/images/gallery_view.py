@@ -31,7 +31,6 @@ from PySide6.QtCore import (
     Signal,
 )
 from PySide6.QtGui import (
-    QRegion,
     QColor,
     QKeyEvent,
     QKeySequence,
@@ -39,6 +38,7 @@ from PySide6.QtGui import (
     QPalette,
     QPen,
     QPolygonF,
+    QRegion,
     QResizeEvent,
     QShowEvent,
 )
@@ -81,7 +81,7 @@ class GalleryDelegate(QStyledItemDelegate):
         super().__init__(parent)
         self.loader = loader
 
-    def sizeHint(self, option: QStyleOptionViewItem, index: _INDEX) -> QSize:  # noqa: N802
+    def sizeHint(self, option: QStyleOptionViewItem, index: _INDEX) -> QSize:
         return CELL
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _INDEX) -> None:
@@ -98,7 +98,9 @@ class GalleryDelegate(QStyledItemDelegate):
             painter.fillRect(rect.adjusted(1, 1, -1, -1), pal.color(QPalette.ColorRole.Highlight))
         pix = self.loader.pixmap(item.id)
         if pix is not None:
-            target = QRect(QPoint(0, 0), pix.size().scaled(cell.size(), Qt.AspectRatioMode.KeepAspectRatio))
+            target = QRect(
+                QPoint(0, 0), pix.size().scaled(cell.size(), Qt.AspectRatioMode.KeepAspectRatio)
+            )
             target.moveCenter(cell.center())
             painter.drawPixmap(target, pix)
         else:
@@ -122,8 +124,12 @@ class GalleryDelegate(QStyledItemDelegate):
             painter.drawText(box, Qt.AlignmentFlag.AlignCenter, badge)
             # A band along the bottom: cells of one batch read as one strip.
             first, last = pos == 1, pos == size
-            band = QRect(rect.left() + (4 if first else 0), rect.bottom() - 2,
-                         rect.width() - (4 if first else 0) - (4 if last else 0), 3)
+            band = QRect(
+                rect.left() + (4 if first else 0),
+                rect.bottom() - 2,
+                rect.width() - (4 if first else 0) - (4 if last else 0),
+                3,
+            )
             painter.fillRect(band, pal.color(QPalette.ColorRole.Highlight).lighter(130))
         if item.starred:
             box = QRect(0, 0, 22, 22)
@@ -156,7 +162,9 @@ class GalleryView(QAbstractItemView):
     copyRequested = Signal(int)
     visibleChanged = Signal()  # the wanted-thumbnail set was refreshed (tests, benchmarks)
 
-    def __init__(self, model: GalleryModel, loader: ThumbnailLoader, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, model: GalleryModel, loader: ThumbnailLoader, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         # Set first: Qt calls the geometry methods below from the setters that follow.
         self._model = model
@@ -188,15 +196,19 @@ class GalleryView(QAbstractItemView):
 
     def _row_rect(self, row: int) -> QRect:
         cols = self.columns()
-        return QRect((row % cols) * CELL.width(), (row // cols) * CELL.height()
-                     - self.verticalScrollBar().value(), CELL.width(), CELL.height())
+        return QRect(
+            (row % cols) * CELL.width(),
+            (row // cols) * CELL.height() - self.verticalScrollBar().value(),
+            CELL.width(),
+            CELL.height(),
+        )
 
-    def visualRect(self, index: _INDEX) -> QRect:  # noqa: N802
+    def visualRect(self, index: _INDEX) -> QRect:
         if not index.isValid():
             return QRect()
         return self._row_rect(index.row())
 
-    def indexAt(self, point: QPoint) -> QModelIndex:  # noqa: N802
+    def indexAt(self, point: QPoint) -> QModelIndex:
         cols = self.columns()
         col = point.x() // CELL.width()
         if point.x() < 0 or col >= cols:
@@ -207,7 +219,11 @@ class GalleryView(QAbstractItemView):
             return QModelIndex()
         return self._model.index(row)
 
-    def scrollTo(self, index: _INDEX, hint: QAbstractItemView.ScrollHint = QAbstractItemView.ScrollHint.EnsureVisible) -> None:  # noqa: N802, E501
+    def scrollTo(
+        self,
+        index: _INDEX,
+        hint: QAbstractItemView.ScrollHint = QAbstractItemView.ScrollHint.EnsureVisible,
+    ) -> None:
         if not index.isValid():
             return
         rect = self.visualRect(index)
@@ -220,7 +236,9 @@ class GalleryView(QAbstractItemView):
         elif rect.bottom() > height:
             bar.setValue(bar.value() + rect.bottom() - height + 1)
 
-    def moveCursor(self, action: QAbstractItemView.CursorAction, modifiers: Qt.KeyboardModifier) -> QModelIndex:  # noqa: N802, E501
+    def moveCursor(
+        self, action: QAbstractItemView.CursorAction, modifiers: Qt.KeyboardModifier
+    ) -> QModelIndex:
         n = self._model.rowCount()
         if n == 0:
             return QModelIndex()
@@ -228,11 +246,17 @@ class GalleryView(QAbstractItemView):
         cols = self.columns()
         per_page = cols * max(1, self.viewport().height() // CELL.height())
         A = QAbstractItemView.CursorAction
-        moves = {A.MoveLeft: -1, A.MovePrevious: -1, A.MoveRight: 1, A.MoveNext: 1,
-                 A.MoveUp: -cols, A.MoveDown: cols, A.MovePageUp: -per_page, A.MovePageDown: per_page}
-        if current < 0:
-            target = 0
-        elif action == A.MoveHome:
+        moves = {
+            A.MoveLeft: -1,
+            A.MovePrevious: -1,
+            A.MoveRight: 1,
+            A.MoveNext: 1,
+            A.MoveUp: -cols,
+            A.MoveDown: cols,
+            A.MovePageUp: -per_page,
+            A.MovePageDown: per_page,
+        }
+        if current < 0 or action == A.MoveHome:
             target = 0
         elif action == A.MoveEnd:
             target = n - 1
@@ -243,21 +267,21 @@ class GalleryView(QAbstractItemView):
             self._model.fetchMore()
         return self._model.index(target)
 
-    def horizontalOffset(self) -> int:  # noqa: N802
+    def horizontalOffset(self) -> int:
         return 0
 
-    def verticalOffset(self) -> int:  # noqa: N802
+    def verticalOffset(self) -> int:
         return self.verticalScrollBar().value()
 
-    def isIndexHidden(self, index: _INDEX) -> bool:  # noqa: N802
+    def isIndexHidden(self, index: _INDEX) -> bool:
         return False
 
-    def setSelection(self, rect: QRect, flags: Any) -> None:  # noqa: N802
+    def setSelection(self, rect: QRect, flags: Any) -> None:
         index = self.indexAt(rect.topLeft())
         if index.isValid():
             self.selectionModel().select(index, flags)
 
-    def visualRegionForSelection(self, selection: Any) -> QRegion:  # noqa: N802
+    def visualRegionForSelection(self, selection: Any) -> QRegion:
         region = QRegion()
         for index in selection.indexes():
             region = region.united(self.visualRect(index))
@@ -272,11 +296,11 @@ class GalleryView(QAbstractItemView):
         bar.setPageStep(max(1, height))
         bar.setSingleStep(24)
 
-    def doItemsLayout(self) -> None:  # noqa: N802
+    def doItemsLayout(self) -> None:
         self.sync_scroll_range()
         self.viewport().update()
 
-    def paintEvent(self, event: Any) -> None:  # noqa: N802
+    def paintEvent(self, event: Any) -> None:
         painter = QPainter(self.viewport())
         option = QStyleOptionViewItem()
         self.initViewItemOption(option)
@@ -340,12 +364,12 @@ class GalleryView(QAbstractItemView):
         self.loader.want(ids)
         self.visibleChanged.emit()
 
-    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
+    def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         self.sync_scroll_range()
         self.schedule_wanted()
 
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+    def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self.sync_scroll_range()
         self.schedule_wanted()
@@ -376,7 +400,7 @@ class GalleryView(QAbstractItemView):
         item = self.currentIndex().data(ITEM_ROLE)
         return item.id if item is not None else None
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
         if key in (Qt.Key.Key_Space, Qt.Key.Key_Return, Qt.Key.Key_Enter):
             self._emit_for(self.currentIndex(), self.openRequested)

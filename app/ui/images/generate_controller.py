@@ -31,8 +31,21 @@ SpawnFn = Callable[[Any], Any]
 ClientFn = Callable[[str], Awaitable[Any]]
 
 
-IMAGE_WORDS = ("image", "dall-e", "flux", "stable-diffusion", "sdxl", "imagen", "kolors",
-               "midjourney", "recraft", "ideogram", "playground", "seedream", "qwen-image")
+IMAGE_WORDS = (
+    "image",
+    "dall-e",
+    "flux",
+    "stable-diffusion",
+    "sdxl",
+    "imagen",
+    "kolors",
+    "midjourney",
+    "recraft",
+    "ideogram",
+    "playground",
+    "seedream",
+    "qwen-image",
+)
 
 
 def image_model_ids(models: list[Any]) -> list[str]:
@@ -75,7 +88,9 @@ class GenerateController(QObject):
         form.generateRequested.connect(self._on_generate)
         form.profileChanged.connect(self._on_profile)
         jobs.cancelRequested.connect(lambda jid: self.spawn(self.service.cancel(jid)))
-        jobs.retryDownloadRequested.connect(lambda jid: self.spawn(self._guard(self.service.retry_download(jid), jid)))
+        jobs.retryDownloadRequested.connect(
+            lambda jid: self.spawn(self._guard(self.service.retry_download(jid), jid))
+        )
         jobs.rerunRequested.connect(lambda jid: self.spawn(self.rerun(jid)))
 
     def start(self) -> None:
@@ -119,7 +134,9 @@ class GenerateController(QObject):
             models = await client.list_models()
         except SwitchboardError as exc:
             if generation == self._models_generation:
-                self.form.model_combo.setToolTip(f"Could not list models: {exc.user_message} Type a model name.")
+                self.form.model_combo.setToolTip(
+                    f"Could not list models: {exc.user_message} Type a model name."
+                )
                 self.modelsLoaded.emit(profile_id, [])
             return
         if generation != self._models_generation:
@@ -129,7 +146,8 @@ class GenerateController(QObject):
         self.form.set_models(ids, profile.model_for("image") if profile else "")
         self.form.model_combo.setToolTip(
             "Pick an image model or type its name."
-            if ids else "This provider lists no image models; type the model's name."
+            if ids
+            else "This provider lists no image models; type the model's name."
         )
         self.modelsLoaded.emit(profile_id, ids)
 

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-__all__ = ["FormCapabilities", "FormSettings", "GenerateForm", "SIZES"]
+__all__ = ["SIZES", "FormCapabilities", "FormSettings", "GenerateForm"]
 
 SIZES = ("1024x1024", "1024x1536", "1536x1024", "1792x1024", "1024x1792", "512x512", "256x256")
 QUALITIES = ("", "auto", "standard", "hd", "low", "medium", "high")
@@ -104,7 +104,9 @@ class GenerateForm(QWidget):
         self.model_combo.setEditable(True)
         self.model_combo.setAccessibleName("Image model")
         self.model_combo.setToolTip("Pick an image model or type its name.")
-        self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.model_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
         self.model_combo.setMinimumContentsLength(12)
         form.addRow("&Model", self.model_combo)
 
@@ -142,7 +144,9 @@ class GenerateForm(QWidget):
         self.style_combo = self._choice_combo("Style", STYLES)
         form.addRow("St&yle", self.style_combo)
         self.format_combo = self._choice_combo("Response format", FORMATS)
-        self.format_combo.setToolTip("url: the provider hosts the image for a while; b64_json: sent inline")
+        self.format_combo.setToolTip(
+            "url: the provider hosts the image for a while; b64_json: sent inline"
+        )
         form.addRow("&Format", self.format_combo)
 
         seed_row = QHBoxLayout()
@@ -173,7 +177,9 @@ class GenerateForm(QWidget):
         buttons.addWidget(self.hint, 1)
         self.generate_button = QPushButton("&Generate")
         self.generate_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
-        self.generate_button.setToolTip("Generate (Ctrl+Enter). You can keep editing while it runs.")
+        self.generate_button.setToolTip(
+            "Generate (Ctrl+Enter). You can keep editing while it runs."
+        )
         self.generate_button.setProperty("role", "primary")
         self.generate_button.setAccessibleName("Generate")
         self.generate_button.clicked.connect(self._on_generate)
@@ -199,7 +205,7 @@ class GenerateForm(QWidget):
         for pid, name in profiles:
             self.profile_combo.addItem(name, pid)
         i = self.profile_combo.findData(keep)
-        self.profile_combo.setCurrentIndex(i if i >= 0 else 0)
+        self.profile_combo.setCurrentIndex(max(i, 0))
         self.profile_combo.blockSignals(False)
         self._update_enabled()
         self.profileChanged.emit(self.profile_id())
@@ -256,7 +262,9 @@ class GenerateForm(QWidget):
             size=to_notation(self.size_combo.currentText(), caps.size_style),
             quality=str(self.quality_combo.currentData() or "") if caps.quality else "",
             style=str(self.style_combo.currentData() or "") if caps.style else "",
-            response_format=str(self.format_combo.currentData() or "") if caps.response_format else "",
+            response_format=str(self.format_combo.currentData() or "")
+            if caps.response_format
+            else "",
             seed=self.seed_spin.value() if caps.seed and self.seed_check.isChecked() else None,
             negative_prompt=self.negative_edit.text().strip() if caps.negative_prompt else "",
         )
@@ -307,7 +315,7 @@ class GenerateForm(QWidget):
         if self.generate_button.isEnabled():
             self.generateRequested.emit(self.settings())
 
-    def keyPressEvent(self, event) -> None:  # noqa: N802, ANN001
+    def keyPressEvent(self, event) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and (
             event.modifiers() & Qt.KeyboardModifier.ControlModifier
         ):

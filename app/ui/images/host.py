@@ -86,7 +86,7 @@ class ImagesHost(QWidget):
         except SwitchboardError as exc:
             log.warning("image jobs could not be recovered: %s", exc)
 
-    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
+    def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         self._build_tab()
 

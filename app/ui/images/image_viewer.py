@@ -90,7 +90,7 @@ class ZoomableImage(QGraphicsView):
         self.centerOn(self._item)
         self.zoomChanged.emit(round(scale * 100))
 
-    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 (Qt name)
+    def wheelEvent(self, event: QWheelEvent) -> None:
         delta = event.angleDelta().y()
         if delta == 0:
             super().wheelEvent(event)
@@ -98,7 +98,7 @@ class ZoomableImage(QGraphicsView):
         self.zoom_by(WHEEL_STEP if delta > 0 else 1 / WHEEL_STEP)
         event.accept()
 
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt name)
+    def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         if self._fit_mode:
             self._apply_fit()

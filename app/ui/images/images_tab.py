@@ -9,8 +9,8 @@ them. `sendToChatRequested(path)` is for the main window to route to the chat ta
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -180,16 +180,29 @@ class ImagesTab(QWidget):
 
         # -- controllers --
         self.generate = GenerateController(
-            service, self.spawn, self.form, self.job_list, profiles=profiles, client_for=client_for,
+            service,
+            self.spawn,
+            self.form,
+            self.job_list,
+            profiles=profiles,
+            client_for=client_for,
             parent=self,
         )
         self.gallery_ctl = GalleryController(
-            service, self.spawn, self.model, self.gallery, self.filters,
-            profile_names=lambda: [(p.id, p.name) for p in self._profiles()], parent=self,
+            service,
+            self.spawn,
+            self.model,
+            self.gallery,
+            self.filters,
+            profile_names=lambda: [(p.id, p.name) for p in self._profiles()],
+            parent=self,
         )
         extra: dict[str, Any] = {} if open_url is None else {"open_url": open_url}
         self.detail_ctl = DetailController(
-            service, self.spawn, self.detail, self.model,
+            service,
+            self.spawn,
+            self.detail,
+            self.model,
             use_settings=self.form.apply,
             rerun=self.generate.rerun,
             star=self.gallery_ctl.star,

@@ -59,7 +59,10 @@ class JobView:
 
 
 def next_step(
-    error: str, state: str, may_have_reached_provider: bool = False, can_retry_download: bool = False
+    error: str,
+    state: str,
+    may_have_reached_provider: bool = False,
+    can_retry_download: bool = False,
 ) -> str:
     """What the user can do about a failed or interrupted generation, in one sentence."""
     low = error.lower()
@@ -67,8 +70,10 @@ def next_step(
         return "Retry the download while the provider still keeps the images, or run it again."
     if state == "interrupted":
         if may_have_reached_provider:
-            return ("The request may have reached the provider before the app stopped; run it "
-                    "again only if no image arrived (it may be billed twice).")
+            return (
+                "The request may have reached the provider before the app stopped; run it "
+                "again only if no image arrived (it may be billed twice)."
+            )
         return "It stopped before anything was sent; run it again."
     if "rate" in low and "limit" in low or "429" in low:
         return "Wait a moment, then run it again (or lower the count)."
@@ -93,7 +98,9 @@ class JobRow(QFrame):
     rerunRequested = Signal(int)
     dismissRequested = Signal(int)
 
-    def __init__(self, job: JobView, clock: Callable[[], float], parent: QWidget | None = None) -> None:
+    def __init__(
+        self, job: JobView, clock: Callable[[], float], parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.job_id = job.id
         self._clock = clock
@@ -120,7 +127,9 @@ class JobRow(QFrame):
         self.progress.setMaximumHeight(12)
         self.progress.setTextVisible(False)
         mid.addWidget(self.progress, 1)
-        self.cancel_button = QPushButton(standard(QStyle.StandardPixmap.SP_DialogCancelButton), "Cancel")
+        self.cancel_button = QPushButton(
+            standard(QStyle.StandardPixmap.SP_DialogCancelButton), "Cancel"
+        )
         self.cancel_button.setToolTip("Stop this generation (images already saved stay)")
         self.cancel_button.clicked.connect(lambda: self.cancelRequested.emit(self.job_id))
         mid.addWidget(self.cancel_button)
@@ -137,11 +146,17 @@ class JobRow(QFrame):
         layout.addWidget(self.next_label)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
-        self.retry_button = QPushButton(standard(QStyle.StandardPixmap.SP_ArrowDown), "Retry download")
+        self.retry_button = QPushButton(
+            standard(QStyle.StandardPixmap.SP_ArrowDown), "Retry download"
+        )
         self.retry_button.clicked.connect(lambda: self.retryDownloadRequested.emit(self.job_id))
-        self.rerun_button = QPushButton(standard(QStyle.StandardPixmap.SP_BrowserReload), "Run again")
+        self.rerun_button = QPushButton(
+            standard(QStyle.StandardPixmap.SP_BrowserReload), "Run again"
+        )
         self.rerun_button.clicked.connect(lambda: self.rerunRequested.emit(self.job_id))
-        self.dismiss_button = QPushButton(standard(QStyle.StandardPixmap.SP_DialogCloseButton), "Dismiss")
+        self.dismiss_button = QPushButton(
+            standard(QStyle.StandardPixmap.SP_DialogCloseButton), "Dismiss"
+        )
         self.dismiss_button.clicked.connect(lambda: self.dismissRequested.emit(self.job_id))
         for b in (self.retry_button, self.rerun_button, self.dismiss_button):
             buttons.addWidget(b)
@@ -169,15 +184,20 @@ class JobRow(QFrame):
             self.progress.setRange(0, 0)  # busy
         else:
             self.progress.setRange(0, 100)
-            self.progress.setValue(int(round((job.progress or (1.0 if job.state == "completed" else 0.0)) * 100)))
+            self.progress.setValue(
+                round((job.progress or (1.0 if job.state == "completed" else 0.0)) * 100)
+            )
         self.progress.setVisible(active)
         self.cancel_button.setVisible(active)
         failed = job.state in ("failed", "interrupted")
         self.error_label.setVisible(failed and bool(job.error))
         self.error_label.setText(job.error)
         self.next_label.setVisible(failed)
-        self.next_label.setText(next_step(
-            job.error, job.state, job.may_have_reached_provider, job.can_retry_download) if failed else "")
+        self.next_label.setText(
+            next_step(job.error, job.state, job.may_have_reached_provider, job.can_retry_download)
+            if failed
+            else ""
+        )
         self.retry_button.setVisible(failed and job.can_retry_download)
         self.rerun_button.setVisible(failed or job.state == "cancelled")
         self.dismiss_button.setVisible(not active)
@@ -203,7 +223,9 @@ class JobList(QWidget):
     rerunRequested = Signal(int)
     dismissRequested = Signal(int)
 
-    def __init__(self, clock: Callable[[], float] = time.time, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, clock: Callable[[], float] = time.time, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setAccessibleName("Generations")
         self._clock = clock

@@ -53,7 +53,7 @@ class ThumbnailLoader(QObject):
         thumbnail: ThumbFn,
         spawn: SpawnFn,
         *,
-        size: QSize = QSize(176, 176),
+        size: QSize | None = None,
         concurrency: int = 4,
         capacity: int = 600,
         parent: QObject | None = None,
@@ -61,7 +61,7 @@ class ThumbnailLoader(QObject):
         super().__init__(parent)
         self._thumbnail = thumbnail
         self._spawn = spawn
-        self.size = size
+        self.size = size if size is not None else QSize(176, 176)
         self.concurrency = concurrency
         self.capacity = capacity
         self._cache: OrderedDict[int, QPixmap] = OrderedDict()
@@ -90,7 +90,9 @@ class ThumbnailLoader(QObject):
     def want(self, ids: Iterable[int]) -> None:
         """Replace what is wanted (nearest the screen first); start loading what is missing."""
         self._wanted = [
-            i for i in ids if i not in self._cache and i not in self._in_flight and i not in self._failed
+            i
+            for i in ids
+            if i not in self._cache and i not in self._in_flight and i not in self._failed
         ]
         self._pump()
         if not self._wanted and not self._in_flight:

@@ -32,7 +32,9 @@ def image_service(app_ctx: Any, arun: Callable[..., Any]) -> Iterator[Any]:
 
 
 @pytest.fixture
-def make_tab(app_ctx: Any, image_service: Any, arun: Callable[..., Any], qtbot: Any) -> Iterator[Callable[..., Any]]:
+def make_tab(
+    app_ctx: Any, image_service: Any, arun: Callable[..., Any], qtbot: Any
+) -> Iterator[Callable[..., Any]]:
     from app.core.services.tasks import TaskOwner
     from app.ui.images import ImagesTab
 

@@ -11,7 +11,9 @@ from PySide6.QtCore import SignalInstance
 from app.ui.async_bridge import signal_future
 
 
-async def until(signal: SignalInstance, condition: Callable[[], bool], timeout: float = 8.0) -> None:
+async def until(
+    signal: SignalInstance, condition: Callable[[], bool], timeout: float = 8.0
+) -> None:
     """Await emissions of `signal` until `condition()` holds (checked first)."""
 
     async def loop() -> None:
@@ -36,7 +38,9 @@ async def generate(tab: Any, prompt: str, *, profile_id: str = "demo-openai", n:
     return job_id
 
 
-async def seed_images(service: Any, count: int, *, profile_id: str = "demo-openai", prompt: str = "seeded") -> list[int]:
+async def seed_images(
+    service: Any, count: int, *, profile_id: str = "demo-openai", prompt: str = "seeded"
+) -> list[int]:
     """`count` images generated through the real service (n per job <= 4)."""
     from app.core.services.images import ImageGenerationRequest
 

@@ -38,9 +38,12 @@ def test_detail_shows_prompt_revised_prompt_and_parameters_read_only(tab: Any, a
     assert d.prompt_text.toPlainText() == "a red fox in the snow"
     assert d.prompt_text.isReadOnly() and d.revised_text.isReadOnly()
     assert d.revised_text.toPlainText() == "A demo rendering of: a red fox in the snow"
-    params = {d.params_form.itemAt(r, d.params_form.ItemRole.LabelRole).widget().text():
-              d.params_form.itemAt(r, d.params_form.ItemRole.FieldRole).widget().text()
-              for r in range(d.params_form.rowCount())}
+    params = {
+        d.params_form.itemAt(r, d.params_form.ItemRole.LabelRole)
+        .widget()
+        .text(): d.params_form.itemAt(r, d.params_form.ItemRole.FieldRole).widget().text()
+        for r in range(d.params_form.rowCount())
+    }
     assert params["Model"] == "demo-image" and params["Size"] == "1024x1024"
     assert "Image 1 of 2" in d.batch_label.text()
     assert not d.viewer.pixmap().isNull()
@@ -63,16 +66,25 @@ def test_zoom_fit_100_percent_and_wheel(tab: Any, arun: Any) -> None:
     assert viewer.zoom() == 1.0 and not viewer.fit_mode
     assert tab.detail.zoom_label.text() == "100 %"
     pos = QPointF(viewer.viewport().rect().center())
-    event = QWheelEvent(pos, viewer.mapToGlobal(pos), QPoint(0, 0), QPoint(0, 120),
-                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier,
-                        Qt.ScrollPhase.NoScrollPhase, False)
+    event = QWheelEvent(
+        pos,
+        viewer.mapToGlobal(pos),
+        QPoint(0, 0),
+        QPoint(0, 120),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
     QApplication.sendEvent(viewer.viewport(), event)
     assert viewer.zoom() > 1.0
     QTest.keyClick(tab.detail, Qt.Key.Key_0, Qt.KeyboardModifier.ControlModifier)
     assert viewer.fit_mode and abs(viewer.zoom() - fitted) < 0.01
 
 
-def test_actions_copy_open_reveal_save_use_settings_send(tab: Any, arun: Any, tmp_path: Path) -> None:
+def test_actions_copy_open_reveal_save_use_settings_send(
+    tab: Any, arun: Any, tmp_path: Path
+) -> None:
     item = open_first(tab, arun)
     d = tab.detail
     d.copy_prompt_button.click()
@@ -82,7 +94,10 @@ def test_actions_copy_open_reveal_save_use_settings_send(tab: Any, arun: Any, tm
     assert mime.hasImage() and [u.toLocalFile() for u in mime.urls()] == [str(item.path)]
     d.open_button.click()
     d.reveal_button.click()
-    assert [u.toLocalFile() for u in tab.opened_urls] == [str(item.path), str(Path(item.path).parent)]
+    assert [u.toLocalFile() for u in tab.opened_urls] == [
+        str(item.path),
+        str(Path(item.path).parent),
+    ]
 
     target = tmp_path / "fox.png"
 

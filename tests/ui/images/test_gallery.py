@@ -31,7 +31,9 @@ def test_generate_shows_the_new_images_first_with_thumbnails(tab: Any, arun: Any
     async def scenario() -> None:
         await generate(tab, "a red fox in the snow", n=3)
         await until(tab.model.rowsInserted, lambda: tab.model.rowCount() == 3)
-        await until(tab.loader.loaded, lambda: all(tab.loader.pixmap(it.id) for it in tab.model.items()))
+        await until(
+            tab.loader.loaded, lambda: all(tab.loader.pixmap(it.id) for it in tab.model.items())
+        )
 
     arun(scenario())
     assert tab.pages.currentWidget() is tab.gallery
@@ -65,7 +67,9 @@ def test_pages_are_fetched_as_the_view_scrolls(tab: Any, image_service: Any, aru
     assert created[0] >= created[-1]  # newest first
 
 
-def test_thumbnails_only_for_rows_on_or_near_the_screen(tab: Any, image_service: Any, arun: Any) -> None:
+def test_thumbnails_only_for_rows_on_or_near_the_screen(
+    tab: Any, image_service: Any, arun: Any
+) -> None:
     arun(seed_images(image_service, 60), timeout=60)
     tab.resize(900, 500)
     tab.show()
@@ -181,7 +185,9 @@ def test_filters_and_search_narrow_the_gallery(tab: Any, image_service: Any, aru
     assert tab.pages.currentWidget() is tab.gallery
 
 
-def test_keyboard_space_opens_delete_deletes_and_drag_data(tab: Any, image_service: Any, arun: Any) -> None:
+def test_keyboard_space_opens_delete_deletes_and_drag_data(
+    tab: Any, image_service: Any, arun: Any
+) -> None:
     arun(seed_images(image_service, 3), timeout=30)
     tab.show()
 

@@ -40,8 +40,17 @@ def test_the_form_sends_every_field_and_stays_usable(tab: Any, demo_server: Any,
     tab.show()
     select_profile(tab, "demo-siliconlike")
     form = tab.form
-    form.apply(FormSettings(profile_id="demo-siliconlike", model="demo-image", prompt="a tiny robot",
-                            n=2, size="256x256", seed=7, negative_prompt="blur"))
+    form.apply(
+        FormSettings(
+            profile_id="demo-siliconlike",
+            model="demo-image",
+            prompt="a tiny robot",
+            n=2,
+            size="256x256",
+            seed=7,
+            negative_prompt="blur",
+        )
+    )
     assert form.size_combo.currentText() == "256*256"
 
     async def scenario() -> None:
@@ -70,7 +79,9 @@ def test_the_form_sends_every_field_and_stays_usable(tab: Any, demo_server: Any,
     assert prompts[0] == prompts[1] and prompts[2] == prompts[3]
 
 
-def test_running_jobs_show_progress_elapsed_and_cancel(tab: Any, demo_server: Any, arun: Any) -> None:
+def test_running_jobs_show_progress_elapsed_and_cancel(
+    tab: Any, demo_server: Any, arun: Any
+) -> None:
     demo_server.faults.add(FaultRule(path_contains="images/generations", delay_s=5.0))
     tab.show()
 
@@ -94,12 +105,22 @@ def test_running_jobs_show_progress_elapsed_and_cancel(tab: Any, demo_server: An
     arun(scenario(), timeout=10)
 
 
-def test_a_refusal_is_shown_beside_the_form_with_what_to_do(tab: Any, demo_server: Any, arun: Any) -> None:
-    demo_server.faults.add(FaultRule(
-        path_contains="images/generations", status=400,
-        body={"error": {"message": "Your request was rejected by the safety system.",
-                        "type": "invalid_request_error", "code": "content_policy_violation"}},
-    ))
+def test_a_refusal_is_shown_beside_the_form_with_what_to_do(
+    tab: Any, demo_server: Any, arun: Any
+) -> None:
+    demo_server.faults.add(
+        FaultRule(
+            path_contains="images/generations",
+            status=400,
+            body={
+                "error": {
+                    "message": "Your request was rejected by the safety system.",
+                    "type": "invalid_request_error",
+                    "code": "content_policy_violation",
+                }
+            },
+        )
+    )
     tab.show()
 
     async def scenario() -> int:
@@ -122,7 +143,9 @@ def test_a_refusal_is_shown_beside_the_form_with_what_to_do(tab: Any, demo_serve
     assert tab.job_list.row(job_id) is None
 
 
-def test_a_failed_download_offers_retry_which_saves_the_rest(tab: Any, demo_server: Any, arun: Any) -> None:
+def test_a_failed_download_offers_retry_which_saves_the_rest(
+    tab: Any, demo_server: Any, arun: Any
+) -> None:
     demo_server.faults.add(FaultRule(path_contains="/files/", method="GET", times=1, status=404))
     tab.show()
 
@@ -156,4 +179,8 @@ def test_generate_in_each_image_dialect(tab: Any, arun: Any) -> None:
         await until(tab.model.rowsInserted, lambda: tab.model.rowCount() == 3)
 
     arun(scenario(), timeout=20)
-    assert {it.profile_id for it in tab.model.items()} == {"demo-openai", "demo-siliconlike", "demo-gemini"}
+    assert {it.profile_id for it in tab.model.items()} == {
+        "demo-openai",
+        "demo-siliconlike",
+        "demo-gemini",
+    }

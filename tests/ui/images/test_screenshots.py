@@ -30,7 +30,7 @@ def theme(request: pytest.FixtureRequest, qapp: QApplication) -> Iterator[str]:
         from PySide6.QtGui import QGuiApplication
 
         # As tests/ui/test_screenshots.py does: the manager follows the system scheme.
-        QGuiApplication.styleHints().colorSchemeChanged.disconnect(manager._on_scheme_changed)  # noqa: SLF001
+        QGuiApplication.styleHints().colorSchemeChanged.disconnect(manager._on_scheme_changed)
         manager.deleteLater()
         qapp.setStyleSheet(sheet)
         qapp.setPalette(palette)
@@ -58,7 +58,12 @@ def test_screenshots(theme: str, tab: Any, image_service: Any, demo_server: Any,
     save(tab, f"images-empty-{theme}")
 
     arun(seed_images(image_service, 40, prompt="a watercolour lighthouse on a cliff"), timeout=60)
-    arun(seed_images(image_service, 3, profile_id="demo-siliconlike", prompt="mountain lake at dawn"), timeout=30)
+    arun(
+        seed_images(
+            image_service, 3, profile_id="demo-siliconlike", prompt="mountain lake at dawn"
+        ),
+        timeout=30,
+    )
 
     async def gallery() -> None:
         tab.gallery_ctl.set_query(tab.filters.query())
@@ -68,11 +73,20 @@ def test_screenshots(theme: str, tab: Any, image_service: Any, demo_server: Any,
         tab.gallery.refresh_wanted()
         await until(tab.loader.idle, lambda: tab.loader.pending() == 0)
         # A failed generation (the provider's refusal) and a running one beside the form.
-        demo_server.faults.add(FaultRule(
-            path_contains="images/generations", status=400, times=1,
-            body={"error": {"message": "Your request was rejected by the safety system.",
-                            "type": "invalid_request_error", "code": "content_policy_violation"}},
-        ))
+        demo_server.faults.add(
+            FaultRule(
+                path_contains="images/generations",
+                status=400,
+                times=1,
+                body={
+                    "error": {
+                        "message": "Your request was rejected by the safety system.",
+                        "type": "invalid_request_error",
+                        "code": "content_policy_violation",
+                    }
+                },
+            )
+        )
         finished = signal_future(tab.generate.jobFinished)
         tab.form.prompt_edit.setPlainText("a forbidden thing")
         tab.form.generate_button.click()

@@ -9,7 +9,9 @@ from app.ui.async_bridge import signal_future
 from tests.ui.images.helpers import generate, until
 
 
-def test_images_tab_in_the_window_and_send_to_chat(make_window: Any, app_ctx: Any, arun: Any) -> None:
+def test_images_tab_in_the_window_and_send_to_chat(
+    make_window: Any, app_ctx: Any, arun: Any
+) -> None:
     window = make_window()
     window.show()
     host = window.images_tab
