@@ -56,7 +56,9 @@ from app.ui.images.thumbnails import ThumbnailLoader
 __all__ = ["CELL", "GalleryDelegate", "GalleryView", "star_polygon"]
 
 CELL = QSize(192, 192)
-THUMB = QSize(176, 176)
+# Thumbnails are decoded at the size they are drawn (the cell minus its margin): painting then
+# copies pixels instead of scaling each pixmap on every paint.
+THUMB = QSize(CELL.width() - 8, CELL.height() - 8)
 NEAR_ROWS = 3  # grid rows above/below the screen whose thumbnails are fetched too
 _INDEX = QModelIndex | QPersistentModelIndex
 
@@ -98,11 +100,15 @@ class GalleryDelegate(QStyledItemDelegate):
             painter.fillRect(rect.adjusted(1, 1, -1, -1), pal.color(QPalette.ColorRole.Highlight))
         pix = self.loader.pixmap(item.id)
         if pix is not None:
-            target = QRect(
-                QPoint(0, 0), pix.size().scaled(cell.size(), Qt.AspectRatioMode.KeepAspectRatio)
-            )
+            size = pix.size()
+            if size.width() > cell.width() or size.height() > cell.height():
+                size = size.scaled(cell.size(), Qt.AspectRatioMode.KeepAspectRatio)
+            target = QRect(QPoint(0, 0), size)
             target.moveCenter(cell.center())
-            painter.drawPixmap(target, pix)
+            if size == pix.size():
+                painter.drawPixmap(target.topLeft(), pix)
+            else:
+                painter.drawPixmap(target, pix)
         else:
             # Placeholder: a flat tile in the base colour (a broken image gets a label).
             painter.fillRect(cell, pal.color(QPalette.ColorRole.AlternateBase))
