@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from benchmarks import chat, startup
+from benchmarks import chat, images, startup
 from benchmarks.report import Row, print_json, print_table
 
 SUITES = {
@@ -15,6 +15,7 @@ SUITES = {
     "chat-sidebar": chat.sidebar_rows,
     "chat-search": chat.search_rows,
     "chat-kill": chat.kill_rows,
+    "images": images.run,
 }
 
 

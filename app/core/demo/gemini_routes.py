@@ -44,11 +44,6 @@ GEMINI_MODELS: list[dict[str, Any]] = [
         "methods": ["generateContent", "countTokens"],
     },
     {"id": "text-embedding-004", "display": "Text Embedding 004", "methods": ["embedContent"]},
-    {
-        "id": "gemini-2.5-flash-image",
-        "display": "Gemini 2.5 Flash Image",
-        "methods": ["generateContent", "countTokens"],
-    },
 ]
 
 

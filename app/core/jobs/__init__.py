@@ -42,7 +42,9 @@ Recovery. At start-up, `await engine.recover(kind)` for each registered kind (af
 So a video task with a task id resumes polling; a download whose URLs are saved resumes; an
 indexing run resumes from its saved position.
 
-Cancel and shutdown. `cancel(job_id)` writes `cancelled` and cancels the task. `aclose()` (the
+Cancel, pause and shutdown. `cancel(job_id)` writes `cancelled` and cancels the task.
+`pause(job_id)` writes `interrupted` ("Paused...") and stops the task; `rerun(job_id)` resumes
+it from its saved result. `remove(job_id)` deletes a finished job's row. `aclose()` (the
 engine is the jobs' owner) cancels every task but leaves rows as they are: quitting is treated
 like a crash, and the next start resumes or reconciles them.
 

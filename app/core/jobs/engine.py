@@ -195,6 +195,27 @@ class JobEngine:
             self._emit(JobEvent("state", row))
         return await self.store.get(job_id)
 
+    async def pause(self, job_id: int, reason: str = "Paused. Resume to carry on.") -> JobRecord | None:
+        """Stop a running job so that `rerun` carries on from its saved result (a notes
+        indexing run's pause). The row becomes `interrupted` with `reason` as its error."""
+        row = await self.store.transition(job_id, ACTIVE_STATES, "interrupted", error=reason)
+        task = self._tasks.get(job_id)
+        if task is not None:
+            self._cancelling.add(job_id)
+            task.cancel()
+            await asyncio.wait({task})
+        if row is not None:
+            self._emit(JobEvent("state", row))
+        return await self.store.get(job_id)
+
+    async def remove(self, job_id: int) -> bool:
+        """Delete a finished job's row (what it produced stays). False while it is active."""
+        job = await self.store.get(job_id)
+        if job is None or job.active or job_id in self._tasks:
+            return False
+        await self.store.delete(job_id)
+        return True
+
     async def rerun(self, job_id: int) -> JobRecord | None:
         """Run a finished (failed / interrupted / cancelled) job again, as the user asked.
 
@@ -283,7 +304,7 @@ class JobEngine:
         except asyncio.CancelledError:
             if job.id in self._cancelling:
                 self._cancelling.discard(job.id)
-                return  # cancel() wrote `cancelled`
+                return  # cancel() / pause() wrote the state
             raise  # shutdown: leave the row for the next start
         except JobCancelled:
             return

@@ -29,7 +29,9 @@ disk beside the images (`thumbs/ab/<sha256>.webp`).
 
 Start-up and shutdown. `await recover()` once at start (resumes downloads whose URLs are saved;
 a generation that may have reached the provider becomes `interrupted` and is not re-sent:
-`rerun(job_id)` if the user asks). `await aclose()` stops jobs and thumbnailing.
+`rerun(job_id)` if the user asks). `await aclose()` stops thumbnailing and listening; the
+generations themselves run on the shared `JobEngine`, whose own `aclose()` (at shutdown, after
+the services') stops them and leaves their rows for the next start.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ import ipaddress
 import logging
 import os
 import tempfile
+import threading
 import time
 import warnings
 from collections.abc import Callable
@@ -49,7 +52,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote_to_bytes, urlsplit
 
-from app.core.errors import ConfigError, MalformedResponseError, StorageError, SwitchboardError
+from app.core.errors import APIError, ConfigError, MalformedResponseError, StorageError, SwitchboardError
 from app.core.jobs import JobContext, JobEngine, JobEvent, JobKind, JobRecord
 from app.core.protocol.image_output import (
     ALLOWED_IMAGE_TYPES,
@@ -183,7 +186,7 @@ class ImageService:
         self._on_error = on_error
         self._owner = TaskOwner("images", on_error=on_error)
         self._thumb_pool = ThreadPoolExecutor(thumbnail_workers, thread_name_prefix="thumbs")
-        self._thumb_inflight: dict[str, asyncio.Task[Path]] = {}
+        self._thumb_inflight: dict[str, asyncio.Task[Any]] = {}
         jobs.register(
             JobKind(GENERATE_KIND, self._run, resume_states=frozenset({"submitting", "downloading"}))
         )
@@ -242,6 +245,10 @@ class ImageService:
 
     async def cancel(self, job_id: int) -> None:
         await self._engine.cancel(job_id)
+
+    async def remove_job(self, job_id: int) -> bool:
+        """Forget a finished generation (its images stay in the gallery). False while active."""
+        return await self._engine.remove(job_id)
 
     def can_retry_download(self, job: JobRecord) -> bool:
         if job.kind != GENERATE_KIND or job.state not in ("failed", "interrupted"):
@@ -336,7 +343,7 @@ class ImageService:
             try:
                 output = inline.get(entry["index"])
                 if output is not None and output.b64:
-                    data = decode_b64(output.b64)
+                    data = await asyncio.to_thread(decode_b64, output.b64)
                     declared = output.mime or None
                 elif entry.get("url"):
                     data, declared = await self._fetch(client, entry["url"])
@@ -412,9 +419,21 @@ class ImageService:
         if urlsplit(text).scheme not in ("http", "https"):
             text = base.rstrip("/") + "/" + text.lstrip("/")
         self._check_url(text, base)
-        data, content_type, final_url = await client.fetch_media(
-            text, max_bytes=self.max_download_bytes
-        )
+        try:
+            data, content_type, final_url = await client.fetch_media(
+                text, max_bytes=self.max_download_bytes
+            )
+        except APIError as exc:
+            if exc.status in (401, 403, 404, 410):
+                # CDN links (OpenAI's last an hour) answer like this once they have expired.
+                raise type(exc)(
+                    f"The image's download address was refused (HTTP {exc.status}); it has "
+                    "probably expired. Generate the image again.",
+                    status=exc.status,
+                    provider_message=exc.provider_message,
+                    code=exc.code,
+                ) from exc
+            raise
         self._check_url(final_url, base)
         if content_type not in ALLOWED_IMAGE_TYPES:
             raise MalformedResponseError(
@@ -429,13 +448,12 @@ class ImageService:
         parts = urlsplit(url)
         if parts.scheme == "https":
             return
-        if parts.scheme == "http" and _is_loopback(urlsplit(base).hostname or "") and _is_loopback(
-            parts.hostname or ""
-        ):
+        # A profile on loopback (a local server or proxy) may hand out plain-HTTP links.
+        if parts.scheme == "http" and _is_loopback(urlsplit(base).hostname or ""):
             return
         raise MalformedResponseError(
             "The provider gave an image address that is not HTTPS, so it was not downloaded "
-            "(only loopback servers may use plain HTTP). Check the provider's settings.",
+            "(only a provider on this computer may use plain HTTP). Check the provider's settings.",
         )
 
     async def _save(
@@ -582,11 +600,35 @@ class ImageService:
             self._thumb_inflight[image.sha256] = task
             task.add_done_callback(lambda _t, sha=image.sha256: self._thumb_inflight.pop(sha, None))
         # shield: one caller giving up (scrolled away) must not cancel the others' thumbnail.
-        return await asyncio.shield(task)
+        outcome = await asyncio.shield(task)
+        if isinstance(outcome, SwitchboardError):
+            raise outcome
+        return outcome
 
 
-async def _in_pool(loop: asyncio.AbstractEventLoop, pool: ThreadPoolExecutor, fn: Any, *args: Any) -> Any:
-    return await loop.run_in_executor(pool, fn, *args)
+# `warnings.catch_warnings` swaps the process-wide filter list, so two worker threads doing it at
+# once could restore each other's filters; this lock serialises just the header parse (open()).
+_WARNINGS_LOCK = threading.Lock()
+
+
+def _open_refusing_bombs(source: Any) -> Any:
+    """`Image.open` with Pillow's decompression-bomb warning (MAX_IMAGE_PIXELS) as an error."""
+    from PIL import Image
+
+    with _WARNINGS_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        return Image.open(source)
+
+
+async def _in_pool(
+    loop: asyncio.AbstractEventLoop, pool: ThreadPoolExecutor, fn: Any, *args: Any
+) -> Any:
+    """`fn(*args)` on `pool`. A known error is returned, not raised: it belongs to the callers
+    (a placeholder tile), not to the task owner's error hook (the crash dialog)."""
+    try:
+        return await loop.run_in_executor(pool, fn, *args)
+    except SwitchboardError as exc:
+        return exc
 
 
 def _make_thumbnail(source: Path, target: Path, size: int) -> Path:
@@ -594,12 +636,10 @@ def _make_thumbnail(source: Path, target: Path, size: int) -> Path:
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(source) as im:
-                im.draft("RGB", (size, size))  # JPEG: decode at reduced scale, much faster
-                im.thumbnail((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
-                out = im.convert("RGBA" if im.mode in ("RGBA", "LA", "P") else "RGB")
+        with _open_refusing_bombs(source) as im:
+            im.draft("RGB", (size, size))  # JPEG: decode at reduced scale, much faster
+            im.thumbnail((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
+            out = im.convert("RGBA" if im.mode in ("RGBA", "LA", "P") else "RGB")
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".part-", suffix=".webp", dir=target.parent)
         try:
@@ -637,12 +677,11 @@ def _check_image(data: bytes, declared: str | None) -> tuple[str, int, int]:
     import io
 
     try:
-        with warnings.catch_warnings():
-            # Pillow warns at MAX_IMAGE_PIXELS and refuses at twice that: refuse at the warning.
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as im:
-                width, height = im.size
-                im.verify()
+        # open() parses the header and runs the bomb check (refused from MAX_IMAGE_PIXELS on);
+        # a full verify() walks every chunk in Python holding the GIL (it stalled the loop ~40 ms
+        # per 1024 px PNG), and a damaged body is caught when the thumbnail is made.
+        with _open_refusing_bombs(io.BytesIO(data)) as im:
+            width, height = im.size
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise MalformedResponseError(
             "The provider sent an image with far too many pixels (a decompression bomb); it "

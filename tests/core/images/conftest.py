@@ -11,6 +11,7 @@ import pytest
 
 from app.core.client import ProviderClient
 from app.core.demo.server import DemoServer
+from app.core.errors import ConfigError
 from app.core.jobs import JobEngine, JobStore
 from app.core.providers import ProviderProfile
 from app.core.services.images import ImageService
@@ -28,6 +29,9 @@ class Clients:
         self.open: dict[str, ProviderClient] = {}
 
     async def get(self, profile_id: str) -> ProviderClient:
+        if profile_id not in self.profiles:
+            # What ClientPool raises for a deleted profile.
+            raise ConfigError("This provider profile no longer exists.")
         if profile_id not in self.open:
             self.open[profile_id] = ProviderClient(self.profiles[profile_id], self.key)
         return self.open[profile_id]

@@ -134,7 +134,54 @@ def test_plain_http_urls_are_refused_unless_on_loopback() -> None:
     ImageService._check_url("http://127.0.0.1:9/a.png", "http://127.0.0.1:9/v1")
     with pytest.raises(MalformedResponseError, match="not HTTPS"):
         ImageService._check_url("http://cdn.example.com/a.png", "https://api.example.com/v1")
+    # A local server or proxy (e.g. LiteLLM on loopback) may link to plain HTTP.
+    ImageService._check_url("http://cdn.example.com/a.png", "http://127.0.0.1:9/v1")
     with pytest.raises(MalformedResponseError, match="not HTTPS"):
-        ImageService._check_url("http://cdn.example.com/a.png", "http://127.0.0.1:9/v1")
+        ImageService._check_url("http://127.0.0.1:9/a.png", "https://api.example.com/v1")
     with pytest.raises(MalformedResponseError):
         ImageService._check_url("file:///etc/passwd", "http://127.0.0.1:9/v1")
+
+
+def test_a_thumbnail_of_a_missing_file_is_a_known_error(db: Database, tmp_path: Path, arun) -> None:
+    from app.core.errors import StorageError
+
+    async def scenario() -> None:
+        async with image_service(db, [], tmp_path / "images") as service:
+            (record,) = await service.repo.add_many([NewImage(path="ab/ab.png", sha256="ab" * 32, prompt="p")])
+            with pytest.raises(StorageError, match="missing or damaged"):
+                await service.thumbnail(record.id)
+            with pytest.raises(StorageError, match="no longer in the library"):
+                await service.thumbnail(record.id + 100)
+
+    arun(scenario())
+
+
+def test_a_failed_thumbnail_does_not_reach_the_error_hook(db: Database, tmp_path: Path, arun) -> None:
+    from app.core.errors import StorageError
+
+    errors: list[BaseException] = []
+
+    async def scenario() -> None:
+        async with image_service(db, [], tmp_path / "images", on_error=errors.append) as service:
+            (record,) = await service.repo.add_many([NewImage(path="cd/cd.png", sha256="cd" * 32, prompt="p")])
+            results = await asyncio.gather(
+                service.thumbnail(record.id), service.thumbnail(record.id), return_exceptions=True
+            )
+            assert all(isinstance(r, StorageError) for r in results)
+
+    arun(scenario())
+    assert errors == []
+
+
+def test_a_generation_slot_is_saved_once(db: Database, tmp_path: Path, arun) -> None:
+    from app.core.jobs import JobStore
+
+    async def scenario() -> None:
+        async with image_service(db, [], tmp_path / "images") as service:
+            job = await JobStore(db).create("image.generate", {})
+            new = NewImage(path="ab/x.png", sha256="x", prompt="p", job_id=job.id, batch_index=1)
+            first = await service.repo.add_image(new)
+            again = await service.repo.add_image(new)  # a resumed download after a crash
+            assert again.id == first.id and len(await service.batch(job.id)) == 1
+
+    arun(scenario())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from pathlib import Path
 
@@ -34,6 +35,8 @@ def check_saved(service, record) -> None:  # type: ignore[no-untyped-def]
         ("demo-openai", "256x256", "b64_json"),
         ("demo-siliconlike", "256x256", "b64_json"),  # sent as 256*256, answered in base64 only
         ("demo-melancholy", "128x128", "url"),  # trailing slashes + required User-Agent
+        ("demo-gateway", "64x64", "url"),  # seed 001: /api/v1 with rate-limit headers
+        ("demo-mollyra", "64x64", "url"),  # seed 000
     ],
 )
 def test_each_dialect_saves_every_image_with_its_metadata(
@@ -163,6 +166,7 @@ def test_a_failed_download_keeps_the_job_and_retry_fetches_the_rest(
             job = await service.wait(job_id)
             assert job is not None and job.state == "failed"
             assert "1 of 2 images were saved" in (job.error or "")
+            assert "probably expired" in (job.error or "")
             assert len(await service.batch(job_id)) == 1
             assert service.can_retry_download(job)
             requests_before = len(server.requests.find("images/generations", method="POST"))
@@ -193,5 +197,71 @@ def test_downloads_refuse_non_images_and_keep_the_key_from_other_hosts(
             assert job is not None and job.state == "failed"
             assert "not an image" in (job.error or "")
             assert not any((tmp_path / "images").rglob("*.png"))
+
+    arun(scenario())
+
+
+def test_cancel_stops_a_generation_in_flight(
+    server: DemoServer, profiles: list[ProviderProfile], db: Database, tmp_path: Path, arun
+) -> None:
+    server.faults.add(FaultRule(path_contains="images/generations", delay_s=5, times=1))
+
+    async def scenario() -> None:
+        async with image_service(db, profiles, tmp_path / "images") as service:
+            sent = asyncio.Event()
+            service.on_event(
+                lambda e: sent.set() if e.job is not None and e.job.may_have_reached_provider else None
+            )
+            job_id = await service.generate(ImageGenerationRequest("demo-openai", "a slow owl"))
+            await sent.wait()
+            await service.cancel(job_id)
+            job = await service.job(job_id)
+            assert job is not None and job.state == "cancelled"
+            assert await service.batch(job_id) == []
+
+    arun(scenario())
+
+
+def test_rerun_keeps_the_old_batch_and_links_the_new_one(
+    profiles: list[ProviderProfile], db: Database, tmp_path: Path, arun
+) -> None:
+    async def scenario() -> None:
+        async with image_service(db, profiles, tmp_path / "images") as service:
+            first = await service.generate(ImageGenerationRequest("demo-openai", "a pear", size="64x64"))
+            await service.wait(first)
+            second = await service.rerun(first)
+            await service.wait(second)
+            assert [j.id for j in await service.regenerations(first)] == [second]
+            assert len(await service.batch(first)) == 1 and len(await service.batch(second)) == 1
+            assert await service.count() == 2
+
+    arun(scenario())
+
+
+def test_a_blocked_gemini_prompt_is_a_known_error(
+    profiles: list[ProviderProfile], db: Database, tmp_path: Path, arun
+) -> None:
+    async def scenario() -> None:
+        async with image_service(db, profiles, tmp_path / "images") as service:
+            job_id = await service.generate(
+                ImageGenerationRequest("demo-gemini", "[blocked] something", model="gemini-2.5-flash-image")
+            )
+            job = await service.wait(job_id)
+            assert job is not None and job.state == "failed"
+            assert "blocked" in (job.error or "") and "safety" in (job.error or "")
+
+    arun(scenario())
+
+
+def test_a_missing_profile_fails_the_job_with_a_sentence(
+    profiles: list[ProviderProfile], db: Database, tmp_path: Path, arun
+) -> None:
+    async def scenario() -> None:
+        async with image_service(db, [p for p in profiles if p.id != "demo-openai"], tmp_path) as service:
+            job_id = await service.generate(ImageGenerationRequest("demo-openai", "a cup"))
+            job = await service.wait(job_id)
+            assert job is not None and job.state == "failed"
+            assert job.error == "This provider profile no longer exists."
+            assert not job.may_have_reached_provider
 
     arun(scenario())

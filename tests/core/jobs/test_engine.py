@@ -218,3 +218,34 @@ def test_rerun_refuses_a_running_or_completed_job(db: Database, arun) -> None:
         await engine.aclose()
 
     arun(scenario())
+
+
+def test_pause_then_rerun_carries_on_from_the_saved_result(db: Database, arun) -> None:
+    async def scenario() -> None:
+        engine = JobEngine(JobStore(db))
+        halfway = asyncio.Event()
+        done_items: list[int] = []
+
+        async def run(ctx: JobContext) -> dict[str, Any]:
+            start = int(ctx.job.result.get("next", 0))
+            for i in range(start, 10):
+                done_items.append(i)
+                await ctx.save_result(next=i + 1)
+                if i == 4 and not ctx.resumed:
+                    halfway.set()
+                    await asyncio.Event().wait()  # paused here
+            return {"finished": True}
+
+        engine.register(JobKind("index", run, resume_states=frozenset({"running"})))
+        job = await engine.start("index", {})
+        await halfway.wait()
+        paused = await engine.pause(job.id)
+        assert paused is not None and paused.state == "interrupted" and paused.error
+        await engine.rerun(job.id)
+        final = await engine.wait(job.id)
+        assert final is not None and final.state == "completed" and final.attempts == 2
+        assert done_items == list(range(10))  # nothing done twice
+        assert await engine.remove(job.id) and await engine.store.get(job.id) is None
+        await engine.aclose()
+
+    arun(scenario())
