@@ -9,6 +9,7 @@ the service's; the form stays usable while any number of them run.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,7 @@ __all__ = ["GenerateController"]
 
 log = logging.getLogger(__name__)
 SpawnFn = Callable[[Any], Any]
+RECENT_FAILURES_S = 24 * 3600
 ClientFn = Callable[[str], Awaitable[Any]]
 
 
@@ -192,9 +194,11 @@ class GenerateController(QObject):
                 row.error_label.setVisible(True)
 
     async def load_jobs(self) -> None:
-        """Show generations still running, and failures not dismissed, from before."""
+        """Show generations still running, and those that failed or were interrupted in the last
+        day (older ones would greet every start; their images, if any, are in the gallery)."""
+        recent = time.time() - RECENT_FAILURES_S
         for job in reversed(await self.service.jobs(limit=20)):
-            if job.active or job.state in ("failed", "interrupted"):
+            if job.active or (job.state in ("failed", "interrupted") and job.updated_at >= recent):
                 self._show(job)
 
     def _show(self, job: JobRecord) -> None:

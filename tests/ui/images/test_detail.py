@@ -4,9 +4,11 @@ delete with undo), with the keyboard."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QGuiApplication, QWheelEvent
 from PySide6.QtTest import QTest
@@ -14,6 +16,13 @@ from PySide6.QtWidgets import QApplication
 
 from app.ui.async_bridge import signal_future
 from tests.ui.images.helpers import generate, until
+
+
+@pytest.fixture(autouse=True)
+def clear_clipboard() -> Iterator[None]:
+    """The clipboard owns what was copied; leaving image data there crashes Qt at exit."""
+    yield
+    QGuiApplication.clipboard().clear()
 
 
 def open_first(tab: Any, arun: Any, *, n: int = 2, prompt: str = "a red fox in the snow") -> Any:
