@@ -219,6 +219,10 @@ async def _child(data_dir: Path, params: dict[str, Any]) -> dict[str, Any]:
     engine = JobEngine(JobStore(db))
     service = ImageService(db, engine, clients, data_dir / "images")
     out: dict[str, Any] = {}
+    # As ImagesHost.attach does once the window is up: Pillow imported off the loop's thread.
+    from app.ui.images.host import import_pillow
+
+    await asyncio.to_thread(import_pillow)
     t0 = time.perf_counter()
     tab = ImagesTab(
         service,

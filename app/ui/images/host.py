@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from app.ui.context import AppContext
     from app.ui.images.images_tab import ImagesTab
 
-__all__ = ["ImagesHost", "image_service_for"]
+__all__ = ["ImagesHost", "image_service_for", "import_pillow"]
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,13 @@ def image_service_for(ctx: AppContext) -> tuple[ImageService, bool]:
 
     engine = JobEngine(JobStore(ctx.db))
     return ImageService(ctx.db, engine, ctx.clients, ctx.data_dir / "images"), True
+
+
+def import_pillow() -> None:
+    """Import Pillow and its format plugins (call on a worker thread)."""
+    from PIL import Image
+
+    Image.init()
 
 
 class ImagesHost(QWidget):
@@ -74,6 +81,7 @@ class ImagesHost(QWidget):
             raise
         if self._owns_service:
             self._recovery = self._tasks.spawn(self._recover())
+        self._tasks.spawn(self._warm_imports())
         if self.isVisible():
             self._build_tab()
 
@@ -85,6 +93,14 @@ class ImagesHost(QWidget):
             await self.service.recover()
         except SwitchboardError as exc:
             log.warning("image jobs could not be recovered: %s", exc)
+
+    async def _warm_imports(self) -> None:
+        """Import Pillow (with its format plugins) on a worker thread now: the service imports
+        it when the first image arrives, and an import on the loop's thread stalls it ~60 ms
+        (PySide's import hook reads each new module's source)."""
+        import asyncio
+
+        await asyncio.to_thread(import_pillow)
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)

@@ -201,9 +201,12 @@ class JobRow(QFrame):
         self.retry_button.setVisible(failed and job.can_retry_download)
         self.rerun_button.setVisible(failed or job.state == "cancelled")
         self.dismiss_button.setVisible(not active)
-        self.setProperty("role", "errorCard" if failed else "")
-        self.style().unpolish(self)
-        self.style().polish(self)
+        role = "errorCard" if failed else ""
+        if self.property("role") != role:
+            # Re-polishing restyles every child: only when the card's look really changes.
+            self.setProperty("role", role)
+            self.style().unpolish(self)
+            self.style().polish(self)
         self.tick()
 
     def tick(self) -> None:
