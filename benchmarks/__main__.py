@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from benchmarks import big_content, chat, images, protocol, startup
+from benchmarks import big_content, chat, images, images_ui, protocol, startup
 from benchmarks.report import Row, print_json, print_table
 
 SUITES = {
@@ -16,7 +16,8 @@ SUITES = {
     "chat-search": chat.search_rows,
     "chat-kill": chat.kill_rows,
     "protocol": protocol.rows,
-    "images": images.run,
+    # Core rows (benchmarks/images.py) and the Images tab rows (benchmarks/images_ui.py).
+    "images": lambda: [*images.run(), *images_ui.run()],
     "reliability-big": big_content.rows,
 }
 

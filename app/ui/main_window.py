@@ -29,7 +29,8 @@ from PySide6.QtWidgets import (
 )
 
 from app import __version__
-from app.ui.empty_tab import IMAGES, NOTES, VIDEOS, EmptyTab, centered, fit_wrapped_labels
+from app.ui.empty_tab import NOTES, VIDEOS, EmptyTab, centered, fit_wrapped_labels
+from app.ui.images.host import ImagesHost
 from app.ui.labels import DEMO_NAME, keychain_sentence
 from app.ui.status_bar import StatusBar
 from app.ui.theme import ThemeManager, ThemeMode
@@ -237,7 +238,8 @@ class MainWindow(QMainWindow):
         self.chat_stack.setCurrentWidget(self.loading)
         self.chat_tab: QWidget | None = None
         self.tabs.addTab(self.chat_stack, "&Chat")
-        self.images_tab = EmptyTab(IMAGES)
+        self.images_tab = ImagesHost()
+        self.images_tab.sendToChatRequested.connect(self._send_image_to_chat)
         self.notes_tab = EmptyTab(NOTES)
         self.videos_tab = EmptyTab(VIDEOS)
         self.tabs.addTab(self.images_tab, "&Images")
@@ -313,6 +315,7 @@ class MainWindow(QMainWindow):
     ) -> None:
         """Wire the window to the services: profiles, the chat tab, status, settings."""
         self.install_shortcuts()
+        self.images_tab.attach(ctx)
         for tab in (self.images_tab, self.notes_tab, self.videos_tab):
             tab.build()
         if self.first_run is None:
@@ -463,6 +466,13 @@ class MainWindow(QMainWindow):
     def _on_thread_context(self, profile_id: str, model: str) -> None:
         self.status.set_profile(self.ctx.profile(profile_id), model)
         self._refresh_title()
+
+    def _send_image_to_chat(self, path: str) -> None:
+        # The chat composer's own "files offered" path checks and attaches the file.
+        composer = getattr(self.chat_tab, "composer", None)
+        if composer is not None:
+            composer.filesOffered.emit([path])
+            self.tabs.setCurrentWidget(self.chat_stack)
 
     def _on_active_changed(self, _profile_id: str) -> None:
         self._refresh_active()
@@ -808,6 +818,7 @@ class MainWindow(QMainWindow):
             if self._settings_dialog is not None:
                 await self._settings_dialog.aclose()
                 self._settings_dialog.close()
+            await self.images_tab.aclose()
             aclose: Any = getattr(self.chat_tab, "aclose", None)
             if aclose is not None:
                 await aclose()

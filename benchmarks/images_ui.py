@@ -1,0 +1,409 @@
+"""Images tab figures (suite `images`, beside the core rows of benchmarks/images.py).
+
+With 50,000 images in the library (500 distinct generated 512 px PNGs, rows written in bulk):
+
+- first screen of thumbnails from opening the tab, thumbnails warm (<= 300 ms) and from a cold
+  thumbnail cache (<= 1.5 s): from building the tab until every cell on screen has its
+  thumbnail and has been painted;
+- scrolling from top to bottom at a steady pace (a fixed number of pixels every 16 ms, pages
+  fetched as the view nears the end): the longest event-loop stall (<= 16 ms);
+- the process's peak RSS over the whole run (<= 350 MB);
+- generating 10 images at once (ten generations started from the form) against a loopback
+  DemoServer while the gallery shows: the longest stall until all ten are in the gallery.
+
+Each measurement runs in a child process (`python -m benchmarks.images_ui --child ...`) so RSS
+and stalls are the UI's alone; the DemoServer runs in this, the parent, process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from benchmarks.report import Row
+
+ROOT = Path(__file__).resolve().parent.parent
+LIBRARY = 50_000
+DISTINCT = 500
+SCROLL_PX_PER_FRAME = 1200  # a fast, steady flick: ~75,000 px/s
+WORDS = (
+    "fox",
+    "lighthouse",
+    "robot",
+    "forest",
+    "harbour",
+    "castle",
+    "desert",
+    "garden",
+    "city",
+    "mountain",
+    "river",
+    "owl",
+    "train",
+    "market",
+    "bridge",
+    "comet",
+)
+
+
+# --- the library --------------------------------------------------------------------------------
+
+
+def _png(rng: random.Random, size: int) -> bytes:
+    from PIL import Image, ImageDraw
+
+    im = Image.new("RGB", (size, size), tuple(rng.randrange(256) for _ in range(3)))
+    draw = ImageDraw.Draw(im)
+    for _ in range(6):
+        x, y = rng.randrange(size), rng.randrange(size)
+        r = rng.randrange(size // 8, size // 3)
+        draw.ellipse((x - r, y - r, x + r, y + r), fill=tuple(rng.randrange(256) for _ in range(3)))
+    buffer = io.BytesIO()
+    im.save(buffer, "PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+async def _fill(data_dir: Path, count: int) -> None:
+    from app.core.jobs import JobEngine, JobStore
+    from app.core.services.images import ImageService
+    from app.core.store.db import Database
+    from app.core.store.images import NewImage
+
+    db = Database.open(data_dir / "switchboard.db")
+    engine = JobEngine(JobStore(db))
+    service = ImageService(db, engine, None, data_dir / "images")
+    try:
+        rng = random.Random(12)
+        files = [service.files.write(_png(rng, 512), ".png") for _ in range(DISTINCT)]
+        start = 1_700_000_000.0
+        batch: list[NewImage] = []
+        for i in range(count):
+            sha, rel = files[i % len(files)]
+            words = rng.sample(WORDS, 3)
+            batch.append(
+                NewImage(
+                    path=rel,
+                    sha256=sha,
+                    prompt=f"a {words[0]} by a {words[1]} at dusk, {words[2]}",
+                    model=rng.choice(("dall-e-3", "gpt-image-1", "flux")),
+                    profile_id="demo-openai",
+                    size="1024x1024",
+                    created_at=start + i * 60.0,
+                    width=512,
+                    height=512,
+                    mime="image/png",
+                    job_id=None,
+                    batch_index=0,
+                )
+            )
+            if len(batch) == 5000:
+                await service.repo.add_many(batch)
+                batch = []
+        if batch:
+            await service.repo.add_many(batch)
+    finally:
+        await service.aclose()
+        await engine.aclose()
+        db.close()
+
+
+@contextmanager
+def _library() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="sb-bench-images-ui-") as name:
+        data = Path(name)
+        asyncio.run(_fill(data, LIBRARY))
+        yield data
+
+
+# --- the child: the real tab on a qasync loop -----------------------------------------------------
+
+
+class StallWatch:
+    """A 4 ms timer; the longest gap beyond its interval is the longest stall."""
+
+    def __init__(self) -> None:
+        from PySide6.QtCore import QTimer
+
+        self.timer = QTimer()
+        self.timer.setInterval(4)
+        self.timer.timeout.connect(self._tick)
+        self.last = 0.0
+        self.worst = 0.0
+
+    def start(self) -> None:
+        self.last = time.perf_counter()
+        self.worst = 0.0
+        self.timer.start()
+
+    def stop(self) -> float:
+        self.timer.stop()
+        return self.worst * 1000
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.worst = max(self.worst, now - self.last - 0.004)
+        self.last = now
+
+
+def _peak_rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class _Clients:
+    def __init__(self, profiles: dict[str, Any]) -> None:
+        self.profiles = profiles
+        self.open: dict[str, Any] = {}
+
+    async def get(self, profile_id: str) -> Any:
+        from app.core.client import ProviderClient
+
+        if profile_id not in self.open:
+            self.open[profile_id] = ProviderClient(self.profiles[profile_id], None)
+        return self.open[profile_id]
+
+    async def aclose(self) -> None:
+        for c in self.open.values():
+            await c.aclose()
+
+
+async def _first_screen(tab: Any, t0: float) -> float:
+    """Until every cell on screen has its thumbnail and the view painted after that."""
+    from app.ui.async_bridge import signal_future
+
+    view = tab.gallery
+    while True:
+        rows = view.visible_rows()
+        if rows and all(tab.loader.pixmap(tab.model.item(r).id) is not None for r in rows):
+            break
+        await asyncio.wait(
+            [
+                asyncio.ensure_future(signal_future(tab.loader.loaded)),
+                asyncio.ensure_future(signal_future(tab.model.pageLoaded)),
+            ],
+            return_when=asyncio.FIRST_COMPLETED,
+            timeout=0.5,
+        )
+    view.viewport().repaint()
+    return (time.perf_counter() - t0) * 1000
+
+
+async def _child(data_dir: Path, params: dict[str, Any]) -> dict[str, Any]:
+    from PySide6.QtWidgets import QApplication
+
+    from app.core.jobs import JobEngine, JobStore
+    from app.core.providers import ProviderProfile
+    from app.core.services.images import ImageService
+    from app.core.services.tasks import TaskOwner
+    from app.core.store.db import Database
+    from app.ui.images import ImagesTab
+
+    profiles = {p["id"]: ProviderProfile.from_json(p) for p in params.get("profiles", [])}
+    clients = _Clients(profiles)
+    db = Database.open(data_dir / "switchboard.db")
+    engine = JobEngine(JobStore(db))
+    service = ImageService(db, engine, clients, data_dir / "images")
+    out: dict[str, Any] = {}
+    # As ImagesHost.attach does once the window is up: Pillow imported off the loop's thread.
+    from app.ui.images.host import import_pillow
+
+    await asyncio.to_thread(import_pillow)
+    t0 = time.perf_counter()
+    tab = ImagesTab(
+        service,
+        TaskOwner("bench"),
+        profiles=lambda: list(profiles.values()),
+        client_for=clients.get,
+    )
+    tab.resize(1280, 800)
+    tab.show()
+    out["first_screen_ms"] = await _first_screen(tab, t0)
+    watch = StallWatch()
+    mode = params["mode"]
+    if mode == "scroll":
+        bar = tab.gallery.verticalScrollBar()
+        watch.start()
+        frames = 0
+        started = time.perf_counter()
+        while not (tab.model.exhausted and bar.value() >= bar.maximum()):
+            bar.setValue(bar.value() + SCROLL_PX_PER_FRAME)
+            frames += 1
+            await asyncio.sleep(0.016)
+        out["scroll_stall_ms"] = watch.stop()
+        out["scroll_s"] = time.perf_counter() - started
+        out["rows"] = tab.model.rowCount()
+        out["frames"] = frames
+    elif mode == "generate":
+        from app.ui.async_bridge import signal_future
+
+        form = tab.form
+        form.profile_combo.setCurrentIndex(form.profile_combo.findData("demo-openai"))
+        form.model_combo.setCurrentText("demo-image")
+        before = tab.model.rowCount()
+        watch.start()
+        for i in range(10):
+            form.prompt_edit.setPlainText(f"benchmark image {i}")
+            form.generate_button.click()
+        while tab.model.rowCount() < before + 10 or tab.loader.pending():
+            await asyncio.wait(
+                [
+                    asyncio.ensure_future(signal_future(tab.model.rowsInserted)),
+                    asyncio.ensure_future(signal_future(tab.loader.idle)),
+                ],
+                return_when=asyncio.FIRST_COMPLETED,
+                timeout=0.5,
+            )
+        out["generate_stall_ms"] = watch.stop()
+        out["generated"] = tab.model.rowCount() - before
+    out["peak_rss_mb"] = _peak_rss_mb()
+    await tab.aclose()
+    tab.close()
+    await service.aclose()
+    await engine.aclose()
+    await clients.aclose()
+    await asyncio.to_thread(db.close)
+    QApplication.processEvents()
+    return out
+
+
+def _child_main(data_dir: Path, params: dict[str, Any]) -> int:
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication(["bench", "-style", "Fusion"])
+    app.setQuitOnLastWindowClosed(False)  # closing the tab must not stop the loop mid-run
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    sys.set_asyncgen_hooks(
+        firstiter=loop._asyncgen_firstiter_hook,  # type: ignore[attr-defined]
+        finalizer=loop._asyncgen_finalizer_hook,
+    )  # type: ignore[attr-defined]
+    with loop:
+        result = loop.run_until_complete(_child(data_dir, params))
+    print("RESULT " + json.dumps(result), flush=True)
+    return 0
+
+
+def _run_child(data_dir: Path, params: dict[str, Any]) -> dict[str, Any]:
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(ROOT),
+        QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"),
+    )
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.images_ui",
+            "--child",
+            str(data_dir),
+            json.dumps(params),
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=600,
+    )
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    raise RuntimeError(f"images_ui child failed ({proc.returncode}): {proc.stderr[-2000:]}")
+
+
+def _clear_thumbs(data_dir: Path) -> None:
+    import shutil
+
+    shutil.rmtree(data_dir / "images" / "thumbs", ignore_errors=True)
+
+
+def run() -> list[Row]:
+    from app.core.demo.server import DemoServer
+
+    rows: list[Row] = []
+    with _library() as data, DemoServer(host="127.0.0.1", port=0, token_rate=0) as server:
+        profiles = [p.to_json() for p in server.profiles() if p.id == "demo-openai"]
+        _clear_thumbs(data)
+        cold = _run_child(data, {"mode": "open"})
+        warm = _run_child(data, {"mode": "open"})
+        scroll = _run_child(data, {"mode": "scroll"})
+        gen = _run_child(data, {"mode": "generate", "profiles": profiles})
+    n = f"{LIBRARY:,} images"
+    rows.append(
+        Row(
+            "images UI: first screen, warm thumbnails",
+            warm["first_screen_ms"],
+            "ms",
+            "<= 300",
+            warm["first_screen_ms"] <= 300,
+            n,
+        )
+    )
+    rows.append(
+        Row(
+            "images UI: first screen, cold thumbnail cache",
+            cold["first_screen_ms"],
+            "ms",
+            "<= 1500",
+            cold["first_screen_ms"] <= 1500,
+            n,
+        )
+    )
+    rows.append(
+        Row(
+            "images UI: scroll top to bottom, longest stall",
+            scroll["scroll_stall_ms"],
+            "ms",
+            "<= 16",
+            scroll["scroll_stall_ms"] <= 16,
+            f"{scroll['rows']:,} rows in {scroll['scroll_s']:.1f} s at {SCROLL_PX_PER_FRAME} px/16 ms",
+        )
+    )
+    peak = max(cold["peak_rss_mb"], warm["peak_rss_mb"], scroll["peak_rss_mb"], gen["peak_rss_mb"])
+    rows.append(
+        Row("images UI: peak RSS", peak, "MB", "<= 350", peak <= 350, "over open, scroll, generate")
+    )
+    rows.append(
+        Row(
+            "images UI: 10 generations at once, longest stall",
+            gen["generate_stall_ms"],
+            "ms",
+            "<= 16",
+            gen["generate_stall_ms"] <= 16,
+            f"{gen['generated']} images arrived",
+        )
+    )
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.images_ui")
+    parser.add_argument("--child", nargs=2, metavar=("DATA_DIR", "PARAMS"))
+    args = parser.parse_args(argv)
+    if args.child:
+        return _child_main(Path(args.child[0]), json.loads(args.child[1]))
+    from benchmarks.report import print_table
+
+    rows = run()
+    print_table(rows)
+    return 0 if all(r.passed for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
