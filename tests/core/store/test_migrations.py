@@ -204,3 +204,17 @@ def test_v3_refills_search_without_streaming_rows_and_indexes_prefixes(tmp_path:
                 "INSERT INTO messages_fts(messages_fts, rank) VALUES ('integrity-check', 1)"
             )
         )
+
+
+def test_v4_indexes_the_selected_leaf_so_deletes_do_not_scan_threads(tmp_path: Path) -> None:
+    path = tmp_path / "switchboard.db"
+    build_at_version(path, 3)
+    Database.open(path).close()
+    conn = sqlite3.connect(path)
+    try:
+        plan = conn.execute(
+            "EXPLAIN QUERY PLAN SELECT id FROM threads WHERE selected_leaf_id = 5"
+        ).fetchall()
+        assert any("threads_selected_leaf" in str(row[-1]) for row in plan), plan
+    finally:
+        conn.close()
