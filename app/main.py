@@ -305,15 +305,49 @@ async def _main(
     return 0
 
 
-async def _recover(ctx: Any) -> None:
+async def _recover(ctx: Any) -> asyncio.Task[int]:
+    """Start-up recovery. Returns the background task purging old deleted threads.
+
+    Awaited here, before the chat tab reads anything: replies left `streaming` by a crash or a
+    kill become `interrupted` (one indexed UPDATE on the database thread).
+
+    Not awaited: threads deleted in an earlier session (their Undo has long expired) are purged
+    by a task of the app's task owner. `_main` attaches the window right after this returns,
+    without awaiting in between, so the task's first step runs after the window is attached;
+    it purges in bounded batches (`ThreadRepository.purge_deleted`) that yield between them, so
+    neither the first paint nor the chat tab waits for it, and a quit or a kill mid-purge leaves
+    the rest for the next start. Ones deleted from now on stay restorable until the next start.
+    A failing purge is logged and shown in the status bar; it never ends start-up.
+    """
+    import asyncio
+    import sqlite3
+
+    from app.core.errors import StorageError, SwitchboardError
+
     n = await ctx.chat.recover_interrupted()
     if n:
         log.info("marked %d interrupted replies", n)
-    # Threads deleted in an earlier session (their Undo has long expired) go for good now;
-    # ones deleted from now on stay restorable until the next start.
-    purged = await ctx.threads.purge_deleted(older_than=time.time())
-    if purged:
-        log.info("purged %d deleted threads", purged)
+    cutoff = time.time()
+
+    async def purge() -> int:
+        await asyncio.sleep(0)  # let the window's attach finish its first loop pass
+        try:
+            purged = int(await ctx.threads.purge_deleted(older_than=cutoff))
+        except (sqlite3.Error, SwitchboardError, OSError) as exc:
+            known = exc if isinstance(exc, SwitchboardError) else StorageError(
+                "Deleted chats could not be removed for good this time; they stay hidden and "
+                "Switchboard will try again at the next start. If this repeats, check free disk "
+                "space and the data folder's permissions.",
+                detail=str(exc),
+            )
+            log.error("purging deleted threads failed: %s", known, exc_info=exc)
+            ctx.events.statusMessage.emit(known.user_message)
+            return 0
+        if purged:
+            log.info("purged %d deleted threads", purged)
+        return purged
+
+    return ctx.tasks.spawn(purge(), name="purge-deleted-threads")
 
 
 def build_context(
