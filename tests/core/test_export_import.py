@@ -476,7 +476,7 @@ def broken(change: str) -> dict[str, Any]:
         {"format": "switchboard-archive", "version": True, "threads": []},
         {"format": "switchboard-archive", "version": 1},
         {"format": "switchboard-archive", "version": 1, "threads": [{"no": "thread"}]},
-        *(broken(c) for c in ("dangling parent", "loop", "duplicate id", "bad status",
+        *(broken(c) for c in ("dangling parent", "duplicate id", "bad status",
                               "bad role", "content not text", "bad kind", "bad time",
                               "messages not a list")),
     ],
