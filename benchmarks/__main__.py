@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from benchmarks import chat, startup
+from benchmarks import chat, reliability, startup
 from benchmarks.report import Row, print_json, print_table
 
 SUITES = {
@@ -15,6 +15,9 @@ SUITES = {
     "chat-sidebar": chat.sidebar_rows,
     "chat-search": chat.search_rows,
     "chat-kill": chat.kill_rows,
+    # Purge at start-up and in the background, kill -9 x20; big-content rows join it
+    # through reliability.big_content_rows.
+    "reliability": reliability.run,
 }
 
 
