@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PURGE_THREADS = 50
 PURGE_MESSAGES = 44_000
 BIG_THREAD = 100_000
-REPEATS = 5
+REPEATS = 7
 KILL_RUNS = 20
 
 
@@ -158,7 +158,8 @@ def _start_rows(label: str, times: dict[str, list[float]]) -> list[Row]:
 
 
 async def scenario_purge(window: Any, tab: Any, params: dict[str, Any]) -> dict[str, Any]:
-    """In the app: from the Chat tab being ready, wait until no deleted thread is left."""
+    """In the app: from the Chat tab being ready, wait until no deleted thread is left (and at
+    least `min_s` seconds: the clean baseline probes as long as the purge took)."""
     import asyncio
 
     from benchmarks._appdriver import StallProbe
@@ -168,13 +169,16 @@ async def scenario_purge(window: Any, tab: Any, params: dict[str, Any]) -> dict[
     t0 = time.perf_counter()
     repo = tab.ctx.threads
     deadline = t0 + float(params.get("timeout", 120))
-    left = -1
+    min_s = float(params.get("min_s", 0.0))
+    left, done_at = -1, 0.0
     while time.perf_counter() < deadline:
         left = len(await repo.list_deleted_threads())
-        if left == 0:
+        if left == 0 and not done_at:
+            done_at = time.perf_counter()
+        if done_at and time.perf_counter() - t0 >= min_s:
             break
         await asyncio.sleep(0.05)
-    t1 = time.perf_counter()
+    t1 = done_at or time.perf_counter()
     probe.stop()
     return {
         "purge_s": t1 - t0,
@@ -184,11 +188,12 @@ async def scenario_purge(window: Any, tab: Any, params: dict[str, Any]) -> dict[
     }
 
 
-def _drive_purge(data_dir: Path) -> dict[str, Any]:
+def _drive_purge(data_dir: Path, min_s: float = 0.0) -> dict[str, Any]:
     from benchmarks.chat import _child_env
 
     proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.reliability", "--drive-purge", str(data_dir)],
+        [sys.executable, "-m", "benchmarks.reliability", "--drive-purge", str(data_dir),
+         json.dumps({"min_s": min_s})],
         check=False, capture_output=True, text=True, cwd=ROOT, env=_child_env(), timeout=300,
     )
     for line in proc.stdout.splitlines():
@@ -199,12 +204,16 @@ def _drive_purge(data_dir: Path) -> dict[str, Any]:
     raise RuntimeError(f"purge scenario: no result (exit {proc.returncode})\n{proc.stderr[-3000:]}")
 
 
-def _background_row(label: str, template: Path, work: Path, server: Any) -> Row:
+def _background_row(label: str, template: Path, clean: Path, work: Path, server: Any) -> Row:
     from benchmarks.chat import _write_profiles
 
     _fresh_copy(template, work)
     _write_profiles(work, server)  # the driver needs a Chat tab, hence an active profile
     result = _drive_purge(work)
+    # The same probe over a clean start for as long: how much of the stall is the machine's.
+    _fresh_copy(clean, work)
+    _write_profiles(work, server)
+    baseline = _drive_purge(work, min_s=result["purge_s"])
     stall = result["max_stall_ms"]
     ok = result["left"] == 0 and stall <= 50.0
     return Row(
@@ -215,7 +224,8 @@ def _background_row(label: str, template: Path, work: Path, server: Any) -> Row:
         ok,
         f"purge done {result['purge_s']:.1f} s after the Chat tab was ready"
         + ("" if result["left"] == 0 else f", {result['left']} deleted threads LEFT")
-        + f"; worst stalls (ms, at s) {result['worst_stalls'][:3]}",
+        + f"; worst stalls (ms, at s) {result['worst_stalls'][:3]}; a clean start probed as "
+        f"long: {baseline['max_stall_ms']:.0f} ms, {baseline['worst_stalls'][:3]}",
     )
 
 
@@ -318,7 +328,7 @@ def run() -> list[Row]:
         server.start()
         try:
             for template, label in labels.items():
-                rows.append(_background_row(label, template, base / "run", server))
+                rows.append(_background_row(label, template, clean, base / "run", server))
         finally:
             server.stop()
         rows[0].note += f"; test data built in {built:.0f} s"
@@ -327,17 +337,17 @@ def run() -> list[Row]:
     return rows
 
 
-def _drive_purge_main(data_dir: str) -> int:
+def _drive_purge_main(data_dir: str, params: str) -> int:
     """The app process of `_drive_purge`: `benchmarks._appdriver` with the purge scenario."""
     from benchmarks import _appdriver
 
     _appdriver.SCENARIOS["purge"] = scenario_purge
-    return _appdriver.main(["purge", "--data-dir", data_dir])
+    return _appdriver.main(["purge", "--data-dir", data_dir, "--params", params])
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--drive-purge":
-        sys.exit(_drive_purge_main(sys.argv[2]))
+    if len(sys.argv) == 4 and sys.argv[1] == "--drive-purge":
+        sys.exit(_drive_purge_main(sys.argv[2], sys.argv[3]))
     from benchmarks.report import print_table
 
     print_table(run())
