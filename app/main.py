@@ -312,9 +312,9 @@ async def _recover(ctx: Any) -> asyncio.Task[int]:
     kill become `interrupted` (one indexed UPDATE on the database thread).
 
     Not awaited: threads deleted in an earlier session (their Undo has long expired) are purged
-    by a task of the app's task owner. `_main` attaches the window right after this returns,
-    without awaiting in between, so the task's first step runs after the window is attached;
-    it purges in bounded batches (`ThreadRepository.purge_deleted`) that yield between them, so
+    by a task of the app's task owner. The task first waits for the main window (already
+    shown as a shell) to be attached to these services (its `attached` signal), so nothing of
+    the purge runs before the window and its tabs are built; then it purges in bounded batches (`ThreadRepository.purge_deleted`) that yield between them, so
     neither the first paint nor the chat tab waits for it, and a quit or a kill mid-purge leaves
     the rest for the next start. Ones deleted from now on stay restorable until the next start.
     A failing purge is logged and shown in the status bar; it never ends start-up.
@@ -329,8 +329,21 @@ async def _recover(ctx: Any) -> asyncio.Task[int]:
         log.info("marked %d interrupted replies", n)
     cutoff = time.time()
 
+    async def after_attach() -> None:
+        from PySide6.QtWidgets import QApplication
+
+        from app.ui.async_bridge import signal_future
+        from app.ui.main_window import MainWindow
+
+        for window in QApplication.topLevelWidgets():
+            # A shell not yet given any services is the one these services are for.
+            if isinstance(window, MainWindow) and window.ctx is None:
+                await signal_future(window.attached)
+                break
+        await asyncio.sleep(0)  # the tabs' first loads, spawned by attach, go first
+
     async def purge() -> int:
-        await asyncio.sleep(0)  # let the window's attach finish its first loop pass
+        await after_attach()
         try:
             purged = int(await ctx.threads.purge_deleted(older_than=cutoff))
         except (sqlite3.Error, SwitchboardError, OSError) as exc:

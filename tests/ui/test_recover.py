@@ -6,6 +6,7 @@ fails; the `streaming -> interrupted` recovery must be done before the chat tab 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 from collections.abc import Callable
@@ -70,3 +71,32 @@ def test_a_failing_purge_is_logged_and_shown_not_fatal(
     assert len(shown) == 1 and "Deleted chats could not be removed" in shown[0]
     assert "next start" in shown[0]
     assert any("purging deleted threads failed" in r.getMessage() for r in caplog.records)
+
+
+def test_the_purge_waits_for_the_window_to_be_attached(
+    app_ctx: Any, arun: Callable[..., Any]
+) -> None:
+    from app.ui.main_window import MainWindow
+
+    deep_id, _ = _chain(app_ctx.db, 1_200)
+    app_ctx.db.run_sync(
+        lambda conn: conn.execute("UPDATE threads SET deleted_at = 1 WHERE id = ?", (deep_id,))
+    )
+
+    async def main() -> tuple[int, int]:
+        shell = MainWindow(settings=app_ctx.settings)  # as start-up shows it: no services yet
+        try:
+            task = await _recover(app_ctx)
+            for _ in range(20):  # many loop turns: the purge must still be waiting
+                await asyncio.sleep(0)
+            before = _count(app_ctx.db, "SELECT count(*) FROM messages WHERE thread_id = ?",
+                            deep_id)
+            shell.attach(app_ctx)
+            return before, await task
+        finally:
+            await shell.aclose()
+            shell.deleteLater()
+
+    before, purged = arun(main(), timeout=60)
+    assert before == 1_200 and purged == 1
+    assert _count(app_ctx.db, "SELECT count(*) FROM threads WHERE id = ?", deep_id) == 0
