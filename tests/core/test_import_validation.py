@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +89,7 @@ async def open_and_send(db: Database, thread_id: int) -> FakeClient:
 POISON: dict[str, tuple[Any, str]] = {}
 
 
-def poison(name: str, where: str):  # noqa: ANN201 (a registering decorator)
+def poison(name: str, where: str) -> Callable[[Any], Any]:
     def register(fn: Any) -> Any:
         doc = archive(entry("first"), entry("Bad one"))
         fn(doc["threads"][1])
