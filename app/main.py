@@ -483,7 +483,7 @@ async def _open_data(
             if not read_only:
                 # Before the chat tab reads anything: replies left `streaming` by a crash or a
                 # kill become `interrupted`, and old deleted threads go.
-                await _recover(ctx)
+                await _recover(ctx, window)
         except (StorageError, OSError) as error:
             exc = error
             log.warning("start-up on %s failed: %s", data_dir, error)
@@ -648,15 +648,57 @@ def _restart_with(args: argparse.Namespace, data_dir: Path) -> int:
     return 0
 
 
-async def _recover(ctx: Any) -> None:
+async def _recover(ctx: Any, window: Any = None) -> asyncio.Task[int]:
+    """Start-up recovery. Returns the background task purging old deleted threads.
+
+    Awaited here, before the chat tab reads anything: replies left `streaming` by a crash or a
+    kill become `interrupted` (one indexed UPDATE on the database thread).
+
+    Not awaited: threads deleted in an earlier session (their Undo has long expired) are purged
+    by a task of the app's task owner. The task first waits for `window` (the main window,
+    already shown as a shell) to be attached to these services (its `attached` signal), so
+    nothing of the purge runs before the window and its tabs are built; then it purges in bounded
+    batches (`ThreadRepository.purge_deleted`) that yield between them, so
+    neither the first paint nor the chat tab waits for it, and a quit or a kill mid-purge leaves
+    the rest for the next start. Ones deleted from now on stay restorable until the next start.
+    A failing purge is logged and shown in the status bar; it never ends start-up.
+    """
+    import asyncio
+    import sqlite3
+
+    from app.core.errors import StorageError, SwitchboardError
+
     n = await ctx.chat.recover_interrupted()
     if n:
         log.info("marked %d interrupted replies", n)
-    # Threads deleted in an earlier session (their Undo has long expired) go for good now;
-    # ones deleted from now on stay restorable until the next start.
-    purged = await ctx.threads.purge_deleted(older_than=time.time())
-    if purged:
-        log.info("purged %d deleted threads", purged)
+    cutoff = time.time()
+
+    async def after_attach() -> None:
+        from app.ui.async_bridge import signal_future
+
+        if window is not None and window.ctx is None:
+            await signal_future(window.attached)
+        await asyncio.sleep(0)  # the tabs' first loads, spawned by attach, go first
+
+    async def purge() -> int:
+        await after_attach()
+        try:
+            purged = int(await ctx.threads.purge_deleted(older_than=cutoff))
+        except (sqlite3.Error, SwitchboardError, OSError) as exc:
+            known = exc if isinstance(exc, SwitchboardError) else StorageError(
+                "Deleted chats could not be removed for good this time; they stay hidden and "
+                "Switchboard will try again at the next start. If this repeats, check free disk "
+                "space and the data folder's permissions.",
+                detail=str(exc),
+            )
+            log.error("purging deleted threads failed: %s", known, exc_info=exc)
+            ctx.events.statusMessage.emit(known.user_message)
+            return 0
+        if purged:
+            log.info("purged %d deleted threads", purged)
+        return purged
+
+    return ctx.tasks.spawn(purge(), name="purge-deleted-threads")
 
 
 def build_context(

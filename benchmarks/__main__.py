@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from benchmarks import big_content, chat, images, images_ui, protocol, startup
+from benchmarks import big_content, chat, images, images_ui, protocol, reliability, startup
 from benchmarks.report import Row, print_json, print_table
 
 SUITES = {
@@ -18,7 +18,9 @@ SUITES = {
     "protocol": protocol.rows,
     # Core rows (benchmarks/images.py) and the Images tab rows (benchmarks/images_ui.py).
     "images": lambda: [*images.run(), *images_ui.run()],
-    "reliability-big": big_content.rows,
+    # Purge at start-up and in the background, kill -9 x20, and the big-content rows.
+    "reliability": reliability.run,
+    "reliability-big": big_content.rows,  # the big-content rows alone
 }
 
 

@@ -605,8 +605,13 @@ KILL_PROMPT = "Write 5000 tokens about tides and harbours."
 KILL_AFTER_S = (2.0, 2.07, 2.13, 2.21)  # spread over the 250 ms journal interval
 
 
-def _kill_once(server: PacedDemoServer, after: float) -> tuple[int, int, bool]:
-    """One run: (tokens the server had sent at the kill, tokens SQLite kept, prefix ok)."""
+def _kill_once(
+    server: PacedDemoServer, after: float, *, after_kill: Any = None
+) -> tuple[int, int, bool]:
+    """One run: (tokens the server had sent at the kill, tokens SQLite kept, prefix ok).
+
+    `after_kill(db_path)`, if given, is called once the process is dead and before the database
+    is opened again (benchmarks/reliability.py checks its integrity there)."""
     from app.core.services.chat import ChatService
     from app.core.store.db import Database
     from app.core.store.threads import ThreadRepository
@@ -647,6 +652,8 @@ def _kill_once(server: PacedDemoServer, after: float) -> tuple[int, int, bool]:
             proc.kill()
             proc.wait()
             proc.stdout.close()
+        if after_kill is not None:
+            after_kill(data_dir / "switchboard.db")
         db = Database.open(data_dir / "switchboard.db")
         try:
 

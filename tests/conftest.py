@@ -31,3 +31,17 @@ def arun() -> Callable[..., Any]:
 @pytest.fixture
 def recorded() -> Path:
     return RECORDED
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Once a UI test has made the QApplication, collect cycles on this (the GUI) thread before
+    each test outside tests/ui: otherwise a later automatic collection may run on a worker thread
+    (the database's) and destroy QObjects there, which crashes Qt's timers. The app itself runs
+    the collector on the GUI thread only (app/ui/gc_guard.py); UI tests collect in `qloop`."""
+    import sys
+
+    widgets = sys.modules.get("PySide6.QtWidgets")
+    if widgets is not None and widgets.QApplication.instance() is not None:
+        import gc
+
+        gc.collect()

@@ -476,7 +476,7 @@ def broken(change: str) -> dict[str, Any]:
         {"format": "switchboard-archive", "version": True, "threads": []},
         {"format": "switchboard-archive", "version": 1},
         {"format": "switchboard-archive", "version": 1, "threads": [{"no": "thread"}]},
-        *(broken(c) for c in ("dangling parent", "loop", "duplicate id", "bad status",
+        *(broken(c) for c in ("dangling parent", "duplicate id", "bad status",
                               "bad role", "content not text", "bad kind", "bad time",
                               "messages not a list")),
     ],
@@ -751,3 +751,33 @@ def test_malformed_chatgpt_export_writes_nothing(db2: Database, data: Any, arun)
         assert await count_rows(db2) == (0, 0)
 
     arun(main())
+
+
+# --- a 100,000-message thread -------------------------------------------------------------------
+
+
+def test_export_and_reimport_of_a_100k_message_thread(
+    db: Database, db2: Database, tmp_path: Path, arun
+) -> None:
+    """No tree walk in export or import recurses with the thread's length."""
+    from tests.core.store.test_deep_threads import _chain
+
+    thread_id, ids = _chain(db, 100_000)
+
+    async def main() -> None:
+        dest = tmp_path / "deep.json"
+        await export_thread(db, thread_id, dest)
+        doc = json.loads(dest.read_text(encoding="utf-8"))
+        assert len(doc["messages"]) == 100_000
+        assert doc["messages"][-1]["parent_id"] == ids[-2]
+        md = tmp_path / "deep.md"
+        await export_thread(db, thread_id, md)
+        text = md.read_text(encoding="utf-8")
+        assert text.count("\n## ") == 100_000 and "tide 99999" in text
+        assert await export_archive(db, tmp_path / "all.json") == 1
+        report = await import_archive(db2, dest)
+        assert (report.threads, report.messages) == (1, 100_000)
+        path = await ThreadRepository(db2).current_path(report.thread_ids[0])
+        assert len(path) == 100_000 and path[-1].content == "tide 99999"
+
+    arun(main(), timeout=300)

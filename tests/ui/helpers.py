@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable
 from typing import Any
 
@@ -19,6 +20,9 @@ def find_leaks(app: Any, timers: Iterable[Any], *, clean_up: bool) -> list[str]:
 
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     QCoreApplication.processEvents()
+    # Collect cycles now, on the GUI thread: left to chance, the cyclic GC may run later on a
+    # worker thread (the database's) and destroy QObjects there, crashing a later test.
+    gc.collect()
     leaked = [w for w in app.topLevelWidgets() if isValid(w) and w.isVisible()]
     running = [t for t in timers if isValid(t) and t.isActive()]
     problems: list[str] = []

@@ -11,6 +11,26 @@ The repository has no method for inserting a message with given timestamps, stat
 so `_insert_plan` writes the `threads` and `messages` tables directly (schema in
 `app/core/store/migrations.py`).
 
+Validation before anything is written (both importers):
+
+- the whole document is walked once, iteratively: nesting deeper than `MAX_DEPTH` and text
+  holding a lone UTF-16 surrogate (`"\\ud800"` is valid JSON but cannot be stored as UTF-8)
+  are refused with a sentence naming the place; `json.loads`' RecursionError on a file nested
+  200,000 levels deep becomes the same sentence;
+- every field of an archive is checked against the schema the app writes (types of params,
+  usage, tool calls, attachments; roles, statuses, kinds), and a wrong one refuses the import
+  with a sentence naming the thread, the message and the field. Two repairs are made instead,
+  each reported in `ImportReport.notes`: a message on a parent loop (or replying to itself) is
+  kept as the start of a branch, and an image attachment whose base64 data is damaged is left
+  out (it could never be shown or sent).;
+- ChatGPT nodes on a parent loop (or their own parent) are kept as roots, with a note.
+
+Importing the same content twice: each thread's source entry (archive entry or ChatGPT
+conversation) is hashed (SHA-256 of its canonical JSON) and the hash is stored in the
+`settings` table as `import.sha256:<hex>` -> the new thread's id. An entry whose hash names a
+thread that still exists (not deleted) is skipped with a note; if every entry was skipped the
+import raises ConfigError saying so. Deleting the imported thread makes it importable again.
+
 ChatGPT conversion rules (`import_chatgpt`):
 
 - each conversation becomes a thread (title, `create_time`/`update_time`, model from
@@ -37,10 +57,14 @@ ChatGPT conversion rules (`import_chatgpt`):
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import hashlib
 import json
 import math
+import re
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -57,11 +81,26 @@ from app.core.store.db import Database, transaction
 from app.core.store.records import MESSAGE_STATUSES
 from app.core.store.threads import ThreadRepository
 
-__all__ = ["CHATGPT_PROVIDER_NAME", "ImportReport", "import_archive", "import_chatgpt"]
+__all__ = [
+    "CHATGPT_PROVIDER_NAME",
+    "MAX_DEPTH",
+    "ImportReport",
+    "check_document",
+    "import_archive",
+    "import_chatgpt",
+    "parse_import_json",
+]
 
 CHATGPT_PROVIDER_NAME = "ChatGPT"
 
+# Far deeper than any export (ours nest about 8 levels, ChatGPT's about 12), far shallower
+# than what json/json.dumps recursion can take.
+MAX_DEPTH = 100
+
 _THREAD_KINDS = frozenset({"chat", "completion"})
+_ROLES = frozenset({"system", "user", "assistant"})
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_HASH_KEY = "import.sha256:"
 
 
 @dataclass(frozen=True)
@@ -71,6 +110,9 @@ class ImportReport:
     threads: int
     messages: int
     thread_ids: tuple[int, ...] = ()
+    # Sentences about what was repaired, left out or skipped (already imported).
+    notes: tuple[str, ...] = ()
+    skipped: int = 0  # threads already imported earlier, not added again
 
 
 # --- the plan (pure data, checked before anything is written) ---------------------------------
@@ -115,6 +157,8 @@ class _ThreadPlan:
     deleted_at: float | None = None
     selected_key: Any | None = None
     messages: list[_MessagePlan] = field(default_factory=list)  # parents first
+    source_sha256: str = ""  # of the entry it was planned from (see the module docstring)
+    notes: list[str] = field(default_factory=list)
 
 
 def _insert_message_row(conn: sqlite3.Connection, thread_id: int, parent_id: int | None,
@@ -150,12 +194,40 @@ def _insert_message_row(conn: sqlite3.Connection, thread_id: int, parent_id: int
     return int(cur.lastrowid or 0)
 
 
+def _already_imported(conn: sqlite3.Connection, sha256: str) -> bool:
+    row = conn.execute("SELECT value FROM settings WHERE key = ?", (_HASH_KEY + sha256,)).fetchone()
+    if row is None or row[0] is None:
+        return False
+    try:
+        thread_id = json.loads(row[0])
+    except ValueError:
+        return False
+    if not isinstance(thread_id, int):
+        return False
+    live = conn.execute(
+        "SELECT 1 FROM threads WHERE id = ? AND deleted_at IS NULL", (thread_id,)
+    ).fetchone()
+    return live is not None
+
+
+def _titles(titles: list[str]) -> str:
+    shown = ", ".join(f"“{t}”" for t in titles[:3])
+    return shown + (f" and {len(titles) - 3} more" if len(titles) > 3 else "")
+
+
 def _insert_plan(conn: sqlite3.Connection, plans: list[_ThreadPlan]) -> ImportReport:
-    """Write every planned thread and message in one transaction (all or nothing)."""
+    """Write every planned thread and message in one transaction (all or nothing), skipping
+    threads imported before (their content hash names a live thread)."""
     count = 0
     thread_ids: list[int] = []
+    skipped: list[str] = []
+    notes: list[str] = []
     with transaction(conn):
         for plan in plans:
+            if plan.source_sha256 and _already_imported(conn, plan.source_sha256):
+                skipped.append(plan.title or "Untitled chat")
+                continue
+            notes.extend(plan.notes)
             cur = conn.execute(
                 "INSERT INTO threads (title, kind, profile_id, model, system_prompt, params_json,"
                 " pinned, archived, created_at, updated_at, deleted_at)"
@@ -185,8 +257,138 @@ def _insert_plan(conn: sqlite3.Connection, plans: list[_ThreadPlan]) -> ImportRe
                 conn.execute(
                     "UPDATE threads SET selected_leaf_id = ? WHERE id = ?", (selected, thread_id)
                 )
+            if plan.source_sha256:
+                conn.execute(
+                    "INSERT INTO settings (key, value) VALUES (?, ?)"
+                    " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    (_HASH_KEY + plan.source_sha256, json.dumps(thread_id)),
+                )
             thread_ids.append(thread_id)
-    return ImportReport(threads=len(plans), messages=count, thread_ids=tuple(thread_ids))
+        if skipped and not thread_ids:
+            what = "thread is" if len(skipped) == 1 else f"{len(skipped)} threads are"
+            raise ConfigError(
+                f"This was already imported: its {what} already in your history "
+                f"({_titles(skipped)}), so nothing was added. To import it again, delete the "
+                "imported copy first."
+            )
+    if skipped:
+        notes.insert(
+            0,
+            f"{len(skipped)} thread{'s were' if len(skipped) != 1 else ' was'} already imported "
+            f"and left as {'they were' if len(skipped) != 1 else 'it was'} ({_titles(skipped)}).",
+        )
+    return ImportReport(
+        threads=len(thread_ids),
+        messages=count,
+        thread_ids=tuple(thread_ids),
+        notes=tuple(notes),
+        skipped=len(skipped),
+    )
+
+
+def _entry_sha256(entry: Any) -> str:
+    """SHA-256 of an entry's canonical JSON (key order and whitespace do not matter)."""
+    text = json.dumps(entry, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+# --- the whole document: depth and text ----------------------------------------------------
+
+
+def _place(path: tuple[Any, ...]) -> str:
+    """A readable place in a document, e.g. `thread 2 › message 5 › “content”`."""
+    out: list[str] = []
+    labels = {"threads": "thread", "messages": "message", "parts": "attachment",
+              "tool_calls": "tool call", "mapping": "node"}
+    pending: str | None = None
+    for step in path:
+        if pending is not None:
+            out.append(f"{pending} {step + 1 if isinstance(step, int) else repr(step)}")
+            pending = None
+        elif isinstance(step, str) and step in labels:
+            pending = labels[step]
+        elif isinstance(step, int):
+            out.append(f"item {step + 1}" if out else f"conversation {step + 1}")
+        else:
+            out.append(f"“{step}”")
+    if pending is not None:
+        out.append(f"“{next(k for k, v in labels.items() if v == pending)}”")
+    return " › ".join(out) or "the top level"
+
+
+def _walk(document: Any) -> Iterator[tuple[Any, int, tuple[Any, ...]]]:
+    """Every value of a JSON document with its depth and path, iteratively (no recursion)."""
+    stack: list[tuple[Any, int, tuple[Any, ...]]] = [(document, 0, ())]
+    while stack:
+        value, depth, path = stack.pop()
+        yield value, depth, path
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if isinstance(k, str) and _SURROGATE.search(k):
+                    yield k, depth + 1, (*path, "a key")
+                stack.append((v, depth + 1, (*path, k)))
+        elif isinstance(value, list):
+            for i in range(len(value) - 1, -1, -1):
+                stack.append((value[i], depth + 1, (*path, i)))
+
+
+def _document_ok(document: Any) -> bool:
+    """True if no value is nested deeper than MAX_DEPTH and no text holds a lone surrogate.
+    The fast pass (no paths kept): a 100,000-message archive is checked in well under 1 s."""
+    stack: list[tuple[Any, int]] = [(document, 0)]
+    search = _SURROGATE.search
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return False
+        if isinstance(value, str):
+            if search(value):
+                return False
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                if isinstance(k, str) and search(k):
+                    return False
+                if isinstance(v, (dict, list, str)):
+                    stack.append((v, depth + 1))
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value if isinstance(v, (dict, list, str)))
+    return True
+
+
+def check_document(document: Any) -> None:
+    """Refuse (ConfigError) a document nested deeper than MAX_DEPTH or holding text with a lone
+    surrogate, naming the place. Iterative: safe on any input, however deep."""
+    if _document_ok(document):
+        return
+    for value, depth, path in _walk(document):  # only to find and name the place
+        if depth > MAX_DEPTH:
+            raise ConfigError(
+                f"This file is nested more than {MAX_DEPTH} levels deep (at {_place(path[:6])} "
+                "…), which no Switchboard or ChatGPT export is; nothing was imported."
+            )
+        if isinstance(value, str) and _SURROGATE.search(value):
+            raise ConfigError(
+                f"This file holds broken text at {_place(path)}: a lone UTF-16 surrogate "
+                "(an escape like \\ud800 without its pair), which cannot be stored. Nothing "
+                "was imported; export the file again or remove that character."
+            )
+
+
+def parse_import_json(text: str, name: str, what: str) -> Any:
+    """`json.loads(text)` with the failures an import can meet as ConfigError sentences."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"{name} is not valid JSON, so it cannot be a {what}. Pick the file the export "
+            "produced.",
+            detail=f"line {exc.lineno}, column {exc.colno}: {exc.msg}",
+        ) from exc
+    except RecursionError:
+        raise ConfigError(
+            f"{name} is nested far too deeply to be a {what} (more than {MAX_DEPTH} levels); "
+            "nothing was imported."
+        ) from None
 
 
 def _database(target: Database | ThreadRepository) -> Database:
@@ -208,14 +410,7 @@ async def _load_json(source: Path, what: str) -> Any:
                 "it.",
                 detail=exc.strerror,
             ) from exc
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(
-                f"{Path(source).name} is not valid JSON, so it cannot be a {what}. Pick the "
-                "file the export produced.",
-                detail=f"line {exc.lineno}, column {exc.colno}: {exc.msg}",
-            ) from exc
+        return parse_import_json(text, Path(source).name, what)
 
     return await asyncio.to_thread(read)
 
@@ -268,16 +463,59 @@ def _key(value: Any, name: str) -> Any:
     raise _Invalid(f"“{name}” must be a number or text")
 
 
+def _is_num(value: Any) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    )
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 40 else text[:37] + "…"
+
+
+# GenerationParams field -> (check, what it must be); None is always allowed ("not set").
+_PARAM_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "temperature": (_is_num, "a number"),
+    "top_p": (_is_num, "a number"),
+    "presence_penalty": (_is_num, "a number"),
+    "frequency_penalty": (_is_num, "a number"),
+    "top_k": (_is_int, "a whole number"),
+    "max_tokens": (_is_int, "a whole number"),
+    "n": (_is_int, "a whole number"),
+    "seed": (_is_int, "a whole number"),
+    "user": (lambda v: isinstance(v, str), "text"),
+    "stop": (
+        lambda v: isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v)),
+        "text or a list of texts",
+    ),
+    "logit_bias": (
+        lambda v: isinstance(v, dict) and all(_is_num(x) for x in v.values()),
+        "an object of numbers",
+    ),
+}
+
+
 def _params_json(obj: Mapping[str, Any], name: str, *, nullable: bool) -> str | None:
     value = obj.get(name)
     if value is None:
         return None if nullable else "{}"
     if not isinstance(value, dict):
         raise _Invalid(f"“{name}” must be an object")
-    try:
-        return json.dumps(GenerationParams.from_json(value).to_json())
-    except TypeError as exc:
-        raise _Invalid(f"“{name}” is not a set of parameters") from exc
+    known = {f.name for f in fields(GenerationParams)}
+    for key, item in value.items():
+        if key not in known or item is None:
+            continue  # unknown parameters are not the app's: left out, as the app would
+        check, must_be = _PARAM_TYPES[key]
+        if not check(item):
+            raise _Invalid(f"“{name}.{key}” must be {must_be}, not {_shown(item)}")
+    return json.dumps(GenerationParams.from_json(value).to_json())
 
 
 def _usage_json(obj: Mapping[str, Any]) -> str | None:
@@ -287,15 +525,73 @@ def _usage_json(obj: Mapping[str, Any]) -> str | None:
     if not isinstance(value, dict):
         raise _Invalid("“usage” must be an object")
     names = {f.name for f in fields(Usage)}
+    for key, item in value.items():
+        if key in names and item is not None and not (_is_int(item) and item >= 0):
+            raise _Invalid(f"“usage.{key}” must be a whole number of tokens, not {_shown(item)}")
     return json.dumps(asdict(Usage(**{k: v for k, v in value.items() if k in names})))
 
 
-def _archive_message(obj: Any) -> _MessagePlan:
+# ToolCall field -> (check, what it must be), as the chat service writes them.
+_TOOL_CALL_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "index": (_is_int, "a whole number"),
+    "id": (lambda v: v is None or isinstance(v, str), "text"),
+    "type": (lambda v: isinstance(v, str), "text"),
+    "name": (lambda v: isinstance(v, str), "text"),
+    "arguments": (lambda v: isinstance(v, str), "text"),
+}
+
+
+def _tool_calls(obj: Mapping[str, Any]) -> list[dict[str, Any]]:
+    calls = _dict_list(obj, "tool_calls")
+    for number, call in enumerate(calls, start=1):
+        for key, item in call.items():
+            rule = _TOOL_CALL_TYPES.get(key)
+            if rule is not None and not rule[0](item):
+                raise _Invalid(f"tool call {number}: “{key}” must be {rule[1]}, not {_shown(item)}")
+    return calls
+
+
+def _valid_base64(data: str) -> bool:
+    try:
+        base64.b64decode("".join(data.split()), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True
+
+
+def _parts(obj: Mapping[str, Any], notes: list[str]) -> list[dict[str, Any]]:
+    """Attachments, as the chat service writes them ({"type": "image", "mime", "data_b64" |
+    "url"}). An image whose data is damaged is left out with a note: it could never be shown or
+    sent, and keeping it made every send of the thread fail."""
+    kept: list[dict[str, Any]] = []
+    for number, part in enumerate(_dict_list(obj, "parts"), start=1):
+        kind = part.get("type")
+        if not isinstance(kind, str):
+            raise _Invalid(f"attachment {number} has no “type”")
+        if kind == "image":
+            mime, data, url = part.get("mime"), part.get("data_b64"), part.get("url")
+            if not isinstance(mime, str):
+                raise _Invalid(f"attachment {number}: “mime” must be text")
+            if url is not None and not isinstance(url, str):
+                raise _Invalid(f"attachment {number}: “url” must be text")
+            if data is not None and (not isinstance(data, str) or not _valid_base64(data)):
+                notes.append(f"attachment {number} (an image whose data is damaged) was left out")
+                continue
+            if data is None and not url:
+                notes.append(f"attachment {number} (an image with neither data nor a link) was left out")
+                continue
+        kept.append(part)
+    return kept
+
+
+def _archive_message(obj: Any, notes: list[str]) -> _MessagePlan:
     if not isinstance(obj, dict):
-        raise _Invalid("a message is not an object")
+        raise _Invalid("it is not an object")
     role = _str(obj, "role")
     if not role:
-        raise _Invalid("a message has no role")
+        raise _Invalid("it has no “role”")
+    if role not in _ROLES:
+        raise _Invalid(f"“role” must be system, user or assistant, not {_shown(role)}")
     status = _str(obj, "status", "complete")
     if status not in MESSAGE_STATUSES:
         raise _Invalid(f"unknown message status “{status}”")
@@ -305,10 +601,10 @@ def _archive_message(obj: Any) -> _MessagePlan:
         parent_key=_key(obj.get("parent_id"), "parent_id"),
         role=role,
         content=_str(obj, "content"),
-        parts=_dict_list(obj, "parts"),
+        parts=_parts(obj, notes),
         reasoning=_str(obj, "reasoning"),
         refusal=_str(obj, "refusal"),
-        tool_calls=_dict_list(obj, "tool_calls"),
+        tool_calls=_tool_calls(obj),
         profile_id=_opt_str(obj, "profile_id"),
         provider_name=_opt_str(obj, "provider_name"),
         model=_opt_str(obj, "model"),
@@ -324,9 +620,38 @@ def _archive_message(obj: Any) -> _MessagePlan:
     )
 
 
-def _parents_first(messages: list[_MessagePlan]) -> list[_MessagePlan]:
+def _break_loops(messages: list[_MessagePlan], placed: set[Any]) -> list[str]:
+    """Make one message of each parent loop among the unplaced ones a root; returns notes."""
+    by_key = {m.key: m for m in messages}
+    state: dict[Any, int] = {}  # 1: on the current walk, 2: done
+    notes: list[str] = []
+    for start in messages:
+        if start.key in placed or start.key in state:
+            continue
+        walk: list[Any] = []
+        key: Any = start.key
+        while key not in state:  # every unplaced message's parent is unplaced too
+            state[key] = 1
+            walk.append(key)
+            key = by_key[key].parent_key
+        if state[key] == 1:  # came round to this walk: `key` is on a new loop
+            m = by_key[key]
+            if m.parent_key == m.key:
+                notes.append(f"message {key!r} replied to itself; it was kept as the start of a branch")
+            else:
+                notes.append(
+                    f"message {key!r} was part of a loop of replies; it was kept as the start "
+                    "of a branch"
+                )
+            m.parent_key = None
+        for k in walk:
+            state[k] = 2
+    return notes
+
+
+def _parents_first(messages: list[_MessagePlan], notes: list[str]) -> list[_MessagePlan]:
     """Order messages so parents precede children, otherwise keeping the input order; reject
-    duplicate ids, dangling parents and loops."""
+    duplicate ids and dangling parents; repair loops and self-replies (noted in `notes`)."""
     keys: dict[Any, _MessagePlan] = {}
     for m in messages:
         if m.key is None:
@@ -339,7 +664,8 @@ def _parents_first(messages: list[_MessagePlan]) -> list[_MessagePlan]:
             raise _Invalid(f"message {m.key!r} replies to {m.parent_key!r}, which is not there")
     out = parents_first(messages, lambda m: m.key, lambda m: m.parent_key)
     if len(out) != len(messages):
-        raise _Invalid("the messages' parent links form a loop")
+        notes.extend(_break_loops(messages, {m.key for m in out}))
+        out = parents_first(messages, lambda m: m.key, lambda m: m.parent_key)
     return out
 
 
@@ -357,9 +683,23 @@ def _archive_thread(entry: Any) -> _ThreadPlan:
         if not isinstance(t.get(flag, False), bool):
             raise _Invalid(f"“{flag}” must be true or false")
     created = _num(t, "created_at")
-    messages = _parents_first([_archive_message(m) for m in raw_messages])
+    title = _str(t, "title")
+    notes: list[str] = []
+    planned: list[_MessagePlan] = []
+    for number, raw in enumerate(raw_messages, start=1):
+        found: list[str] = []
+        label = f"message {number}"
+        if isinstance(raw, dict) and isinstance(raw.get("id"), (int, str)):
+            label += f" (id {raw['id']!r})"
+        try:
+            planned.append(_archive_message(raw, found))
+        except _Invalid as exc:
+            raise _Invalid(f"{label}: {exc}") from None
+        notes.extend(f"{label}: {n}" for n in found)
+    messages = _parents_first(planned, notes)
+    where = f"In “{title}”" if title else "In an untitled thread"
     return _ThreadPlan(
-        title=_str(t, "title"),
+        title=title,
         kind=kind,
         profile_id=_opt_str(t, "profile_id"),
         model=_opt_str(t, "model"),
@@ -372,11 +712,14 @@ def _archive_thread(entry: Any) -> _ThreadPlan:
         deleted_at=_opt_num(t, "deleted_at"),
         selected_key=_key(t.get("selected_leaf_id"), "selected_leaf_id"),
         messages=messages,
+        source_sha256=_entry_sha256(entry),
+        notes=[f"{where}, {n}." for n in notes],
     )
 
 
 def plan_archive(data: Any) -> list[_ThreadPlan]:
     """Check a `switchboard-archive` or `switchboard-thread` document and plan its import."""
+    check_document(data)
     if not isinstance(data, dict):
         raise ConfigError(
             "This file is not a Switchboard export: it should hold a JSON object with "
@@ -575,7 +918,31 @@ def _plan_conversation(conv: Any, number: int) -> _ThreadPlan:
     stack: list[tuple[str, _Carry]] = [
         (root, _Carry(None, created)) for root in reversed(children.get(None, []))
     ]
-    while stack:
+    loop_notes: list[str] = []
+
+    def next_unreached() -> str | None:
+        """A node no root leads to (its parents loop, or it is its own parent), made a root."""
+        for node_id in mapping:
+            if node_id in seen:
+                continue
+            walk: set[str] = set()
+            current = node_id
+            while current not in walk:  # the parents of an unreached node never reach a root
+                walk.add(current)
+                current = parent_of(current) or current
+            if parent_of(current) == current:
+                loop_notes.append(f"node {current!r} was its own parent")
+            else:
+                loop_notes.append(f"node {current!r} was part of a loop of replies")
+            return current
+        return None
+
+    while True:
+        if not stack:
+            root = next_unreached()
+            if root is None:
+                break
+            stack.append((root, _Carry(None, created)))
         node_id, carry = stack.pop()
         if node_id in seen:
             continue
@@ -641,6 +1008,9 @@ def _plan_conversation(conv: Any, number: int) -> _ThreadPlan:
         for child in reversed(kids):
             stack.append((child, nxt))
 
+    where = f"In conversation {number}" + (f" (“{title}”)" if title else "")
+    plan.notes = [f"{where}, {n}; it was kept as the start of a branch." for n in loop_notes]
+    plan.source_sha256 = _entry_sha256(conv)
     plan.system_prompt = "\n\n".join(system_prompts)
     if plan.model is None:  # no default model: the latest reply's
         plan.model = next((m.model for m in reversed(plan.messages) if m.model), None)
@@ -655,6 +1025,7 @@ def _plan_conversation(conv: Any, number: int) -> _ThreadPlan:
 def plan_chatgpt(data: Any) -> list[_ThreadPlan]:
     """Check a ChatGPT `conversations.json` document and plan its import (one thread per
     conversation that has at least one message)."""
+    check_document(data)
     if isinstance(data, dict) and "mapping" in data:
         data = [data]
     if not isinstance(data, list):

@@ -310,11 +310,23 @@ INSERT INTO images_fts(rowid, prompt, revised_prompt) SELECT id, prompt, revised
     )
 
 
+def _v5_selected_leaf_index(conn: sqlite3.Connection) -> None:
+    """v5: an index on `threads.selected_leaf_id`.
+
+    `selected_leaf_id` is `REFERENCES messages(id) ON DELETE SET NULL`, so deleting a message
+    makes SQLite look for threads pointing at it. Without an index that is a scan of every
+    thread per deleted message: purging a 20,000-message thread beside 10,000 other threads
+    took 29 s instead of 0.3 s.
+    """
+    execute_script(conn, "CREATE INDEX threads_selected_leaf ON threads(selected_leaf_id);")
+
+
 MIGRATIONS: list[Migration] = [
     _v1_initial_schema,
     _v2_refusals_tool_calls_and_recovery_index,
     _v3_fts_prefix_indexes,
     _v4_jobs_and_image_library,
+    _v5_selected_leaf_index,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

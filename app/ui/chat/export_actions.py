@@ -126,6 +126,10 @@ def _read_json(path: Path) -> Any:
             f"{path.name} is not valid JSON (line {exc.lineno}); nothing was imported. Check "
             "that the download finished, or export it again."
         ) from None
+    except RecursionError:  # json's C scanner recurses per nesting level
+        raise ConfigError(
+            f"{path.name} is nested far too deeply to be an export; nothing was imported."
+        ) from None
 
 
 class ThreadTransfer(QObject):
@@ -348,12 +352,14 @@ class ThreadTransfer(QObject):
             report = await import_chatgpt(ctx.threads, document)
         what = "ChatGPT conversations" if kind == "chatgpt" else "Switchboard export"
         if report.threads:
-            self._status(
+            summary = (
                 f"Imported {report.threads} thread{'s' if report.threads != 1 else ''} "
                 f"({report.messages} messages) from the {what} {source.name}."
             )
         else:
-            self._status(f"{source.name} holds no conversations with messages; nothing was imported.")
+            summary = f"{source.name} holds no conversations with messages; nothing was imported."
+        # Repairs made and duplicates skipped (importers.ImportReport.notes) follow the count.
+        self._status(" ".join([summary, *report.notes]))
         tab = self._tab()
         reload = getattr(tab, "reload_threads", None)
         if reload is not None:

@@ -244,3 +244,17 @@ def test_newer_schema_leaves_the_file_and_its_folder_as_they_were(tmp_path: Path
     with pytest.raises(DatabaseOpenError, match="newer Switchboard"):
         Database.open(path)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_v5_indexes_the_selected_leaf_so_deletes_do_not_scan_threads(tmp_path: Path) -> None:
+    path = tmp_path / "switchboard.db"
+    build_at_version(path, 3)
+    Database.open(path).close()
+    conn = sqlite3.connect(path)
+    try:
+        plan = conn.execute(
+            "EXPLAIN QUERY PLAN SELECT id FROM threads WHERE selected_leaf_id = 5"
+        ).fetchall()
+        assert any("threads_selected_leaf" in str(row[-1]) for row in plan), plan
+    finally:
+        conn.close()
