@@ -91,14 +91,15 @@ from app.core.services.titles import DEFAULT_TITLE, fallback_title, suggest_titl
 from app.core.store.db import Database
 from app.core.store.records import Message, MessageStatus, Thread
 from app.core.store.threads import ThreadRepository
+from app.core.store.tree import subtree_ids
 
 __all__ = [
     "CONTINUABLE_STATUSES",
     "DEFAULT_REPLY_RESERVE",
+    "TOO_BIG_SENTENCE",
     "ChatService",
     "ChatStreamClient",
     "ReplyProgress",
-    "TOO_BIG_SENTENCE",
     "build_context",
     "completion_prompt",
     "parts_from_records",
@@ -841,7 +842,7 @@ class ChatService:
         if message is None:
             return 0
         if self._active:
-            doomed = _subtree_ids(await self.threads.thread_messages(message.thread_id), message_id)
+            doomed = subtree_ids(await self.threads.thread_tree(message.thread_id), message_id)
             if doomed & self._active:
                 raise ValueError("stop the streaming reply before deleting its branch")
         return await self.threads.delete_subtree(message_id)
@@ -911,19 +912,6 @@ def _request_for(thread: Thread, path: Sequence[Message]) -> _Request:
     if thread.kind == "completion":
         return _Request(prompt=completion_prompt(path))
     return _Request(messages=build_context(thread.system_prompt, path))
-
-
-def _subtree_ids(messages: Sequence[Message], root_id: int) -> set[int]:
-    children: dict[int | None, list[int]] = {}
-    for message in messages:
-        children.setdefault(message.parent_id, []).append(message.id)
-    found: set[int] = set()
-    todo = [root_id]
-    while todo:
-        current = todo.pop()
-        found.add(current)
-        todo.extend(children.get(current, []))
-    return found
 
 
 def _merge_usage(earlier: Usage | None, new: Usage | None) -> Usage | None:
