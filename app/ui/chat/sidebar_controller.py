@@ -2,7 +2,7 @@
 
 `ChatTab` builds one `SidebarController` and keeps it as `tab.sidebar`. The controller does the
 storage work the sidebar (`ThreadList`, a thin view) asks for, through the tab's task owner
-(`tab._spawn`) so closing the tab cancels it:
+(`tab.spawn`) so closing the tab cancels it:
 
 - archive/unarchive (Ctrl+Shift+A or the context menu); the "Archived" toggle shows them;
 - delete WITH UNDO: the thread is soft-deleted at once and the undo bar offers it back for
@@ -76,11 +76,11 @@ class SidebarController(QObject):
         self.list.ask_model_action.setChecked(bool(ask))
         self.list.ask_model_action.toggled.connect(self._on_ask_model_toggled)
 
-        self.list.archiveRequested.connect(lambda tid, on: tab._spawn(self.set_archived(tid, on)))
-        self.list.exportRequested.connect(lambda tid: tab._spawn(self._export(tid)))
-        self.list.searchChanged.connect(lambda q: tab._spawn(self.run_search(q)))
-        self.list.hitChosen.connect(lambda hit: tab._spawn(self.reveal_hit(hit)))
-        self.list.undo_bar.undoRequested.connect(lambda tid: tab._spawn(self.undo_delete(tid)))
+        self.list.archiveRequested.connect(lambda tid, on: tab.spawn(self.set_archived(tid, on)))
+        self.list.exportRequested.connect(lambda tid: tab.spawn(self._export(tid)))
+        self.list.searchChanged.connect(lambda q: tab.spawn(self.run_search(q)))
+        self.list.hitChosen.connect(lambda hit: tab.spawn(self.reveal_hit(hit)))
+        self.list.undo_bar.undoRequested.connect(lambda tid: tab.spawn(self.undo_delete(tid)))
         self.list.undo_bar.expired.connect(self._on_undo_expired)
 
     # --- titles ----------------------------------------------------------------------------
@@ -122,7 +122,7 @@ class SidebarController(QObject):
             return
         row = self.list.model.find_thread(thread_id)
         archived = not (row.archived if row is not None else False)
-        self.tab._spawn(self.set_archived(thread_id, archived))
+        self.tab.spawn(self.set_archived(thread_id, archived))
 
     async def set_archived(self, thread_id: int, archived: bool) -> None:
         await self.ctx.threads.set_archived(thread_id, archived)
@@ -184,7 +184,7 @@ class SidebarController(QObject):
                 self.list.results.show_error(f"Search failed: {exc.user_message}")
                 self.list.stack.setCurrentWidget(self.list.results)
             return
-        if generation != self._search_generation or self.tab._closed:
+        if generation != self._search_generation or self.tab.closed:
             return
         self.list.show_search_results(query, hits)
         self.searchFinished.emit(query, len(hits))

@@ -461,8 +461,8 @@ class ThreadSettingsController(QObject):
         super().__init__(tab)
         self.tab = tab
         self.ctx = tab.ctx
-        self.personas_repo: PersonaRepository = getattr(self.ctx, "personas", None) or PersonaRepository(self.ctx.db)
-        self.settings_repo: SettingsRepository = getattr(self.ctx, "app_settings", None) or SettingsRepository(self.ctx.db)
+        self.personas_repo: PersonaRepository = self.ctx.personas
+        self.settings_repo: SettingsRepository = self.ctx.app_settings
         self.draft = ThreadSettings()
         self._loading = False
         self._pending: dict[str, Any] = {}
@@ -492,7 +492,7 @@ class ThreadSettingsController(QObject):
         self.panel = ThreadSettingsPanel(tab)
         self.panel.hide()
         self.personas = PersonaManager(
-            self.personas_repo, tab._spawn, lambda: self.panel.system_edit.toPlainText(), self.panel.persona_box
+            self.personas_repo, tab.spawn, lambda: self.panel.system_edit.toPlainText(), self.panel.persona_box
         )
         self.panel.persona_layout.addWidget(self.personas)
 
@@ -600,9 +600,9 @@ class ThreadSettingsController(QObject):
         self.personas.useRequested.connect(self.use_persona)
 
         composer = tab.composer
-        composer.attachRequested.connect(lambda: tab._spawn(self.pick_files()))
-        composer.filesOffered.connect(lambda paths: tab._spawn(self.add_files(paths)))
-        composer.imageOffered.connect(lambda image: tab._spawn(self.add_image(image)))
+        composer.attachRequested.connect(lambda: tab.spawn(self.pick_files()))
+        composer.filesOffered.connect(lambda paths: tab.spawn(self.add_files(paths)))
+        composer.imageOffered.connect(lambda image: tab.spawn(self.add_image(image)))
         composer.attachmentsChanged.connect(self.schedule_context)
         composer.edit.textChanged.connect(self.schedule_context)
         tab.message_model.modelReset.connect(self.schedule_context)
@@ -612,7 +612,7 @@ class ThreadSettingsController(QObject):
 
         self._apply_kind_ui()
         self._refresh_completion_action()
-        self._startup = tab._spawn(self._load_startup())
+        self._startup = tab.spawn(self._load_startup())
 
     async def _load_startup(self) -> None:
         """Read the stored preference and the personas (called once, in the background)."""
@@ -712,7 +712,7 @@ class ThreadSettingsController(QObject):
             params=dataclasses.replace(thread.params),
         )
         self._show_draft()
-        shown = self.tab._shown_profile_id
+        shown = self.tab.shown_profile_id
         profile = self.profile()
         if (profile.id if profile is not None else "") != shown:
             self.tab.refresh_profile()
@@ -890,7 +890,7 @@ class ThreadSettingsController(QObject):
 
     def _on_ctrl_enter(self, on: bool) -> None:
         self.tab.composer.set_ctrl_enter_sends(on)
-        self.tab._spawn(self._save_preference(CTRL_ENTER_SETTING, on))
+        self.tab.spawn(self._save_preference(CTRL_ENTER_SETTING, on))
 
     async def _save_preference(self, key: str, value: Any) -> None:
         await self.settings_repo.set(key, value)
@@ -918,7 +918,7 @@ class ThreadSettingsController(QObject):
         self._pending, self._pending_thread = {}, None
         if thread_id is None or not fields:
             return None
-        return self.tab._spawn(self._save(thread_id, fields))
+        return self.tab.spawn(self._save(thread_id, fields))
 
     async def _save(self, thread_id: int, fields: dict[str, Any]) -> None:
         await self.ctx.threads.update_thread_settings(thread_id, **fields)
