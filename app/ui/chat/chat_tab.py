@@ -241,7 +241,18 @@ class ChatTab(QWidget):
         self.thread_list.deleteRequested.connect(lambda tid: self.spawn(self.delete_thread(tid)))
         self.thread_list.pinRequested.connect(lambda tid, pinned: self.spawn(self.pin_thread(tid, pinned)))
         # Archive, delete-with-undo, search, export and automatic titles (sidebar_controller.py).
-        self.sidebar = SidebarController(self)
+        self.sidebar = SidebarController(
+            ctx=self.ctx,
+            thread_list=self.thread_list,
+            spawn=self.spawn,
+            current_thread=lambda: self._thread_id,
+            closed=lambda: self._closed,
+            start_new_thread=self.start_new_thread,
+            open_thread=self.open_thread,
+            reload_threads=self.reload_threads,
+            reveal_message=self.reveal_message,
+            parent=self,
+        )
         self.composer.sendRequested.connect(self.send)
         self.composer.stopRequested.connect(self.stop)
         self.composer.retryRequested.connect(self.retry_last)

@@ -31,26 +31,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QImage, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
-    QFormLayout,
-    QFrame,
-    QGroupBox,
     QHBoxLayout,
-    QLabel,
     QMenu,
-    QPlainTextEdit,
-    QPushButton,
-    QScrollArea,
-    QSpinBox,
     QToolButton,
     QToolTip,
     QVBoxLayout,
@@ -58,7 +46,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import SwitchboardError
-from app.core.protocol.types import ChatMessage, ContentPart, GenerationParams
+from app.core.protocol.types import ChatMessage
 from app.core.providers import Dialect
 from app.core.services.context_window import (
     IMAGE_TOKENS,
@@ -70,15 +58,21 @@ from app.core.store.personas import PersonaRepository
 from app.core.store.records import Persona, Thread, ThreadKind
 from app.core.store.settings import SettingsRepository
 from app.ui.async_bridge import signal_future
+from app.ui.chat.attachment_flow import ATTACH_FILTER, read_files, read_image
 from app.ui.chat.attachments import (
     Attachment,
-    AttachmentError,
-    attachment_from_image,
     build_content,
-    load_attachments,
 )
 from app.ui.chat.completion_view import CompletionView
+from app.ui.chat.params_form import ParamsForm
 from app.ui.chat.personas import PersonaManager
+from app.ui.chat.thread_draft import (
+    MAX_STOP_SEQUENCES,
+    Outgoing,
+    ThreadSettings,
+    parse_stop,
+)
+from app.ui.chat.thread_settings_panel import ThreadSettingsPanel
 
 if TYPE_CHECKING:
     from app.core.providers import ProviderProfile
@@ -106,340 +100,8 @@ COMPLETION_TOOLTIP = "Raw text continued by a completion model (/completions)"
 GEMINI_NO_COMPLETIONS = (
     "The Gemini API has no /completions endpoint; pick an OpenAI-compatible profile"
 )
-MAX_STOP_SEQUENCES = 4
 SAVE_DELAY_MS = 400
 CONTEXT_DELAY_MS = 120
-IMAGE_FILTER = "Images and text files (*.png *.jpg *.jpeg *.gif *.webp *.bmp *.tif *.tiff *.txt *.md *.py *.json *.csv *.log *.yaml *.yml *.toml *.html *.js *.ts);;All files (*)"
-
-
-# --- records ----------------------------------------------------------------------------------
-
-
-@dataclass
-class ThreadSettings:
-    """What the conversation on screen sends with: `profile_id` None follows the active profile."""
-
-    kind: ThreadKind = "chat"
-    profile_id: str | None = None
-    system_prompt: str = ""
-    params: GenerationParams = field(default_factory=GenerationParams)
-
-
-@dataclass
-class Outgoing:
-    """One message about to be sent: its shown text, its content, and the thread's settings."""
-
-    text: str
-    content: str | list[ContentPart]
-    kind: ThreadKind
-    system_prompt: str
-    params: GenerationParams
-
-    @property
-    def empty(self) -> bool:
-        return not self.text.strip() and isinstance(self.content, str)
-
-    def thread_fields(self) -> dict[str, Any]:
-        """Keyword arguments for `ThreadRepository.create_thread`."""
-        return {"kind": self.kind, "system_prompt": self.system_prompt, "params": self.params}
-
-    def update_fields(self) -> dict[str, Any]:
-        """Keyword arguments for `ThreadRepository.update_thread_settings`."""
-        return {"system_prompt": self.system_prompt, "params": self.params}
-
-
-def parse_stop(text: str) -> list[str]:
-    """Stop sequences from the text box: one per line, or comma-separated on a line.
-
-    Escapes `\\n` and `\\t` are turned into the characters (a newline is a common stop).
-    """
-    out: list[str] = []
-    for line in text.splitlines():
-        for piece in line.split(","):
-            piece = piece.strip()
-            if piece:
-                out.append(piece.replace("\\n", "\n").replace("\\t", "\t"))
-    return out
-
-
-def _format_stop(stop: str | list[str] | None) -> str:
-    if stop is None:
-        return ""
-    items = [stop] if isinstance(stop, str) else stop
-    return "\n".join(s.replace("\n", "\\n").replace("\t", "\\t") for s in items)
-
-
-# --- the parameters form ----------------------------------------------------------------------
-
-
-class _NumberParam:
-    """A "set" checkbox and a spin box; unchecked means the parameter is not sent."""
-
-    def __init__(
-        self,
-        parent: QWidget,
-        name: str,
-        label: str,
-        spin: QSpinBox | QDoubleSpinBox,
-        default: float,
-        tip: str,
-    ) -> None:
-        self.name = name
-        self.check = QCheckBox(label, parent)
-        self.check.setObjectName(f"param_{name}_set")
-        self.check.setAccessibleName(f"Set {label}")
-        self.check.setToolTip(f"{tip}\nUnchecked: not sent, the server's default applies.")
-        self.spin = spin
-        self.spin.setObjectName(f"param_{name}")
-        self.spin.setAccessibleName(label)
-        self.spin.setToolTip(tip)
-        self.set_value(default)
-        self.check.setChecked(False)
-        self.spin.setEnabled(False)
-        self.spin.setKeyboardTracking(False)
-        self.check.toggled.connect(self.spin.setEnabled)
-
-    def value(self) -> float | int | None:
-        if not self.check.isChecked():
-            return None
-        return self.spin.value()
-
-    def set_value(self, value: float | None) -> None:
-        self.check.setChecked(value is not None)
-        if value is not None:
-            spin = self.spin
-            if isinstance(spin, QSpinBox):
-                spin.setValue(int(value))
-            else:
-                spin.setValue(float(value))
-
-
-def _double(parent: QWidget, lo: float, hi: float, step: float, decimals: int = 2) -> QDoubleSpinBox:
-    spin = QDoubleSpinBox(parent)
-    spin.setRange(lo, hi)
-    spin.setSingleStep(step)
-    spin.setDecimals(decimals)
-    return spin
-
-
-def _int(parent: QWidget, lo: int, hi: int) -> QSpinBox:
-    spin = QSpinBox(parent)
-    spin.setRange(lo, hi)
-    spin.setGroupSeparatorShown(True)
-    return spin
-
-
-class ParamsForm(QWidget):
-    """temperature, top_p, top_k, max_tokens, stop, presence/frequency penalty, seed, n."""
-
-    changed = Signal()
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("paramsForm")
-        self.setAccessibleName("Sampling parameters")
-        self._loading = False
-        self.rows: dict[str, _NumberParam] = {
-            "temperature": _NumberParam(self, "temperature", "Temperature", _double(self, 0, 2, 0.1), 1.0,
-                                        "Randomness: 0 is nearly deterministic, 2 is very random."),
-            "top_p": _NumberParam(self, "top_p", "Top p", _double(self, 0, 1, 0.05), 1.0,
-                                  "Nucleus sampling: only the most likely tokens adding up to this probability."),
-            "top_k": _NumberParam(self, "top_k", "Top k", _int(self, 1, 1000), 40,
-                                  "Only the k most likely tokens. Not every OpenAI-compatible server accepts it."),
-            "max_tokens": _NumberParam(self, "max_tokens", "Max tokens", _int(self, 1, 2_000_000), 1024,
-                                       "The longest reply, in tokens."),
-            "presence_penalty": _NumberParam(self, "presence_penalty", "Presence penalty", _double(self, -2, 2, 0.1), 0.0,
-                                             "Positive values push the model towards new topics."),
-            "frequency_penalty": _NumberParam(self, "frequency_penalty", "Frequency penalty", _double(self, -2, 2, 0.1), 0.0,
-                                              "Positive values discourage repeating the same words."),
-            "seed": _NumberParam(self, "seed", "Seed", _int(self, 0, 2_147_483_647), 0,
-                                 "Ask for repeatable sampling (servers that support it)."),
-            "n": _NumberParam(self, "n", "Choices (n)", _int(self, 1, 16), 1,
-                              "How many alternative replies to generate; the others become branches."),
-        }
-        self.stop_edit = QPlainTextEdit(self)
-        self.stop_edit.setObjectName("param_stop")
-        self.stop_edit.setAccessibleName("Stop sequences")
-        self.stop_edit.setAccessibleDescription(
-            f"Up to {MAX_STOP_SEQUENCES}, one per line or separated by commas. Empty: not sent. \\n is a newline."
-        )
-        self.stop_edit.setPlaceholderText("Stop sequences (one per line or comma-separated, up to 4; empty = not set)")
-        self.stop_edit.setTabChangesFocus(True)
-        self.stop_edit.setFixedHeight(self.fontMetrics().lineSpacing() * 3 + 12)
-        self.stop_error = QLabel(self)
-        self.stop_error.setObjectName("stopError")
-        self.stop_error.setProperty("role", "error")
-        self.stop_error.setWordWrap(True)
-        self.stop_error.hide()
-        self.reset_button = QPushButton("Unset all", self)
-        self.reset_button.setObjectName("resetParamsButton")
-        self.reset_button.setAccessibleName("Unset all parameters")
-        self.reset_button.setToolTip("Send no parameters: the server's defaults apply.")
-        self.reset_button.setAutoDefault(False)
-
-        grid = QFormLayout(self)
-        grid.setContentsMargins(0, 0, 0, 0)
-        grid.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        for row in self.rows.values():
-            grid.addRow(row.check, row.spin)
-            row.check.toggled.connect(self._emit_changed)
-            row.spin.valueChanged.connect(self._emit_changed)
-        stop_label = QLabel("Stop", self)
-        stop_label.setBuddy(self.stop_edit)
-        grid.addRow(stop_label, self.stop_edit)
-        grid.addRow(self.stop_error)
-        grid.addRow(self.reset_button)
-        self.stop_edit.textChanged.connect(self._emit_changed)
-        self.reset_button.clicked.connect(lambda: self.set_params(GenerationParams(), notify=True))
-
-    def set_params(self, params: GenerationParams, *, notify: bool = False) -> None:
-        self._loading = True
-        try:
-            for name, row in self.rows.items():
-                row.set_value(getattr(params, name))
-            self.stop_edit.setPlainText(_format_stop(params.stop))
-        finally:
-            self._loading = False
-        self._check_stop()
-        if notify:
-            self.changed.emit()
-
-    def params(self, base: GenerationParams | None = None) -> GenerationParams:
-        """The parameters as set; fields this form does not show are kept from `base`."""
-        values: dict[str, Any] = {name: row.value() for name, row in self.rows.items()}
-        stops = parse_stop(self.stop_edit.toPlainText())[:MAX_STOP_SEQUENCES]
-        values["stop"] = stops or None
-        return dataclasses.replace(base or GenerationParams(), **values)
-
-    def _check_stop(self) -> None:
-        count = len(parse_stop(self.stop_edit.toPlainText()))
-        if count > MAX_STOP_SEQUENCES:
-            self.stop_error.setText(f"{count} stop sequences: only the first {MAX_STOP_SEQUENCES} are sent.")
-        self.stop_error.setVisible(count > MAX_STOP_SEQUENCES)
-
-    def _emit_changed(self, *_args: Any) -> None:
-        self._check_stop()
-        if not self._loading:
-            self.changed.emit()
-
-
-# --- the panel --------------------------------------------------------------------------------
-
-
-class ThreadSettingsPanel(QFrame):
-    """The side panel's widgets; the controller fills it and listens to it."""
-
-    closeRequested = Signal()
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("threadSettingsPanel")
-        self.setAccessibleName("Thread settings")
-        self.setFrameShape(QFrame.Shape.NoFrame)
-        self.setMinimumWidth(300)
-
-        title = QLabel("Thread settings", self)
-        title.setProperty("role", "subheading")
-        self.close_button = QToolButton(self)
-        self.close_button.setObjectName("closeThreadSettings")
-        self.close_button.setText("✕")
-        self.close_button.setAutoRaise(True)
-        self.close_button.setAccessibleName("Close thread settings")
-        self.close_button.setToolTip("Close (Ctrl+Shift+S)")
-        top = QHBoxLayout()
-        top.setContentsMargins(10, 8, 6, 0)
-        top.addWidget(title, 1)
-        top.addWidget(self.close_button)
-
-        body = QWidget(self)
-        body.setObjectName("threadSettingsBody")
-        form = QVBoxLayout(body)
-        form.setContentsMargins(10, 4, 10, 10)
-        form.setSpacing(8)
-
-        self.kind_label = QLabel(body)
-        self.kind_label.setObjectName("threadKind")
-        self.kind_label.setAccessibleName("Thread kind")
-        self.kind_label.setProperty("role", "muted")
-        self.kind_label.setWordWrap(True)
-
-        model_box = QGroupBox("Provider and model", body)
-        model_form = QFormLayout(model_box)
-        self.profile_combo = QComboBox(model_box)
-        self.profile_combo.setObjectName("threadProfileCombo")
-        self.profile_combo.setAccessibleName("Provider profile for this thread")
-        self.profile_combo.setToolTip("Later replies in this thread use this profile; earlier ones keep theirs.")
-        self.model_combo = QComboBox(model_box)
-        self.model_combo.setObjectName("threadModelCombo")
-        self.model_combo.setAccessibleName("Model for this thread")
-        self.model_combo.setEditable(True)
-        self.model_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.model_combo.setMinimumContentsLength(16)
-        self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        line_edit = self.model_combo.lineEdit()
-        if line_edit is not None:
-            line_edit.setAccessibleName("Model name for this thread")
-            line_edit.setPlaceholderText("model name")
-        self.context_label = QLabel(model_box)
-        self.context_label.setObjectName("contextIndicator")
-        self.context_label.setAccessibleName("Context used")
-        profile_label = QLabel("&Profile", model_box)
-        profile_label.setBuddy(self.profile_combo)
-        model_label = QLabel("&Model", model_box)
-        model_label.setBuddy(self.model_combo)
-        model_form.addRow(profile_label, self.profile_combo)
-        model_form.addRow(model_label, self.model_combo)
-        model_form.addRow("Context", self.context_label)
-
-        prompt_box = QGroupBox("System prompt", body)
-        prompt_layout = QVBoxLayout(prompt_box)
-        self.system_edit = QPlainTextEdit(prompt_box)
-        self.system_edit.setObjectName("systemPromptEdit")
-        self.system_edit.setAccessibleName("System prompt")
-        self.system_edit.setAccessibleDescription("Instructions sent before the conversation in every request of this thread.")
-        self.system_edit.setPlaceholderText("e.g. You are a concise assistant. Answer in English.")
-        self.system_edit.setTabChangesFocus(True)
-        self.system_edit.setMinimumHeight(90)
-        self.system_edit.setMaximumHeight(160)
-        prompt_layout.addWidget(self.system_edit)
-
-        self.persona_box = QGroupBox("Personas", body)
-        self.persona_layout = QVBoxLayout(self.persona_box)
-
-        params_box = QGroupBox("Parameters (only checked ones are sent)", body)
-        params_layout = QVBoxLayout(params_box)
-        self.params_form = ParamsForm(params_box)
-        params_layout.addWidget(self.params_form)
-
-        composer_box = QGroupBox("Composer", body)
-        composer_layout = QVBoxLayout(composer_box)
-        self.ctrl_enter_check = QCheckBox("Ctrl+Enter sends (Enter adds a line)", composer_box)
-        self.ctrl_enter_check.setObjectName("ctrlEnterSends")
-        self.ctrl_enter_check.setAccessibleName("Ctrl+Enter sends")
-        self.ctrl_enter_check.setToolTip("Off: Enter sends and Shift+Enter adds a line. Applies to every thread.")
-        composer_layout.addWidget(self.ctrl_enter_check)
-
-        form.addWidget(self.kind_label)
-        form.addWidget(model_box)
-        form.addWidget(prompt_box)
-        form.addWidget(self.persona_box)
-        form.addWidget(params_box)
-        form.addWidget(composer_box)
-        form.addStretch(1)
-
-        self.scroll_area = QScrollArea(self)
-        self.scroll_area.setObjectName("threadSettingsScroll")
-        self.scroll_area.setWidgetResizable(True)
-        self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
-        self.scroll_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.scroll_area.setWidget(body)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.setSpacing(0)
-        outer.addLayout(top)
-        outer.addWidget(self.scroll_area, 1)
-
-        self.close_button.clicked.connect(self.closeRequested)
 
 
 # --- the controller ---------------------------------------------------------------------------
@@ -990,7 +652,7 @@ class ThreadSettingsController(QObject):
         dialog.setObjectName("attachFileDialog")
         dialog.setAccessibleName("Attach files")
         dialog.setFileMode(QFileDialog.FileMode.ExistingFiles)
-        dialog.setNameFilter(IMAGE_FILTER)
+        dialog.setNameFilter(ATTACH_FILTER)
         self.file_dialog = dialog
         chosen: list[str] = []
         dialog.filesSelected.connect(chosen.extend)  # emitted by an accepted dialog
@@ -1009,16 +671,11 @@ class ThreadSettingsController(QObject):
 
     async def add_files(self, paths: list[str]) -> int:
         """Read and check files off the GUI thread, attach those that pass, report the rest."""
-        loaded, errors = await asyncio.to_thread(load_attachments, paths)
-        return self._attach(loaded, errors)
+        return self._attach(*await read_files(paths))
 
     async def add_image(self, image: QImage) -> int:
         """A pasted image, encoded as PNG off the GUI thread."""
-        try:
-            attachment = await asyncio.to_thread(attachment_from_image, image)
-        except AttachmentError as exc:
-            return self._attach([], [str(exc)])
-        return self._attach([attachment], [])
+        return self._attach(*await read_image(image))
 
     def _attach(self, loaded: list[Attachment], errors: list[str]) -> int:
         composer = self.tab.composer
