@@ -46,7 +46,7 @@ from app.ui.chat.message_view import MessageView
 from app.ui.chat.reply_stream import BUG_SENTENCE, TICK_MS, ReplyStream, Stream, waiting_text
 from app.ui.chat.sidebar_controller import SidebarController
 from app.ui.chat.thread_list import ThreadList
-from app.ui.chat.thread_settings import ThreadSettingsController
+from app.ui.chat.thread_settings import TabHooks, ThreadSettingsController
 
 if TYPE_CHECKING:
     from app.core.providers import ProviderProfile
@@ -225,7 +225,26 @@ class ChatTab(QWidget):
         self._retry_shortcut = QShortcut(QKeySequence("Ctrl+R"), self, context=context)
 
         # Per-thread settings panel, personas, completion threads, attachments (thread_settings.py).
-        self.thread_settings = ThreadSettingsController(self)
+        self.thread_settings = ThreadSettingsController(
+            ctx=self.ctx,
+            spawn=self.spawn,
+            hooks=TabHooks(
+                current_thread=lambda: self._thread_id,
+                current_model=self.current_model,
+                set_model=self.set_model,
+                shown_profile_id=lambda: self._shown_profile_id,
+                refresh_profile=self.refresh_profile,
+                start_new_thread=self.start_new_thread,
+                focus_composer=self.focus_composer,
+            ),
+            composer=self.composer,
+            messages=self.message_model,
+            view=self.message_view,
+            model_combo=self.model_combo,
+            new_button=self.thread_list.new_button,
+            splitter=self.splitter,
+            parent=self,
+        )
         header.addWidget(self.thread_settings.toggle_button)
         self.splitter.addWidget(self.thread_settings.panel)
         self.splitter.setStretchFactor(self.splitter.indexOf(self.thread_settings.panel), 0)

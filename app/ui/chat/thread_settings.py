@@ -31,14 +31,18 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QImage, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QComboBox,
     QFileDialog,
     QHBoxLayout,
     QMenu,
+    QSplitter,
     QToolButton,
     QToolTip,
     QVBoxLayout,
@@ -76,7 +80,11 @@ from app.ui.chat.thread_settings_panel import ThreadSettingsPanel
 
 if TYPE_CHECKING:
     from app.core.providers import ProviderProfile
-    from app.ui.chat.chat_tab import ChatTab
+    from app.ui.chat.composer import Composer
+    from app.ui.chat.message_model import MessageModel
+    from app.ui.chat.message_view import MessageView
+    from app.ui.chat.reply_stream import Spawn
+    from app.ui.context import AppContext
 
 __all__ = [
     "COMPLETION_LABEL",
@@ -86,6 +94,7 @@ __all__ = [
     "MAX_STOP_SEQUENCES",
     "Outgoing",
     "ParamsForm",
+    "TabHooks",
     "ThreadSettings",
     "ThreadSettingsController",
     "ThreadSettingsPanel",
@@ -107,6 +116,19 @@ CONTEXT_DELAY_MS = 120
 # --- the controller ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class TabHooks:
+    """What the controller asks of the tab's header and open thread: callables, not the tab."""
+
+    current_thread: Callable[[], int | None]
+    current_model: Callable[[], str]
+    set_model: Callable[[str], None]
+    shown_profile_id: Callable[[], str]
+    refresh_profile: Callable[[], None]
+    start_new_thread: Callable[[], None]
+    focus_composer: Callable[[], None]
+
+
 class ThreadSettingsController(QObject):
     """Per-thread settings, personas, completion threads and attachments for one ChatTab."""
 
@@ -119,10 +141,33 @@ class ThreadSettingsController(QObject):
     preferenceSaved = Signal(str)  # settings key written (e.g. CTRL_ENTER_SETTING)
     completionRefused = Signal(str)  # why no completion thread was started (Ctrl+Shift+N)
 
-    def __init__(self, tab: ChatTab) -> None:
-        super().__init__(tab)
-        self.tab = tab
-        self.ctx = tab.ctx
+    def __init__(
+        self,
+        *,
+        ctx: AppContext,
+        spawn: Spawn,
+        hooks: TabHooks,
+        composer: Composer,
+        messages: MessageModel,
+        view: MessageView,
+        model_combo: QComboBox,
+        new_button: QWidget,
+        splitter: QSplitter,
+        parent: QWidget,
+    ) -> None:
+        """Given the tab's parts it works with and `hooks` for what it asks of the tab; `parent`
+        holds the panel, menus and shortcuts."""
+        super().__init__(parent)
+        self.ctx = ctx
+        self._spawn = spawn
+        self._hooks = hooks
+        self._composer = composer
+        self._messages = messages
+        self._view = view
+        self._model_combo = model_combo
+        self._new_button = new_button
+        self._splitter = splitter
+        self._parent = parent
         self.personas_repo: PersonaRepository = self.ctx.personas
         self.settings_repo: SettingsRepository = self.ctx.app_settings
         self.draft = ThreadSettings()
@@ -150,11 +195,11 @@ class ThreadSettingsController(QObject):
     # --- construction ----------------------------------------------------------------------
 
     def _build(self) -> None:
-        tab = self.tab
+        tab = self._parent  # the widget holding the panel, menus and shortcuts
         self.panel = ThreadSettingsPanel(tab)
         self.panel.hide()
         self.personas = PersonaManager(
-            self.personas_repo, tab.spawn, lambda: self.panel.system_edit.toPlainText(), self.panel.persona_box
+            self.personas_repo, self._spawn, lambda: self.panel.system_edit.toPlainText(), self.panel.persona_box
         )
         self.panel.persona_layout.addWidget(self.personas)
 
@@ -185,7 +230,7 @@ class ThreadSettingsController(QObject):
         self.new_menu.addAction(self.manage_personas_action)
         self._fill_persona_menu([])
 
-        new_button = tab.thread_list.new_button
+        new_button = self._new_button
         self.new_menu_button = QToolButton(new_button.parentWidget())
         self.new_menu_button.setObjectName("newThreadMenuButton")
         self.new_menu_button.setText("▾")
@@ -195,12 +240,12 @@ class ThreadSettingsController(QObject):
         self.new_menu_button.setMenu(self.new_menu)
         self._place_beside(new_button, self.new_menu_button)
 
-        self.completion_view = CompletionView(tab.message_model, tab)
+        self.completion_view = CompletionView(self._messages, tab)
         self.completion_view.hide()
-        view_parent = tab.message_view.parentWidget()
+        view_parent = self._view.parentWidget()
         layout = view_parent.layout() if view_parent is not None else None
         if layout is not None:
-            index = layout.indexOf(tab.message_view)
+            index = layout.indexOf(self._view)
             if isinstance(layout, QVBoxLayout) and index >= 0:
                 layout.insertWidget(index + 1, self.completion_view, 1)
 
@@ -208,8 +253,8 @@ class ThreadSettingsController(QObject):
         self._toggle_shortcut = QShortcut(QKeySequence("Ctrl+Shift+S"), tab, context=context)
         self._completion_shortcut = QShortcut(QKeySequence("Ctrl+Shift+N"), tab, context=context)
 
-        QWidget.setTabOrder(tab.composer.retry_button, tab.composer.attach_button)
-        QWidget.setTabOrder(tab.composer.attach_button, self.panel.close_button)
+        QWidget.setTabOrder(self._composer.retry_button, self._composer.attach_button)
+        QWidget.setTabOrder(self._composer.attach_button, self.panel.close_button)
         QWidget.setTabOrder(self.panel.close_button, self.panel.profile_combo)
         QWidget.setTabOrder(self.panel.profile_combo, self.panel.model_combo)
         QWidget.setTabOrder(self.panel.model_combo, self.panel.system_edit)
@@ -236,12 +281,12 @@ class ThreadSettingsController(QObject):
         layout.insertLayout(index, row)
 
     def _wire(self) -> None:
-        tab, panel = self.tab, self.panel
+        panel = self.panel
         self.toggle_button.toggled.connect(self.set_panel_visible)
         panel.closeRequested.connect(lambda: self.set_panel_visible(False))
         self._toggle_shortcut.activated.connect(self.toggle_panel)
         self._completion_shortcut.activated.connect(self.new_completion_thread)
-        self.new_chat_action.triggered.connect(tab.start_new_thread)
+        self.new_chat_action.triggered.connect(self._hooks.start_new_thread)
         self.new_completion_action.triggered.connect(self.new_completion_thread)
         self.manage_personas_action.triggered.connect(self.show_personas)
 
@@ -250,8 +295,8 @@ class ThreadSettingsController(QObject):
         line_edit = panel.model_combo.lineEdit()
         if line_edit is not None:
             line_edit.textEdited.connect(self._on_panel_model)
-        tab.model_combo.activated.connect(lambda _i: self._model_chosen())
-        header_edit = tab.model_combo.lineEdit()
+        self._model_combo.activated.connect(lambda _i: self._model_chosen())
+        header_edit = self._model_combo.lineEdit()
         if header_edit is not None:
             header_edit.editingFinished.connect(self._model_chosen)
         panel.system_edit.textChanged.connect(self._on_system_prompt)
@@ -261,20 +306,20 @@ class ThreadSettingsController(QObject):
         self.personas.personasChanged.connect(self.personasReloaded)
         self.personas.useRequested.connect(self.use_persona)
 
-        composer = tab.composer
-        composer.attachRequested.connect(lambda: tab.spawn(self.pick_files()))
-        composer.filesOffered.connect(lambda paths: tab.spawn(self.add_files(paths)))
-        composer.imageOffered.connect(lambda image: tab.spawn(self.add_image(image)))
+        composer = self._composer
+        composer.attachRequested.connect(lambda: self._spawn(self.pick_files()))
+        composer.filesOffered.connect(lambda paths: self._spawn(self.add_files(paths)))
+        composer.imageOffered.connect(lambda image: self._spawn(self.add_image(image)))
         composer.attachmentsChanged.connect(self.schedule_context)
         composer.edit.textChanged.connect(self.schedule_context)
-        tab.message_model.modelReset.connect(self.schedule_context)
-        tab.message_model.rowsInserted.connect(self.schedule_context)
-        tab.message_model.rowsRemoved.connect(self.schedule_context)
-        tab.message_model.dataChanged.connect(self.schedule_context)
+        self._messages.modelReset.connect(self.schedule_context)
+        self._messages.rowsInserted.connect(self.schedule_context)
+        self._messages.rowsRemoved.connect(self.schedule_context)
+        self._messages.dataChanged.connect(self.schedule_context)
 
         self._apply_kind_ui()
         self._refresh_completion_action()
-        self._startup = tab.spawn(self._load_startup())
+        self._startup = self._spawn(self._load_startup())
 
     async def _load_startup(self) -> None:
         """Read the stored preference and the personas (called once, in the background)."""
@@ -286,7 +331,7 @@ class ThreadSettingsController(QObject):
         self.panel.ctrl_enter_check.blockSignals(True)
         self.panel.ctrl_enter_check.setChecked(ctrl_enter)
         self.panel.ctrl_enter_check.blockSignals(False)
-        self.tab.composer.set_ctrl_enter_sends(ctrl_enter)
+        self._composer.set_ctrl_enter_sends(ctrl_enter)
         await self.personas.reload()
 
     async def ready(self) -> None:
@@ -317,7 +362,7 @@ class ThreadSettingsController(QObject):
     def outgoing(self, text: str) -> Outgoing:
         """The message the tab is about to send: the composer's attachments join it when `text`
         is the composer's own text (not a resend of an older message)."""
-        composer = self.tab.composer
+        composer = self._composer
         attachments = composer.attachments if text == composer.text else []
         shown, content = build_content(text, attachments)
         if not attachments:
@@ -335,7 +380,7 @@ class ThreadSettingsController(QObject):
     def on_header_changed(self) -> None:
         """The tab changed the profile shown or the model: mirror it in the panel."""
         self._sync_profiles()
-        panel_combo, header = self.panel.model_combo, self.tab.model_combo
+        panel_combo, header = self.panel.model_combo, self._model_combo
         items = [header.itemText(i) for i in range(header.count())]
         mine = [panel_combo.itemText(i) for i in range(panel_combo.count())]
         panel_combo.blockSignals(True)
@@ -358,9 +403,9 @@ class ThreadSettingsController(QObject):
         if (old_profile is None) != (new_profile is None) or (
             old_profile is not None and new_profile is not None and old_profile.id != new_profile.id
         ):
-            self.tab.refresh_profile()
+            self._hooks.refresh_profile()
         elif old_kind != "chat" and new_profile is not None:
-            self.tab.set_model(self.default_model(new_profile))
+            self._hooks.set_model(self.default_model(new_profile))
         self.settingsChanged.emit()
 
     def load_thread(self, thread: Thread) -> None:
@@ -374,10 +419,10 @@ class ThreadSettingsController(QObject):
             params=dataclasses.replace(thread.params),
         )
         self._show_draft()
-        shown = self.tab.shown_profile_id
+        shown = self._hooks.shown_profile_id()
         profile = self.profile()
         if (profile.id if profile is not None else "") != shown:
-            self.tab.refresh_profile()
+            self._hooks.refresh_profile()
         self.settingsChanged.emit()
 
     # --- new threads -----------------------------------------------------------------------
@@ -409,28 +454,28 @@ class ThreadSettingsController(QObject):
                 QToolTip.showText(button.mapToGlobal(button.rect().bottomLeft()), refusal, button)
             self.completionRefused.emit(refusal)
             return
-        self.tab.start_new_thread()
+        self._hooks.start_new_thread()
         self.draft.kind = "completion"
         self._show_draft()
         profile = self.profile()
         if profile is not None:
             model = self.default_model(profile)
             if model:
-                self.tab.set_model(model)
+                self._hooks.set_model(model)
         self.settingsChanged.emit()
 
     def new_thread_from_persona(self, persona: Persona) -> None:
         """A new chat thread whose system prompt is the persona's."""
-        self.tab.start_new_thread()
+        self._hooks.start_new_thread()
         self.draft.system_prompt = persona.system_prompt
         self._show_draft()
-        self.tab.composer.set_mode_label(f"Persona: {persona.name}")
+        self._composer.set_mode_label(f"Persona: {persona.name}")
         self.settingsChanged.emit()
 
     def use_persona(self, persona: Persona) -> None:
         """Apply a persona's prompt to the thread on screen (kept as an edit of its settings)."""
         self.panel.system_edit.setPlainText(persona.system_prompt)  # -> _on_system_prompt
-        self.tab.composer.set_mode_label(f"Persona: {persona.name}")
+        self._composer.set_mode_label(f"Persona: {persona.name}")
 
     # --- the panel -------------------------------------------------------------------------
 
@@ -442,15 +487,15 @@ class ThreadSettingsController(QObject):
             self.toggle_button.blockSignals(False)
         if visible:
             self.update_context()
-            sizes = self.tab.splitter.sizes()
+            sizes = self._splitter.sizes()
             if len(sizes) >= 3 and sizes[-1] < 280:
                 total = sum(sizes)
                 sizes[-1] = 340
                 sizes[1] = max(300, total - sizes[0] - 340)
-                self.tab.splitter.setSizes(sizes)
+                self._splitter.setSizes(sizes)
             self.panel.profile_combo.setFocus(Qt.FocusReason.ShortcutFocusReason)
         else:
-            self.tab.focus_composer()
+            self._hooks.focus_composer()
 
     def toggle_panel(self) -> None:
         self.set_panel_visible(not self.panel.isVisible())
@@ -473,7 +518,7 @@ class ThreadSettingsController(QObject):
 
     def _apply_kind_ui(self) -> None:
         completion = self.draft.kind == "completion"
-        composer = self.tab.composer
+        composer = self._composer
         if completion:
             composer.set_mode_label(COMPLETION_LABEL)
             self.panel.kind_label.setText("Completion thread: the text is sent as it is to /completions and continued.")
@@ -487,7 +532,7 @@ class ThreadSettingsController(QObject):
         self.panel.system_edit.setToolTip(
             "Completion threads send raw text; there is no system prompt." if completion else ""
         )
-        self.tab.message_view.setVisible(not completion)
+        self._view.setVisible(not completion)
         self.completion_view.set_active(completion)
 
     def _sync_profiles(self) -> None:
@@ -514,8 +559,8 @@ class ThreadSettingsController(QObject):
         current = self.profile()
         self.draft.profile_id = profile_id
         if current is None or current.id != profile_id:
-            self.tab.refresh_profile()
-        self._queue({"profile_id": profile_id, "model": self.tab.current_model() or None})
+            self._hooks.refresh_profile()
+        self._queue({"profile_id": profile_id, "model": self._hooks.current_model() or None})
         self.settingsChanged.emit()
 
     def _on_profile_picked(self, index: int) -> None:
@@ -524,11 +569,11 @@ class ThreadSettingsController(QObject):
             self.set_profile(profile_id)
 
     def _on_panel_model(self, text: str) -> None:
-        self.tab.set_model(text.strip())
+        self._hooks.set_model(text.strip())
         self._model_chosen()
 
     def _model_chosen(self) -> None:
-        model = self.tab.current_model()
+        model = self._hooks.current_model()
         profile = self.profile()
         if model and profile is not None:
             self._queue({"profile_id": profile.id, "model": model})
@@ -551,8 +596,8 @@ class ThreadSettingsController(QObject):
         self.settingsChanged.emit()
 
     def _on_ctrl_enter(self, on: bool) -> None:
-        self.tab.composer.set_ctrl_enter_sends(on)
-        self.tab.spawn(self._save_preference(CTRL_ENTER_SETTING, on))
+        self._composer.set_ctrl_enter_sends(on)
+        self._spawn(self._save_preference(CTRL_ENTER_SETTING, on))
 
     async def _save_preference(self, key: str, value: Any) -> None:
         await self.settings_repo.set(key, value)
@@ -562,7 +607,7 @@ class ThreadSettingsController(QObject):
 
     def _queue(self, fields: dict[str, Any]) -> None:
         """Remember changed fields of the open thread and write them a moment later."""
-        thread_id = self.tab.current_thread_id
+        thread_id = self._hooks.current_thread()
         if thread_id is None or self._loading:
             return  # a new thread: the draft goes into create_thread on the first send
         if self._pending_thread not in (None, thread_id):
@@ -580,7 +625,7 @@ class ThreadSettingsController(QObject):
         self._pending, self._pending_thread = {}, None
         if thread_id is None or not fields:
             return None
-        return self.tab.spawn(self._save(thread_id, fields))
+        return self._spawn(self._save(thread_id, fields))
 
     async def _save(self, thread_id: int, fields: dict[str, Any]) -> None:
         await self.ctx.threads.update_thread_settings(thread_id, **fields)
@@ -601,10 +646,10 @@ class ThreadSettingsController(QObject):
     def context_estimate(self) -> tuple[int, int]:
         """(≈ tokens of the next request, the model's context window)."""
         profile = self.profile()
-        model = self.tab.current_model()
+        model = self._hooks.current_model()
         window = context_window_for(model, profile.context_windows if profile is not None else None)
-        rows = self.tab.message_model.rows
-        composer = self.tab.composer
+        rows = self._messages.rows
+        composer = self._composer
         attachments = composer.attachments
         if self.draft.kind == "completion":
             text = "".join(r.content for r in rows) + composer.text
@@ -648,7 +693,7 @@ class ThreadSettingsController(QObject):
 
     async def pick_files(self) -> int:
         """Ask for files with a dialog shown by `open()`; returns how many were attached."""
-        dialog = QFileDialog(self.tab, "Attach files")
+        dialog = QFileDialog(self._parent, "Attach files")
         dialog.setObjectName("attachFileDialog")
         dialog.setAccessibleName("Attach files")
         dialog.setFileMode(QFileDialog.FileMode.ExistingFiles)
@@ -678,7 +723,7 @@ class ThreadSettingsController(QObject):
         return self._attach(*await read_image(image))
 
     def _attach(self, loaded: list[Attachment], errors: list[str]) -> int:
-        composer = self.tab.composer
+        composer = self._composer
         for attachment in loaded:
             composer.add_attachment(attachment)
         composer.show_attachment_error("\n".join(errors))
