@@ -853,9 +853,10 @@ class ChatService:
         """Name a thread still titled "New chat" after its first reply; returns the new title.
 
         With `ask_model` the reply's model suggests one (`titles.suggest_title`), else (or when
-        the provider fails) the first message's first words are used. Returns None and changes
-        nothing when the thread has another title (also if the user renamed it meanwhile) or no
-        completed first reply yet.
+        the provider fails, or when no reply completed: the first one failed or was stopped) the
+        first message's first words are used. Returns None and changes nothing when the thread
+        has another title (also if the user renamed it meanwhile), no message yet, or a reply
+        still streaming.
         """
         thread = await self.threads.get_thread(thread_id, include_deleted=False)
         if thread is None or thread.title != DEFAULT_TITLE:
@@ -875,12 +876,16 @@ class ChatService:
             ),
             None,
         )
-        if first_reply is None:
-            return None
         title = fallback_title(first_user.content)
-        profile_id = first_reply.profile_id or thread.profile_id
-        model = first_reply.model or thread.model
-        if ask_model and profile_id and model:
+        if first_reply is None:
+            # No reply came back whole (it failed, was stopped or cut off): the first message
+            # still names the thread, or it would stay "New chat" for ever. Never while a reply
+            # is still streaming (its own end titles it).
+            if any(m.status == "streaming" for m in path):
+                return None
+        profile_id = (first_reply.profile_id if first_reply else None) or thread.profile_id
+        model = (first_reply.model if first_reply else None) or thread.model
+        if first_reply is not None and ask_model and profile_id and model:
             try:
                 client = await self._client(profile_id)
             except SwitchboardError as exc:

@@ -20,13 +20,17 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
+    QPlainTextEdit,
     QSizePolicy,
     QSplitter,
+    QTextEdit,
     QVBoxLayout,
     QWidget,
 )
@@ -43,6 +47,7 @@ from app.ui.chat.message_model import (
     row_from_message,
 )
 from app.ui.chat.message_view import MessageView
+from app.ui.chat.profile_banner import MissingProfileBanner, missing_profile_reason
 from app.ui.chat.reply_stream import BUG_SENTENCE, TICK_MS, ReplyStream, Stream, waiting_text
 from app.ui.chat.sidebar_controller import SidebarController
 from app.ui.chat.thread_list import ThreadList
@@ -193,6 +198,9 @@ class ChatTab(QWidget):
         right_layout.setContentsMargins(0, 0, 0, 0)
         right_layout.setSpacing(0)
         right_layout.addLayout(header)
+        # Shown while the open thread's provider profile no longer exists (profile_banner.py).
+        self.profile_banner = MissingProfileBanner(self)
+        right_layout.addWidget(self.profile_banner)
         right_layout.addWidget(self.message_view, 1)
         right_layout.addWidget(self.composer)
 
@@ -255,7 +263,7 @@ class ChatTab(QWidget):
         self._stop_shortcut.activated.connect(self.stop)
         self._retry_shortcut.activated.connect(self.retry_last)
         self.thread_list.newThreadRequested.connect(self.start_new_thread)
-        self.thread_list.threadActivated.connect(lambda tid: self.spawn(self.open_thread(tid)))
+        self.thread_list.threadActivated.connect(self._on_thread_activated)
         self.thread_list.renameRequested.connect(lambda tid, title: self.spawn(self.rename_thread(tid, title)))
         self.thread_list.deleteRequested.connect(lambda tid: self.spawn(self.delete_thread(tid)))
         self.thread_list.pinRequested.connect(lambda tid, pinned: self.spawn(self.pin_thread(tid, pinned)))
@@ -267,11 +275,13 @@ class ChatTab(QWidget):
             current_thread=lambda: self._thread_id,
             closed=lambda: self._closed,
             start_new_thread=self.start_new_thread,
-            open_thread=self.open_thread,
+            # Search hits and undo reopen threads without moving the focus (unless it is lost).
+            open_thread=lambda tid: self.open_thread(tid, focus=False),
             reload_threads=self.reload_threads,
             reveal_message=self.reveal_message,
             parent=self,
         )
+        self.profile_banner.profileChosen.connect(self._on_banner_profile)
         self.composer.sendRequested.connect(self.send)
         self.composer.stopRequested.connect(self.stop)
         self.composer.retryRequested.connect(self.retry_last)
@@ -381,7 +391,13 @@ class ChatTab(QWidget):
         self._models_generation += 1
         self.model_combo.blockSignals(True)
         self.model_combo.clear()
-        if profile is None:
+        missing = self.thread_settings.missing_profile_id
+        if profile is None and missing:
+            self.profile_label.setText("Provider missing")
+            self.profile_label.setToolTip(missing_profile_reason(missing))
+            self.profile_label.show()
+            self.demo_badge.hide()
+        elif profile is None:
             self.profile_label.setText("No provider")
             self.profile_label.setToolTip("Add or pick a provider in Settings → Providers.")
             self.demo_badge.hide()
@@ -435,7 +451,11 @@ class ChatTab(QWidget):
             self.ctx.events.activeModelChanged.emit(profile.id, self.current_model())
 
     def _update_blocked_reason(self) -> None:
-        if self.profile() is None:
+        missing = self.thread_settings.missing_profile_id
+        self.profile_banner.show_missing(missing, [(p.id, p.name) for p in self.ctx.profile_list])
+        if self.profile() is None and missing:
+            reason = missing_profile_reason(missing)
+        elif self.profile() is None:
             reason = "No provider profile is active. Add or pick one in Settings → Providers."
         elif not self.current_model():
             reason = "No model is set. Pick a model above or type its name."
@@ -443,6 +463,24 @@ class ChatTab(QWidget):
             reason = ""
         self.composer.set_blocked_reason(reason)
         self.thread_settings.on_header_changed()
+        self._announce_open_thread()
+
+    def _on_banner_profile(self, profile_id: str) -> None:
+        """The user chose which provider the thread (whose profile is gone) uses from now on."""
+        self.thread_settings.set_profile(profile_id)
+        self._update_blocked_reason()
+        self.focus_composer()
+
+    def _announce_open_thread(self) -> None:
+        """Emit `openThreadChanged` when the open thread, its profile or its model changed."""
+        if self._thread_id is None:
+            state = ("", "")
+        else:
+            profile = self.profile()
+            state = (profile.id if profile is not None else "", self.current_model())
+        if state != self._announced_thread:
+            self._announced_thread = state
+            self.openThreadChanged.emit(*state)
 
     # --- threads ---------------------------------------------------------------------------
 
@@ -465,11 +503,13 @@ class ChatTab(QWidget):
         self.message_model.clear()
         self.thread_settings.reset_for_new_thread()
         self.thread_list.select_thread(None)
+        self._update_blocked_reason()  # a missing profile's banner goes; openThreadChanged
         self.focus_composer()
         self.threadOpened.emit(0)
 
-    async def open_thread(self, thread_id: int) -> None:
-        """Show the thread's visible path (root to its selected leaf)."""
+    async def open_thread(self, thread_id: int, *, focus: bool = True) -> None:
+        """Show the thread's visible path (root to its selected leaf); with `focus` the composer
+        gets the keyboard focus (else only when focus was nowhere in the tab)."""
         self._open_generation += 1
         generation = self._open_generation
         thread = await self.ctx.threads.get_thread(thread_id, include_deleted=False)
@@ -506,11 +546,14 @@ class ChatTab(QWidget):
         profile = self.profile()
         if thread.model and profile is not None and thread.profile_id == profile.id:
             self.set_model(thread.model)
+        self._update_blocked_reason()  # the banner of a missing profile; openThreadChanged
         self.message_view.follow_bottom()
         if len(loaded) < len(rows):
             self.spawn(self._load_path(thread_id, generation))
         else:
             self.pathLoaded.emit(thread_id)
+        if focus or self._focus_is_lost():
+            self.focus_composer()
         self.threadOpened.emit(thread_id)
 
     async def _load_path(self, thread_id: int, generation: int) -> None:
@@ -617,6 +660,38 @@ class ChatTab(QWidget):
     def focus_composer(self) -> None:
         self.composer.edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
+    def _focus_is_lost(self) -> bool:
+        """True when keyboard focus is nowhere useful for this tab: on no widget, a hidden or
+        disabled one (the first-run panel's button, the Stop button), or outside the tab."""
+        focused = self.window().focusWidget()
+        return (
+            focused is None
+            or not focused.isVisible()
+            or not focused.isEnabled()
+            or not (focused is self or self.isAncestorOf(focused))
+        )
+
+    def _focus_unless_typing_elsewhere(self) -> None:
+        """Give the composer focus unless the user is typing in another text field of the tab
+        (the search box, the system prompt, the edit panel): a reply ending must not steal it."""
+        focused = self.window().focusWidget()
+        typing = isinstance(focused, (QLineEdit, QPlainTextEdit, QTextEdit)) and focused is not self.composer.edit
+        if self._focus_is_lost() or not typing:
+            self.focus_composer()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Shown (start-up, the demo started, back from another tab): typing goes to the composer
+        without a click, unless focus is already somewhere in the tab."""
+        super().showEvent(event)
+        if self._focus_is_lost():
+            self.focus_composer()
+
+    def _on_thread_activated(self, thread_id: int) -> None:
+        # Arrow keys in the sidebar open threads as they go: keep the focus there then; a click
+        # (or any other way in) puts the cursor in the composer once the thread is open.
+        browsing = self.thread_list.list.hasFocus() and QApplication.mouseButtons() == Qt.MouseButton.NoButton
+        self.spawn(self.open_thread(thread_id, focus=not browsing))
+
     def send(self, text: str | None = None) -> bool:
         """Send `text` (default: the composer's) to the current thread. False when not possible."""
         text = self.composer.text if text is None else text
@@ -685,7 +760,7 @@ class ChatTab(QWidget):
         self._stop_shortcut.setEnabled(busy)
         self._refresh_retry()
         if not busy:
-            self.focus_composer()  # typing goes on where it was, without a click
+            self._focus_unless_typing_elsewhere()
 
     async def _after_reply(self, stream: Stream, failed: bool) -> None:
         """Name the thread after its first message, then show the sidebar's new state."""
@@ -708,6 +783,7 @@ class ChatTab(QWidget):
             stream.thread_id = thread_id
             if self._thread_id is None and self.replies.active is stream:
                 self._thread_id = thread_id
+                self._announce_open_thread()
             await self.reload_threads()
         else:
             await self.ctx.threads.update_thread_settings(

@@ -171,6 +171,7 @@ class ThreadSettingsController(QObject):
         self.personas_repo: PersonaRepository = self.ctx.personas
         self.settings_repo: SettingsRepository = self.ctx.app_settings
         self.draft = ThreadSettings()
+        self._missing_profile_id = ""  # the open thread's profile, gone (see `profile()`)
         self._loading = False
         self._pending: dict[str, Any] = {}
         self._pending_thread: int | None = None
@@ -342,12 +343,22 @@ class ThreadSettingsController(QObject):
     # --- what the tab asks ------------------------------------------------------------------
 
     def profile(self) -> ProviderProfile | None:
-        """The thread's profile when it has one that still exists, else the active profile."""
+        """The thread's profile when it has one that still exists, else the active profile —
+        but None while the open thread's own profile is missing: it must not silently go to
+        another provider (`missing_profile_id`; the tab asks which one to use)."""
         if self.draft.profile_id:
             found = self.ctx.profile(self.draft.profile_id)
             if found is not None:
                 return found
+        if self.missing_profile_id:
+            return None
         return self.ctx.active_profile()
+
+    @property
+    def missing_profile_id(self) -> str:
+        """The open thread's profile id when that profile no longer exists, else ""."""
+        missing = self._missing_profile_id
+        return missing if missing and self.ctx.profile(missing) is None else ""
 
     def default_model(self, profile: ProviderProfile) -> str:
         """The profile's default model for this kind of thread (completion falls back to chat)."""
@@ -397,6 +408,7 @@ class ThreadSettingsController(QObject):
         self._flush_pending()
         old_profile = self.profile()
         old_kind = self.draft.kind
+        self._missing_profile_id = ""
         self.draft = ThreadSettings()
         self._show_draft()
         new_profile = self.profile()
@@ -412,6 +424,7 @@ class ThreadSettingsController(QObject):
         """An opened thread: its kind, profile, prompt and parameters become the draft."""
         self._flush_pending()
         profile_id = thread.profile_id if thread.profile_id and self.ctx.profile(thread.profile_id) else None
+        self._missing_profile_id = (thread.profile_id or "") if profile_id is None else ""
         self.draft = ThreadSettings(
             kind=thread.kind,
             profile_id=profile_id,
@@ -558,6 +571,7 @@ class ThreadSettingsController(QObject):
             return
         current = self.profile()
         self.draft.profile_id = profile_id
+        self._missing_profile_id = ""
         if current is None or current.id != profile_id:
             self._hooks.refresh_profile()
         self._queue({"profile_id": profile_id, "model": self._hooks.current_model() or None})
