@@ -206,3 +206,18 @@ def test_open_thread_changed_follows_the_open_thread(
     count = len(seen)
     tab.start_new_thread()
     assert len(seen) == count  # no change, no signal
+
+
+def test_the_tab_owns_its_tasks_and_closing_it_leaves_the_apps_running(
+    app_ctx: AppContext, arun: Callable[..., Any]
+) -> None:
+    async def scenario() -> tuple[bool, bool, Any]:
+        widget = await built_tab(app_ctx)
+        assert widget.tasks is not app_ctx.tasks
+        await widget.aclose()
+        late = widget.spawn(asyncio.sleep(0))  # refused once closed, and closed unstarted
+        closed = (widget.tasks.closed, app_ctx.tasks.closed, late)
+        widget.deleteLater()
+        return closed
+
+    assert arun(scenario()) == (True, False, None)
