@@ -718,6 +718,8 @@ def build_context(
     from app.core.services.clients import ClientPool
     from app.core.services.tasks import TaskOwner
     from app.core.store.db import Database
+    from app.core.store.personas import PersonaRepository
+    from app.core.store.settings import SettingsRepository
     from app.core.store.threads import ThreadRepository
     from app.ui.context import AppContext, AppEvents
 
@@ -764,6 +766,8 @@ def build_context(
         tasks=tasks,
         settings=settings,
         events=events,
+        personas=PersonaRepository(db),
+        app_settings=SettingsRepository(db),
         profile_list=profile_list,
         active_profile_id=active,
     )

@@ -1,8 +1,11 @@
 """Small bridges between Qt's signals/dialogs and asyncio on the qasync loop.
 
-- `spawn_from_slot(ctx, coro, on_error=...)`: start a coroutine from a Qt slot through the app's
-  TaskOwner; a known error (SwitchboardError) goes to `on_error` or the status bar, a bug is
-  re-raised so the excepthook/crash dialog sees it.
+- `Spawner(owner, on_known_error=..., widget=...)`: THE "spawn with a guard" — start a coroutine
+  through a `TaskOwner` (a tab's or a dialog's own); a known error (SwitchboardError) goes to
+  `on_known_error`, a bug is re-raised so the owner's on_error (the excepthook) sees it; after the
+  owner closed it starts nothing; a coroutine cancelled before its first step is closed.
+- `spawn_from_slot(ctx, coro, on_error=...)`: the same through the app's TaskOwner (known errors to
+  `on_error` or the status bar).
 - `signal_future(signal)`: a future resolved by the next emission of a Qt signal.
 - `open_dialog(dialog)`: show a dialog with `open()` (never `exec()`, which would nest an event loop
   inside a coroutine) and await its result code.
@@ -17,15 +20,66 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import SignalInstance
+import shiboken6
+from PySide6.QtCore import QObject, SignalInstance
 from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
 
 from app.core.errors import SwitchboardError
 
 if TYPE_CHECKING:
+    from app.core.services.tasks import TaskOwner
     from app.ui.context import AppContext
 
 log = logging.getLogger(__name__)
+
+
+class Spawner:
+    """Start coroutines through one TaskOwner with the guard every caller needs (see module doc).
+
+    Called like a function: `spawn(coro)` returns the task, or None once the owner is closed (the
+    coroutine is closed unstarted, so nothing warns "never awaited").
+    """
+
+    def __init__(
+        self,
+        owner: TaskOwner,
+        *,
+        on_known_error: Callable[[SwitchboardError], None],
+        widget: QObject | None = None,
+    ) -> None:
+        self.owner = owner
+        self._on_known_error = on_known_error
+        # A task may wind down after this widget was destroyed (its tab deleted first): its
+        # database work is done, only the widgets are gone, so that RuntimeError is expected.
+        self._widget = widget
+
+    @property
+    def closed(self) -> bool:
+        return self.owner.closed
+
+    def __call__(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any] | None:
+        if self.owner.closed:
+            coro.close()
+            return None
+        widget = self._widget
+
+        async def guarded() -> Any:
+            try:
+                return await coro
+            except SwitchboardError as exc:  # known errors are shown, never lost
+                log.info("known error: %s", exc)
+                self._on_known_error(exc)
+                return None
+            except RuntimeError:
+                if widget is not None and self.owner.closed and not shiboken6.isValid(widget):
+                    return None
+                raise
+
+        task = self.owner.spawn(guarded())
+        # Cancelled before its first step (e.g. by aclose): close `coro`, or it warns "never awaited".
+        if inspect.iscoroutine(coro):
+            task.add_done_callback(lambda _t: close_if_unstarted(coro))
+        return task
 
 
 def spawn_from_slot(
@@ -33,23 +87,10 @@ def spawn_from_slot(
     coro: Coroutine[Any, Any, Any],
     *,
     on_error: Callable[[SwitchboardError], None] | None = None,
-) -> asyncio.Future[Any]:
+) -> asyncio.Task[Any] | None:
     """Run `coro` under the app's TaskOwner; route known errors to `on_error` (or the status bar)."""
-
-    async def guarded() -> Any:
-        try:
-            return await coro
-        except SwitchboardError as exc:
-            log.info("known error: %s", exc)
-            if on_error is not None:
-                on_error(exc)
-            else:
-                ctx.events.statusMessage.emit(exc.user_message)
-            return None
-
-    task = ctx.spawn(guarded())
-    task.add_done_callback(lambda _t: close_if_unstarted(coro))
-    return task
+    handler = on_error if on_error is not None else (lambda exc: ctx.events.statusMessage.emit(exc.user_message))
+    return Spawner(ctx.tasks, on_known_error=handler)(coro)
 
 
 def close_if_unstarted(coro: Coroutine[Any, Any, Any]) -> None:

@@ -12,14 +12,17 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QSettings, Signal
 
+from app.core.services.tasks import TaskOwner
+
 if TYPE_CHECKING:
     from app.core.demo.server import DemoServer
     from app.core.providers import ProfileRepository, ProviderProfile
     from app.core.secrets import SecretStore
     from app.core.services.chat import ChatService
     from app.core.services.clients import ClientPool
-    from app.core.services.tasks import TaskOwner
     from app.core.store.db import Database
+    from app.core.store.personas import PersonaRepository
+    from app.core.store.settings import SettingsRepository
     from app.core.store.threads import ThreadRepository
 
 
@@ -40,6 +43,8 @@ class AppEvents(QObject):
 
 @dataclass
 class AppContext:
+    """The services, repositories and app-wide signals built once in `app.main.build_context`."""
+
     data_dir: Path
     db: "Database"
     threads: "ThreadRepository"
@@ -50,6 +55,9 @@ class AppContext:
     tasks: "TaskOwner"
     settings: QSettings
     events: AppEvents
+    # Personas (saved system prompts) and the app's stored preferences, in the database.
+    personas: "PersonaRepository"
+    app_settings: "SettingsRepository"
     demo: "DemoServer | None" = None
     # Profiles as loaded; the settings dialog replaces this list and emits profilesChanged.
     profile_list: list["ProviderProfile"] = field(default_factory=list)
@@ -70,3 +78,8 @@ class AppContext:
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> Any:
         """Start work owned by the app's TaskOwner (never a bare create_task)."""
         return self.tasks.spawn(coro)
+
+    def task_owner(self, name: str) -> TaskOwner:
+        """A TaskOwner for one tab or dialog: closing it cancels only its work; a failure goes
+        where the app's go (the excepthook)."""
+        return TaskOwner(name, on_error=self.tasks.on_error)

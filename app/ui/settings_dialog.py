@@ -47,7 +47,7 @@ from app.core.providers import (
     preset_choices,
     validate_profile,
 )
-from app.ui.async_bridge import choose_file, close_if_unstarted, confirm
+from app.ui.async_bridge import Spawner, choose_file, confirm
 from app.ui.profile_actions import (
     choose_profiles_file,
     commit_profiles,
@@ -130,11 +130,15 @@ class SettingsDialog(QDialog):
         self._current = -1
         self._keychain: KeychainStatus | None = None
         self._test_task: asyncio.Task[Any] | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
         # profile id -> (sentence, ok, "HH:MM") of its last connection test in this dialog.
         self._last_test: dict[str, tuple[str, bool, str]] = {}
         # The wall clock used for "Last tested 14:02" (tests replace it).
         self.clock: Callable[[], datetime] = datetime.now
+        # The dialog's own TaskOwner and the one guarded spawn (async_bridge.Spawner) over it.
+        self.tasks = ctx.task_owner("settings dialog")
+        self._spawner = Spawner(
+            self.tasks, on_known_error=lambda exc: self.show_message(exc.user_message, error=True), widget=self
+        )
 
         root = QVBoxLayout(self)
 
@@ -328,20 +332,8 @@ class SettingsDialog(QDialog):
 
     # -- plumbing --
 
-    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
-        async def guarded() -> Any:
-            try:
-                return await coro
-            except SwitchboardError as exc:
-                self.show_message(exc.user_message, error=True)
-                return None
-
-        task = self.ctx.spawn(guarded())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        # Cancelled before its first step: `coro` never started; close it (no "never awaited").
-        task.add_done_callback(lambda _t: close_if_unstarted(coro))
-        return task
+    def _spawn(self, coro: Any) -> asyncio.Task[Any] | None:
+        return self._spawner(coro)
 
     def show_message(self, text: str, *, error: bool = False) -> None:
         self.message_label.setText(text)
@@ -867,7 +859,7 @@ class SettingsDialog(QDialog):
     async def aclose(self) -> None:
         """Cancel the running test and other work (used at shutdown)."""
         self._force_close = True
-        tasks = [t for t in self._tasks if not t.done() and t is not asyncio.current_task()]
+        tasks = [t for t in self.tasks.tasks if not t.done() and t is not asyncio.current_task()]
         for t in tasks:
             t.cancel()
         if tasks:

@@ -91,14 +91,15 @@ from app.core.services.titles import DEFAULT_TITLE, fallback_title, suggest_titl
 from app.core.store.db import Database
 from app.core.store.records import Message, MessageStatus, Thread
 from app.core.store.threads import ThreadRepository
+from app.core.store.tree import subtree_ids
 
 __all__ = [
     "CONTINUABLE_STATUSES",
     "DEFAULT_REPLY_RESERVE",
+    "TOO_BIG_SENTENCE",
     "ChatService",
     "ChatStreamClient",
     "ReplyProgress",
-    "TOO_BIG_SENTENCE",
     "build_context",
     "completion_prompt",
     "parts_from_records",
@@ -841,7 +842,7 @@ class ChatService:
         if message is None:
             return 0
         if self._active:
-            doomed = _subtree_ids(await self.threads.thread_messages(message.thread_id), message_id)
+            doomed = subtree_ids(await self.threads.thread_tree(message.thread_id), message_id)
             if doomed & self._active:
                 raise ValueError("stop the streaming reply before deleting its branch")
         return await self.threads.delete_subtree(message_id)
@@ -852,9 +853,10 @@ class ChatService:
         """Name a thread still titled "New chat" after its first reply; returns the new title.
 
         With `ask_model` the reply's model suggests one (`titles.suggest_title`), else (or when
-        the provider fails) the first message's first words are used. Returns None and changes
-        nothing when the thread has another title (also if the user renamed it meanwhile) or no
-        completed first reply yet.
+        the provider fails, or when no reply completed: the first one failed or was stopped) the
+        first message's first words are used. Returns None and changes nothing when the thread
+        has another title (also if the user renamed it meanwhile), no message yet, or a reply
+        still streaming.
         """
         thread = await self.threads.get_thread(thread_id, include_deleted=False)
         if thread is None or thread.title != DEFAULT_TITLE:
@@ -874,12 +876,16 @@ class ChatService:
             ),
             None,
         )
-        if first_reply is None:
-            return None
         title = fallback_title(first_user.content)
-        profile_id = first_reply.profile_id or thread.profile_id
-        model = first_reply.model or thread.model
-        if ask_model and profile_id and model:
+        if first_reply is None:
+            # No reply came back whole (it failed, was stopped or cut off): the first message
+            # still names the thread, or it would stay "New chat" for ever. Never while a reply
+            # is still streaming (its own end titles it).
+            if any(m.status == "streaming" for m in path):
+                return None
+        profile_id = (first_reply.profile_id if first_reply else None) or thread.profile_id
+        model = (first_reply.model if first_reply else None) or thread.model
+        if first_reply is not None and ask_model and profile_id and model:
             try:
                 client = await self._client(profile_id)
             except SwitchboardError as exc:
@@ -911,19 +917,6 @@ def _request_for(thread: Thread, path: Sequence[Message]) -> _Request:
     if thread.kind == "completion":
         return _Request(prompt=completion_prompt(path))
     return _Request(messages=build_context(thread.system_prompt, path))
-
-
-def _subtree_ids(messages: Sequence[Message], root_id: int) -> set[int]:
-    children: dict[int | None, list[int]] = {}
-    for message in messages:
-        children.setdefault(message.parent_id, []).append(message.id)
-    found: set[int] = set()
-    todo = [root_id]
-    while todo:
-        current = todo.pop()
-        found.add(current)
-        todo.extend(children.get(current, []))
-    return found
 
 
 def _merge_usage(earlier: Usage | None, new: Usage | None) -> Usage | None:

@@ -42,6 +42,11 @@ class TaskOwner:
         return frozenset(self._tasks)
 
     @property
+    def on_error(self) -> Callable[[BaseException], None] | None:
+        """Where failures of these tasks go (a tab's own owner forwards to the app's)."""
+        return self._on_error
+
+    @property
     def closed(self) -> bool:
         return self._closed
 

@@ -33,6 +33,7 @@ from app.core.store.records import (
     params_to_json,
     usage_to_json,
 )
+from app.core.store.tree import PATH_UP_CTE, path_to
 
 __all__ = ["PURGE_BATCH", "RANK_WINDOW", "UNSET", "PathEntry", "ThreadRepository", "ThreadSummary", "TreeLink"]
 
@@ -414,7 +415,7 @@ class ThreadRepository:
 
     async def path_to(self, leaf_id: int) -> list[Message]:
         """The messages from the root down to `leaf_id` (inclusive)."""
-        return await self.db.run(_path_to, leaf_id)
+        return await self.db.run(path_to, leaf_id)
 
     async def thread_messages(self, thread_id: int) -> list[Message]:
         """Every message of a thread (all branches), oldest first."""
@@ -449,7 +450,7 @@ class ThreadRepository:
 
         def select(conn: sqlite3.Connection) -> list[Message]:
             leaf = _default_leaf(conn, thread_id)
-            return [] if leaf is None else _path_to(conn, leaf.id)
+            return [] if leaf is None else path_to(conn, leaf.id)
 
         return await self.db.run(select)
 
@@ -666,27 +667,11 @@ def _get_message(conn: sqlite3.Connection, message_id: int) -> Message | None:
     return None if row is None else Message.from_row(row)
 
 
-def _path_to(conn: sqlite3.Connection, leaf_id: int) -> list[Message]:
-    rows = conn.execute(
-        "WITH RECURSIVE up(id, parent_id, depth) AS ("
-        " SELECT id, parent_id, 0 FROM messages WHERE id = ?"
-        " UNION ALL SELECT m.id, m.parent_id, up.depth + 1 FROM messages m"
-        " JOIN up ON m.id = up.parent_id)"
-        " SELECT m.* FROM up JOIN messages m ON m.id = up.id ORDER BY up.depth DESC",
-        (leaf_id,),
-    )
-    return [Message.from_row(r) for r in rows]
-
-
 def _path_outline(conn: sqlite3.Connection, leaf_id: int) -> list[PathEntry]:
     # Sizes in bytes (a BLOB's length is read from the record header; counting characters
     # would decode every text); line breaks are counted in C by SQLite.
     rows = conn.execute(
-        "WITH RECURSIVE up(id, parent_id, depth) AS ("
-        " SELECT id, parent_id, 0 FROM messages WHERE id = ?"
-        " UNION ALL SELECT m.id, m.parent_id, up.depth + 1 FROM messages m"
-        " JOIN up ON m.id = up.parent_id)"
-        " SELECT m.id, m.parent_id, m.role, length(CAST(m.content AS BLOB)),"
+        PATH_UP_CTE + " SELECT m.id, m.parent_id, m.role, length(CAST(m.content AS BLOB)),"
         " length(CAST(m.content AS BLOB)) - length(CAST(replace(m.content, char(10), '') AS BLOB))"
         " FROM up JOIN messages m ON m.id = up.id ORDER BY up.depth DESC",
         (leaf_id,),

@@ -1,143 +1,74 @@
 """The Chat tab: thread sidebar, profile/model header, the message view and the composer.
 
-The tab adapts `ChatService`'s async iterator of `ReplyProgress` to the view:
+The tab builds the widgets and wires the collaborators; it holds no stream logic itself:
 
-- a send runs as a task started through `ctx.spawn` and kept by the tab (so `aclose()` and Stop
-  can cancel it); the newest progress is stored, and a 30 Hz timer copies it into the model's
-  streaming row, so a fast stream costs at most ~30 re-renders a second, of one row only;
-- Stop/Esc cancels the task at once: the row keeps its partial text and shows "cancelled"
-  immediately, and the service records the same status in the database;
-- a known error ends the reply as an *error row* (status `error`, the sentence and provider
-  message, a Retry action) — never as assistant text; a cut-off stream ends `interrupted`
-  ("the connection ended before the reply finished", Continue / Regenerate);
-- while the client waits (a retry, a non-streamed reply) the pending row says so
-  (`ReplyProgress.notice` -> `ChatRow.waiting`, a retry counted down by the tick);
-- a write that fails while streaming (disk full, a value too large) ends the reply `error`
-  with its whole text kept in the row (`ChatRow.unsaved`: Copy text / Save as…), and
-  `storage_problem(sentence)` tells the main window ("" once a reply is recorded again);
-- a bug in a stream still ends it (row `error`, Send enabled again), then goes on to the
-  excepthook through the TaskOwner.
+- `self.tasks` is the tab's own `TaskOwner` (passed in, or made from the app's), `self.spawn` the
+  one guarded spawn over it (`async_bridge.Spawner`): closing the tab cancels all its work;
+- `self.replies` (`reply_stream.ReplyStream`) owns the replies being streamed: start, the 30 Hz
+  tick, Stop, the final state of the row, storage problems;
+- `message_actions`, `sidebar`, `thread_settings` are controllers given what they use.
 
-Signals (`replyStarted`, `replyFinished`, `threadOpened`, `threadsReloaded`, `modelsLoaded`,
-`storage_problem`)
-let tests and the main window await what the tab did instead of polling.
-
-Extension points for the next version (search, branches, export): threads are opened by id
-(`open_thread`), the visible path comes from `ThreadRepository.current_path`, and rows carry
-`parent_id`, so a branch switcher only needs to call `select_leaf` and `open_thread` again.
+Signals (`replyStarted`, `replyFinished`, `threadOpened`, `pathLoaded`, `threadsReloaded`,
+`modelsLoaded`, `storage_problem`, `openThreadChanged`) let tests and the main window await what
+the tab did instead of polling.
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
-import time
-from contextlib import aclosing
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
+    QPlainTextEdit,
     QSizePolicy,
     QSplitter,
+    QTextEdit,
     QVBoxLayout,
     QWidget,
 )
 
-from app.core.errors import StorageError, SwitchboardError
-from app.ui.async_bridge import close_if_unstarted
+from app.core.errors import SwitchboardError
+from app.ui.async_bridge import Spawner
 from app.ui.chat.composer import Composer, message_limit
-from app.ui.chat.markdown_render import render_markdown
 from app.ui.chat.message_actions import MessageActions
 from app.ui.chat.message_model import (
     ChatRow,
     MessageModel,
-    image_parts,
     new_temp_id,
     placeholder_row,
     row_from_message,
 )
 from app.ui.chat.message_view import MessageView
+from app.ui.chat.profile_banner import MissingProfileBanner, missing_profile_reason
+from app.ui.chat.reply_stream import BUG_SENTENCE, TICK_MS, ReplyStream, Stream, waiting_text
 from app.ui.chat.sidebar_controller import SidebarController
 from app.ui.chat.thread_list import ThreadList
-from app.ui.chat.thread_settings import ThreadSettingsController
+from app.ui.chat.thread_settings import TabHooks, ThreadSettingsController
 
 if TYPE_CHECKING:
-    from app.core.protocol.types import StreamNotice
     from app.core.providers import ProviderProfile
-    from app.core.services.chat import ReplyProgress
+    from app.core.services.tasks import TaskOwner
     from app.core.store.threads import PathEntry
     from app.ui.context import AppContext
 
-__all__ = ["BUG_SENTENCE", "TICK_MS", "ChatTab", "title_from_text", "waiting_text"]
+__all__ = ["BUG_SENTENCE", "TICK_MS", "ChatTab", "waiting_text"]
 
 log = logging.getLogger(__name__)
 
-# The streaming row is re-rendered at most this often (~30 times a second).
-TICK_MS = 33
 # Opening a thread reads this many of its newest messages first (the view opens at the bottom);
 # the rest are placeholders filled in batches after the first paint, rows on screen first.
 OPEN_TAIL = 60
 LOAD_BATCH = 250
 FIRST_PAINT_WAIT_S = 0.25  # a hidden view never paints: start filling anyway after this
 DEMO_BADGE = "Demo (offline)"
-# The row of a reply that a bug stopped (the details go to the crash dialog and the log).
-BUG_SENTENCE = (
-    "Something went wrong inside Switchboard, so this reply stopped ({kind}). The details are in "
-    "the crash report and the log. Send again, or start a new chat."
-)
-
-
-def waiting_text(notice: StreamNotice | None, remaining_s: float | None = None) -> str:
-    """What a pending reply row says while the client waits ("" for the usual first-token wait).
-
-    A retry counts down: `remaining_s` is what is left of the notice's `delay_s` (None: all).
-    """
-    if notice is None:
-        return ""
-    if notice.kind == "retrying":
-        left = notice.delay_s if remaining_s is None else max(0.0, remaining_s)
-        attempt = f"{notice.attempt}/{notice.max_attempts}" if notice.max_attempts else f"{notice.attempt}"
-        why = f" ({notice.reason})" if notice.reason else ""
-        if left < 0.05:
-            return f"Retrying {attempt} now{why}…"
-        return f"Retrying {attempt} in {left:.1f} s{why}"
-    if notice.kind == "unstreamed":
-        return "Waiting for the whole reply (this provider sends it at once, not streamed)…"
-    return ""
-
-
-def title_from_text(text: str, limit: int = 48) -> str:
-    """A thread title from the first message: its first non-empty line, shortened."""
-    for line in text.splitlines():
-        line = " ".join(line.split())
-        if line:
-            return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
-    return "New chat"
-
-
-@dataclass
-class _Stream:
-    """One reply being streamed by this tab."""
-
-    row_id: int  # the assistant row's id in the model (temporary until the first progress)
-    user_row_id: int
-    text: str
-    thread_id: int | None = None
-    task: asyncio.Future[Any] | None = None
-    latest: ReplyProgress | None = None
-    dirty: bool = False
-    stopped: bool = False
-    outgoing: Any = None  # thread_settings.Outgoing: content, kind, prompt, params of a send
-    # The notice being counted down (a retry wait) and when its wait ends (time.monotonic).
-    notice: StreamNotice | None = None
-    notice_ends: float = 0.0
-    shown_waiting: str = ""
 
 
 class ChatTab(QWidget):
@@ -153,36 +84,67 @@ class ChatTab(QWidget):
     # main window's status bar; "" once a later reply was recorded again.
     storage_problem = Signal(str)
 
-    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+    # The open thread's (profile id, model); ("", "") when no thread is open. The status bar
+    # shows the open thread's model this way, not the active profile's.
+    openThreadChanged = Signal(str, str)
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None, *, tasks: TaskOwner | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("chatTab")
         self.setAccessibleName("Chat")
         self.ctx = ctx
+        # The tab's own task owner: closing the tab cancels its work and nothing else's.
+        self.tasks = tasks if tasks is not None else ctx.task_owner("chat tab")
+        self.spawn = Spawner(
+            self.tasks,
+            on_known_error=lambda exc: ctx.events.statusMessage.emit(exc.user_message),
+            widget=self,
+        )
+        self._announced_thread: tuple[str, str] | None = None
         self._thread_id: int | None = None
-        self._stream: _Stream | None = None
-        self._tasks: set[asyncio.Future[Any]] = set()
         self._open_generation = 0
         self._models_generation = 0
         self._closed = False
-        self._last_apply = 0.0
         self._shown_profile_id = ""
         self._wanted: list[int] = []  # placeholder rows to read next (on screen, revealed)
         self._reveal_pending: int | None = None
-        self._storage_problem = ""
 
         self._build_ui()
+        self.replies = ReplyStream(
+            spawn=self.spawn,
+            threads=ctx.threads,
+            model=self.message_model,
+            view=self.message_view,
+            after_reply=self._after_reply,
+            parent=self,
+        )
+        self.replies.replyStarted.connect(self.replyStarted)
+        self.replies.replyFinished.connect(self.replyFinished)
+        self.replies.storageProblem.connect(self.storage_problem)
+        self.replies.busyChanged.connect(self._on_busy)
         self._connect()
         # Per-message actions: edit, regenerate, continue, delete, versions (message_actions.py).
-        self.message_actions = MessageActions(self)
-
-        self._tick = QTimer(self)
-        self._tick.setInterval(TICK_MS)
-        self._tick.timeout.connect(self._apply_progress)
+        self.message_actions = MessageActions(
+            spawn=self.spawn,
+            replies=self.replies,
+            chat=ctx.chat,
+            threads=ctx.threads,
+            model=self.message_model,
+            view=self.message_view,
+            current_thread=lambda: self._thread_id,
+            selection=self._selection,
+            retry=self.retry,
+            status=ctx.events.statusMessage.emit,
+            thread_opened=self.threadOpened,
+            reply_started=self.replyStarted,
+            reply_finished=self.replyFinished,
+            parent=self,
+        )
 
         ctx.events.activeProfileChanged.connect(self._on_active_profile_changed)
         ctx.events.profilesChanged.connect(self._on_profiles_changed)
         self.refresh_profile()
-        self._spawn(self.reload_threads())
+        self.spawn(self.reload_threads())
 
     # --- construction ----------------------------------------------------------------------
 
@@ -237,6 +199,9 @@ class ChatTab(QWidget):
         right_layout.setContentsMargins(0, 0, 0, 0)
         right_layout.setSpacing(0)
         right_layout.addLayout(header)
+        # Shown while the open thread's provider profile no longer exists (profile_banner.py).
+        self.profile_banner = MissingProfileBanner(self)
+        right_layout.addWidget(self.profile_banner)
         right_layout.addWidget(self.message_view, 1)
         right_layout.addWidget(self.composer)
 
@@ -269,7 +234,26 @@ class ChatTab(QWidget):
         self._retry_shortcut = QShortcut(QKeySequence("Ctrl+R"), self, context=context)
 
         # Per-thread settings panel, personas, completion threads, attachments (thread_settings.py).
-        self.thread_settings = ThreadSettingsController(self)
+        self.thread_settings = ThreadSettingsController(
+            ctx=self.ctx,
+            spawn=self.spawn,
+            hooks=TabHooks(
+                current_thread=lambda: self._thread_id,
+                current_model=self.current_model,
+                set_model=self.set_model,
+                shown_profile_id=lambda: self._shown_profile_id,
+                refresh_profile=self.refresh_profile,
+                start_new_thread=self.start_new_thread,
+                focus_composer=self.focus_composer,
+            ),
+            composer=self.composer,
+            messages=self.message_model,
+            view=self.message_view,
+            model_combo=self.model_combo,
+            new_button=self.thread_list.new_button,
+            splitter=self.splitter,
+            parent=self,
+        )
         header.addWidget(self.thread_settings.toggle_button)
         self.splitter.addWidget(self.thread_settings.panel)
         self.splitter.setStretchFactor(self.splitter.indexOf(self.thread_settings.panel), 0)
@@ -280,12 +264,25 @@ class ChatTab(QWidget):
         self._stop_shortcut.activated.connect(self.stop)
         self._retry_shortcut.activated.connect(self.retry_last)
         self.thread_list.newThreadRequested.connect(self.start_new_thread)
-        self.thread_list.threadActivated.connect(lambda tid: self._spawn(self.open_thread(tid)))
-        self.thread_list.renameRequested.connect(lambda tid, title: self._spawn(self.rename_thread(tid, title)))
-        self.thread_list.deleteRequested.connect(lambda tid: self._spawn(self.delete_thread(tid)))
-        self.thread_list.pinRequested.connect(lambda tid, pinned: self._spawn(self.pin_thread(tid, pinned)))
+        self.thread_list.threadActivated.connect(self._on_thread_activated)
+        self.thread_list.renameRequested.connect(lambda tid, title: self.spawn(self.rename_thread(tid, title)))
+        self.thread_list.deleteRequested.connect(lambda tid: self.spawn(self.delete_thread(tid)))
+        self.thread_list.pinRequested.connect(lambda tid, pinned: self.spawn(self.pin_thread(tid, pinned)))
         # Archive, delete-with-undo, search, export and automatic titles (sidebar_controller.py).
-        self.sidebar = SidebarController(self)
+        self.sidebar = SidebarController(
+            ctx=self.ctx,
+            thread_list=self.thread_list,
+            spawn=self.spawn,
+            current_thread=lambda: self._thread_id,
+            closed=lambda: self._closed,
+            start_new_thread=self.start_new_thread,
+            # Search hits and undo reopen threads without moving the focus (unless it is lost).
+            open_thread=lambda tid: self.open_thread(tid, focus=False),
+            reload_threads=self.reload_threads,
+            reveal_message=self.reveal_message,
+            parent=self,
+        )
+        self.profile_banner.profileChosen.connect(self._on_banner_profile)
         self.composer.sendRequested.connect(self.send)
         self.composer.stopRequested.connect(self.stop)
         self.composer.retryRequested.connect(self.retry_last)
@@ -302,46 +299,12 @@ class ChatTab(QWidget):
 
     # --- tasks -----------------------------------------------------------------------------
 
-    def _spawn(self, coro: Any) -> asyncio.Future[Any] | None:
-        """Start `coro` through the app's TaskOwner and keep it so `aclose()` can cancel it."""
-        if self._closed:
-            coro.close()
-            return None
-
-        async def guarded() -> Any:
-            try:
-                return await coro
-            except SwitchboardError as exc:  # known errors go to the status bar, never lost
-                log.info("chat: %s", exc)
-                self.ctx.events.statusMessage.emit(exc.user_message)
-                return None
-            except RuntimeError:
-                import shiboken6
-
-                if self._closed and not shiboken6.isValid(self):
-                    # The tab was destroyed while this task wound down: what it wrote to the
-                    # database is done (the service records a cancelled reply itself); only its
-                    # widgets are gone, so there is nothing left to update.
-                    return None
-                raise
-
-        task = self.ctx.spawn(guarded())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        # Cancelled before its first step (e.g. by aclose): close `coro`, or it warns "never awaited".
-        if inspect.iscoroutine(coro):
-            task.add_done_callback(lambda _t: close_if_unstarted(coro))
-        return task
-
     async def aclose(self) -> None:
         """Cancel this tab's streams and background work and wait until they have finished."""
-        import shiboken6
 
         self._closed = True
         # The tab may already be destroyed (its owner deleted it first): its Python tasks still
         # need cancelling, but its Qt parts must not be touched.
-        if shiboken6.isValid(self._tick):
-            self._tick.stop()
         for signal, slot in (
             (self.ctx.events.activeProfileChanged, self._on_active_profile_changed),
             (self.ctx.events.profilesChanged, self._on_profiles_changed),
@@ -351,13 +314,8 @@ class ChatTab(QWidget):
             except (RuntimeError, TypeError, SystemError):
                 # SystemError: PySide6 reports a slot bound to a destroyed tab this way.
                 pass
-        current = asyncio.current_task()
-        pending = [t for t in self._tasks if t is not current]
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
-        self._tasks.clear()
+        await self.replies.aclose()
+        await self.tasks.aclose()
         self._silence_children()
 
     def _silence_children(self) -> None:
@@ -385,7 +343,7 @@ class ChatTab(QWidget):
             self.composer.edit,
             self.composer.edit.document(),
             self.composer.edit.document().documentLayout(),
-            self._tick,
+            *self.replies.emitters(),
             *self.thread_settings.emitters(),
         ]
         for emitter in emitters:
@@ -397,6 +355,21 @@ class ChatTab(QWidget):
     def profile(self) -> ProviderProfile | None:
         """The open thread's profile (its settings are authoritative), else the active one."""
         return self.thread_settings.profile()
+
+    @property
+    def storage_problem_text(self) -> str:
+        """The last write failure's sentence, "" when the latest reply was recorded fine."""
+        return self.replies.storage_problem_text
+
+    @property
+    def shown_profile_id(self) -> str:
+        """The profile whose name and models the header shows ("" when none)."""
+        return self._shown_profile_id
+
+    def _selection(self) -> tuple[str, str]:
+        """(profile id, model) a new reply would use; "" for what is not set."""
+        profile = self.profile()
+        return (profile.id if profile is not None else "", self.current_model())
 
     def current_model(self) -> str:
         return self.model_combo.currentText().strip()
@@ -419,7 +392,13 @@ class ChatTab(QWidget):
         self._models_generation += 1
         self.model_combo.blockSignals(True)
         self.model_combo.clear()
-        if profile is None:
+        missing = self.thread_settings.missing_profile_id
+        if profile is None and missing:
+            self.profile_label.setText("Provider missing")
+            self.profile_label.setToolTip(missing_profile_reason(missing))
+            self.profile_label.show()
+            self.demo_badge.hide()
+        elif profile is None:
             self.profile_label.setText("No provider")
             self.profile_label.setToolTip("Add or pick a provider in Settings → Providers.")
             self.demo_badge.hide()
@@ -435,7 +414,7 @@ class ChatTab(QWidget):
         self.model_combo.blockSignals(False)
         self._update_blocked_reason()
         if profile is not None:
-            self._spawn(self._load_models(profile.id, self._models_generation))
+            self.spawn(self._load_models(profile.id, self._models_generation))
 
     async def _load_models(self, profile_id: str, generation: int) -> None:
         try:
@@ -473,7 +452,11 @@ class ChatTab(QWidget):
             self.ctx.events.activeModelChanged.emit(profile.id, self.current_model())
 
     def _update_blocked_reason(self) -> None:
-        if self.profile() is None:
+        missing = self.thread_settings.missing_profile_id
+        self.profile_banner.show_missing(missing, [(p.id, p.name) for p in self.ctx.profile_list])
+        if self.profile() is None and missing:
+            reason = missing_profile_reason(missing)
+        elif self.profile() is None:
             reason = "No provider profile is active. Add or pick one in Settings → Providers."
         elif not self.current_model():
             reason = "No model is set. Pick a model above or type its name."
@@ -481,6 +464,24 @@ class ChatTab(QWidget):
             reason = ""
         self.composer.set_blocked_reason(reason)
         self.thread_settings.on_header_changed()
+        self._announce_open_thread()
+
+    def _on_banner_profile(self, profile_id: str) -> None:
+        """The user chose which provider the thread (whose profile is gone) uses from now on."""
+        self.thread_settings.set_profile(profile_id)
+        self._update_blocked_reason()
+        self.focus_composer()
+
+    def _announce_open_thread(self) -> None:
+        """Emit `openThreadChanged` when the open thread, its profile or its model changed."""
+        if self._thread_id is None:
+            state = ("", "")
+        else:
+            profile = self.profile()
+            state = (profile.id if profile is not None else "", self.current_model())
+        if state != self._announced_thread:
+            self._announced_thread = state
+            self.openThreadChanged.emit(*state)
 
     # --- threads ---------------------------------------------------------------------------
 
@@ -503,11 +504,13 @@ class ChatTab(QWidget):
         self.message_model.clear()
         self.thread_settings.reset_for_new_thread()
         self.thread_list.select_thread(None)
+        self._update_blocked_reason()  # a missing profile's banner goes; openThreadChanged
         self.focus_composer()
         self.threadOpened.emit(0)
 
-    async def open_thread(self, thread_id: int) -> None:
-        """Show the thread's visible path (root to its selected leaf)."""
+    async def open_thread(self, thread_id: int, *, focus: bool = True) -> None:
+        """Show the thread's visible path (root to its selected leaf); with `focus` the composer
+        gets the keyboard focus (else only when focus was nowhere in the tab)."""
         self._open_generation += 1
         generation = self._open_generation
         thread = await self.ctx.threads.get_thread(thread_id, include_deleted=False)
@@ -530,7 +533,7 @@ class ChatTab(QWidget):
             else placeholder_row(e.id, e.parent_id, e.role, e.size, e.breaks)
             for e in outline
         ]
-        stream = self._stream
+        stream = self.replies.active
         if stream is not None and stream.latest is not None:
             # The reply streaming into this thread continues to update its row.
             for row in rows:
@@ -544,11 +547,14 @@ class ChatTab(QWidget):
         profile = self.profile()
         if thread.model and profile is not None and thread.profile_id == profile.id:
             self.set_model(thread.model)
+        self._update_blocked_reason()  # the banner of a missing profile; openThreadChanged
         self.message_view.follow_bottom()
         if len(loaded) < len(rows):
-            self._spawn(self._load_path(thread_id, generation))
+            self.spawn(self._load_path(thread_id, generation))
         else:
             self.pathLoaded.emit(thread_id)
+        if focus or self._focus_is_lost():
+            self.focus_composer()
         self.threadOpened.emit(thread_id)
 
     async def _load_path(self, thread_id: int, generation: int) -> None:
@@ -616,7 +622,8 @@ class ChatTab(QWidget):
 
         `confirmed` is accepted for older callers; deleting no longer asks first.
         """
-        if self._stream is not None and self._stream.thread_id == thread_id:
+        active = self.replies.active
+        if active is not None and active.thread_id == thread_id:
             self.stop()
         return await self.sidebar.delete_with_undo(thread_id)
 
@@ -644,10 +651,47 @@ class ChatTab(QWidget):
 
     @property
     def is_streaming(self) -> bool:
-        return self._stream is not None
+        return self.replies.is_streaming
+
+    @property
+    def closed(self) -> bool:
+        """True once `aclose()` began: controllers stop updating widgets then."""
+        return self._closed
 
     def focus_composer(self) -> None:
         self.composer.edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def _focus_is_lost(self) -> bool:
+        """True when keyboard focus is nowhere useful for this tab: on no widget, a hidden or
+        disabled one (the first-run panel's button, the Stop button), or outside the tab."""
+        focused = self.window().focusWidget()
+        return (
+            focused is None
+            or not focused.isVisible()
+            or not focused.isEnabled()
+            or not (focused is self or self.isAncestorOf(focused))
+        )
+
+    def _focus_unless_typing_elsewhere(self) -> None:
+        """Give the composer focus unless the user is typing in another text field of the tab
+        (the search box, the system prompt, the edit panel): a reply ending must not steal it."""
+        focused = self.window().focusWidget()
+        typing = isinstance(focused, (QLineEdit, QPlainTextEdit, QTextEdit)) and focused is not self.composer.edit
+        if self._focus_is_lost() or not typing:
+            self.focus_composer()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Shown (start-up, the demo started, back from another tab): typing goes to the composer
+        without a click, unless focus is already somewhere in the tab."""
+        super().showEvent(event)
+        if self._focus_is_lost():
+            self.focus_composer()
+
+    def _on_thread_activated(self, thread_id: int) -> None:
+        # Arrow keys in the sidebar open threads as they go: keep the focus there then; a click
+        # (or any other way in) puts the cursor in the composer once the thread is open.
+        browsing = self.thread_list.list.hasFocus() and QApplication.mouseButtons() == Qt.MouseButton.NoButton
+        self.spawn(self.open_thread(thread_id, focus=not browsing))
 
     def send(self, text: str | None = None) -> bool:
         """Send `text` (default: the composer's) to the current thread. False when not possible."""
@@ -656,7 +700,7 @@ class ChatTab(QWidget):
         outgoing = self.thread_settings.outgoing(text)
         profile = self.profile()
         model = self.current_model()
-        if self._closed or self._stream is not None or outgoing.empty:
+        if self._closed or self.replies.active is not None or outgoing.empty:
             return False
         if profile is None or not model:
             self._update_blocked_reason()
@@ -671,10 +715,9 @@ class ChatTab(QWidget):
         reply_row = ChatRow(id=new_temp_id(), role="assistant", model=model, status="streaming")
         self.message_model.append_row(user_row)
         self.message_model.append_row(reply_row)
-        stream = _Stream(row_id=reply_row.id, user_row_id=user_row.id, text=text, thread_id=self._thread_id)
+        stream = Stream(row_id=reply_row.id, user_row_id=user_row.id, text=text, thread_id=self._thread_id)
         stream.outgoing = outgoing
-        self._begin_stream(stream)
-        stream.task = self._spawn(self._run_send(stream, profile.id, model))
+        self.replies.start(stream, lambda: self._send_progress(stream, profile.id, model))
         return True
 
     def retry_last(self) -> None:
@@ -684,7 +727,7 @@ class ChatTab(QWidget):
 
     def retry(self, message_id: int) -> bool:
         """Ask again for a failed reply: a new sibling of a stored reply, else a fresh send."""
-        if self._stream is not None or self._closed:
+        if self.replies.active is not None or self._closed:
             return False
         i = self.message_model.find_row(message_id)
         profile = self.profile()
@@ -703,276 +746,66 @@ class ChatTab(QWidget):
         reply_row = ChatRow(id=new_temp_id(), role="assistant", model=model, status="streaming", parent_id=row.parent_id)
         self.message_model.append_row(reply_row)
         parent_row = self.message_model.row(i - 1).id if i > 0 else 0
-        stream = _Stream(row_id=reply_row.id, user_row_id=parent_row, text="", thread_id=self._thread_id)
-        self._begin_stream(stream)
-        stream.task = self._spawn(self._run_regenerate(stream, message_id, profile.id, model))
+        stream = Stream(row_id=reply_row.id, user_row_id=parent_row, text="", thread_id=self._thread_id)
+        profile_id = profile.id
+
+        async def progress() -> Any:
+            return self.ctx.chat.regenerate(message_id, profile_id=profile_id, model=model)
+
+        self.replies.start(stream, progress)
         return True
 
     def stop(self) -> None:
         """Cancel the streaming reply now; its partial text stays, marked cancelled."""
-        stream = self._stream
-        if stream is None or stream.stopped:
+        self.replies.stop()
+
+    def _on_busy(self, busy: bool) -> None:
+        if self._closed:
             return
-        stream.stopped = True
-        self._apply_progress(force=True)
-        i = self.message_model.find_row(stream.row_id)
-        if i >= 0:
-            self.message_model.update_row(i, status="cancelled")
-        if stream.task is not None:
-            stream.task.cancel()
+        self.composer.set_streaming(busy)
+        self._stop_shortcut.setEnabled(busy)
+        self._refresh_retry()
+        if not busy:
+            self._focus_unless_typing_elsewhere()
 
-    def _begin_stream(self, stream: _Stream) -> None:
-        self._stream = stream
-        self.composer.set_streaming(True)
-        self._stop_shortcut.setEnabled(True)
-        self.message_view.follow_bottom()
-        self._tick.start()
+    async def _after_reply(self, stream: Stream, failed: bool) -> None:
+        """Name the thread after its first message, then show the sidebar's new state."""
+        if stream.thread_id is not None:
+            await self.sidebar.auto_title(stream.thread_id)
+        await self._reload_threads_quietly()
 
-    async def _run_send(self, stream: _Stream, profile_id: str, model: str) -> None:
-        async def progress() -> Any:
-            thread_id = stream.thread_id
-            if thread_id is None:
-                # Named after the first reply by ChatService.auto_title (see _finish_stream).
-                thread = await self.ctx.threads.create_thread(
-                    "New chat",
-                    profile_id=profile_id,
-                    model=model,
-                    **(stream.outgoing.thread_fields() if stream.outgoing is not None else {}),
-                )
-                thread_id = thread.id
-                stream.thread_id = thread_id
-                if self._thread_id is None and self._stream is stream:
-                    self._thread_id = thread_id
-                await self.reload_threads()
-            else:
-                await self.ctx.threads.update_thread_settings(
-                    thread_id,
-                    profile_id=profile_id,
-                    model=model,
-                    **(stream.outgoing.update_fields() if stream.outgoing is not None else {}),
-                )
-            out = stream.outgoing
-            return self.ctx.chat.send(
-                thread_id,
-                out.content if out is not None else stream.text,
+    async def _send_progress(self, stream: Stream, profile_id: str, model: str) -> Any:
+        """Store the thread (new) or its settings, then start the service's send."""
+        thread_id = stream.thread_id
+        if thread_id is None:
+            # Named after its first message by ChatService.auto_title (see _after_reply).
+            thread = await self.ctx.threads.create_thread(
+                "New chat",
                 profile_id=profile_id,
                 model=model,
-                params=out.params if out is not None else None,
+                **(stream.outgoing.thread_fields() if stream.outgoing is not None else {}),
             )
-
-        await self._consume(stream, progress)
-
-    async def _run_regenerate(self, stream: _Stream, message_id: int, profile_id: str, model: str) -> None:
-        async def progress() -> Any:
-            return self.ctx.chat.regenerate(message_id, profile_id=profile_id, model=model)
-
-        await self._consume(stream, progress)
-
-    async def _consume(self, stream: _Stream, make_progress: Any) -> None:
-        """Drive one reply's progress iterator; always ends the stream in the UI."""
-        error: SwitchboardError | None = None
-        try:
-            iterator = await make_progress()
-            async with aclosing(iterator) as steps:
-                async for step in steps:
-                    first = stream.latest is None
-                    stream.latest = step
-                    stream.dirty = True
-                    if first:
-                        self._adopt_ids(stream, step)
-        except asyncio.CancelledError:
-            await self._finish_stream(stream, None, cancelled=True)
-            raise
-        except SwitchboardError as exc:
-            error = exc
-        except Exception as exc:
-            # A bug: the stream still ends here (row marked error, Send enabled again, other
-            # threads can send), then the exception goes on through the TaskOwner to the
-            # excepthook (crash dialog, log).
-            await self._finish_stream(stream, None, cancelled=False, bug=exc)
-            raise
-        await self._finish_stream(stream, error, cancelled=False)
-
-    def _adopt_ids(self, stream: _Stream, step: ReplyProgress) -> None:
-        """The first progress names the stored messages: give the temporary rows their ids."""
-        reply = self.message_model.find_row(stream.row_id)
-        if reply >= 0:
-            self.message_model.update_row(reply, id=step.assistant_message_id, parent_id=step.user_message.id)
-        if stream.user_row_id < 0:
-            user = self.message_model.find_row(stream.user_row_id)
-            if user >= 0:
-                # The stored message's image parts: the row shows them as thumbnails.
-                self.message_model.update_row(
-                    user,
-                    id=step.user_message.id,
-                    parent_id=step.user_message.parent_id,
-                    images=image_parts(step.user_message.parts),
-                )
-        stream.row_id = step.assistant_message_id
-        stream.user_row_id = step.user_message.id
-        self.replyStarted.emit(step.assistant_message_id)
-
-    def _apply_progress(self, *, force: bool = False) -> None:
-        """The 30 Hz tick: copy the newest progress into the streaming row (that row only).
-
-        For a very long reply, ticks are skipped so that re-rendering takes at most about a
-        fifth of the time (the render cost is measured by the delegate).
-        """
-        stream = self._stream
-        if stream is None or stream.latest is None:
-            return
-        now = time.monotonic()
-        waiting = self._waiting_for(stream, now)
-        if not stream.dirty and waiting == stream.shown_waiting:
-            return  # (a retry countdown changes the row without a new progress)
-        if not force:
-            cost = self.message_view.message_delegate.streaming_cost(stream.row_id)
-            if now - self._last_apply < max(TICK_MS / 1000.0, 5 * cost):
-                return
-        self._last_apply = now
-        stream.dirty = False
-        i = self.message_model.find_row(stream.row_id)
-        if i < 0:
-            return  # another thread is on screen
-        step = stream.latest
-        row = self.message_model.row(i)
-        if row.status != "streaming":
-            return
-        stream.shown_waiting = waiting
-        self.message_model.update_row(
-            i, content=step.content, reasoning=step.reasoning, refusal=step.refusal,
-            dropped_turns=step.dropped_turns, alternatives_streaming=len(step.alternatives),
-            waiting=waiting,
+            thread_id = thread.id
+            stream.thread_id = thread_id
+            if self._thread_id is None and self.replies.active is stream:
+                self._thread_id = thread_id
+                self._announce_open_thread()
+            await self.reload_threads()
+        else:
+            await self.ctx.threads.update_thread_settings(
+                thread_id,
+                profile_id=profile_id,
+                model=model,
+                **(stream.outgoing.update_fields() if stream.outgoing is not None else {}),
+            )
+        out = stream.outgoing
+        return self.ctx.chat.send(
+            thread_id,
+            out.content if out is not None else stream.text,
+            profile_id=profile_id,
+            model=model,
+            params=out.params if out is not None else None,
         )
-
-    def _waiting_for(self, stream: _Stream, now: float) -> str:
-        """The streaming row's waiting text for the latest progress's notice, counted down."""
-        step = stream.latest
-        notice = step.notice if step is not None else None
-        if notice is not stream.notice:
-            stream.notice = notice
-            stream.notice_ends = now + (notice.delay_s if notice is not None else 0.0)
-        if notice is None:
-            return ""
-        return waiting_text(notice, stream.notice_ends - now)
-
-    async def _finish_stream(
-        self,
-        stream: _Stream,
-        error: SwitchboardError | None,
-        *,
-        cancelled: bool,
-        bug: BaseException | None = None,
-    ) -> None:
-        """End the reply in the view; whatever happens, the tab can send again afterwards."""
-        try:
-            await self._show_end(stream, error, cancelled=cancelled, bug=bug)
-        finally:
-            if self._stream is stream:
-                self._stream = None
-            if not self._closed:
-                self.composer.set_streaming(False)
-                self._stop_shortcut.setEnabled(False)
-                self._refresh_retry()
-        if not self._closed and stream.thread_id is not None and bug is None:
-            if not cancelled and error is None:
-                await asyncio.shield(self.sidebar.auto_title(stream.thread_id))
-            await asyncio.shield(self._reload_threads_quietly())
-        self.replyFinished.emit(stream.row_id)
-
-    async def _show_end(
-        self,
-        stream: _Stream,
-        error: SwitchboardError | None,
-        *,
-        cancelled: bool,
-        bug: BaseException | None,
-    ) -> None:
-        """The streaming row's final state: as stored, or as kept in memory when it could not be."""
-        self._tick.stop()
-        self._apply_progress(force=True)
-        step = stream.latest
-        # The record could not be written whole (disk full, too large): the final progress has
-        # the only full copy of the text; the database's row is shorter.
-        unsaved = step is not None and step.done and not step.saved
-        final: Any = None
-        if step is not None and not cancelled and not unsaved:
-            try:
-                final = await self.ctx.threads.get_message(step.assistant_message_id)
-            except SwitchboardError as exc:
-                log.warning("could not reload reply %s: %s", step.assistant_message_id, exc)
-        bug_sentence = BUG_SENTENCE.format(kind=type(bug).__name__) if bug is not None else None
-        i = self.message_model.find_row(stream.row_id)
-        if i >= 0:
-            row = self.message_model.row(i)
-            if unsaved:
-                assert step is not None
-                self.message_model.update_row(
-                    i, status=step.status if step.status != "streaming" else "error",
-                    content=step.content, reasoning=step.reasoning, refusal=step.refusal,
-                    error=str(step.error) if step.error is not None else row.error,
-                    unsaved=True, waiting="",
-                )
-            elif final is not None:
-                new = row_from_message(final)
-                new.reasoning_expanded = row.reasoning_expanded
-                new.carry_view_state(row)  # dropped turns, version navigator
-                if new.status == "streaming":
-                    # Nothing recorded its end (a bug before the service's own handler): the row
-                    # must not look alive.
-                    new.status = "error"
-                    new.error = bug_sentence or "The reply stopped before it was recorded."
-                if new.status == "error" and not new.error and step is not None and step.error is not None:
-                    new.error = str(step.error)
-                self.message_model.update_row(i, **{k: v for k, v in vars(new).items() if k != "version"})
-            elif cancelled:
-                content = step.content if step is not None else row.content
-                self.message_model.update_row(i, status="cancelled", content=content, waiting="")
-            else:
-                # The send failed before a reply was stored (e.g. no model, database error, a bug).
-                if bug_sentence is not None:
-                    message = bug_sentence
-                else:
-                    message = str(error) if error is not None else "The request failed."
-                self.message_model.update_row(
-                    i, status="error", error=message, waiting="",
-                    content=step.content if step is not None else row.content,
-                )
-            if self.message_model.row(i).content and not self._closed:
-                self._spawn(self._check_streamed_render(self.message_model.row(i).id))
-        self._report_storage(step, error, cancelled=cancelled)
-
-    def _report_storage(self, step: ReplyProgress | None, error: SwitchboardError | None, *, cancelled: bool) -> None:
-        """Tell the main window (status bar) that writes fail, and when they work again."""
-        problem = step.error if step is not None and isinstance(step.error, StorageError) else error
-        if isinstance(problem, StorageError):
-            self._storage_problem = problem.user_message
-            self.storage_problem.emit(problem.user_message)
-        elif self._storage_problem and not cancelled and step is not None and step.done and step.saved:
-            self._storage_problem = ""
-            self.storage_problem.emit("")
-
-    @property
-    def storage_problem_text(self) -> str:
-        """The last write failure's sentence, "" when the latest reply was recorded fine."""
-        return self._storage_problem
-
-    async def _check_streamed_render(self, message_id: int) -> None:
-        """A finished reply keeps the documents it streamed into (no full re-render on this
-        thread); compare them with a full render made on a worker thread — markdown is pure
-        Python, so the event loop keeps running — and show the full render if they differ."""
-        i = self.message_model.find_row(message_id)
-        if i < 0:
-            return
-        delegate = self.message_view.message_delegate
-        self.message_view.row_layout(i)  # the finished body, if not painted yet
-        pending = delegate.streamed_render(message_id)
-        if pending is None:
-            return
-        content, dark = pending
-        html = await asyncio.to_thread(render_markdown, content, dark=dark)
-        if not self._closed:
-            delegate.confirm_render(message_id, content, html)
 
     async def _reload_threads_quietly(self) -> None:
         try:
@@ -982,4 +815,4 @@ class ChatTab(QWidget):
 
     def _refresh_retry(self, *_args: Any) -> None:
         rows = self.message_model.rows
-        self.composer.set_retry_available(bool(rows) and rows[-1].status == "error" and self._stream is None)
+        self.composer.set_retry_available(bool(rows) and rows[-1].status == "error" and self.replies.active is None)

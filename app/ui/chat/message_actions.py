@@ -1,15 +1,12 @@
 """Per-message actions of the Chat tab: copy, edit & resend, regenerate, continue, delete a branch,
 and moving between sibling versions (`‹ 2/3 ›`).
 
-Two halves:
-
-- pure rules, used by the view to decide what to paint and offer (`actions_for`, `can_continue`,
-  `sibling_positions`, `subtree_size`, the labels and shortcuts) — no Qt state, easy to test;
-- `MessageActions`, the controller the Chat tab owns. The view (painted strip, context menu,
-  keys) emits `actionRequested(action, message_id)`; the controller runs the matching
-  `ChatService` call. Streams it starts go through the tab's own stream machinery
-  (`_begin_stream`/`_consume`), so Stop/Esc, the 30 Hz tick and the final reload behave exactly
-  like a send.
+`MessageActions` is a controller given what it uses (the spawn, the stream runner, the chat
+service, the thread repository, the model and the view, a few callables of the tab); it never
+sees the tab. The view (painted strip, context menu, keys) emits `actionRequested(action,
+message_id)`; the controller runs the matching `ChatService` call. Streams it starts go through
+the tab's `ReplyStream`, so Stop/Esc, the 30 Hz tick and the final reload behave exactly like a
+send. What a message offers is decided by the pure rules in `message_rules.py`.
 
 Destructive actions ask first: deleting says how many messages go. Refusals say what to do next
 (e.g. "Stop the streaming reply first (Esc)").
@@ -19,11 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, SignalInstance
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QBoxLayout,
@@ -38,125 +35,24 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import SwitchboardError
 from app.ui.chat.message_model import ChatRow, new_temp_id, row_from_message
+from app.ui.chat.message_rules import (
+    BUSY_MESSAGE,
+    can_continue,
+    delete_question,
+    sibling_positions,
+    subtree_size,
+)
+from app.ui.chat.reply_stream import ReplyStream, Spawn, Stream
 
 if TYPE_CHECKING:
-    from app.ui.chat.chat_tab import ChatTab
+    from app.core.services.chat import ChatService
+    from app.core.store.threads import ThreadRepository
+    from app.ui.chat.message_model import MessageModel
+    from app.ui.chat.message_view import MessageView
 
-__all__ = [
-    "ACTION_LABELS",
-    "ACTION_SHORTCUTS",
-    "BUSY_MESSAGE",
-    "EditPanel",
-    "MessageActions",
-    "actions_for",
-    "can_continue",
-    "delete_question",
-    "sibling_positions",
-    "subtree_size",
-]
+__all__ = ["EditPanel", "MessageActions"]
 
 log = logging.getLogger(__name__)
-
-# Painted strip / context menu labels (the strip shows them in this order).
-ACTION_LABELS: dict[str, str] = {
-    "copy": "Copy",
-    "edit": "Edit",
-    "regenerate": "Regenerate",
-    "continue": "Continue",
-    "delete": "Delete",
-}
-# Keys on the selected message (the view handles them; the menu shows them).
-ACTION_SHORTCUTS: dict[str, str] = {
-    "copy": "Ctrl+C",
-    "edit": "F2",
-    "regenerate": "Ctrl+Shift+R",
-    "continue": "Ctrl+Shift+Return",
-    "delete": "Del",
-    "prev": "Alt+Left",
-    "next": "Alt+Right",
-    "reasoning": "Space",
-}
-BUSY_MESSAGE = "A reply is still streaming. Stop it first (Esc), then try again."
-
-
-# --- pure rules ---------------------------------------------------------------------------------
-
-
-def can_continue(row: ChatRow) -> bool:
-    """True for a stored reply with text that was cut short: by the length limit, or stopped
-    (interrupted, cancelled, failed) part-way — `ChatService.continue_reply` accepts these."""
-    if row.role != "assistant" or not row.is_stored or not row.content:
-        return False
-    if row.unsaved:
-        return False  # the stored text is shorter than the one shown: continuing would lose it
-    if row.status == "complete":
-        return row.finish_reason == "length"
-    return row.status in ("interrupted", "cancelled", "error")
-
-
-def actions_for(row: ChatRow) -> list[str]:
-    """The strip's actions for `row`, in display order (none while it streams: Stop is in the
-    composer)."""
-    if row.is_streaming:
-        return []
-    actions: list[str] = []
-    if row.content:
-        actions.append("copy")
-    if row.role == "user" and row.is_stored:
-        actions.append("edit")
-    if row.role == "assistant" and row.is_stored and row.parent_id is not None:
-        actions.append("regenerate")
-    if can_continue(row):
-        actions.append("continue")
-    if row.is_stored:
-        actions.append("delete")
-    return actions
-
-
-def sibling_positions(messages: Iterable[Any]) -> dict[int, tuple[int, int]]:
-    """`{message id: (index, count)}` among siblings (same parent, oldest first), for every message
-    of a thread — one pass instead of one `sibling_position` query per row."""
-    groups: dict[int | None, list[int]] = {}
-    for message in messages:
-        groups.setdefault(message.parent_id, []).append(int(message.id))
-    positions: dict[int, tuple[int, int]] = {}
-    for ids in groups.values():
-        ids.sort()
-        for index, message_id in enumerate(ids):
-            positions[message_id] = (index, len(ids))
-    return positions
-
-
-def subtree_size(messages: Iterable[Any], root_id: int) -> int:
-    """How many messages `delete_branch(root_id)` removes: the message and all below it."""
-    children: dict[int | None, list[int]] = {}
-    known: set[int] = set()
-    for message in messages:
-        children.setdefault(message.parent_id, []).append(int(message.id))
-        known.add(int(message.id))
-    if root_id not in known:
-        return 0
-    count, todo = 0, [root_id]
-    while todo:
-        current = todo.pop()
-        count += 1
-        todo.extend(children.get(current, []))
-    return count
-
-
-def delete_question(row: ChatRow, count: int) -> tuple[str, str]:
-    """The confirmation's (question, details) for deleting `row` and what hangs below it."""
-    what = "your message" if row.role == "user" else "this reply"
-    below = count - 1
-    if below <= 0:
-        question = f"Delete {what}?"
-    else:
-        question = f"Delete {what} and the {below} message{'s' if below != 1 else ''} below it?"
-    details = f"{count} message{'s' if count != 1 else ''} will be deleted for good."
-    if row.has_siblings:
-        details += " The other versions (‹ ›) stay."
-    return question, details
-
 
 # --- the edit panel -----------------------------------------------------------------------------
 
@@ -288,35 +184,63 @@ class MessageActions(QObject):
     pathReloaded = Signal()
     branchDeleted = Signal(int)  # how many messages were deleted (0: the user said no)
 
-    def __init__(self, tab: ChatTab) -> None:
-        super().__init__(tab)
-        self._tab = tab
+    def __init__(
+        self,
+        *,
+        spawn: Spawn,
+        replies: ReplyStream,
+        chat: ChatService,
+        threads: ThreadRepository,
+        model: MessageModel,
+        view: MessageView,
+        current_thread: Callable[[], int | None],
+        selection: Callable[[], tuple[str, str]],
+        retry: Callable[[int], bool],
+        status: Callable[[str], None],
+        thread_opened: SignalInstance,
+        reply_started: SignalInstance,
+        reply_finished: SignalInstance,
+        parent: QWidget,
+    ) -> None:
+        """`selection()` is the (profile id, model) a new reply would use ("" when unset);
+        `retry(message_id)` streams a new sibling of a reply (the tab's retry)."""
+        super().__init__(parent)
+        self._spawn = spawn
+        self._replies = replies
+        self._chat = chat
+        self._threads = threads
+        self._model = model
+        self._view = view
+        self._current_thread = current_thread
+        self._selection = selection
+        self._retry = retry
+        self._status = status
+        self._parent = parent
         self._refresh_generation = 0
-        self.edit_panel = EditPanel(tab)
+        self.edit_panel = EditPanel(parent)
         self._place_edit_panel()
-        view = tab.message_view
         view.actionRequested.connect(self.trigger)
         view.codeCopied.connect(lambda *_: self._status("Code copied to the clipboard."))
         self.edit_panel.saveRequested.connect(self._on_edit_saved)
-        self.edit_panel.closed.connect(lambda: tab.message_view.setFocus())
+        self.edit_panel.closed.connect(lambda: view.setFocus())
         # Replies whose finish can change a navigator (regenerate, edit, n > 1): only these are
         # re-queried after the stream, so a plain send costs no extra database trip.
         self._needs_refresh: set[int] = set()
         self._edit_pending = False
         self._continuing: int | None = None
-        tab.threadOpened.connect(self._on_thread_opened)
-        tab.replyStarted.connect(self._on_reply_started)
-        tab.replyFinished.connect(self._on_reply_finished)
-        tab.message_model.dataChanged.connect(self._on_rows_changed)
+        thread_opened.connect(self._on_thread_opened)
+        reply_started.connect(self._on_reply_started)
+        reply_finished.connect(self._on_reply_finished)
+        model.dataChanged.connect(self._on_rows_changed)
 
     def emitters(self) -> list[QObject]:
         """Objects whose signals reach Python slots here; the tab silences them when it closes."""
         edit = self.edit_panel.edit
-        return [self, self._tab.message_view, self._tab.message_view._copied_timer, edit, edit.document()]
+        return [self, self._view, *self._view.findChildren(QTimer), edit, edit.document()]
 
     def _place_edit_panel(self) -> None:
         """Put the panel right under the message list (above the composer)."""
-        view = self._tab.message_view
+        view = self._view
         parent = view.parentWidget()
         layout = parent.layout() if parent is not None else None
         if isinstance(layout, QBoxLayout):
@@ -326,22 +250,16 @@ class MessageActions(QObject):
 
     # --- helpers -----------------------------------------------------------------------------
 
-    def _status(self, text: str) -> None:
-        self._tab.ctx.events.statusMessage.emit(text)
-
     def _row(self, message_id: int) -> tuple[int, ChatRow | None]:
-        model = self._tab.message_model
+        model = self._model
         i = model.find_row(message_id)
         return i, (model.row(i) if i >= 0 else None)
 
     def _busy(self) -> bool:
-        if self._tab.is_streaming:
+        if self._replies.is_streaming:
             self._status(BUSY_MESSAGE)
             return True
         return False
-
-    def _spawn(self, coro: Any) -> asyncio.Future[Any] | None:
-        return self._tab._spawn(coro)
 
     # --- dispatch ----------------------------------------------------------------------------
 
@@ -351,7 +269,7 @@ class MessageActions(QObject):
         if row is None:
             return False
         if action in ("copy", "copy_text"):
-            self._tab.message_view.copy_row(i)
+            self._view.copy_row(i)
             return True
         if action == "save_text":
             return self._spawn(self.save_text_flow(message_id)) is not None
@@ -385,7 +303,7 @@ class MessageActions(QObject):
         folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
         default = Path(folder or Path.home()) / f"reply-{max(message_id, 0)}.md"
         chosen = await choose_file(
-            self._tab, "Save reply text", save=True, name_filter="Markdown (*.md);;Text (*.txt)",
+            self._parent, "Save reply text", save=True, name_filter="Markdown (*.md);;Text (*.txt)",
             default_name=str(default), default_suffix="md",
         )
         if not chosen:
@@ -417,7 +335,7 @@ class MessageActions(QObject):
         return True
 
     def _on_edit_saved(self, message_id: int, text: str) -> None:
-        if self._tab.is_streaming:
+        if self._replies.is_streaming:
             self.edit_panel.show_error(BUSY_MESSAGE)
             return
         if self.edit_and_resend(message_id, text):
@@ -425,35 +343,26 @@ class MessageActions(QObject):
 
     def edit_and_resend(self, message_id: int, text: str) -> bool:
         """Send `text` as a new sibling of the user message (a new branch) and stream its reply."""
-        from app.ui.chat.chat_tab import _Stream
-
-        tab = self._tab
         i, row = self._row(message_id)
-        profile = tab.profile()
-        model_name = tab.current_model()
+        profile_id, model_name = self._selection()
         if row is None or row.role != "user" or not row.is_stored or not text.strip():
             return False
         if self._busy():
             return False
-        if profile is None or not model_name:
+        if not profile_id or not model_name:
             self.edit_panel.show_error("Pick a provider and a model above, then save again.")
             return False
-        model = tab.message_model
+        model = self._model
         user_row = ChatRow(id=new_temp_id(), role="user", content=text, parent_id=row.parent_id)
         reply_row = ChatRow(id=new_temp_id(), role="assistant", model=model_name, status="streaming")
         model.replace_rows_from(i, [user_row, reply_row])
-        stream = _Stream(row_id=reply_row.id, user_row_id=user_row.id, text=text, thread_id=tab.current_thread_id)
-        tab._begin_stream(stream)
+        stream = Stream(row_id=reply_row.id, user_row_id=user_row.id, text=text, thread_id=self._current_thread())
         self._edit_pending = True
-        profile_id = profile.id
 
-        async def run() -> None:
-            async def progress() -> Any:
-                return tab.ctx.chat.edit_and_resend(message_id, text, profile_id=profile_id, model=model_name)
+        async def progress() -> Any:
+            return self._chat.edit_and_resend(message_id, text, profile_id=profile_id, model=model_name)
 
-            await tab._consume(stream, progress)
-
-        stream.task = self._spawn(run())
+        self._replies.start(stream, progress)
         return True
 
     # --- regenerate / continue ---------------------------------------------------------------
@@ -463,31 +372,25 @@ class MessageActions(QObject):
         _i, row = self._row(message_id)
         if row is None or row.role != "assistant" or self._busy():
             return False
-        if self._tab.profile() is None or not self._tab.current_model():
+        profile_id, model_name = self._selection()
+        if not profile_id or not model_name:
             self._status("Pick a provider and a model above, then regenerate again.")
             return False
-        return self._tab.retry(message_id)
+        return self._retry(message_id)
 
     def continue_reply(self, message_id: int) -> bool:
         """Stream more of a cut-short reply, appended to the same row."""
-        from app.ui.chat.chat_tab import _Stream
-
-        tab = self._tab
         i, row = self._row(message_id)
         if row is None or not can_continue(row) or self._busy():
             return False
-        tab.message_model.update_row(i, status="streaming", error=None, finish_reason=None)
+        self._model.update_row(i, status="streaming", error=None, finish_reason=None)
         self._continuing = row.id
-        stream = _Stream(row_id=row.id, user_row_id=row.parent_id or 0, text="", thread_id=tab.current_thread_id)
-        tab._begin_stream(stream)
+        stream = Stream(row_id=row.id, user_row_id=row.parent_id or 0, text="", thread_id=self._current_thread())
 
-        async def run() -> None:
-            async def progress() -> Any:
-                return tab.ctx.chat.continue_reply(message_id)
+        async def progress() -> Any:
+            return self._chat.continue_reply(message_id)
 
-            await tab._consume(stream, progress)
-
-        stream.task = self._spawn(run())
+        self._replies.start(stream, progress)
         return True
 
     # --- delete ------------------------------------------------------------------------------
@@ -496,27 +399,26 @@ class MessageActions(QObject):
         """Delete the message and everything below it after asking; returns how many went."""
         from app.ui.async_bridge import confirm
 
-        tab = self._tab
-        thread_id = tab.current_thread_id
+        thread_id = self._current_thread()
         _i, row = self._row(message_id)
         if thread_id is None or row is None:
             return 0
-        links = await tab.ctx.threads.thread_tree(thread_id)
+        links = await self._threads.thread_tree(thread_id)
         count = subtree_size(links, message_id)
         if count == 0:
             return 0
         if not confirmed:
             question, details = delete_question(row, count)
-            confirmed = await confirm(tab, "Delete message", question, informative=details)
+            confirmed = await confirm(self._parent, "Delete message", question, informative=details)
         if not confirmed:
             self.branchDeleted.emit(0)
             return 0
-        if tab.is_streaming:
+        if self._replies.is_streaming:
             self._status(BUSY_MESSAGE)
             self.branchDeleted.emit(0)
             return 0
         try:
-            removed = await tab.ctx.chat.delete_branch(message_id)
+            removed = await self._chat.delete_branch(message_id)
         except ValueError:
             self._status(BUSY_MESSAGE)
             self.branchDeleted.emit(0)
@@ -530,23 +432,22 @@ class MessageActions(QObject):
 
     async def show_sibling(self, message_id: int, step: int) -> int | None:
         """Show the branch of the sibling `step` places from `message_id`; returns its id."""
-        tab = self._tab
-        thread_id = tab.current_thread_id
+        thread_id = self._current_thread()
         if thread_id is None:
             return None
-        siblings = [m.id for m in await tab.ctx.threads.siblings(message_id)]
+        siblings = [m.id for m in await self._threads.siblings(message_id)]
         if message_id not in siblings:
             return None
         target_index = siblings.index(message_id) + step
         if not 0 <= target_index < len(siblings):
             return None
         target = siblings[target_index]
-        await tab.ctx.chat.select_sibling(thread_id, target)
+        await self._chat.select_sibling(thread_id, target)
         await self.reload_path(thread_id)
-        view = tab.message_view
-        i = tab.message_model.find_row(target)
+        view = self._view
+        i = self._model.find_row(target)
         if i >= 0:
-            index = tab.message_model.index(i, 0)
+            index = self._model.index(i, 0)
             view.setCurrentIndex(index)
             view.scrollTo(index, view.ScrollHint.EnsureVisible)
         return target
@@ -554,11 +455,10 @@ class MessageActions(QObject):
     async def reload_path(self, thread_id: int) -> None:
         """Re-read the visible path; keep the unchanged top rows (and their rendering), replace
         the rest, then refresh the sibling navigators."""
-        tab = self._tab
-        path = await tab.ctx.threads.current_path(thread_id)
-        if tab.current_thread_id != thread_id or tab._closed:
+        path = await self._threads.current_path(thread_id)
+        if self._current_thread() != thread_id or self._replies.closed:
             return
-        model = tab.message_model
+        model = self._model
         keep = 0
         while keep < min(len(path), model.rowCount()) and model.row(keep).id == path[keep].id:
             keep += 1
@@ -568,33 +468,31 @@ class MessageActions(QObject):
 
     async def refresh_siblings(self, thread_id: int | None = None) -> None:
         """Give every visible row its `‹ i/n ›` position (one query for the whole thread)."""
-        tab = self._tab
-        thread_id = tab.current_thread_id if thread_id is None else thread_id
+        thread_id = self._current_thread() if thread_id is None else thread_id
         if thread_id is None:
             return
         self._refresh_generation += 1
         generation = self._refresh_generation
-        links = await tab.ctx.threads.thread_tree(thread_id)
-        if generation != self._refresh_generation or tab.current_thread_id != thread_id or tab._closed:
+        links = await self._threads.thread_tree(thread_id)
+        if generation != self._refresh_generation or self._current_thread() != thread_id or self._replies.closed:
             return
         self._apply_positions(sibling_positions(links))
         self.siblingsRefreshed.emit()
 
     async def refresh_rows(self, message_ids: Sequence[int]) -> None:
         """Update the navigators of a few rows (after a reply: the reply and its user message)."""
-        tab = self._tab
         positions: dict[int, tuple[int, int]] = {}
         for message_id in message_ids:
             try:
-                positions[message_id] = await tab.ctx.chat.sibling_position(message_id)
+                positions[message_id] = await self._chat.sibling_position(message_id)
             except ValueError:
                 continue  # deleted meanwhile
-        if not tab._closed:
+        if not self._replies.closed:
             self._apply_positions(positions)
             self.siblingsRefreshed.emit()
 
     def _apply_positions(self, positions: dict[int, tuple[int, int]]) -> None:
-        model = self._tab.message_model
+        model = self._model
         for i, row in enumerate(model.rows):
             position = positions.get(row.id)
             if position is not None and (row.sibling_index, row.sibling_count) != position:
@@ -607,7 +505,7 @@ class MessageActions(QObject):
             self._spawn(self.refresh_siblings(thread_id))
 
     def _on_reply_started(self, message_id: int) -> None:
-        stream = self._tab._stream
+        stream = self._replies.active
         branching = self._edit_pending or (
             stream is not None and not stream.text and self._continuing != message_id
         )  # a retry/regenerate stream carries no text of its own
@@ -616,7 +514,7 @@ class MessageActions(QObject):
             self._needs_refresh.add(message_id)
 
     def _on_rows_changed(self, top: Any, _bottom: Any, _roles: Any = None) -> None:
-        row = self._tab.message_model.row(top.row()) if top.isValid() else None
+        row = self._model.row(top.row()) if top.isValid() else None
         if row is not None and row.alternatives_streaming and row.id > 0:
             self._needs_refresh.add(row.id)
 
@@ -624,7 +522,7 @@ class MessageActions(QObject):
         self._edit_pending = False
         if self._continuing == message_id:
             self._continuing = None
-        if message_id not in self._needs_refresh or self._tab._closed:
+        if message_id not in self._needs_refresh or self._replies.closed:
             return
         self._needs_refresh.discard(message_id)
         _i, row = self._row(message_id)

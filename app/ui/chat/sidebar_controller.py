@@ -1,8 +1,9 @@
 """What the thread sidebar's requests do: archive, delete with undo, search, titles, export.
 
-`ChatTab` builds one `SidebarController` and keeps it as `tab.sidebar`. The controller does the
-storage work the sidebar (`ThreadList`, a thin view) asks for, through the tab's task owner
-(`tab._spawn`) so closing the tab cancels it:
+`ChatTab` builds one `SidebarController` and keeps it as `tab.sidebar`, giving it what it uses
+(the context, the thread list, the tab's spawn and a few of its operations as callables; never
+the tab itself). The controller does the storage work the sidebar (`ThreadList`, a thin view)
+asks for, through that spawn (the tab's TaskOwner) so closing the tab cancels it:
 
 - archive/unarchive (Ctrl+Shift+A or the context menu); the "Archived" toggle shows them;
 - delete WITH UNDO: the thread is soft-deleted at once and the undo bar offers it back for
@@ -11,7 +12,7 @@ storage work the sidebar (`ThreadList`, a thin view) asks for, through the tab's
   soft-deleted and `app.main` purges it at the next start;
 - search (Ctrl+F / Ctrl+K focus the box): `ThreadRepository.search` runs on the database thread,
   the newest query wins; choosing a hit puts its message on the visible path
-  (`ChatService.select_sibling`), opens the thread and calls `ChatTab.reveal_message`;
+  (`ChatService.select_sibling`), opens the thread and calls the tab's `reveal_message`;
 - titles: new threads are "New chat" until their first reply, then `ChatService.auto_title`
   names them (asking the model when "Ask the model for titles" is on, a stored setting);
 - export of one thread from the context menu (`ThreadTransfer`).
@@ -22,6 +23,7 @@ Signals let tests and other views await what happened instead of polling.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
@@ -33,7 +35,8 @@ from app.core.store.records import SearchHit
 from app.ui.chat.export_actions import ThreadTransfer
 
 if TYPE_CHECKING:
-    from app.ui.chat.chat_tab import ChatTab
+    from app.ui.chat.thread_list import ThreadList
+    from app.ui.context import AppContext
 
 __all__ = ["ASK_MODEL_SETTING", "SidebarController"]
 
@@ -75,38 +78,60 @@ class SidebarController(QObject):
     archivedChanged = Signal(int, bool)  # thread id, archived
     titled = Signal(int, str)  # thread id, its automatic title
 
-    def __init__(self, tab: ChatTab) -> None:
-        super().__init__(tab)
-        self.tab = tab
-        self.ctx = tab.ctx
-        self.list = tab.thread_list
+    def __init__(
+        self,
+        *,
+        ctx: AppContext,
+        thread_list: ThreadList,
+        spawn: Callable[[Coroutine[Any, Any, Any]], Any],
+        current_thread: Callable[[], int | None],
+        closed: Callable[[], bool],
+        start_new_thread: Callable[[], None],
+        open_thread: Callable[[int], Awaitable[None]],
+        reload_threads: Callable[[], Awaitable[None]],
+        reveal_message: Callable[[int], bool],
+        parent: QWidget,
+    ) -> None:
+        """`parent` is the widget the shortcuts live on (the tab)."""
+        super().__init__(parent)
+        self.ctx = ctx
+        self.list = thread_list
+        self._spawn = spawn
+        self._current_thread = current_thread
+        self._closed = closed
+        self._start_new_thread = start_new_thread
+        self._open_thread = open_thread
+        self._reload_threads = reload_threads
+        self._reveal_message = reveal_message
         self._search_generation = 0
         self._deleted_was_open: dict[int, bool] = {}
-        self.transfer = ThreadTransfer(tab, tab.ctx, tab=lambda: tab)
+        # The transfer reloads the sidebar after an import through its owner widget (duck-typed
+        # `reload_threads`, `current_thread_id`): the same widget the shortcuts live on.
+        self.transfer = ThreadTransfer(parent, ctx, tab=lambda: parent)
 
         context = Qt.ShortcutContext.WidgetWithChildrenShortcut
         self._search_shortcuts = [
-            QShortcut(QKeySequence(key), tab, context=context) for key in ("Ctrl+F", "Ctrl+K")
+            QShortcut(QKeySequence(key), parent, context=context) for key in ("Ctrl+F", "Ctrl+K")
         ]
-        self._archive_shortcut = QShortcut(QKeySequence("Ctrl+Shift+A"), tab, context=context)
-        self._undo_shortcut = QShortcut(QKeySequence.StandardKey.Undo, tab, context=context)
+        self._archive_shortcut = QShortcut(QKeySequence("Ctrl+Shift+A"), parent, context=context)
+        self._undo_shortcut = QShortcut(QKeySequence.StandardKey.Undo, parent, context=context)
         self._undo_shortcut.setEnabled(False)
         for shortcut in self._search_shortcuts:
             shortcut.activated.connect(self.list.focus_search)
         self._archive_shortcut.activated.connect(self.toggle_archive_current)
         self._undo_shortcut.activated.connect(self.list.undo_bar.undo)
-        self._undo_claim = _UndoKeyClaim(tab)
+        self._undo_claim = _UndoKeyClaim(parent)
         self._claiming = False
 
         ask = self.ctx.settings.value(ASK_MODEL_SETTING, False, type=bool)
         self.list.ask_model_action.setChecked(bool(ask))
         self.list.ask_model_action.toggled.connect(self._on_ask_model_toggled)
 
-        self.list.archiveRequested.connect(lambda tid, on: tab._spawn(self.set_archived(tid, on)))
-        self.list.exportRequested.connect(lambda tid: tab._spawn(self._export(tid)))
-        self.list.searchChanged.connect(lambda q: tab._spawn(self.run_search(q)))
-        self.list.hitChosen.connect(lambda hit: tab._spawn(self.reveal_hit(hit)))
-        self.list.undo_bar.undoRequested.connect(lambda tid: tab._spawn(self.undo_delete(tid)))
+        self.list.archiveRequested.connect(lambda tid, on: spawn(self.set_archived(tid, on)))
+        self.list.exportRequested.connect(lambda tid: spawn(self._export(tid)))
+        self.list.searchChanged.connect(lambda q: spawn(self.run_search(q)))
+        self.list.hitChosen.connect(lambda hit: spawn(self.reveal_hit(hit)))
+        self.list.undo_bar.undoRequested.connect(lambda tid: spawn(self.undo_delete(tid)))
         self.list.undo_bar.expired.connect(self._on_undo_expired)
 
     # --- titles ----------------------------------------------------------------------------
@@ -139,7 +164,7 @@ class SidebarController(QObject):
         """The thread a keyboard command acts on: the sidebar's focus, else the open thread."""
         if self.list.list.hasFocus() and self.list.current_thread_id() is not None:
             return self.list.current_thread_id()
-        return self.tab.current_thread_id or self.list.current_thread_id()
+        return self._current_thread() or self.list.current_thread_id()
 
     def toggle_archive_current(self) -> None:
         thread_id = self._target_thread()
@@ -148,11 +173,11 @@ class SidebarController(QObject):
             return
         row = self.list.model.find_thread(thread_id)
         archived = not (row.archived if row is not None else False)
-        self.tab._spawn(self.set_archived(thread_id, archived))
+        self._spawn(self.set_archived(thread_id, archived))
 
     async def set_archived(self, thread_id: int, archived: bool) -> None:
         await self.ctx.threads.set_archived(thread_id, archived)
-        await self.tab.reload_threads()
+        await self._reload_threads()
         title = self.list.title_of(thread_id) or "The thread"
         if archived:
             text = f"Archived “{title}”. Turn on Archived at the bottom of the sidebar to see it."
@@ -169,11 +194,11 @@ class SidebarController(QObject):
         if thread is None:
             return False
         await self.ctx.threads.soft_delete(thread_id)
-        was_open = self.tab.current_thread_id == thread_id
+        was_open = self._current_thread() == thread_id
         if was_open:
-            self.tab.start_new_thread()
+            self._start_new_thread()
         self._deleted_was_open[thread_id] = was_open
-        await self.tab.reload_threads()
+        await self._reload_threads()
         self.list.undo_bar.offer(thread_id, thread.title or "Untitled")
         self._set_undo_armed(True)
         self.undoOffered.emit(thread_id)
@@ -183,10 +208,10 @@ class SidebarController(QObject):
         """Bring a just-deleted thread back (and reopen it if it was open)."""
         self._set_undo_armed(self.list.undo_bar.active)
         await self.ctx.threads.restore(thread_id)
-        reopen = self._deleted_was_open.pop(thread_id, False) and self.tab.current_thread_id is None
+        reopen = self._deleted_was_open.pop(thread_id, False) and self._current_thread() is None
         if reopen:
-            await self.tab.open_thread(thread_id)
-        await self.tab.reload_threads()
+            await self._open_thread(thread_id)
+        await self._reload_threads()
         title = self.list.title_of(thread_id) or "The thread"
         self.ctx.events.statusMessage.emit(f"Restored “{title}”.")
         self.restored.emit(thread_id)
@@ -222,7 +247,7 @@ class SidebarController(QObject):
                 self.list.results.show_error(f"Search failed: {exc.user_message}")
                 self.list.stack.setCurrentWidget(self.list.results)
             return
-        if generation != self._search_generation or self.tab._closed:
+        if generation != self._search_generation or self._closed():
             return
         self.list.show_search_results(query, hits)
         self.searchFinished.emit(query, len(hits))
@@ -234,10 +259,10 @@ class SidebarController(QObject):
         except ValueError:
             self.ctx.events.statusMessage.emit("That message no longer exists. Search again.")
             return False
-        await self.tab.open_thread(hit.thread_id)
-        if self.tab.current_thread_id != hit.thread_id:
+        await self._open_thread(hit.thread_id)
+        if self._current_thread() != hit.thread_id:
             return False
-        shown = self.tab.reveal_message(hit.message_id)
+        shown = self._reveal_message(hit.message_id)
         if shown:
             self.hitRevealed.emit(hit.message_id)
         return bool(shown)

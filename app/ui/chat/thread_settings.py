@@ -31,26 +31,18 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QImage, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
-    QFormLayout,
-    QFrame,
-    QGroupBox,
     QHBoxLayout,
-    QLabel,
     QMenu,
-    QPlainTextEdit,
-    QPushButton,
-    QScrollArea,
-    QSpinBox,
+    QSplitter,
     QToolButton,
     QToolTip,
     QVBoxLayout,
@@ -58,7 +50,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import SwitchboardError
-from app.core.protocol.types import ChatMessage, ContentPart, GenerationParams
+from app.core.protocol.types import ChatMessage
 from app.core.providers import Dialect
 from app.core.services.context_window import (
     IMAGE_TOKENS,
@@ -70,19 +62,29 @@ from app.core.store.personas import PersonaRepository
 from app.core.store.records import Persona, Thread, ThreadKind
 from app.core.store.settings import SettingsRepository
 from app.ui.async_bridge import signal_future
+from app.ui.chat.attachment_flow import ATTACH_FILTER, read_files, read_image
 from app.ui.chat.attachments import (
     Attachment,
-    AttachmentError,
-    attachment_from_image,
     build_content,
-    load_attachments,
 )
 from app.ui.chat.completion_view import CompletionView
+from app.ui.chat.params_form import ParamsForm
 from app.ui.chat.personas import PersonaManager
+from app.ui.chat.thread_draft import (
+    MAX_STOP_SEQUENCES,
+    Outgoing,
+    ThreadSettings,
+    parse_stop,
+)
+from app.ui.chat.thread_settings_panel import ThreadSettingsPanel
 
 if TYPE_CHECKING:
     from app.core.providers import ProviderProfile
-    from app.ui.chat.chat_tab import ChatTab
+    from app.ui.chat.composer import Composer
+    from app.ui.chat.message_model import MessageModel
+    from app.ui.chat.message_view import MessageView
+    from app.ui.chat.reply_stream import Spawn
+    from app.ui.context import AppContext
 
 __all__ = [
     "COMPLETION_LABEL",
@@ -92,6 +94,7 @@ __all__ = [
     "MAX_STOP_SEQUENCES",
     "Outgoing",
     "ParamsForm",
+    "TabHooks",
     "ThreadSettings",
     "ThreadSettingsController",
     "ThreadSettingsPanel",
@@ -106,343 +109,24 @@ COMPLETION_TOOLTIP = "Raw text continued by a completion model (/completions)"
 GEMINI_NO_COMPLETIONS = (
     "The Gemini API has no /completions endpoint; pick an OpenAI-compatible profile"
 )
-MAX_STOP_SEQUENCES = 4
 SAVE_DELAY_MS = 400
 CONTEXT_DELAY_MS = 120
-IMAGE_FILTER = "Images and text files (*.png *.jpg *.jpeg *.gif *.webp *.bmp *.tif *.tiff *.txt *.md *.py *.json *.csv *.log *.yaml *.yml *.toml *.html *.js *.ts);;All files (*)"
-
-
-# --- records ----------------------------------------------------------------------------------
-
-
-@dataclass
-class ThreadSettings:
-    """What the conversation on screen sends with: `profile_id` None follows the active profile."""
-
-    kind: ThreadKind = "chat"
-    profile_id: str | None = None
-    system_prompt: str = ""
-    params: GenerationParams = field(default_factory=GenerationParams)
-
-
-@dataclass
-class Outgoing:
-    """One message about to be sent: its shown text, its content, and the thread's settings."""
-
-    text: str
-    content: str | list[ContentPart]
-    kind: ThreadKind
-    system_prompt: str
-    params: GenerationParams
-
-    @property
-    def empty(self) -> bool:
-        return not self.text.strip() and isinstance(self.content, str)
-
-    def thread_fields(self) -> dict[str, Any]:
-        """Keyword arguments for `ThreadRepository.create_thread`."""
-        return {"kind": self.kind, "system_prompt": self.system_prompt, "params": self.params}
-
-    def update_fields(self) -> dict[str, Any]:
-        """Keyword arguments for `ThreadRepository.update_thread_settings`."""
-        return {"system_prompt": self.system_prompt, "params": self.params}
-
-
-def parse_stop(text: str) -> list[str]:
-    """Stop sequences from the text box: one per line, or comma-separated on a line.
-
-    Escapes `\\n` and `\\t` are turned into the characters (a newline is a common stop).
-    """
-    out: list[str] = []
-    for line in text.splitlines():
-        for piece in line.split(","):
-            piece = piece.strip()
-            if piece:
-                out.append(piece.replace("\\n", "\n").replace("\\t", "\t"))
-    return out
-
-
-def _format_stop(stop: str | list[str] | None) -> str:
-    if stop is None:
-        return ""
-    items = [stop] if isinstance(stop, str) else stop
-    return "\n".join(s.replace("\n", "\\n").replace("\t", "\\t") for s in items)
-
-
-# --- the parameters form ----------------------------------------------------------------------
-
-
-class _NumberParam:
-    """A "set" checkbox and a spin box; unchecked means the parameter is not sent."""
-
-    def __init__(
-        self,
-        parent: QWidget,
-        name: str,
-        label: str,
-        spin: QSpinBox | QDoubleSpinBox,
-        default: float,
-        tip: str,
-    ) -> None:
-        self.name = name
-        self.check = QCheckBox(label, parent)
-        self.check.setObjectName(f"param_{name}_set")
-        self.check.setAccessibleName(f"Set {label}")
-        self.check.setToolTip(f"{tip}\nUnchecked: not sent, the server's default applies.")
-        self.spin = spin
-        self.spin.setObjectName(f"param_{name}")
-        self.spin.setAccessibleName(label)
-        self.spin.setToolTip(tip)
-        self.set_value(default)
-        self.check.setChecked(False)
-        self.spin.setEnabled(False)
-        self.spin.setKeyboardTracking(False)
-        self.check.toggled.connect(self.spin.setEnabled)
-
-    def value(self) -> float | int | None:
-        if not self.check.isChecked():
-            return None
-        return self.spin.value()
-
-    def set_value(self, value: float | None) -> None:
-        self.check.setChecked(value is not None)
-        if value is not None:
-            spin = self.spin
-            if isinstance(spin, QSpinBox):
-                spin.setValue(int(value))
-            else:
-                spin.setValue(float(value))
-
-
-def _double(parent: QWidget, lo: float, hi: float, step: float, decimals: int = 2) -> QDoubleSpinBox:
-    spin = QDoubleSpinBox(parent)
-    spin.setRange(lo, hi)
-    spin.setSingleStep(step)
-    spin.setDecimals(decimals)
-    return spin
-
-
-def _int(parent: QWidget, lo: int, hi: int) -> QSpinBox:
-    spin = QSpinBox(parent)
-    spin.setRange(lo, hi)
-    spin.setGroupSeparatorShown(True)
-    return spin
-
-
-class ParamsForm(QWidget):
-    """temperature, top_p, top_k, max_tokens, stop, presence/frequency penalty, seed, n."""
-
-    changed = Signal()
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("paramsForm")
-        self.setAccessibleName("Sampling parameters")
-        self._loading = False
-        self.rows: dict[str, _NumberParam] = {
-            "temperature": _NumberParam(self, "temperature", "Temperature", _double(self, 0, 2, 0.1), 1.0,
-                                        "Randomness: 0 is nearly deterministic, 2 is very random."),
-            "top_p": _NumberParam(self, "top_p", "Top p", _double(self, 0, 1, 0.05), 1.0,
-                                  "Nucleus sampling: only the most likely tokens adding up to this probability."),
-            "top_k": _NumberParam(self, "top_k", "Top k", _int(self, 1, 1000), 40,
-                                  "Only the k most likely tokens. Not every OpenAI-compatible server accepts it."),
-            "max_tokens": _NumberParam(self, "max_tokens", "Max tokens", _int(self, 1, 2_000_000), 1024,
-                                       "The longest reply, in tokens."),
-            "presence_penalty": _NumberParam(self, "presence_penalty", "Presence penalty", _double(self, -2, 2, 0.1), 0.0,
-                                             "Positive values push the model towards new topics."),
-            "frequency_penalty": _NumberParam(self, "frequency_penalty", "Frequency penalty", _double(self, -2, 2, 0.1), 0.0,
-                                              "Positive values discourage repeating the same words."),
-            "seed": _NumberParam(self, "seed", "Seed", _int(self, 0, 2_147_483_647), 0,
-                                 "Ask for repeatable sampling (servers that support it)."),
-            "n": _NumberParam(self, "n", "Choices (n)", _int(self, 1, 16), 1,
-                              "How many alternative replies to generate; the others become branches."),
-        }
-        self.stop_edit = QPlainTextEdit(self)
-        self.stop_edit.setObjectName("param_stop")
-        self.stop_edit.setAccessibleName("Stop sequences")
-        self.stop_edit.setAccessibleDescription(
-            f"Up to {MAX_STOP_SEQUENCES}, one per line or separated by commas. Empty: not sent. \\n is a newline."
-        )
-        self.stop_edit.setPlaceholderText("Stop sequences (one per line or comma-separated, up to 4; empty = not set)")
-        self.stop_edit.setTabChangesFocus(True)
-        self.stop_edit.setFixedHeight(self.fontMetrics().lineSpacing() * 3 + 12)
-        self.stop_error = QLabel(self)
-        self.stop_error.setObjectName("stopError")
-        self.stop_error.setProperty("role", "error")
-        self.stop_error.setWordWrap(True)
-        self.stop_error.hide()
-        self.reset_button = QPushButton("Unset all", self)
-        self.reset_button.setObjectName("resetParamsButton")
-        self.reset_button.setAccessibleName("Unset all parameters")
-        self.reset_button.setToolTip("Send no parameters: the server's defaults apply.")
-        self.reset_button.setAutoDefault(False)
-
-        grid = QFormLayout(self)
-        grid.setContentsMargins(0, 0, 0, 0)
-        grid.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        for row in self.rows.values():
-            grid.addRow(row.check, row.spin)
-            row.check.toggled.connect(self._emit_changed)
-            row.spin.valueChanged.connect(self._emit_changed)
-        stop_label = QLabel("Stop", self)
-        stop_label.setBuddy(self.stop_edit)
-        grid.addRow(stop_label, self.stop_edit)
-        grid.addRow(self.stop_error)
-        grid.addRow(self.reset_button)
-        self.stop_edit.textChanged.connect(self._emit_changed)
-        self.reset_button.clicked.connect(lambda: self.set_params(GenerationParams(), notify=True))
-
-    def set_params(self, params: GenerationParams, *, notify: bool = False) -> None:
-        self._loading = True
-        try:
-            for name, row in self.rows.items():
-                row.set_value(getattr(params, name))
-            self.stop_edit.setPlainText(_format_stop(params.stop))
-        finally:
-            self._loading = False
-        self._check_stop()
-        if notify:
-            self.changed.emit()
-
-    def params(self, base: GenerationParams | None = None) -> GenerationParams:
-        """The parameters as set; fields this form does not show are kept from `base`."""
-        values: dict[str, Any] = {name: row.value() for name, row in self.rows.items()}
-        stops = parse_stop(self.stop_edit.toPlainText())[:MAX_STOP_SEQUENCES]
-        values["stop"] = stops or None
-        return dataclasses.replace(base or GenerationParams(), **values)
-
-    def _check_stop(self) -> None:
-        count = len(parse_stop(self.stop_edit.toPlainText()))
-        if count > MAX_STOP_SEQUENCES:
-            self.stop_error.setText(f"{count} stop sequences: only the first {MAX_STOP_SEQUENCES} are sent.")
-        self.stop_error.setVisible(count > MAX_STOP_SEQUENCES)
-
-    def _emit_changed(self, *_args: Any) -> None:
-        self._check_stop()
-        if not self._loading:
-            self.changed.emit()
-
-
-# --- the panel --------------------------------------------------------------------------------
-
-
-class ThreadSettingsPanel(QFrame):
-    """The side panel's widgets; the controller fills it and listens to it."""
-
-    closeRequested = Signal()
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("threadSettingsPanel")
-        self.setAccessibleName("Thread settings")
-        self.setFrameShape(QFrame.Shape.NoFrame)
-        self.setMinimumWidth(300)
-
-        title = QLabel("Thread settings", self)
-        title.setProperty("role", "subheading")
-        self.close_button = QToolButton(self)
-        self.close_button.setObjectName("closeThreadSettings")
-        self.close_button.setText("✕")
-        self.close_button.setAutoRaise(True)
-        self.close_button.setAccessibleName("Close thread settings")
-        self.close_button.setToolTip("Close (Ctrl+Shift+S)")
-        top = QHBoxLayout()
-        top.setContentsMargins(10, 8, 6, 0)
-        top.addWidget(title, 1)
-        top.addWidget(self.close_button)
-
-        body = QWidget(self)
-        body.setObjectName("threadSettingsBody")
-        form = QVBoxLayout(body)
-        form.setContentsMargins(10, 4, 10, 10)
-        form.setSpacing(8)
-
-        self.kind_label = QLabel(body)
-        self.kind_label.setObjectName("threadKind")
-        self.kind_label.setAccessibleName("Thread kind")
-        self.kind_label.setProperty("role", "muted")
-        self.kind_label.setWordWrap(True)
-
-        model_box = QGroupBox("Provider and model", body)
-        model_form = QFormLayout(model_box)
-        self.profile_combo = QComboBox(model_box)
-        self.profile_combo.setObjectName("threadProfileCombo")
-        self.profile_combo.setAccessibleName("Provider profile for this thread")
-        self.profile_combo.setToolTip("Later replies in this thread use this profile; earlier ones keep theirs.")
-        self.model_combo = QComboBox(model_box)
-        self.model_combo.setObjectName("threadModelCombo")
-        self.model_combo.setAccessibleName("Model for this thread")
-        self.model_combo.setEditable(True)
-        self.model_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.model_combo.setMinimumContentsLength(16)
-        self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        line_edit = self.model_combo.lineEdit()
-        if line_edit is not None:
-            line_edit.setAccessibleName("Model name for this thread")
-            line_edit.setPlaceholderText("model name")
-        self.context_label = QLabel(model_box)
-        self.context_label.setObjectName("contextIndicator")
-        self.context_label.setAccessibleName("Context used")
-        profile_label = QLabel("&Profile", model_box)
-        profile_label.setBuddy(self.profile_combo)
-        model_label = QLabel("&Model", model_box)
-        model_label.setBuddy(self.model_combo)
-        model_form.addRow(profile_label, self.profile_combo)
-        model_form.addRow(model_label, self.model_combo)
-        model_form.addRow("Context", self.context_label)
-
-        prompt_box = QGroupBox("System prompt", body)
-        prompt_layout = QVBoxLayout(prompt_box)
-        self.system_edit = QPlainTextEdit(prompt_box)
-        self.system_edit.setObjectName("systemPromptEdit")
-        self.system_edit.setAccessibleName("System prompt")
-        self.system_edit.setAccessibleDescription("Instructions sent before the conversation in every request of this thread.")
-        self.system_edit.setPlaceholderText("e.g. You are a concise assistant. Answer in English.")
-        self.system_edit.setTabChangesFocus(True)
-        self.system_edit.setMinimumHeight(90)
-        self.system_edit.setMaximumHeight(160)
-        prompt_layout.addWidget(self.system_edit)
-
-        self.persona_box = QGroupBox("Personas", body)
-        self.persona_layout = QVBoxLayout(self.persona_box)
-
-        params_box = QGroupBox("Parameters (only checked ones are sent)", body)
-        params_layout = QVBoxLayout(params_box)
-        self.params_form = ParamsForm(params_box)
-        params_layout.addWidget(self.params_form)
-
-        composer_box = QGroupBox("Composer", body)
-        composer_layout = QVBoxLayout(composer_box)
-        self.ctrl_enter_check = QCheckBox("Ctrl+Enter sends (Enter adds a line)", composer_box)
-        self.ctrl_enter_check.setObjectName("ctrlEnterSends")
-        self.ctrl_enter_check.setAccessibleName("Ctrl+Enter sends")
-        self.ctrl_enter_check.setToolTip("Off: Enter sends and Shift+Enter adds a line. Applies to every thread.")
-        composer_layout.addWidget(self.ctrl_enter_check)
-
-        form.addWidget(self.kind_label)
-        form.addWidget(model_box)
-        form.addWidget(prompt_box)
-        form.addWidget(self.persona_box)
-        form.addWidget(params_box)
-        form.addWidget(composer_box)
-        form.addStretch(1)
-
-        self.scroll_area = QScrollArea(self)
-        self.scroll_area.setObjectName("threadSettingsScroll")
-        self.scroll_area.setWidgetResizable(True)
-        self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
-        self.scroll_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.scroll_area.setWidget(body)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.setSpacing(0)
-        outer.addLayout(top)
-        outer.addWidget(self.scroll_area, 1)
-
-        self.close_button.clicked.connect(self.closeRequested)
 
 
 # --- the controller ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TabHooks:
+    """What the controller asks of the tab's header and open thread: callables, not the tab."""
+
+    current_thread: Callable[[], int | None]
+    current_model: Callable[[], str]
+    set_model: Callable[[str], None]
+    shown_profile_id: Callable[[], str]
+    refresh_profile: Callable[[], None]
+    start_new_thread: Callable[[], None]
+    focus_composer: Callable[[], None]
 
 
 class ThreadSettingsController(QObject):
@@ -457,13 +141,37 @@ class ThreadSettingsController(QObject):
     preferenceSaved = Signal(str)  # settings key written (e.g. CTRL_ENTER_SETTING)
     completionRefused = Signal(str)  # why no completion thread was started (Ctrl+Shift+N)
 
-    def __init__(self, tab: ChatTab) -> None:
-        super().__init__(tab)
-        self.tab = tab
-        self.ctx = tab.ctx
-        self.personas_repo: PersonaRepository = getattr(self.ctx, "personas", None) or PersonaRepository(self.ctx.db)
-        self.settings_repo: SettingsRepository = getattr(self.ctx, "app_settings", None) or SettingsRepository(self.ctx.db)
+    def __init__(
+        self,
+        *,
+        ctx: AppContext,
+        spawn: Spawn,
+        hooks: TabHooks,
+        composer: Composer,
+        messages: MessageModel,
+        view: MessageView,
+        model_combo: QComboBox,
+        new_button: QWidget,
+        splitter: QSplitter,
+        parent: QWidget,
+    ) -> None:
+        """Given the tab's parts it works with and `hooks` for what it asks of the tab; `parent`
+        holds the panel, menus and shortcuts."""
+        super().__init__(parent)
+        self.ctx = ctx
+        self._spawn = spawn
+        self._hooks = hooks
+        self._composer = composer
+        self._messages = messages
+        self._view = view
+        self._model_combo = model_combo
+        self._new_button = new_button
+        self._splitter = splitter
+        self._parent = parent
+        self.personas_repo: PersonaRepository = self.ctx.personas
+        self.settings_repo: SettingsRepository = self.ctx.app_settings
         self.draft = ThreadSettings()
+        self._missing_profile_id = ""  # the open thread's profile, gone (see `profile()`)
         self._loading = False
         self._pending: dict[str, Any] = {}
         self._pending_thread: int | None = None
@@ -488,11 +196,11 @@ class ThreadSettingsController(QObject):
     # --- construction ----------------------------------------------------------------------
 
     def _build(self) -> None:
-        tab = self.tab
+        tab = self._parent  # the widget holding the panel, menus and shortcuts
         self.panel = ThreadSettingsPanel(tab)
         self.panel.hide()
         self.personas = PersonaManager(
-            self.personas_repo, tab._spawn, lambda: self.panel.system_edit.toPlainText(), self.panel.persona_box
+            self.personas_repo, self._spawn, lambda: self.panel.system_edit.toPlainText(), self.panel.persona_box
         )
         self.panel.persona_layout.addWidget(self.personas)
 
@@ -523,7 +231,7 @@ class ThreadSettingsController(QObject):
         self.new_menu.addAction(self.manage_personas_action)
         self._fill_persona_menu([])
 
-        new_button = tab.thread_list.new_button
+        new_button = self._new_button
         self.new_menu_button = QToolButton(new_button.parentWidget())
         self.new_menu_button.setObjectName("newThreadMenuButton")
         self.new_menu_button.setText("▾")
@@ -533,12 +241,12 @@ class ThreadSettingsController(QObject):
         self.new_menu_button.setMenu(self.new_menu)
         self._place_beside(new_button, self.new_menu_button)
 
-        self.completion_view = CompletionView(tab.message_model, tab)
+        self.completion_view = CompletionView(self._messages, tab)
         self.completion_view.hide()
-        view_parent = tab.message_view.parentWidget()
+        view_parent = self._view.parentWidget()
         layout = view_parent.layout() if view_parent is not None else None
         if layout is not None:
-            index = layout.indexOf(tab.message_view)
+            index = layout.indexOf(self._view)
             if isinstance(layout, QVBoxLayout) and index >= 0:
                 layout.insertWidget(index + 1, self.completion_view, 1)
 
@@ -546,8 +254,8 @@ class ThreadSettingsController(QObject):
         self._toggle_shortcut = QShortcut(QKeySequence("Ctrl+Shift+S"), tab, context=context)
         self._completion_shortcut = QShortcut(QKeySequence("Ctrl+Shift+N"), tab, context=context)
 
-        QWidget.setTabOrder(tab.composer.retry_button, tab.composer.attach_button)
-        QWidget.setTabOrder(tab.composer.attach_button, self.panel.close_button)
+        QWidget.setTabOrder(self._composer.retry_button, self._composer.attach_button)
+        QWidget.setTabOrder(self._composer.attach_button, self.panel.close_button)
         QWidget.setTabOrder(self.panel.close_button, self.panel.profile_combo)
         QWidget.setTabOrder(self.panel.profile_combo, self.panel.model_combo)
         QWidget.setTabOrder(self.panel.model_combo, self.panel.system_edit)
@@ -574,12 +282,12 @@ class ThreadSettingsController(QObject):
         layout.insertLayout(index, row)
 
     def _wire(self) -> None:
-        tab, panel = self.tab, self.panel
+        panel = self.panel
         self.toggle_button.toggled.connect(self.set_panel_visible)
         panel.closeRequested.connect(lambda: self.set_panel_visible(False))
         self._toggle_shortcut.activated.connect(self.toggle_panel)
         self._completion_shortcut.activated.connect(self.new_completion_thread)
-        self.new_chat_action.triggered.connect(tab.start_new_thread)
+        self.new_chat_action.triggered.connect(self._hooks.start_new_thread)
         self.new_completion_action.triggered.connect(self.new_completion_thread)
         self.manage_personas_action.triggered.connect(self.show_personas)
 
@@ -588,8 +296,8 @@ class ThreadSettingsController(QObject):
         line_edit = panel.model_combo.lineEdit()
         if line_edit is not None:
             line_edit.textEdited.connect(self._on_panel_model)
-        tab.model_combo.activated.connect(lambda _i: self._model_chosen())
-        header_edit = tab.model_combo.lineEdit()
+        self._model_combo.activated.connect(lambda _i: self._model_chosen())
+        header_edit = self._model_combo.lineEdit()
         if header_edit is not None:
             header_edit.editingFinished.connect(self._model_chosen)
         panel.system_edit.textChanged.connect(self._on_system_prompt)
@@ -599,20 +307,20 @@ class ThreadSettingsController(QObject):
         self.personas.personasChanged.connect(self.personasReloaded)
         self.personas.useRequested.connect(self.use_persona)
 
-        composer = tab.composer
-        composer.attachRequested.connect(lambda: tab._spawn(self.pick_files()))
-        composer.filesOffered.connect(lambda paths: tab._spawn(self.add_files(paths)))
-        composer.imageOffered.connect(lambda image: tab._spawn(self.add_image(image)))
+        composer = self._composer
+        composer.attachRequested.connect(lambda: self._spawn(self.pick_files()))
+        composer.filesOffered.connect(lambda paths: self._spawn(self.add_files(paths)))
+        composer.imageOffered.connect(lambda image: self._spawn(self.add_image(image)))
         composer.attachmentsChanged.connect(self.schedule_context)
         composer.edit.textChanged.connect(self.schedule_context)
-        tab.message_model.modelReset.connect(self.schedule_context)
-        tab.message_model.rowsInserted.connect(self.schedule_context)
-        tab.message_model.rowsRemoved.connect(self.schedule_context)
-        tab.message_model.dataChanged.connect(self.schedule_context)
+        self._messages.modelReset.connect(self.schedule_context)
+        self._messages.rowsInserted.connect(self.schedule_context)
+        self._messages.rowsRemoved.connect(self.schedule_context)
+        self._messages.dataChanged.connect(self.schedule_context)
 
         self._apply_kind_ui()
         self._refresh_completion_action()
-        self._startup = tab._spawn(self._load_startup())
+        self._startup = self._spawn(self._load_startup())
 
     async def _load_startup(self) -> None:
         """Read the stored preference and the personas (called once, in the background)."""
@@ -624,7 +332,7 @@ class ThreadSettingsController(QObject):
         self.panel.ctrl_enter_check.blockSignals(True)
         self.panel.ctrl_enter_check.setChecked(ctrl_enter)
         self.panel.ctrl_enter_check.blockSignals(False)
-        self.tab.composer.set_ctrl_enter_sends(ctrl_enter)
+        self._composer.set_ctrl_enter_sends(ctrl_enter)
         await self.personas.reload()
 
     async def ready(self) -> None:
@@ -635,12 +343,22 @@ class ThreadSettingsController(QObject):
     # --- what the tab asks ------------------------------------------------------------------
 
     def profile(self) -> ProviderProfile | None:
-        """The thread's profile when it has one that still exists, else the active profile."""
+        """The thread's profile when it has one that still exists, else the active profile —
+        but None while the open thread's own profile is missing: it must not silently go to
+        another provider (`missing_profile_id`; the tab asks which one to use)."""
         if self.draft.profile_id:
             found = self.ctx.profile(self.draft.profile_id)
             if found is not None:
                 return found
+        if self.missing_profile_id:
+            return None
         return self.ctx.active_profile()
+
+    @property
+    def missing_profile_id(self) -> str:
+        """The open thread's profile id when that profile no longer exists, else ""."""
+        missing = self._missing_profile_id
+        return missing if missing and self.ctx.profile(missing) is None else ""
 
     def default_model(self, profile: ProviderProfile) -> str:
         """The profile's default model for this kind of thread (completion falls back to chat)."""
@@ -655,7 +373,7 @@ class ThreadSettingsController(QObject):
     def outgoing(self, text: str) -> Outgoing:
         """The message the tab is about to send: the composer's attachments join it when `text`
         is the composer's own text (not a resend of an older message)."""
-        composer = self.tab.composer
+        composer = self._composer
         attachments = composer.attachments if text == composer.text else []
         shown, content = build_content(text, attachments)
         if not attachments:
@@ -673,7 +391,7 @@ class ThreadSettingsController(QObject):
     def on_header_changed(self) -> None:
         """The tab changed the profile shown or the model: mirror it in the panel."""
         self._sync_profiles()
-        panel_combo, header = self.panel.model_combo, self.tab.model_combo
+        panel_combo, header = self.panel.model_combo, self._model_combo
         items = [header.itemText(i) for i in range(header.count())]
         mine = [panel_combo.itemText(i) for i in range(panel_combo.count())]
         panel_combo.blockSignals(True)
@@ -690,21 +408,23 @@ class ThreadSettingsController(QObject):
         self._flush_pending()
         old_profile = self.profile()
         old_kind = self.draft.kind
+        self._missing_profile_id = ""
         self.draft = ThreadSettings()
         self._show_draft()
         new_profile = self.profile()
         if (old_profile is None) != (new_profile is None) or (
             old_profile is not None and new_profile is not None and old_profile.id != new_profile.id
         ):
-            self.tab.refresh_profile()
+            self._hooks.refresh_profile()
         elif old_kind != "chat" and new_profile is not None:
-            self.tab.set_model(self.default_model(new_profile))
+            self._hooks.set_model(self.default_model(new_profile))
         self.settingsChanged.emit()
 
     def load_thread(self, thread: Thread) -> None:
         """An opened thread: its kind, profile, prompt and parameters become the draft."""
         self._flush_pending()
         profile_id = thread.profile_id if thread.profile_id and self.ctx.profile(thread.profile_id) else None
+        self._missing_profile_id = (thread.profile_id or "") if profile_id is None else ""
         self.draft = ThreadSettings(
             kind=thread.kind,
             profile_id=profile_id,
@@ -712,10 +432,10 @@ class ThreadSettingsController(QObject):
             params=dataclasses.replace(thread.params),
         )
         self._show_draft()
-        shown = self.tab._shown_profile_id
+        shown = self._hooks.shown_profile_id()
         profile = self.profile()
         if (profile.id if profile is not None else "") != shown:
-            self.tab.refresh_profile()
+            self._hooks.refresh_profile()
         self.settingsChanged.emit()
 
     # --- new threads -----------------------------------------------------------------------
@@ -747,28 +467,28 @@ class ThreadSettingsController(QObject):
                 QToolTip.showText(button.mapToGlobal(button.rect().bottomLeft()), refusal, button)
             self.completionRefused.emit(refusal)
             return
-        self.tab.start_new_thread()
+        self._hooks.start_new_thread()
         self.draft.kind = "completion"
         self._show_draft()
         profile = self.profile()
         if profile is not None:
             model = self.default_model(profile)
             if model:
-                self.tab.set_model(model)
+                self._hooks.set_model(model)
         self.settingsChanged.emit()
 
     def new_thread_from_persona(self, persona: Persona) -> None:
         """A new chat thread whose system prompt is the persona's."""
-        self.tab.start_new_thread()
+        self._hooks.start_new_thread()
         self.draft.system_prompt = persona.system_prompt
         self._show_draft()
-        self.tab.composer.set_mode_label(f"Persona: {persona.name}")
+        self._composer.set_mode_label(f"Persona: {persona.name}")
         self.settingsChanged.emit()
 
     def use_persona(self, persona: Persona) -> None:
         """Apply a persona's prompt to the thread on screen (kept as an edit of its settings)."""
         self.panel.system_edit.setPlainText(persona.system_prompt)  # -> _on_system_prompt
-        self.tab.composer.set_mode_label(f"Persona: {persona.name}")
+        self._composer.set_mode_label(f"Persona: {persona.name}")
 
     # --- the panel -------------------------------------------------------------------------
 
@@ -780,15 +500,15 @@ class ThreadSettingsController(QObject):
             self.toggle_button.blockSignals(False)
         if visible:
             self.update_context()
-            sizes = self.tab.splitter.sizes()
+            sizes = self._splitter.sizes()
             if len(sizes) >= 3 and sizes[-1] < 280:
                 total = sum(sizes)
                 sizes[-1] = 340
                 sizes[1] = max(300, total - sizes[0] - 340)
-                self.tab.splitter.setSizes(sizes)
+                self._splitter.setSizes(sizes)
             self.panel.profile_combo.setFocus(Qt.FocusReason.ShortcutFocusReason)
         else:
-            self.tab.focus_composer()
+            self._hooks.focus_composer()
 
     def toggle_panel(self) -> None:
         self.set_panel_visible(not self.panel.isVisible())
@@ -811,7 +531,7 @@ class ThreadSettingsController(QObject):
 
     def _apply_kind_ui(self) -> None:
         completion = self.draft.kind == "completion"
-        composer = self.tab.composer
+        composer = self._composer
         if completion:
             composer.set_mode_label(COMPLETION_LABEL)
             self.panel.kind_label.setText("Completion thread: the text is sent as it is to /completions and continued.")
@@ -825,7 +545,7 @@ class ThreadSettingsController(QObject):
         self.panel.system_edit.setToolTip(
             "Completion threads send raw text; there is no system prompt." if completion else ""
         )
-        self.tab.message_view.setVisible(not completion)
+        self._view.setVisible(not completion)
         self.completion_view.set_active(completion)
 
     def _sync_profiles(self) -> None:
@@ -851,9 +571,10 @@ class ThreadSettingsController(QObject):
             return
         current = self.profile()
         self.draft.profile_id = profile_id
+        self._missing_profile_id = ""
         if current is None or current.id != profile_id:
-            self.tab.refresh_profile()
-        self._queue({"profile_id": profile_id, "model": self.tab.current_model() or None})
+            self._hooks.refresh_profile()
+        self._queue({"profile_id": profile_id, "model": self._hooks.current_model() or None})
         self.settingsChanged.emit()
 
     def _on_profile_picked(self, index: int) -> None:
@@ -862,11 +583,11 @@ class ThreadSettingsController(QObject):
             self.set_profile(profile_id)
 
     def _on_panel_model(self, text: str) -> None:
-        self.tab.set_model(text.strip())
+        self._hooks.set_model(text.strip())
         self._model_chosen()
 
     def _model_chosen(self) -> None:
-        model = self.tab.current_model()
+        model = self._hooks.current_model()
         profile = self.profile()
         if model and profile is not None:
             self._queue({"profile_id": profile.id, "model": model})
@@ -889,8 +610,8 @@ class ThreadSettingsController(QObject):
         self.settingsChanged.emit()
 
     def _on_ctrl_enter(self, on: bool) -> None:
-        self.tab.composer.set_ctrl_enter_sends(on)
-        self.tab._spawn(self._save_preference(CTRL_ENTER_SETTING, on))
+        self._composer.set_ctrl_enter_sends(on)
+        self._spawn(self._save_preference(CTRL_ENTER_SETTING, on))
 
     async def _save_preference(self, key: str, value: Any) -> None:
         await self.settings_repo.set(key, value)
@@ -900,7 +621,7 @@ class ThreadSettingsController(QObject):
 
     def _queue(self, fields: dict[str, Any]) -> None:
         """Remember changed fields of the open thread and write them a moment later."""
-        thread_id = self.tab.current_thread_id
+        thread_id = self._hooks.current_thread()
         if thread_id is None or self._loading:
             return  # a new thread: the draft goes into create_thread on the first send
         if self._pending_thread not in (None, thread_id):
@@ -918,7 +639,7 @@ class ThreadSettingsController(QObject):
         self._pending, self._pending_thread = {}, None
         if thread_id is None or not fields:
             return None
-        return self.tab._spawn(self._save(thread_id, fields))
+        return self._spawn(self._save(thread_id, fields))
 
     async def _save(self, thread_id: int, fields: dict[str, Any]) -> None:
         await self.ctx.threads.update_thread_settings(thread_id, **fields)
@@ -939,10 +660,10 @@ class ThreadSettingsController(QObject):
     def context_estimate(self) -> tuple[int, int]:
         """(≈ tokens of the next request, the model's context window)."""
         profile = self.profile()
-        model = self.tab.current_model()
+        model = self._hooks.current_model()
         window = context_window_for(model, profile.context_windows if profile is not None else None)
-        rows = self.tab.message_model.rows
-        composer = self.tab.composer
+        rows = self._messages.rows
+        composer = self._composer
         attachments = composer.attachments
         if self.draft.kind == "completion":
             text = "".join(r.content for r in rows) + composer.text
@@ -986,11 +707,11 @@ class ThreadSettingsController(QObject):
 
     async def pick_files(self) -> int:
         """Ask for files with a dialog shown by `open()`; returns how many were attached."""
-        dialog = QFileDialog(self.tab, "Attach files")
+        dialog = QFileDialog(self._parent, "Attach files")
         dialog.setObjectName("attachFileDialog")
         dialog.setAccessibleName("Attach files")
         dialog.setFileMode(QFileDialog.FileMode.ExistingFiles)
-        dialog.setNameFilter(IMAGE_FILTER)
+        dialog.setNameFilter(ATTACH_FILTER)
         self.file_dialog = dialog
         chosen: list[str] = []
         dialog.filesSelected.connect(chosen.extend)  # emitted by an accepted dialog
@@ -1009,19 +730,14 @@ class ThreadSettingsController(QObject):
 
     async def add_files(self, paths: list[str]) -> int:
         """Read and check files off the GUI thread, attach those that pass, report the rest."""
-        loaded, errors = await asyncio.to_thread(load_attachments, paths)
-        return self._attach(loaded, errors)
+        return self._attach(*await read_files(paths))
 
     async def add_image(self, image: QImage) -> int:
         """A pasted image, encoded as PNG off the GUI thread."""
-        try:
-            attachment = await asyncio.to_thread(attachment_from_image, image)
-        except AttachmentError as exc:
-            return self._attach([], [str(exc)])
-        return self._attach([attachment], [])
+        return self._attach(*await read_image(image))
 
     def _attach(self, loaded: list[Attachment], errors: list[str]) -> int:
-        composer = self.tab.composer
+        composer = self._composer
         for attachment in loaded:
             composer.add_attachment(attachment)
         composer.show_attachment_error("\n".join(errors))

@@ -334,7 +334,7 @@ def test_aclose_after_the_tab_was_destroyed_still_cancels_its_stream(
         tab.composer.set_text("Tell me a long story")
         assert tab.send()
         await started
-        tasks = [t for t in tab._tasks if not t.done()]
+        tasks = [t for t in tab.tasks.tasks if not t.done()]
         assert tasks, "the reply should still be streaming"
         thread_id = tab.current_thread_id
         assert thread_id is not None

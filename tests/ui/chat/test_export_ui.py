@@ -139,7 +139,7 @@ def test_sidebar_export_opens_a_save_dialog(qtbot: QtBot, app_ctx: AppContext, a
     tab = _open(qtbot, app_ctx, arun)
     try:
         async def cancel_dialog() -> Any:
-            task = tab._spawn(tab.sidebar._export(thread_id))
+            task = tab.spawn(tab.sidebar._export(thread_id))
             dialog = None
             while dialog is None:  # shown with open(), not exec()
                 await asyncio.sleep(0)

@@ -19,7 +19,7 @@ from pytestqt.qtbot import QtBot
 
 from app.ui.async_bridge import signal_future
 from app.ui.chat import ChatTab
-from app.ui.chat.message_actions import (
+from app.ui.chat.message_rules import (
     actions_for,
     can_continue,
     delete_question,

@@ -332,7 +332,7 @@ def test_screenshot_of_the_sidebar(
 
         async def delete() -> None:
             offered = signal_future(tab.sidebar.undoOffered)
-            tab._spawn(tab.delete_thread(doomed))
+            tab.spawn(tab.delete_thread(doomed))
             await offered
 
         arun(delete())
