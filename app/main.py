@@ -671,6 +671,15 @@ async def _recover(ctx: Any, window: Any = None) -> asyncio.Task[int]:
     n = await ctx.chat.recover_interrupted()
     if n:
         log.info("marked %d interrupted replies", n)
+    # Image generations a crash or a quit left unfinished: resumed, or marked interrupted (one
+    # that may have reached the provider is never sent again without asking).
+    try:
+        resolved = await ctx.images.recover()
+    except SwitchboardError as exc:
+        log.warning("image jobs could not be recovered: %s", exc)
+    else:
+        if resolved:
+            log.info("resolved %d unfinished image jobs", len(resolved))
     cutoff = time.time()
 
     async def after_attach() -> None:
@@ -714,7 +723,9 @@ def build_context(
     from app.core.errors import ConfigError
     from app.core.providers import ProfileRepository
     from app.core.secrets import SecretStore
+    from app.core.jobs import JobEngine, JobStore
     from app.core.services.chat import ChatService
+    from app.core.services.images import ImageService
     from app.core.services.clients import ClientPool
     from app.core.services.tasks import TaskOwner
     from app.core.store.db import Database
@@ -743,6 +754,9 @@ def build_context(
     )
     chat = ChatService(threads, clients.get)
     tasks = TaskOwner("app", on_error=on_task_error)
+    # One job engine for every long-running service (images now; videos and notes share it).
+    jobs = JobEngine(JobStore(db), on_error=on_task_error)
+    images = ImageService(db, jobs, clients, data_dir / "images", on_error=on_task_error)
 
     try:
         profile_list = profiles.load()
@@ -768,6 +782,8 @@ def build_context(
         events=events,
         personas=PersonaRepository(db),
         app_settings=SettingsRepository(db),
+        jobs=jobs,
+        images=images,
         profile_list=profile_list,
         active_profile_id=active,
     )
@@ -791,7 +807,8 @@ async def shutdown_context(ctx: Any, *, before_db: Any = None) -> None:
     """
     import asyncio
 
-    stages = [ctx.tasks.aclose, ctx.clients.aclose]
+    # The services' own tasks end before the job engine, and both before their HTTP clients.
+    stages = [ctx.tasks.aclose, ctx.images.aclose, ctx.jobs.aclose, ctx.clients.aclose]
     if before_db is not None:
         stages.append(before_db)
     errors: list[BaseException] = []

@@ -380,6 +380,16 @@ class ProviderClient:
             failure.error.retry_after = decision.retry_after
             if decision.too_long and decision.retry_after is not None:
                 failure.error = _with_wait(failure.error, decision.retry_after)
+        if (
+            not decision.retry
+            and isinstance(failure.error, RateLimitError)
+            and decision.retry_after
+            and self._on_rate_limit is not None
+        ):
+            # Given up on a rate limit: the status bar counts down to when it may be tried again.
+            self._on_rate_limit(
+                RateLimitInfo(remaining_requests=0, reset_requests_at=time.time() + decision.retry_after)
+            )
         return decision.delay if decision.retry else None
 
     def _retries(self, override: int | None) -> int:

@@ -15,6 +15,8 @@ from PySide6.QtCore import QObject, QSettings, Signal
 from app.core.services.tasks import TaskOwner
 
 if TYPE_CHECKING:
+    from app.core.jobs import JobEngine
+    from app.core.services.images import ImageService
     from app.core.demo.server import DemoServer
     from app.core.providers import ProfileRepository, ProviderProfile
     from app.core.secrets import SecretStore
@@ -58,6 +60,10 @@ class AppContext:
     # Personas (saved system prompts) and the app's stored preferences, in the database.
     personas: "PersonaRepository"
     app_settings: "SettingsRepository"
+    # The durable job engine every long-running service shares (app.core.jobs), and the images
+    # service built on it.
+    jobs: "JobEngine"
+    images: "ImageService"
     demo: "DemoServer | None" = None
     # Profiles as loaded; the settings dialog replaces this list and emits profilesChanged.
     profile_list: list["ProviderProfile"] = field(default_factory=list)

@@ -346,11 +346,7 @@ class MainWindow(QMainWindow):
         ev.activeProfileChanged.connect(self._on_active_changed)
         ev.activeModelChanged.connect(self._on_model_changed)
         ev.rateLimitChanged.connect(self.status.on_rate_limit)
-        # merge: a RateLimitError's wait ("rateLimited", (profile_id, seconds)) may be added to
-        # AppEvents by the chat-tab work; connect it when it exists.
-        limited = getattr(ev, "rateLimited", None)
-        if limited is not None:
-            limited.connect(self.status.on_rate_limited)
+        # (A RateLimitError the client gave up on arrives here too, as a window with 0 left.)
         ev.statusMessage.connect(lambda text: self.status.showMessage(text, 8000))
         self._on_profiles_changed()
         self.attached.emit()
@@ -449,18 +445,9 @@ class MainWindow(QMainWindow):
     def _wire_chat_tab(self, tab: QWidget) -> None:
         """Follow what the chat tab shows: the open thread's profile and model, and whether
         its replies can be stored."""
-        opened = getattr(tab, "threadOpened", None)
-        if opened is not None:
-            opened.connect(lambda _tid: self._refresh_active())
-        # merge: `threadContextChanged(profile_id, model)` is the signal asked of the chat-tab
-        # work (emitted whenever the open thread's profile or model changes).
-        context = getattr(tab, "threadContextChanged", None)
-        if context is not None:
-            context.connect(self._on_thread_context)
-        # merge: `storage_problem(str)` lands with the chat-tab work ("" when cleared).
-        storage = getattr(tab, "storage_problem", None)
-        if storage is not None:
-            storage.connect(self.status.set_storage_problem)
+        tab.threadOpened.connect(lambda _tid: self._refresh_active())
+        tab.openThreadChanged.connect(self._on_thread_context)
+        tab.storage_problem.connect(self.status.set_storage_problem)
         self.restore_sidebar_width()
 
     def _on_thread_context(self, profile_id: str, model: str) -> None:

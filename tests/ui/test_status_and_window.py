@@ -172,8 +172,9 @@ def test_status_bar_shows_the_open_threads_profile_and_model(
 
 
 class _TabWithSignals(QObject):
+    threadOpened = Signal(int)
     storage_problem = Signal(str)
-    threadContextChanged = Signal(str, str)
+    openThreadChanged = Signal(str, str)
 
 
 def test_storage_problem_and_thread_context_signals_are_followed(window: Any, app_ctx: Any) -> None:
@@ -185,7 +186,7 @@ def test_storage_problem_and_thread_context_signals_are_followed(window: Any, ap
     assert window.status.storage_text() == DISK_FULL
     fake.storage_problem.emit("")
     assert window.status.storage_text() == ""
-    fake.threadContextChanged.emit(profile.id, "qwen-7b")
+    fake.openThreadChanged.emit(profile.id, "qwen-7b")
     assert window.status.profile_label.text() == profile.name
     assert window.status.model_label.text() == "Model: qwen-7b"
     app_ctx.profile_list.remove(profile)
@@ -293,3 +294,37 @@ def test_screenshot_of_the_shortcuts_sheet_and_status_notices(window: Any) -> No
     assert image.save(str(out / "main-status-notices.png"), "PNG")
     window.status.set_rate_limited(None)
     window.status.set_storage_problem("")
+
+
+def test_a_rate_limit_the_client_gave_up_on_counts_down_in_the_status_bar(
+    window: Any, app_ctx: Any, arun: Callable[..., Any]
+) -> None:
+    """A 429 asking for longer than the client waits: the reply fails with the wait in words,
+    and the status bar counts down to when the provider may be asked again."""
+    from app.core.demo.faults import FaultRule
+    from app.ui.async_bridge import signal_future
+
+    async def start_demo() -> None:
+        changed = signal_future(app_ctx.events.activeProfileChanged)
+        window.first_run.demo_button.click()
+        await changed
+
+    arun(start_demo())
+    assert app_ctx.demo is not None
+    app_ctx.demo.faults.add(FaultRule(path_contains="chat/completions", status=429, retry_after=120))
+    tab = window.chat_tab
+
+    async def send() -> int:
+        if not tab.current_model():
+            await signal_future(tab.modelsLoaded)
+        finished = signal_future(tab.replyFinished)
+        tab.composer.set_text("Hello")
+        assert tab.send()
+        return int(await finished)
+
+    reply_id = arun(send(), timeout=20)
+    stored = arun(app_ctx.threads.get_message(reply_id))
+    assert stored is not None and stored.status == "error"
+    assert "try again in 2 min" in (stored.error or "")
+    text = window.status.limited_text()
+    assert "resets in" in text and ("2:00" in text or "1:5" in text)

@@ -16,7 +16,7 @@ from email.utils import parsedate_to_datetime
 
 from app.core.protocol.types import RateLimitInfo
 
-__all__ = ["parse_duration", "parse_retry_after", "parse_rate_limits"]
+__all__ = ["parse_duration", "parse_http_date", "parse_number", "parse_retry_after", "parse_rate_limits"]
 
 _UNIT_SECONDS = {
     "h": 3600.0,
@@ -42,7 +42,7 @@ def _lower(headers: Mapping[str, str]) -> dict[str, str]:
     return {str(k).lower(): str(v) for k, v in headers.items()}
 
 
-def _number(text: str) -> float | None:
+def parse_number(text: str) -> float | None:
     match = _NUMBER.fullmatch(text.strip())
     if not match:
         return None
@@ -57,7 +57,7 @@ def parse_duration(text: str) -> float | None:
     text = text.strip()
     if not text:
         return None
-    plain = _number(text)
+    plain = parse_number(text)
     if plain is not None:
         return plain
     total = 0.0
@@ -72,7 +72,7 @@ def parse_duration(text: str) -> float | None:
     return total
 
 
-def _http_date(text: str) -> float | None:
+def parse_http_date(text: str) -> float | None:
     try:
         moment = parsedate_to_datetime(text.strip())
     except (TypeError, ValueError, IndexError):
@@ -87,16 +87,16 @@ def parse_retry_after(headers: Mapping[str, str], now: float) -> float | None:
     lowered = _lower(headers)
     millis = lowered.get("retry-after-ms")
     if millis is not None:
-        value = _number(millis)
+        value = parse_number(millis)
         if value is not None:
             return max(0.0, value / 1000.0)
     text = lowered.get("retry-after")
     if text is None:
         return None
-    seconds = _number(text)
+    seconds = parse_number(text)
     if seconds is not None:
         return max(0.0, seconds)
-    moment = _http_date(text)
+    moment = parse_http_date(text)
     if moment is not None:
         return max(0.0, moment - now)
     return None
@@ -116,7 +116,7 @@ def _reset_at(text: str | None, now: float) -> float | None:
     """An absolute epoch time from a reset header: a duration, seconds, an epoch (s or ms), a date."""
     if text is None or not text.strip():
         return None
-    plain = _number(text)
+    plain = parse_number(text)
     if plain is not None:
         if plain >= _EPOCH_MILLIS_MIN:
             return plain / 1000.0
@@ -126,7 +126,7 @@ def _reset_at(text: str | None, now: float) -> float | None:
     duration = parse_duration(text)
     if duration is not None:
         return now + duration
-    return _http_date(text)
+    return parse_http_date(text)
 
 
 def parse_rate_limits(headers: Mapping[str, str], now: float) -> RateLimitInfo | None:

@@ -21,7 +21,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from app.core.protocol.ratelimit import _http_date, _number, parse_rate_limits
+from app.core.protocol.ratelimit import parse_http_date, parse_number, parse_rate_limits
 
 __all__ = [
     "BACKOFF_BASE",
@@ -79,15 +79,15 @@ def server_wait(headers: Mapping[str, str], now: float, *, status: int | None = 
     lowered = _lower(headers)
     millis = lowered.get("retry-after-ms")
     if millis is not None:
-        value = _number(millis)
+        value = parse_number(millis)
         if _positive(value) is not None:
             return value / 1000.0  # type: ignore[operator]
     text = lowered.get("retry-after")
     if text is not None:
-        seconds = _number(text)
+        seconds = parse_number(text)
         if seconds is not None:
             return _positive(seconds)
-        moment = _http_date(text)
+        moment = parse_http_date(text)
         if moment is not None:
             return _positive(moment - now)
         return None

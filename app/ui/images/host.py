@@ -20,21 +20,9 @@ if TYPE_CHECKING:
     from app.ui.context import AppContext
     from app.ui.images.images_tab import ImagesTab
 
-__all__ = ["ImagesHost", "image_service_for", "import_pillow"]
+__all__ = ["ImagesHost", "import_pillow"]
 
 log = logging.getLogger(__name__)
-
-
-def image_service_for(ctx: AppContext) -> tuple[ImageService, bool]:
-    """The context's ImageService, or a new one over its database (then the caller owns it)."""
-    existing = getattr(ctx, "images", None)  # merge: AppContext.images once app.main builds it
-    if existing is not None:
-        return existing, False
-    from app.core.jobs import JobEngine, JobStore
-    from app.core.services.images import ImageService
-
-    engine = JobEngine(JobStore(ctx.db))
-    return ImageService(ctx.db, engine, ctx.clients, ctx.data_dir / "images"), True
 
 
 def import_pillow() -> None:
@@ -57,10 +45,8 @@ class ImagesHost(QWidget):
         self._layout.setContentsMargins(0, 0, 0, 0)
         self.ctx: AppContext | None = None
         self.service: ImageService | None = None
-        self._owns_service = False
         self.tab: ImagesTab | None = None
         self._tasks: Any = None
-        self._recovery: Any = None
 
     def build(self) -> None:
         """Called by the window with its other tabs; the real work waits for the first show."""
@@ -74,25 +60,11 @@ class ImagesHost(QWidget):
 
         self.ctx = ctx
         self._tasks = TaskOwner("images-tab")
-        try:
-            self.service, self._owns_service = image_service_for(ctx)
-        except Exception:
-            log.exception("the image service could not be built")
-            raise
-        if self._owns_service:
-            self._recovery = self._tasks.spawn(self._recover())
+        # Built in app.main and recovered at start-up (`_recover`); the app shuts it down.
+        self.service = ctx.images
         self._tasks.spawn(self._warm_imports())
         if self.isVisible():
             self._build_tab()
-
-    async def _recover(self) -> None:
-        from app.core.errors import SwitchboardError
-
-        assert self.service is not None
-        try:
-            await self.service.recover()
-        except SwitchboardError as exc:
-            log.warning("image jobs could not be recovered: %s", exc)
 
     async def _warm_imports(self) -> None:
         """Import Pillow (with its format plugins) on a worker thread now: the service imports
@@ -128,6 +100,3 @@ class ImagesHost(QWidget):
             await self.tab.aclose()
         elif self._tasks is not None:
             await self._tasks.aclose()
-        if self._owns_service and self.service is not None:
-            await self.service.aclose()
-            await self.service.engine.aclose()

@@ -207,7 +207,7 @@ def test_html_chosen_in_the_dialog_writes_html_and_the_folder_is_remembered(
                 return dialog
 
     async def export_as_html() -> Any:
-        task = tab._spawn(transfer.export_thread_flow(thread_id))
+        task = tab.spawn(transfer.export_thread_flow(thread_id))
         dialog = await find_dialog()
         assert Path(dialog.directory().absolutePath()) == out_dir  # the remembered folder
         html_filter = "HTML page (*.html)"

@@ -19,16 +19,9 @@ def app_ctx(app_ctx: Any, demo_server: Any) -> Any:
 
 
 @pytest.fixture
-def image_service(app_ctx: Any, arun: Callable[..., Any]) -> Iterator[Any]:
-    from app.ui.images.host import image_service_for
-
-    service, owned = image_service_for(app_ctx)
-    assert owned
-    try:
-        yield service
-    finally:
-        arun(service.aclose())
-        arun(service.engine.aclose())
+def image_service(app_ctx: Any) -> Iterator[Any]:
+    """The context's ImageService (built by app.main.build_context; shut down with it)."""
+    yield app_ctx.images
 
 
 @pytest.fixture
