@@ -1245,18 +1245,21 @@ class ProviderClient:
             url = path
         else:
             url = self.url(path, query=query, slash=slash)
-        if method == "DELETE" or (json_body is None and form is None and files is None and method != "GET"):
-            obj = await self._request(
-                method, url, json_body=json_body, max_retries=max_retries, raw=True, cap="video"
-            )
-            try:
-                return json.loads(obj) if obj else {}
-            except ValueError:
-                return {}
-        return await self._request(
-            method, url, json_body=json_body, max_retries=max_retries, cap="video",
+        # Raw, then decoded here: a failed task's reply carries `error` beside its status, and
+        # the dialect (not the generic error detection) must read it as the task's outcome.
+        body = await self._request(
+            method, url, json_body=json_body, max_retries=max_retries, raw=True, cap="video",
             form=form, files=files,
         )
+        if not body.strip():
+            return {}
+        try:
+            return json.loads(body)
+        except ValueError:
+            raise MalformedResponseError(
+                f"{_host_label(httpx.URL(url))} answered the video request with something that is "
+                "not JSON. Check the profile's base URL and video API.",
+            ) from None
 
     def video_url(self, path: str, *, query: Mapping[str, str] | None = None) -> str:
         """The absolute URL of a video endpoint path (for downloads)."""
