@@ -87,9 +87,12 @@ async def _drive(window: Any, contexts: list[Any], mode: str, rest: list[str]) -
         if views and not any(v.active for v in views):
             break
         changed: asyncio.Future[None] = loop.create_future()
-        unsubscribe = ctx.videos.subscribe(
-            lambda e: None if changed.done() else changed.set_result(None)
-        )
+
+        def on_change(_event: Any, changed: asyncio.Future[None] = changed) -> None:
+            if not changed.done():
+                changed.set_result(None)
+
+        unsubscribe = ctx.videos.subscribe(on_change)
         try:
             await asyncio.wait_for(changed, 30)
         finally:
