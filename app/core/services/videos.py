@@ -204,6 +204,7 @@ class VideoJobView:
     can_remix: bool = False  # completed, in a dialect with remix
     mime: str | None = None  # "video/mp4" | "video/webm"
     byte_size: int | None = None
+    offline: bool = False  # polling is paused: the provider is unreachable (resumes by itself)
 
     @property
     def active(self) -> bool:
@@ -612,6 +613,7 @@ class VideoService:
             can_remix=job.state == "completed" and result.get("dialect") == "openai",
             mime=result.get("mime"),
             byte_size=result.get("bytes"),
+            offline=active and job.progress_text == "offline",
         )
 
     # --- the job's run ------------------------------------------------------------------------

@@ -168,7 +168,9 @@ def test_polling_pauses_while_offline_and_resumes(
     async def scenario() -> list[str]:
         async with video_service(db, profiles, tmp_path / "videos") as service:
             texts: list[str] = []
+            offline_views: list[int] = []
             service.engine.subscribe(lambda e: texts.append(e.job.progress_text))
+            service.subscribe(lambda e: e.view and e.view.offline and offline_views.append(e.job_id))
             ids = [
                 await service.submit(VideoSubmitRequest("demo-openai", f"offline {i}"))
                 for i in range(3)
@@ -176,6 +178,8 @@ def test_polling_pauses_while_offline_and_resumes(
             for job_id in ids:
                 view = await service.wait(job_id)
                 assert view is not None and view.state == "completed", view and view.error
+                assert not view.offline
+            assert offline_views  # the panel was told polling had paused
             return texts
 
     texts = arun(scenario())
