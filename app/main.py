@@ -409,6 +409,10 @@ async def _main(
     if args.demo:
         await activate_demo(ctx)
     window.start_background_checks()
+    if not ctx.db.read_only:
+        # After the window is up (issue 11): unfinished video jobs resume polling or
+        # downloading, or are reconciled; never before the first paint.
+        ctx.spawn(ctx.videos.recover())
     ready_at = time.time()
     if os.environ.get("SWITCHBOARD_REPORT_READY"):
         # For tests and drivers that start the app and must know when it is up (no polling).
@@ -754,9 +758,19 @@ def build_context(
     )
     chat = ChatService(threads, clients.get)
     tasks = TaskOwner("app", on_error=on_task_error)
-    # One job engine for every long-running service (images now; videos and notes share it).
+    # One job engine for every long-running service: image generations, video tasks (issue 11).
+    from app.core.services.videos import VideoService
+
     jobs = JobEngine(JobStore(db), on_error=on_task_error)
     images = ImageService(db, jobs, clients, data_dir / "images", on_error=on_task_error)
+    videos = VideoService(
+        db,
+        jobs,
+        clients,
+        data_dir / "videos",
+        timeout=_setting_seconds(settings, "videos/timeout_s", 2 * 3600.0),
+        on_error=on_task_error,
+    )
 
     try:
         profile_list = profiles.load()
@@ -784,6 +798,7 @@ def build_context(
         app_settings=SettingsRepository(db),
         jobs=jobs,
         images=images,
+        videos=videos,
         profile_list=profile_list,
         active_profile_id=active,
     )
@@ -791,6 +806,15 @@ def build_context(
     if events_msg:
         _post_status(events, events_msg)
     return ctx
+
+
+def _setting_seconds(settings: Any, key: str, default: float) -> float:
+    """A positive number of seconds from the settings, else `default`."""
+    try:
+        value = float(settings.value(key, default))
+    except (TypeError, ValueError):
+        return default
+    return value if value > 0 else default
 
 
 def _post_status(events: Any, text: str) -> None:
@@ -807,8 +831,9 @@ async def shutdown_context(ctx: Any, *, before_db: Any = None) -> None:
     """
     import asyncio
 
-    # The services' own tasks end before the job engine, and both before their HTTP clients.
-    stages = [ctx.tasks.aclose, ctx.images.aclose, ctx.jobs.aclose, ctx.clients.aclose]
+    # The services' own tasks end first, then the job engine (it stops the jobs and leaves their
+    # rows for the next start), then the HTTP clients they used.
+    stages = [ctx.tasks.aclose, ctx.images.aclose, ctx.videos.aclose, ctx.jobs.aclose, ctx.clients.aclose]
     if before_db is not None:
         stages.append(before_db)
     errors: list[BaseException] = []

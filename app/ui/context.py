@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from app.core.secrets import SecretStore
     from app.core.services.chat import ChatService
     from app.core.services.clients import ClientPool
+    from app.core.services.videos import VideoService
     from app.core.store.db import Database
     from app.core.store.personas import PersonaRepository
     from app.core.store.settings import SettingsRepository
@@ -61,9 +62,10 @@ class AppContext:
     personas: "PersonaRepository"
     app_settings: "SettingsRepository"
     # The durable job engine every long-running service shares (app.core.jobs), and the images
-    # service built on it.
+    # and videos services built on it.
     jobs: "JobEngine"
     images: "ImageService"
+    videos: "VideoService"
     demo: "DemoServer | None" = None
     # Profiles as loaded; the settings dialog replaces this list and emits profilesChanged.
     profile_list: list["ProviderProfile"] = field(default_factory=list)
