@@ -102,7 +102,12 @@ from app.core.protocol.types import (
     VideoTask,
 )
 from app.core.protocol.urls import endpoint_url, gemini_base, redirect_sentence
-from app.core.protocol.video import OpenAIVideoDialect, TasksVideoDialect, video_dialect_for
+from app.core.protocol.video import (
+    AnyVideoDialect,
+    OpenAIVideoDialect,
+    TasksVideoDialect,
+    video_dialect_for,
+)
 from app.core.providers import Dialect, ProviderProfile, VideoDialect
 
 __all__ = [
@@ -495,6 +500,9 @@ class ProviderClient:
         json_body: Any = None,
         accept: str = "application/json",
         follow_redirects: bool = False,
+        form: Mapping[str, str] | None = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         """One attempt: an open response with a 2xx status, or a `_Failure`.
 
@@ -504,8 +512,11 @@ class ProviderClient:
         target = httpx.URL(url)
         for _hop in range(_MAX_REDIRECTS + 1):
             try:
+                headers = self._headers_for(target, accept=accept)
+                if extra_headers:
+                    headers.update(extra_headers)
                 request = self._http.build_request(
-                    method, target, json=json_body, headers=self._headers_for(target, accept=accept)
+                    method, target, json=json_body, data=form, files=files, headers=headers
                 )
             except UnicodeEncodeError:
                 raise ConfigError(
@@ -640,6 +651,8 @@ class ProviderClient:
         raw: bool = False,
         follow_redirects: bool = False,
         cap: str = "chat",
+        form: Mapping[str, str] | None = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
     ) -> Any:
         """A whole request with retries: the decoded JSON (or the bytes when `raw`).
 
@@ -655,6 +668,8 @@ class ProviderClient:
                     json_body=json_body,
                     accept="*/*" if raw else "application/json",
                     follow_redirects=follow_redirects,
+                    form=form,
+                    files=files,
                 )
                 try:
                     body = await self._read_all(response, cap=self.body_caps.get(cap))
@@ -1193,6 +1208,105 @@ class ProviderClient:
             return await self._send(method, url, accept="image/*,*/*;q=0.5", follow_redirects=True)
         except _Failure as failure:
             raise failure.error from failure.cause
+
+    # --- video jobs (issue 11: the video service; kept to these methods) ---------------------
+
+    def video_dialect(self) -> AnyVideoDialect:
+        """The profile's video dialect object (ConfigError when it has none)."""
+        if self.profile.video_dialect == VideoDialect.NONE:
+            raise ConfigError(
+                f"Video generation is not set up for {self.profile.name}. Choose its video API in "
+                "the profile's settings."
+            )
+        if (self.profile.video_dialect == VideoDialect.VEO) != self.is_gemini:
+            raise ConfigError(
+                f"{self.profile.name}'s video API does not match its dialect: Gemini Veo needs a "
+                "Gemini profile, the other video APIs an OpenAI-compatible one. Change it in the "
+                "profile's settings."
+            )
+        return video_dialect_for(self.profile.video_dialect)
+
+    async def video_call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        form: Mapping[str, str] | None = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
+        query: Mapping[str, str] | None = None,
+        slash: bool | None = None,
+        max_retries: int | None = 0,
+    ) -> Any:
+        """One JSON request on a video endpoint `path` of this profile (relative to its base,
+        or an absolute URL), decoded; errors are the usual typed ones (a 429 carries
+        `retry_after`). No retries by default: the video service schedules its own."""
+        if urlsplit(path).scheme in ("http", "https"):
+            url = path
+        else:
+            url = self.url(path, query=query, slash=slash)
+        # Raw, then decoded here: a failed task's reply carries `error` beside its status, and
+        # the dialect (not the generic error detection) must read it as the task's outcome.
+        body = await self._request(
+            method, url, json_body=json_body, max_retries=max_retries, raw=True, cap="video",
+            form=form, files=files,
+        )
+        if not body.strip():
+            return {}
+        try:
+            return json.loads(body)
+        except ValueError:
+            raise MalformedResponseError(
+                f"{_host_label(httpx.URL(url))} answered the video request with something that is "
+                "not JSON. Check the profile's base URL and video API.",
+            ) from None
+
+    def video_url(self, path: str, *, query: Mapping[str, str] | None = None) -> str:
+        """The absolute URL of a video endpoint path (for downloads)."""
+        return self.url(path, query=query, slash=False)
+
+    @contextlib.asynccontextmanager
+    async def open_media(self, url: str, *, start: int = 0) -> AsyncIterator[MediaStream]:
+        """GET a media URL for streaming, following redirects (the key only to the profile's
+        own origin, on every hop). `start` > 0 asks for `Range: bytes=start-`: the stream's
+        `status` is 206 when the server resumed, 200 when it sends the whole file again."""
+        # identity: byte offsets (Range) count the file itself, not a compressed stream of it.
+        headers = {"Accept-Encoding": "identity"}
+        if start > 0:
+            headers["Range"] = f"bytes={start}-"
+        try:
+            response = await self._send(
+                "GET", url, accept="video/*,*/*;q=0.5", follow_redirects=True,
+                extra_headers=headers,
+            )
+        except _Failure as failure:
+            raise failure.error from failure.cause
+        try:
+            yield MediaStream(response)
+        finally:
+            await response.aclose()
+
+
+class MediaStream:
+    """An open media response: status, headers, the final URL, and its body in chunks."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self._response = response
+        self.status = response.status_code
+        self.headers: dict[str, str] = {k.lower(): v for k, v in response.headers.items()}
+        self.url = str(response.url)
+        self.content_type = self.headers.get("content-type", "").split(";")[0].strip().lower()
+
+    async def chunks(self, size: int = 256 * 1024) -> AsyncIterator[bytes]:
+        """The body as it arrives; a dropped connection is a ConnectError-like ProviderError."""
+        try:
+            async for chunk in self._response.aiter_raw(size):
+                yield chunk
+        except httpx.HTTPError as exc:
+            raise StreamInterruptedError(
+                "The download was interrupted. It will carry on where it stopped.",
+                detail=type(exc).__name__,
+            ) from exc
 
 
 def _with_wait(error: ProviderError, wait: float) -> ProviderError:

@@ -52,6 +52,7 @@ VIDEO_LABELS = [
     (VideoDialect.NONE, "No video"),
     (VideoDialect.TASKS, "Task API (/video/generations)"),
     (VideoDialect.OPENAI, "OpenAI-style (/videos)"),
+    (VideoDialect.VEO, "Gemini Veo (predictLongRunning)"),
 ]
 SIZE_LABELS = [("x", "1024x1024"), ("*", "1024*1024")]
 RESPONSE_FORMAT_LABELS = [("", "Server default"), ("url", "URL"), ("b64_json", "Base64 JSON")]

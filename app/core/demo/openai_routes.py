@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from app.core.demo import media, text
 from app.core.demo.media import MediaStore
-from app.core.demo.video import VideoJob, VideoStore
+from app.core.demo.video import VideoStore
 from app.core.demo.wire import (
     INVALID_JSON,
     BadRequest,
@@ -550,125 +550,6 @@ def embeddings(req: DemoRequest) -> Reply:
             "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
         },
     )
-
-
-# --- video: OpenAI dialect (/videos) ----------------------------------------------------------
-
-
-def _openai_video_object(req: DemoRequest, job: VideoJob, now: float) -> dict[str, Any]:
-    state, progress = job.state(now)
-    status = {"running": "in_progress"}.get(state, state)
-    obj: dict[str, Any] = {
-        "id": job.id,
-        "object": "video",
-        "model": job.model,
-        "status": status,
-        "progress": progress,
-        "created_at": job.created_epoch,
-        "seconds": job.seconds,
-        "size": job.size,
-        "error": None,
-    }
-    if state == "failed":
-        obj["error"] = {"code": "video_generation_failed", "message": "The demo was asked to fail."}
-    if state == "completed":
-        obj["completed_at"] = job.created_epoch + int(job.duration)
-    return obj
-
-
-def create_video(req: DemoRequest, ctx: ServerContext) -> Reply:
-    body = _body(req)
-    prompt = body.get("prompt")
-    if not isinstance(prompt, str) or not prompt.strip():
-        raise BadRequest("'prompt' is required.", param="prompt")
-    job = ctx.videos.create(
-        prompt=prompt,
-        model=str(body.get("model") or "demo-video"),
-        style="openai",
-        duration=ctx.video_seconds,
-        created_epoch=int(time.time()),
-        seconds=str(body.get("seconds") or "4"),
-        size=str(body.get("size") or "1280x720"),
-    )
-    obj = _openai_video_object(req, job, job.created_at)
-    obj["status"], obj["progress"] = "queued", 0
-    return json_reply(200, obj)
-
-
-def get_video(req: DemoRequest, ctx: ServerContext, job_id: str) -> Reply:
-    job = ctx.videos.get(job_id)
-    if job is None or job.style != "openai":
-        raise BadRequest(f"Video '{job_id}' not found.", 404, code="not_found")
-    return json_reply(200, _openai_video_object(req, job, ctx.videos.now()))
-
-
-def get_video_content(req: DemoRequest, ctx: ServerContext, job_id: str) -> Reply:
-    job = ctx.videos.get(job_id)
-    if job is None or job.style != "openai":
-        raise BadRequest(f"Video '{job_id}' not found.", 404, code="not_found")
-    state, _ = job.state(ctx.videos.now())
-    if state != "completed":
-        raise BadRequest(
-            f"Video '{job_id}' is not ready (status: {state}).", 409, code="video_not_ready"
-        )
-    return Reply(200, media.placeholder_mp4(job.prompt), "video/mp4")
-
-
-# --- video: tasks dialect (/video/generations) ------------------------------------------------
-
-TASK_STATUS = {
-    "queued": "PENDING",
-    "running": "PROCESSING",
-    "completed": "COMPLETED",
-    "failed": "FAILED",
-}
-
-
-def create_video_task(req: DemoRequest, ctx: ServerContext) -> Reply:
-    body = _body(req)
-    inputs = body.get("input")
-    if not isinstance(inputs, dict):
-        raise BadRequest("'input' must be an object with a 'prompt'.", param="input")
-    prompt = inputs.get("prompt")
-    if not isinstance(prompt, str) or not prompt.strip():
-        raise BadRequest("'input.prompt' is required.", param="input.prompt")
-    kind = inputs.get("video_generate_type", "text_to_video")
-    if kind not in ("text_to_video", "image_to_video"):
-        raise BadRequest(
-            f"Unknown video_generate_type '{kind}'.", param="input.video_generate_type"
-        )
-    job = ctx.videos.create(
-        prompt=prompt,
-        model=str(body.get("model") or "demo-video"),
-        style="tasks",
-        duration=ctx.video_seconds,
-        created_epoch=int(time.time()),
-        aspect_ratio=inputs.get("aspect_ratio"),
-    )
-    return json_reply(200, {"task_id": job.id})
-
-
-def get_video_task(req: DemoRequest, ctx: ServerContext, task_id: str) -> Reply:
-    job = ctx.videos.get(task_id)
-    if job is None or job.style != "tasks":
-        raise BadRequest(f"Task '{task_id}' not found.", 404, code="task_not_found")
-    state, progress = job.state(ctx.videos.now())
-    obj: dict[str, Any] = {
-        "task_id": job.id,
-        "status": TASK_STATUS[state],
-        "progress": progress,
-        "model": job.model,
-        "video_url": None,
-        "error": None,
-    }
-    if state == "completed":
-        name = f"{job.id}.mp4"
-        if ctx.media.get(name) is None:
-            ctx.media.put(name, media.placeholder_mp4(job.prompt), "video/mp4")
-        obj["video_url"] = f"{req.origin}/files/{name}"
-    elif state == "failed":
-        obj["error"] = "Generation failed: the demo fails every prompt containing 'fail'."
-    return json_reply(200, obj)
 
 
 def not_found(req: DemoRequest) -> Reply:

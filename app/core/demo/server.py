@@ -59,6 +59,7 @@ from urllib.parse import parse_qsl, urlsplit
 from app.core.demo import gemini_routes, openai_routes
 from app.core.demo.faults import FaultPlan, FaultRule, RecordedRequest, RequestLog
 from app.core.demo.media import MediaStore
+from app.core.demo import video as video_routes
 from app.core.demo.video import VideoStore
 from app.core.demo.wire import (
     FLAVOURS,
@@ -276,8 +277,12 @@ class _Handler(BaseHTTPRequestHandler):
             raise _Disconnect
         if fault.trickle_bytes_per_s:
             body = reply.body if isinstance(reply, Reply) else b'{"choices": []}'
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
+            # The route's own status and headers (a video download's 206 and Content-Range).
+            plain = isinstance(reply, Reply)
+            self.send_response(reply.status if plain else 200)
+            self.send_header("Content-Type", reply.content_type if plain else "application/json")
+            for name, value in (reply.headers.items() if plain else ()):
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Connection", "close")
             self.end_headers()
@@ -476,7 +481,7 @@ class DemoServer:
         for flavour in FLAVOURS.values():
             gemini = flavour.dialect == "gemini"
             models = (
-                {"chat": "demo-chat", "embedding": "text-embedding-004"}
+                {"chat": "demo-chat", "embedding": "text-embedding-004", "video": "veo-demo"}
                 if gemini
                 else {
                     "chat": "demo-chat",
@@ -741,6 +746,10 @@ class DemoServer:
         self, req: DemoRequest, auth_present: bool, auth_valid: bool | None
     ) -> Reply | StreamReply:
         if req.path.startswith("/files/"):
+            if req.method == "GET":
+                served = video_routes.task_file(req, self, req.path[len("/files/") :])
+                if served is not None:
+                    return served
             item = self.media.get(req.path[len("/files/") :])
             if item is None or req.method != "GET":
                 raise BadRequest("File not found.", 404, code="not_found")
@@ -787,27 +796,34 @@ class DemoServer:
         self, method: str, sub: str
     ) -> tuple[str, Callable[[DemoRequest], Reply | StreamReply]] | None:
         o = openai_routes
+        v = video_routes
         if method == "GET":
             if sub == "models":
                 return "models", o.list_models
             if sub.startswith("models/"):
                 return "models", lambda r: o.get_model(r, sub[len("models/") :])
             if m := re.fullmatch(r"videos/([^/]+)", sub):
-                return "videos", lambda r: o.get_video(r, self, m.group(1))
+                return "videos", lambda r: v.get_openai(r, self, m.group(1))
             if m := re.fullmatch(r"videos/([^/]+)/content", sub):
-                return "videos", lambda r: o.get_video_content(r, self, m.group(1))
+                return "videos", lambda r: v.get_openai_content(r, self, m.group(1))
             if m := re.fullmatch(r"video/generations/([^/]+)", sub):
-                return "video-tasks", lambda r: o.get_video_task(r, self, m.group(1))
+                return "video-tasks", lambda r: v.get_task(r, self, m.group(1))
+            return None
+        if method == "DELETE":
+            if m := re.fullmatch(r"videos/([^/]+)", sub):
+                return "videos", lambda r: v.delete_openai(r, self, m.group(1))
             return None
         if method != "POST":
             return None
+        if m := re.fullmatch(r"videos/([^/]+)/remix", sub):
+            return "videos", lambda r: v.remix_openai(r, self, m.group(1))
         routes: dict[str, tuple[str, Callable[[DemoRequest], Reply | StreamReply]]] = {
             "chat/completions": ("chat", o.chat_completions),
             "completions": ("completions", o.completions),
             "images/generations": ("images", lambda r: o.images_generations(r, self)),
             "embeddings": ("embeddings", o.embeddings),
-            "videos": ("videos", lambda r: o.create_video(r, self)),
-            "video/generations": ("video-tasks", lambda r: o.create_video_task(r, self)),
+            "videos": ("videos", lambda r: v.create_openai(r, self)),
+            "video/generations": ("video-tasks", lambda r: v.create_task(r, self)),
         }
         return routes.get(sub)
 
@@ -817,8 +833,17 @@ class DemoServer:
         g = gemini_routes
         sub = req.subpath
         handler: Callable[[], Reply | StreamReply] | None = None
+        veo = "veo" in req.flavour.routes
         if req.method == "GET" and sub == "models":
             handler = lambda: g.list_models(req)
+        elif veo and req.method == "GET" and (
+            op := re.fullmatch(r"models/([^:/]+)/operations/([A-Za-z0-9_\-]+)", sub)
+        ):
+            handler = lambda: video_routes.get_veo_operation(req, self, op.group(1), op.group(2))
+        elif veo and req.method == "GET" and (
+            dl := re.fullmatch(r"files/([A-Za-z0-9_\-]+):download", sub)
+        ):
+            handler = lambda: video_routes.download_veo(req, self, dl.group(1))
         elif req.method == "GET" and sub.startswith("models/") and ":" not in sub:
             handler = lambda: g.get_model(req, sub[len("models/") :])
         elif req.method == "POST" and (m := re.fullmatch(r"models/([^:/]+):(\w+)", sub)):
@@ -828,6 +853,8 @@ class DemoServer:
                 "streamGenerateContent": lambda: g.stream_generate_content(req, model),
                 "countTokens": lambda: json_reply(200, {"totalTokens": len(req.body.split())}),
             }
+            if veo:
+                actions["predictLongRunning"] = lambda: video_routes.create_veo(req, self, model)
             if "embed" in req.flavour.routes:
                 actions["embedContent"] = lambda: g.embed_content(req, model)
                 actions["batchEmbedContents"] = lambda: g.batch_embed_contents(req, model)

@@ -108,8 +108,9 @@ FLAVOURS: dict[str, Flavour] = {
             "/gemini/v1beta",
             dialect="gemini",
             error_style="gemini",
-            routes=frozenset({"models", "generate", "embed"}),
-            description="Google Gemini's native REST shape",
+            video_dialect="veo",
+            routes=frozenset({"models", "generate", "embed", "veo"}),
+            description="Google Gemini's native REST shape, with Veo video operations",
         ),
     )
 }

@@ -287,8 +287,12 @@ class VideoRequest:
     model: str | None = None
     aspect_ratio: str | None = None  # tasks dialect: "LANDSCAPE" | "PORTRAIT" | ...
     video_generate_type: str = "text_to_video"
-    seconds: int | None = None  # OpenAI dialect
+    seconds: int | None = None  # OpenAI dialect; Veo's durationSeconds
     size: str | None = None  # OpenAI dialect, e.g. "1280x720"
+    # issue 11 (Veo parameters; None: not sent)
+    resolution: str | None = None  # "720p" | "1080p"
+    negative_prompt: str | None = None
+    seed: int | None = None
 
 
 @dataclass
@@ -300,6 +304,10 @@ class VideoTask:
     video_url: str | None = None
     error: str | None = None
     model: str | None = None
+    # issue 11: when the provider's copy of the result expires (epoch s), and its thumbnail URL.
+    expires_at: float | None = None
+    thumbnail_url: str | None = None
+    error_code: str | None = None
 
 
 # --- rate limits ------------------------------------------------------------------------------

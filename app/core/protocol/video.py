@@ -1,19 +1,30 @@
 """Video-task dialects: submit a generation, poll its status, find the finished file.
 
-Two wire shapes exist:
+Three wire shapes exist:
 - `TasksVideoDialect` — the seed's (004): `POST video/generations` with
   `{model, input: {prompt, aspect_ratio, video_generate_type}}` -> `{task_id}`, then
   `GET video/generations/{task_id}` -> `{status, video_url, error, progress}`. Real servers of
   this family vary the casing of statuses and nest the URL (`output.video_url`, `data.video_url`),
-  so parsing is tolerant.
-- `OpenAIVideoDialect` — OpenAI's `POST videos` -> `{id, status, progress}`, `GET videos/{id}`,
-  the file at `GET videos/{id}/content`.
+  so parsing is tolerant. An image-to-video input goes as `input.image_url` (a data: URL).
+- `OpenAIVideoDialect` — OpenAI's `POST videos` (`prompt`, `model`, `seconds` as a string,
+  `size` "1280x720", optional `input_reference` file: then the body is multipart) ->
+  `{id, status, progress}`, `GET videos/{id}` (queued / in_progress / completed / failed, also
+  processing / pending; `created_at`/`expires_at` in seconds or milliseconds; an extra
+  `video_url`), the file at `GET videos/{id}/content`, the poster at `?variant=thumbnail`,
+  `DELETE videos/{id}`, `POST videos/{id}/remix` with `{prompt}`.
+- `VeoVideoDialect` — Gemini's long-running operations:
+  `POST models/{model}:predictLongRunning` with `{instances: [{prompt, image?}], parameters:
+  {aspectRatio, resolution, durationSeconds, negativePrompt, seed}}` -> `{name}`; poll
+  `GET {name}` until `done`; then `error {code, message}` or
+  `response.generateVideoResponse.generatedSamples[].video.uri` (downloaded with the key header,
+  which the client sends only to the profile's own origin).
 
-Pure: paths, bodies and parsing only; the client does the requests and the polling.
+Pure: paths, bodies and parsing only; the client does the requests, the service the polling.
 """
 
 from __future__ import annotations
 
+import base64
 import re
 from typing import Any
 from urllib.parse import quote
@@ -24,8 +35,12 @@ from app.core.protocol.types import VideoRequest, VideoState, VideoTask
 from app.core.providers import VideoDialect
 
 __all__ = [
+    "AnyVideoDialect",
     "OpenAIVideoDialect",
     "TasksVideoDialect",
+    "VeoVideoDialect",
+    "epoch_seconds",
+    "sniff_video_type",
     "video_dialect_for",
     "video_state",
 ]
@@ -174,6 +189,7 @@ def _task_from(obj: dict[str, Any], task_id: str) -> VideoTask:
     if state is VideoState.COMPLETED and progress is None:
         progress = 100.0
     model = obj.get("model")
+    code = obj.get("error").get("code") if isinstance(obj.get("error"), dict) else None
     return VideoTask(
         task_id=task_id,
         state=state,
@@ -182,7 +198,43 @@ def _task_from(obj: dict[str, Any], task_id: str) -> VideoTask:
         video_url=_find_video_url(obj),
         error=error,
         model=model if isinstance(model, str) else None,
+        expires_at=epoch_seconds(obj.get("expires_at")),
+        error_code=str(code) if isinstance(code, (str, int)) and not isinstance(code, bool) else None,
     )
+
+
+def epoch_seconds(value: Any) -> float | None:
+    """A timestamp in seconds or milliseconds (numbers or digit strings) -> epoch seconds."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, str):
+        if not re.fullmatch(r"\s*\d+(?:\.\d+)?\s*", value):
+            return None
+        value = float(value)
+    if not isinstance(value, (int, float)) or value <= 0:
+        return None
+    number = float(value)
+    # Seconds since 1970 pass 1e11 only in the year 5138; milliseconds passed it in 1973.
+    return number / 1000.0 if number > 1e11 else number
+
+
+_MP4_BRANDS = (b"ftyp",)
+
+
+def sniff_video_type(head: bytes) -> str | None:
+    """`video/mp4` (ISO-BMFF: a box whose type is `ftyp`, or an early `moov`/`mdat`/`free`),
+    `video/webm` (EBML magic), or None for anything else (an HTML page, JSON, an image)."""
+    if len(head) >= 12 and head[4:8] == b"ftyp":
+        return "video/mp4"
+    if head[:4] == b"\x1a\x45\xdf\xa3":
+        return "video/webm"
+    if len(head) >= 8 and head[4:8] in (b"moov", b"mdat", b"free", b"wide") and head[:4] != b"\0\0\0\0":
+        return "video/mp4"
+    return None
+
+
+def image_data_url(data: bytes, mime: str) -> str:
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
 def _path_segment(task_id: str) -> str:
@@ -226,11 +278,19 @@ class TasksVideoDialect(_TaskDialect):
     create_path = "video/generations"
     id_name = "task id"
 
-    def build_create_body(self, req: VideoRequest) -> dict[str, Any]:
+    supports_cancel = False
+    supports_remix = False
+    has_thumbnail = False
+
+    def build_create_body(
+        self, req: VideoRequest, image: tuple[bytes, str] | None = None
+    ) -> dict[str, Any]:
         task_input: dict[str, Any] = {"prompt": req.prompt}
         if req.aspect_ratio:
             task_input["aspect_ratio"] = req.aspect_ratio
         task_input["video_generate_type"] = req.video_generate_type or "text_to_video"
+        if image is not None:
+            task_input["image_url"] = image_data_url(*image)
         body: dict[str, Any] = {}
         if req.model:
             body["model"] = req.model
@@ -249,7 +309,14 @@ class OpenAIVideoDialect(_TaskDialect):
     create_path = "videos"
     id_name = "video id"
 
-    def build_create_body(self, req: VideoRequest) -> dict[str, Any]:
+    supports_cancel = True
+    supports_remix = True
+    has_thumbnail = True
+
+    def build_create_body(
+        self, req: VideoRequest, image: tuple[bytes, str] | None = None
+    ) -> dict[str, Any]:
+        """The JSON body; with an `image` the request is multipart instead (`build_create_form`)."""
         body: dict[str, Any] = {}
         if req.model:
             body["model"] = req.model
@@ -261,11 +328,151 @@ class OpenAIVideoDialect(_TaskDialect):
             body["size"] = req.size
         return body
 
+    def build_create_form(
+        self, req: VideoRequest, image: tuple[bytes, str]
+    ) -> tuple[dict[str, str], dict[str, tuple[str, bytes, str]]]:
+        """(form fields, files) for a multipart create with `input_reference` (OpenAI's shape)."""
+        fields = {k: str(v) for k, v in self.build_create_body(req).items()}
+        data, mime = image
+        extension = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}.get(mime, "bin")
+        return fields, {"input_reference": (f"reference.{extension}", data, mime)}
+
     def content_path(self, task: VideoTask) -> str | None:
         return f"{self.create_path}/{_path_segment(task.task_id)}/content"
 
+    def thumbnail_path(self, task_id: str) -> tuple[str, dict[str, str]]:
+        """(path, query) of the poster frame."""
+        return f"{self.create_path}/{_path_segment(task_id)}/content", {"variant": "thumbnail"}
 
-def video_dialect_for(name: VideoDialect | str) -> TasksVideoDialect | OpenAIVideoDialect:
+    def delete_path(self, task_id: str) -> str:
+        return f"{self.create_path}/{_path_segment(task_id)}"
+
+    def remix_path(self, task_id: str) -> str:
+        return f"{self.create_path}/{_path_segment(task_id)}/remix"
+
+    def build_remix_body(self, prompt: str) -> dict[str, Any]:
+        return {"prompt": prompt}
+
+
+_OPERATION_NAME = re.compile(r"(?:models/[A-Za-z0-9._\-]+/)?operations/[A-Za-z0-9._\-]+")
+
+
+class VeoVideoDialect:
+    """Gemini Veo: `models/{model}:predictLongRunning`, then the operation `{name}` until done."""
+
+    name = VideoDialect.VEO
+    id_name = "operation name"
+    supports_cancel = False
+    supports_remix = False
+    has_thumbnail = False
+
+    @staticmethod
+    def create_path(model: str) -> str:
+        model = model.strip().removeprefix("models/")
+        return f"models/{quote(model, safe='.-_')}:predictLongRunning"
+
+    def build_create_body(
+        self, req: VideoRequest, image: tuple[bytes, str] | None = None
+    ) -> dict[str, Any]:
+        instance: dict[str, Any] = {"prompt": req.prompt}
+        if image is not None:
+            data, mime = image
+            instance["image"] = {
+                "bytesBase64Encoded": base64.b64encode(data).decode("ascii"),
+                "mimeType": mime,
+            }
+        parameters: dict[str, Any] = {}
+        if req.aspect_ratio:
+            parameters["aspectRatio"] = req.aspect_ratio
+        if req.resolution:
+            parameters["resolution"] = req.resolution
+        if req.seconds is not None:
+            parameters["durationSeconds"] = int(req.seconds)
+        if req.negative_prompt:
+            parameters["negativePrompt"] = req.negative_prompt
+        if req.seed is not None:
+            parameters["seed"] = int(req.seed)
+        body: dict[str, Any] = {"instances": [instance]}
+        if parameters:
+            body["parameters"] = parameters
+        return body
+
+    def parse_create(self, obj: Any) -> VideoTask:
+        if not isinstance(obj, dict):
+            raise MalformedResponseError(detail="predictLongRunning reply is not a JSON object")
+        if "name" not in obj and error_info_from_json(obj) is not None:
+            raise api_error_from_json(200, obj)
+        name = obj.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise MalformedResponseError(
+                "The server accepted the video request but returned no operation name. Check "
+                "that the profile's video dialect matches the server.",
+                detail="predictLongRunning reply has no name",
+            )
+        if obj.get("done"):
+            return self.parse_status(obj, name.strip())
+        return VideoTask(task_id=name.strip(), state=VideoState.QUEUED)
+
+    def status_path(self, name: str) -> str:
+        name = name.strip().strip("/")
+        if not _OPERATION_NAME.fullmatch(name):
+            # The name comes from the server; it must stay an operation path of this API.
+            raise MalformedResponseError(
+                "The server gave an operation name the app cannot poll. Try generating again.",
+                detail=f"unexpected operation name {name[:80]!r}",
+            )
+        return name
+
+    def parse_status(self, obj: Any, name: str) -> VideoTask:
+        if not isinstance(obj, dict):
+            raise MalformedResponseError(detail="operation reply is not a JSON object")
+        if "done" not in obj and "name" not in obj and error_info_from_json(obj) is not None:
+            raise api_error_from_json(200, obj)
+        metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+        progress = _progress(metadata.get("progressPercent", metadata.get("progress")))
+        if not obj.get("done"):
+            return VideoTask(task_id=name, state=VideoState.RUNNING, raw_status="running",
+                             progress=progress)
+        error = obj.get("error")
+        if isinstance(error, dict) and error:
+            code = error.get("code")
+            return VideoTask(
+                task_id=name,
+                state=VideoState.FAILED,
+                raw_status="failed",
+                error=_error_text(error) or "The operation failed.",
+                error_code=str(code) if code is not None else None,
+            )
+        response = obj.get("response") if isinstance(obj.get("response"), dict) else {}
+        generated = response.get("generateVideoResponse")
+        generated = generated if isinstance(generated, dict) else response
+        url = None
+        for sample in generated.get("generatedSamples") or generated.get("videos") or []:
+            if isinstance(sample, dict):
+                video = sample.get("video") if isinstance(sample.get("video"), dict) else sample
+                candidate = video.get("uri") or video.get("gcsUri")
+                if isinstance(candidate, str) and candidate.strip():
+                    url = candidate.strip()
+                    break
+        if url is None:
+            reasons = generated.get("raiMediaFilteredReasons")
+            text = (
+                " ".join(str(r) for r in reasons) if isinstance(reasons, list) and reasons
+                else "The operation finished without a video."
+            )
+            return VideoTask(task_id=name, state=VideoState.FAILED, raw_status="done",
+                             error=text, error_code="filtered" if reasons else None)
+        return VideoTask(task_id=name, state=VideoState.COMPLETED, raw_status="done",
+                         progress=100.0, video_url=url)
+
+    def content_path(self, task: VideoTask) -> str | None:
+        return None
+
+
+AnyVideoDialect = TasksVideoDialect | OpenAIVideoDialect | VeoVideoDialect
+
+
+def video_dialect_for(name: VideoDialect | str) -> AnyVideoDialect:
     """The dialect object for a profile's `video_dialect`; ConfigError for `none`/unknown."""
     try:
         dialect = VideoDialect(name)
@@ -277,6 +484,8 @@ def video_dialect_for(name: VideoDialect | str) -> TasksVideoDialect | OpenAIVid
         return TasksVideoDialect()
     if dialect is VideoDialect.OPENAI:
         return OpenAIVideoDialect()
+    if dialect is VideoDialect.VEO:
+        return VeoVideoDialect()
     raise ConfigError(
         "This provider profile has no video API set. Choose a video dialect in the profile's "
         "settings, or use another provider for video."

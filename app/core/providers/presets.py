@@ -84,7 +84,12 @@ def _preset_list() -> list[Preset]:
             dialect=Dialect.GEMINI,
             key_env_var="GEMINI_API_KEY",
             supports_top_k=True,
-            default_models={"chat": "gemini-2.5-flash", "embedding": "gemini-embedding-001"},
+            video_dialect=VideoDialect.VEO,
+            default_models={
+                "chat": "gemini-2.5-flash",
+                "embedding": "gemini-embedding-001",
+                "video": "veo-3.0-fast-generate-001",
+            },
         ),
         Preset(
             id="openrouter",

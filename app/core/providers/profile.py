@@ -29,6 +29,7 @@ class VideoDialect(StrEnum):
     NONE = "none"
     TASKS = "tasks"  # POST /video/generations -> task_id; GET /video/generations/{task_id}
     OPENAI = "openai"  # POST /videos -> id; GET /videos/{id}; GET /videos/{id}/content
+    VEO = "veo"  # Gemini: POST models/{model}:predictLongRunning -> operation; GET {name}
 
 
 class KeySource(StrEnum):

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import os
 import tempfile
@@ -66,6 +65,7 @@ from app.core.protocol.image_output import (
     sniff_image_type,
     without_image_bytes,
 )
+from app.core.protocol.media_urls import check_media_url
 from app.core.protocol.openai import format_size
 from app.core.protocol.types import ImageRequest
 from app.core.services.tasks import TaskOwner
@@ -445,16 +445,7 @@ class ImageService:
 
     @staticmethod
     def _check_url(url: str, base: str) -> None:
-        parts = urlsplit(url)
-        if parts.scheme == "https":
-            return
-        # A profile on loopback (a local server or proxy) may hand out plain-HTTP links.
-        if parts.scheme == "http" and _is_loopback(urlsplit(base).hostname or ""):
-            return
-        raise MalformedResponseError(
-            "The provider gave an image address that is not HTTPS, so it was not downloaded "
-            "(only a provider on this computer may use plain HTTP). Check the provider's settings.",
-        )
+        check_media_url(url, base, "image")
 
     async def _save(
         self,
@@ -702,16 +693,6 @@ def _canonical_size(size: str | None) -> str | None:
         return format_size(size, "x")
     except ConfigError:
         return size
-
-
-def _is_loopback(host: str) -> bool:
-    host = host.strip("[]").lower().rstrip(".")
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _provider_fields(error: SwitchboardError) -> dict[str, Any]:

@@ -1,16 +1,29 @@
-"""Video generation jobs: the provider's task id and state, so polling survives a restart."""
+"""Video generation jobs.
+
+`VideoJobRepository` (issue 11) reads the durable video jobs for the queue panel: one query over
+the `jobs` table (kind "video.generate", `owner_key` = the profile id; what was asked is
+`params_json`, what was achieved `result_json`), with the panel's filters (states, profile,
+prompt text), newest first, so the Videos tab never scans rows in Python.
+
+`VideoRepository` is the older `videos` table of the seed schema (kept for its tests; the video
+service no longer writes it: a video job's every step is in `jobs`).
+"""
 
 from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from app.core.store.db import Database
 from app.core.store.records import VideoRecord
 
-__all__ = ["VideoRepository"]
+if TYPE_CHECKING:
+    from app.core.jobs import JobRecord
+
+__all__ = ["VideoJobQuery", "VideoJobRepository", "VideoRepository"]
 
 _FIELDS = {"task_id", "dialect", "state", "progress", "video_url", "local_path", "error", "model"}
 
@@ -82,3 +95,59 @@ class VideoRepository:
 
     async def delete(self, video_id: int) -> None:
         await self.db.run(lambda conn: conn.execute("DELETE FROM videos WHERE id = ?", (video_id,)))
+
+
+@dataclass
+class VideoJobQuery:
+    states: Collection[str] | None = None
+    profile_id: str | None = None
+    text: str = ""
+    limit: int = 2000
+
+
+class VideoJobRepository:
+    def __init__(self, db: Database, kind: str) -> None:
+        self.db = db
+        self.kind = kind
+
+    async def list(self, query: VideoJobQuery) -> list[JobRecord]:
+        where = ["kind = ?"]
+        args: list[object] = [self.kind]
+        if query.states is not None:
+            states = list(query.states)
+            if not states:
+                return []
+            where.append(f"state IN ({', '.join('?' for _ in states)})")
+            args.extend(states)
+        if query.profile_id is not None:
+            where.append("owner_key = ?")
+            args.append(query.profile_id)
+        if query.text.strip():
+            escaped = query.text.strip().lower().replace("\\", "\\\\").replace("%", "\\%")
+            escaped = escaped.replace("_", "\\_")
+            where.append("lower(json_extract(params_json, '$.prompt')) LIKE ? ESCAPE '\\'")
+            args.append(f"%{escaped}%")
+        sql = f"SELECT * FROM jobs WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?"
+        args.append(max(0, query.limit))
+
+        # Imported here: app.core.jobs imports the store package (a cycle at import time).
+        from app.core.jobs import JobRecord
+
+        def select(conn: sqlite3.Connection) -> list[JobRecord]:
+            return [JobRecord.from_row(r) for r in conn.execute(sql, args)]
+
+        return await self.db.run(select)
+
+    async def linked(self, job_id: int) -> list[JobRecord]:
+        """Jobs that retry or remix `job_id`, oldest first."""
+        from app.core.jobs import JobRecord
+
+        def select(conn: sqlite3.Connection) -> list[JobRecord]:
+            rows = conn.execute(
+                "SELECT * FROM jobs WHERE kind = ? AND (json_extract(params_json, '$.retry_of') = ?"
+                " OR json_extract(params_json, '$.remix_of') = ?) ORDER BY id",
+                (self.kind, job_id, job_id),
+            )
+            return [JobRecord.from_row(r) for r in rows]
+
+        return await self.db.run(select)
