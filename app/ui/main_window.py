@@ -29,10 +29,11 @@ from PySide6.QtWidgets import (
 )
 
 from app import __version__
-from app.ui.empty_tab import IMAGES, NOTES, VIDEOS, EmptyTab, centered, fit_wrapped_labels
+from app.ui.empty_tab import IMAGES, NOTES, EmptyTab, centered, fit_wrapped_labels
 from app.ui.labels import DEMO_NAME, keychain_sentence
 from app.ui.status_bar import StatusBar
 from app.ui.theme import ThemeManager, ThemeMode
+from app.ui.videos.host import VideosHost
 
 if TYPE_CHECKING:
     import asyncio
@@ -239,7 +240,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.chat_stack, "&Chat")
         self.images_tab = EmptyTab(IMAGES)
         self.notes_tab = EmptyTab(NOTES)
-        self.videos_tab = EmptyTab(VIDEOS)
+        self.videos_tab = VideosHost()
         self.tabs.addTab(self.images_tab, "&Images")
         self.tabs.addTab(self.notes_tab, "&Notes")
         self.tabs.addTab(self.videos_tab, "&Videos")
@@ -313,6 +314,7 @@ class MainWindow(QMainWindow):
     ) -> None:
         """Wire the window to the services: profiles, the chat tab, status, settings."""
         self.install_shortcuts()
+        self.videos_tab.attach(ctx)
         for tab in (self.images_tab, self.notes_tab, self.videos_tab):
             tab.build()
         if self.first_run is None:
@@ -463,6 +465,11 @@ class MainWindow(QMainWindow):
     def _on_thread_context(self, profile_id: str, model: str) -> None:
         self.status.set_profile(self.ctx.profile(profile_id), model)
         self._refresh_title()
+
+    def make_video_from_image(self, path: str) -> None:
+        """Open the Videos tab with an image-to-video job prefilled from `path`."""
+        self.tabs.setCurrentWidget(self.videos_tab)
+        self.videos_tab.prefill_image(path)
 
     def _on_active_changed(self, _profile_id: str) -> None:
         self._refresh_active()
@@ -808,6 +815,7 @@ class MainWindow(QMainWindow):
             if self._settings_dialog is not None:
                 await self._settings_dialog.aclose()
                 self._settings_dialog.close()
+            await self.videos_tab.aclose()
             aclose: Any = getattr(self.chat_tab, "aclose", None)
             if aclose is not None:
                 await aclose()

@@ -1,8 +1,8 @@
 """What the Videos tab asks of the video service: `VideoPort`, and `ServicePort`, its adapter.
 
 Controllers are given a `VideoPort`; `ServicePort` maps it onto `app.core.services.videos`
-(the only module here that knows the service's method names), so a change of spelling there
-is absorbed in one place. Tests may give a fake that satisfies the protocol.
+(the only module here that knows the service's names and records), so a change there is
+absorbed in one place. Tests may give a fake that satisfies the protocol.
 """
 
 from __future__ import annotations
@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from app.ui.videos.records import VideoDraft, VideoRow, row_from_job
+from app.ui.videos.records import DIALECT_OPTIONS, VideoDraft, VideoRow, row_from_view
 
-__all__ = ["ServicePort", "VideoPort", "RowListener"]
+__all__ = ["RowListener", "ServicePort", "VideoPort"]
 
+# A row, or a removal (state "removed").
 RowListener = Callable[[VideoRow], None]
 
 
@@ -23,47 +24,60 @@ class VideoPort(Protocol):
     async def submit(self, draft: VideoDraft) -> int: ...
     async def rows(self, limit: int = 5000) -> list[VideoRow]: ...
     def on_row(self, listener: RowListener) -> Callable[[], None]: ...
-    async def cancel(self, job_id: int) -> str: ...  # "" or a sentence (e.g. "stopped tracking")
+    async def cancel(self, job_id: int) -> str: ...  # a sentence to show, or ""
     async def retry(self, job_id: int) -> int: ...
     async def remove(self, job_id: int, *, delete_file: bool) -> None: ...
     async def poster(self, row: VideoRow) -> str: ...  # a poster image path, "" when none
 
 
 class ServicePort:
-    """`VideoPort` over the real `VideoService`."""
+    """`VideoPort` over the real `app.core.services.videos.VideoService`."""
 
     def __init__(self, service: Any) -> None:
         self.service = service
 
     async def submit(self, draft: VideoDraft) -> int:
-        from app.core.services import videos
+        from app.core.services.videos import VideoSubmitRequest
 
-        request = videos.VideoSubmission(  # merge: the service's request record
+        opts = DIALECT_OPTIONS.get(await self._dialect(draft.profile_id))
+        by_size = opts is not None and opts.shape_label == "Size"
+        request = VideoSubmitRequest(
             profile_id=draft.profile_id,
-            model=draft.model,
             prompt=draft.prompt,
-            kind=draft.kind,
+            model=draft.model or None,
+            kind=draft.kind,  # type: ignore[arg-type]
             image_path=draft.image_path or None,
-            shape=draft.shape or None,
+            aspect_ratio=None if by_size else (draft.shape or None),
+            size=(draft.shape or None) if by_size else None,
             seconds=draft.seconds,
             resolution=draft.resolution or None,
         )
         return int(await self.service.submit(request))
 
+    async def _dialect(self, profile_id: str) -> str:
+        try:
+            return str((await self.service.form_options(profile_id)).dialect)
+        except Exception:  # the submit itself will say what is wrong with the profile
+            return ""
+
     async def rows(self, limit: int = 5000) -> list[VideoRow]:
-        return [row_from_job(job) for job in await self.service.jobs(limit=limit)]
+        from app.core.services.videos import VideoFilter
+
+        views = await self.service.list_jobs(VideoFilter(limit=limit))
+        return [row_from_view(v) for v in views]
 
     def on_row(self, listener: RowListener) -> Callable[[], None]:
         def forward(event: Any) -> None:
-            job = getattr(event, "job", event)
-            if job is not None:
-                listener(row_from_job(job))
+            if event.what == "removed" or event.view is None:
+                listener(VideoRow(event.job_id, "removed", "removed", 0.0, 0.0))
+            else:
+                listener(row_from_view(event.view))
 
-        return self.service.on_event(forward)
+        return self.service.subscribe(forward)
 
     async def cancel(self, job_id: int) -> str:
-        said = await self.service.cancel(job_id)
-        return said if isinstance(said, str) else ""
+        outcome = await self.service.cancel(job_id)
+        return str(getattr(outcome, "message", "") or "")
 
     async def retry(self, job_id: int) -> int:
         return int(await self.service.retry(job_id))
@@ -72,10 +86,4 @@ class ServicePort:
         await self.service.remove(job_id, delete_file=delete_file)
 
     async def poster(self, row: VideoRow) -> str:
-        if row.poster_path:
-            return row.poster_path
-        getter = getattr(self.service, "poster_path", None)
-        if getter is None:
-            return ""
-        path = await getter(row.job_id)
-        return str(path) if path else ""
+        return row.poster_path

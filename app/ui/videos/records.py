@@ -21,6 +21,7 @@ __all__ = [
     "draft_from_params",
     "format_elapsed",
     "row_from_job",
+    "row_from_view",
     "status_word",
 ]
 
@@ -44,7 +45,9 @@ class DialectOptions:
 
 
 DIALECT_OPTIONS: dict[str, DialectOptions] = {
-    "tasks": DialectOptions("tasks", "Aspect ratio", ("LANDSCAPE", "PORTRAIT")),
+    # The same words as the service's `form_options` (app.core.services.videos._FORM_OPTIONS);
+    # the form asks the service when it can and falls back to these.
+    "tasks": DialectOptions("tasks", "Aspect ratio", ("LANDSCAPE", "PORTRAIT", "SQUARE")),
     "openai": DialectOptions(
         "openai",
         "Size",
@@ -52,8 +55,8 @@ DIALECT_OPTIONS: dict[str, DialectOptions] = {
         durations=("4", "8", "12"),
         duration_label="Seconds",
     ),
-    "gemini": DialectOptions(
-        "gemini",
+    "veo": DialectOptions(
+        "veo",
         "Aspect ratio",
         ("16:9", "9:16"),
         durations=("4", "6", "8"),
@@ -64,13 +67,9 @@ DIALECT_OPTIONS: dict[str, DialectOptions] = {
 
 
 def dialect_of(profile: Any) -> str:
-    """The video dialect a profile speaks: "tasks", "openai", "gemini", or "" (no video)."""
+    """The video dialect a profile speaks: "tasks", "openai", "veo", or "" (no video)."""
     video = str(getattr(profile, "video_dialect", "") or "")
-    if video in DIALECT_OPTIONS:
-        return video
-    if str(getattr(profile, "dialect", "")) == "gemini":
-        return "gemini"  # Veo's long-running operations live on every Gemini endpoint
-    return ""
+    return video if video in DIALECT_OPTIONS else ""
 
 
 @dataclass(frozen=True)
@@ -201,6 +200,37 @@ def row_from_job(job: Any) -> VideoRow:
         video_path=str(_first(result, "video_path", "path", "file", default="")),
         poster_path=str(_first(result, "poster_path", "poster", "thumbnail_path", default="")),
         retry_of=int(retry_of) if isinstance(retry_of, int | str) and str(retry_of).isdigit() else None,
+    )
+
+
+def row_from_view(view: Any) -> VideoRow:
+    """The service's `VideoJobView` as a queue row (progress 0..100 there, 0..1 here)."""
+    req = view.request
+    seconds = getattr(req, "seconds", None)
+    draft = VideoDraft(
+        profile_id=str(view.profile_id or ""),
+        model=str(view.model or getattr(req, "model", "") or ""),
+        prompt=str(view.prompt or ""),
+        kind=str(view.kind or TEXT_TO_VIDEO),
+        image_path=str(getattr(req, "image_path", "") or ""),
+        shape=str(getattr(req, "size", None) or getattr(req, "aspect_ratio", None) or ""),
+        seconds=int(seconds) if seconds else None,
+        resolution=str(getattr(req, "resolution", "") or ""),
+    )
+    state = str(view.state)
+    status = status_word(state, str(view.provider_status or "")) if state == "running" else state
+    return VideoRow(
+        job_id=int(view.id),
+        state=state,
+        status=status,
+        created_at=float(view.created_at),
+        updated_at=float(view.updated_at),
+        draft=draft,
+        progress=None if view.progress is None else max(0.0, min(1.0, float(view.progress) / 100)),
+        error=str(view.error or ""),
+        video_path=str(view.file_path or ""),
+        poster_path=str(view.poster_path or ""),
+        retry_of=view.retry_of,
     )
 
 

@@ -9,6 +9,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.core.errors import SwitchboardError
+
+# What QtMultimedia's FFmpeg backend says on a machine without audio/GPU libraries (CI,
+# offscreen): noise, not a failure of ours. Modules that play or grab frames ignore it.
+MULTIMEDIA_NOISE = (
+    r"Couldn't (load|resolve) ",
+    r"propagateSizeHints",
+    r"No RHI backend",
+    r"No HW decoder",
+    r"Using Qt multimedia with FFmpeg",
+)
 from app.ui.videos.records import VideoDraft, VideoRow, status_word
 
 
@@ -24,7 +34,7 @@ class FakeProfile:
 PROFILES = [
     FakeProfile("gw", "Gateway", "openai"),
     FakeProfile("tasks", "Task host", "tasks", default_models={"video": "veo-fast"}),
-    FakeProfile("gem", "Gemini", "none", "gemini", default_models={"video": "veo-3.0"}),
+    FakeProfile("gem", "Gemini", "veo", "gemini", default_models={"video": "veo-3.0"}),
     FakeProfile("chat", "Chat only", "none", "openai", default_models={}),
 ]
 
@@ -110,3 +120,41 @@ def rows(n: int, *, active_every: int = 5) -> list[VideoRow]:
             )
         )
     return out
+
+
+async def until(model: Any, predicate: Callable[[], bool], timeout: float = 15.0) -> None:
+    """Wait, on the loop, until `predicate()` holds; checked after each change of `model`."""
+    import asyncio
+
+    if predicate():
+        return
+    fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def check(*_args: Any) -> None:
+        if not fut.done() and predicate():
+            fut.set_result(None)
+
+    signals = (model.dataChanged, model.rowsInserted, model.rowsRemoved, model.modelReset)
+    for s in signals:
+        s.connect(check)
+    try:
+        await asyncio.wait_for(fut, timeout)
+    finally:
+        for s in signals:
+            s.disconnect(check)
+
+
+async def signal_once(signal: Any, timeout: float = 10.0) -> tuple[Any, ...]:
+    import asyncio
+
+    fut: asyncio.Future[tuple[Any, ...]] = asyncio.get_running_loop().create_future()
+
+    def got(*args: Any) -> None:
+        if not fut.done():
+            fut.set_result(args)
+
+    signal.connect(got)
+    try:
+        return await asyncio.wait_for(fut, timeout)
+    finally:
+        signal.disconnect(got)
