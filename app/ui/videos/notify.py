@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QApplication, QSystemTrayIcon
+from PySide6.QtWidgets import QApplication, QStyle, QSystemTrayIcon
 
 from app.ui.videos.records import VideoRow
 
@@ -52,6 +52,8 @@ class CompletionNotifier:
         if self.tray is None:
             app: Any = QApplication.instance()
             icon = self._icon or (app.windowIcon() if app is not None else QIcon())
+            if icon.isNull() and app is not None:  # a tray entry needs some icon to show
+                icon = app.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay)
             self.tray = QSystemTrayIcon(icon)
             self.tray.setToolTip("Switchboard")
             self.tray.show()

@@ -18,6 +18,9 @@ MULTIMEDIA_NOISE = (
     r"No RHI backend",
     r"No HW decoder",
     r"Using Qt multimedia with FFmpeg",
+    r"PulseAudioService",  # no sound server here
+    r"This plugin does not support setParent",  # offscreen: a full-screen video widget
+    r"systemTrayWindowChanged",  # offscreen has no tray window
 )
 from app.ui.videos.records import VideoDraft, VideoRow, status_word
 
