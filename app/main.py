@@ -409,6 +409,10 @@ async def _main(
     if args.demo:
         await activate_demo(ctx)
     window.start_background_checks()
+    if getattr(ctx, "videos", None) is not None and not ctx.db.read_only:
+        # After the window is up (issue 11): unfinished video jobs resume polling or
+        # downloading, or are reconciled; never before the first paint.
+        ctx.spawn(ctx.videos.recover())
     ready_at = time.time()
     if os.environ.get("SWITCHBOARD_REPORT_READY"):
         # For tests and drivers that start the app and must know when it is up (no polling).
@@ -699,6 +703,19 @@ def build_context(
     )
     chat = ChatService(threads, clients.get)
     tasks = TaskOwner("app", on_error=on_task_error)
+    # Durable jobs (issue 10) and the video queue on them (issue 11).
+    from app.core.jobs import JobEngine, JobStore
+    from app.core.services.videos import VideoService
+
+    jobs = JobEngine(JobStore(db), on_error=on_task_error)
+    videos = VideoService(
+        db,
+        jobs,
+        clients,
+        data_dir / "videos",
+        timeout=_setting_seconds(settings, "videos/timeout_s", 2 * 3600.0),
+        on_error=on_task_error,
+    )
 
     try:
         profile_list = profiles.load()
@@ -724,11 +741,22 @@ def build_context(
         events=events,
         profile_list=profile_list,
         active_profile_id=active,
+        jobs=jobs,
+        videos=videos,
     )
     ctx_ref.append(weakref.ref(ctx))
     if events_msg:
         _post_status(events, events_msg)
     return ctx
+
+
+def _setting_seconds(settings: Any, key: str, default: float) -> float:
+    """A positive number of seconds from the settings, else `default`."""
+    try:
+        value = float(settings.value(key, default))
+    except (TypeError, ValueError):
+        return default
+    return value if value > 0 else default
 
 
 def _post_status(events: Any, text: str) -> None:
@@ -745,7 +773,14 @@ async def shutdown_context(ctx: Any, *, before_db: Any = None) -> None:
     """
     import asyncio
 
-    stages = [ctx.tasks.aclose, ctx.clients.aclose]
+    stages = [ctx.tasks.aclose]
+    # Services, then the job engine (it stops the jobs and leaves their rows for the next
+    # start), then the HTTP clients they used.
+    if getattr(ctx, "videos", None) is not None:
+        stages.append(ctx.videos.aclose)
+    if getattr(ctx, "jobs", None) is not None:
+        stages.append(ctx.jobs.aclose)
+    stages.append(ctx.clients.aclose)
     if before_db is not None:
         stages.append(before_db)
     errors: list[BaseException] = []

@@ -1297,10 +1297,11 @@ class MediaStream:
         self.url = str(response.url)
         self.content_type = self.headers.get("content-type", "").split(";")[0].strip().lower()
 
-    async def chunks(self, size: int = 256 * 1024) -> AsyncIterator[bytes]:
+    async def chunks(self) -> AsyncIterator[bytes]:
         """The body as it arrives; a dropped connection is a ConnectError-like ProviderError."""
         try:
-            async for chunk in self._response.aiter_raw(size):
+            # No chunk size: httpx would hold bytes back until it had that many.
+            async for chunk in self._response.aiter_raw():
                 yield chunk
         except httpx.HTTPError as exc:
             raise StreamInterruptedError(

@@ -14,11 +14,13 @@ from PySide6.QtCore import QObject, QSettings, Signal
 
 if TYPE_CHECKING:
     from app.core.demo.server import DemoServer
+    from app.core.jobs import JobEngine
     from app.core.providers import ProfileRepository, ProviderProfile
     from app.core.secrets import SecretStore
     from app.core.services.chat import ChatService
     from app.core.services.clients import ClientPool
     from app.core.services.tasks import TaskOwner
+    from app.core.services.videos import VideoService
     from app.core.store.db import Database
     from app.core.store.threads import ThreadRepository
 
@@ -54,6 +56,9 @@ class AppContext:
     # Profiles as loaded; the settings dialog replaces this list and emits profilesChanged.
     profile_list: list["ProviderProfile"] = field(default_factory=list)
     active_profile_id: str = ""
+    # Durable jobs (issue 10) and the video queue (issue 11); None in contexts built by tests.
+    jobs: "JobEngine | None" = None
+    videos: "VideoService | None" = None
 
     def active_profile(self) -> "ProviderProfile | None":
         for p in self.profile_list:

@@ -874,6 +874,9 @@ class VideoService:
                 handle = await asyncio.to_thread(open, part, "ab" if resumed else "wb")
                 try:
                     head = b""
+                    pending: list[bytes] = []
+                    pending_size = 0
+                    last_write = time.monotonic()
                     if resumed:
                         head = await asyncio.to_thread(_read_head, part)
                     async for chunk in stream.chunks():
@@ -889,9 +892,17 @@ class VideoService:
                             raise MalformedResponseError(
                                 "The video is larger than the download limit, so it was not saved."
                             )
-                        await asyncio.to_thread(handle.write, chunk)
+                        # Coalesced: one worker-thread write per 256 KB or quarter second,
+                        # not one per network read (a slow link delivers tiny reads).
+                        pending.append(chunk)
+                        pending_size += len(chunk)
+                        now = time.monotonic()
+                        if pending_size >= 256 * 1024 or now - last_write >= 0.25:
+                            await asyncio.to_thread(_write_all, handle, pending)
+                            pending, pending_size, last_write = [], 0, now
                         if total:
                             await ctx.progress(min(1.0, received / total), "downloading")
+                    await asyncio.to_thread(_write_all, handle, pending)
                     await asyncio.to_thread(_flush, handle)
                 finally:
                     await asyncio.to_thread(handle.close)
@@ -957,6 +968,12 @@ def _size_or_zero(path: Path) -> int:
 def _read_head(path: Path) -> bytes:
     with open(path, "rb") as handle:
         return handle.read(16)
+
+
+def _write_all(handle: Any, pieces: list[bytes]) -> None:
+    for piece in pieces:
+        handle.write(piece)
+    handle.flush()  # on disk (in the OS) now, so a kill keeps it for the Range resume
 
 
 def _flush(handle: Any) -> None:
