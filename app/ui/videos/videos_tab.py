@@ -76,7 +76,9 @@ class VideosTab(QWidget):
         form_scroll.setWidgetResizable(True)
         form_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         form_scroll.setWidget(self.form)
-        form_scroll.setMinimumWidth(300)
+        # Vertical scrolling only: a sideways scroll bar under a form is never what one wants.
+        form_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        form_scroll.setMinimumWidth(self.form.minimumSizeHint().width() + 4)
         self.right = QSplitter(Qt.Orientation.Vertical)
         queue_box = QWidget()
         queue_layout = QVBoxLayout(queue_box)

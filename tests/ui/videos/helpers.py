@@ -57,7 +57,9 @@ class FakePort:
     def add(self, draft: VideoDraft, state: str = "running", **kw: Any) -> VideoRow:
         job_id = next(self._ids)
         self.now += 1
-        row = VideoRow(job_id, state, status_word(state, kw.pop("raw", "")), self.now, self.now, draft, **kw)
+        # A job first seen finished took a while (elapsed is frozen at its end).
+        end = self.now if state in ("submitting", "queued", "running", "downloading") else self.now + 83
+        row = VideoRow(job_id, state, status_word(state, kw.pop("raw", "")), self.now, end, draft, **kw)
         self._rows[job_id] = row
         self._emit(row)
         return row
