@@ -44,7 +44,11 @@ def _launch(data_dir: str) -> tuple[float, float]:
     start = time.time()
     proc = subprocess.Popen(
         [sys.executable, "-m", "app", "--data-dir", data_dir, "--quit-after-paint", "--no-detect"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_env(), cwd=ROOT, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=_env(),
+        cwd=ROOT,
+        text=True,
     )
     assert proc.stdout is not None
     painted = ready = float("nan")
@@ -74,8 +78,10 @@ def _insert_jobs(data_dir: Path, n: int, *, finished: bool) -> None:
             for i in range(n):
                 profile = PROFILES[i % len(PROFILES)]
                 request = VideoSubmitRequest(
-                    profile_id=profile, prompt=f"job {i}: a paper boat drifting across a pond at dawn",
-                    model="demo-video", aspect_ratio="16:9",
+                    profile_id=profile,
+                    prompt=f"job {i}: a paper boat drifting across a pond at dawn",
+                    model="demo-video",
+                    aspect_ratio="16:9",
                 )
                 job = await store.create(VIDEO_KIND, request.to_json(), owner_key=profile)
                 if finished and i % 3 == 0:
@@ -83,8 +89,12 @@ def _insert_jobs(data_dir: Path, n: int, *, finished: bool) -> None:
                 elif finished and i % 3 == 1:
                     await store.update(job.id, state="failed", error="The provider refused it.")
                 else:
-                    await store.update(job.id, state="running", provider_task_id=f"task-{i}",
-                                       may_have_reached_provider=True)
+                    await store.update(
+                        job.id,
+                        state="running",
+                        provider_task_id=f"task-{i}",
+                        may_have_reached_provider=True,
+                    )
         finally:
             db.close()
 
@@ -106,9 +116,10 @@ def _make_unfinished(data_dir: Path) -> int:
 
 
 def startup_rows(repeats: int = 7) -> list[Row]:
-    with tempfile.TemporaryDirectory(prefix="sb-vid-empty-") as empty, tempfile.TemporaryDirectory(
-        prefix="sb-vid-200-"
-    ) as busy:
+    with (
+        tempfile.TemporaryDirectory(prefix="sb-vid-empty-") as empty,
+        tempfile.TemporaryDirectory(prefix="sb-vid-200-") as busy,
+    ):
         for d in (empty, busy):
             _launch(d)  # creates the database (and warms the page cache)
         _insert_jobs(Path(busy), UNFINISHED, finished=False)
@@ -128,12 +139,18 @@ def startup_rows(repeats: int = 7) -> list[Row]:
     return [
         Row(
             f"videos: first paint with {UNFINISHED} unfinished jobs vs empty queue",
-            paint_ratio, "x", "<= 1.1", paint_ratio <= 1.1,
+            paint_ratio,
+            "x",
+            "<= 1.1",
+            paint_ratio <= 1.1,
             f"{med['busy'][0] * 1000:.0f} ms vs {med['empty'][0] * 1000:.0f} ms (median of {repeats})",
         ),
         Row(
             f"videos: composer ready with {UNFINISHED} unfinished jobs vs empty queue",
-            ready_ratio, "x", "<= 1.1", ready_ratio <= 1.1,
+            ready_ratio,
+            "x",
+            "<= 1.1",
+            ready_ratio <= 1.1,
             f"{med['busy'][1] * 1000:.0f} ms vs {med['empty'][1] * 1000:.0f} ms (median of {repeats})",
         ),
     ]
@@ -198,18 +215,26 @@ def panel_rows(repeats: int = 7) -> list[Row]:
         _insert_jobs(Path(d), PANEL_JOBS, finished=True)
         out = subprocess.run(
             [sys.executable, "-m", "benchmarks.videos_ui", "--child-panel", d, str(repeats)],
-            capture_output=True, text=True, env=_env(), cwd=ROOT, timeout=300,
+            check=False,
+            capture_output=True,
+            text=True,
+            env=_env(),
+            cwd=ROOT,
+            timeout=300,
         )
     line = next((x for x in out.stdout.splitlines() if x.startswith("result ")), None)
     if line is None:
         raise RuntimeError(f"the panel child failed: {out.stderr[-2000:]}")
-    result = json.loads(line[len("result "):])
+    result = json.loads(line[len("result ") :])
     ms = statistics.median(result["times"]) * 1000
     ok = ms <= 100 and result["shown"] == PANEL_JOBS
     return [
         Row(
             f"videos: {PANEL_JOBS} jobs in the queue panel, listed and painted",
-            ms, "ms", "<= 100", ok,
+            ms,
+            "ms",
+            "<= 100",
+            ok,
             f"service list + rows + first paint; {result['shown']} shown; median of {repeats}",
         )
     ]

@@ -11,7 +11,9 @@ __all__ = ["ask_save_path", "ask_yes_no"]
 
 
 async def ask_yes_no(parent: QWidget | None, title: str, text: str, yes: str) -> bool:
-    box = QMessageBox(QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.Cancel, parent)
+    box = QMessageBox(
+        QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.Cancel, parent
+    )
     yes_button = box.addButton(yes, QMessageBox.ButtonRole.DestructiveRole)
     box.setDefaultButton(QMessageBox.StandardButton.Cancel)  # a stray Enter never deletes
     done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()

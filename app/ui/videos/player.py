@@ -182,7 +182,9 @@ class PlayerWidget(QWidget):
     def _on_position(self, ms: int) -> None:
         if not self.position.isSliderDown():
             self.position.setValue(ms)
-        self.time_label.setText(f"{format_elapsed(ms / 1000)} / {format_elapsed(self.player.duration() / 1000)}")
+        self.time_label.setText(
+            f"{format_elapsed(ms / 1000)} / {format_elapsed(self.player.duration() / 1000)}"
+        )
 
     def _on_duration(self, ms: int) -> None:
         self.position.setRange(0, ms)
@@ -190,13 +192,16 @@ class PlayerWidget(QWidget):
 
     def _on_state(self, state: QMediaPlayer.PlaybackState) -> None:
         playing = state == QMediaPlayer.PlaybackState.PlayingState
-        icon = QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
+        icon = (
+            QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
+        )
         self.play_button.setIcon(self.style().standardIcon(icon))
         self.play_button.setAccessibleName("Pause" if playing else "Play")
 
     def _on_error(self, _error: QMediaPlayer.Error, text: str) -> None:
-        self.problem.emit(f"This video cannot be played here: {text or 'unknown format'}. "
-                          "Try Open externally.")
+        self.problem.emit(
+            f"This video cannot be played here: {text or 'unknown format'}. Try Open externally."
+        )
 
     def _close(self) -> None:
         self.stop()

@@ -55,9 +55,11 @@ class ServicePort:
         return int(await self.service.submit(request))
 
     async def _dialect(self, profile_id: str) -> str:
+        from app.core.errors import SwitchboardError
+
         try:
             return str((await self.service.form_options(profile_id)).dialect)
-        except Exception:  # the submit itself will say what is wrong with the profile
+        except SwitchboardError:  # the submit itself will say what is wrong with the profile
             return ""
 
     async def rows(self, limit: int = 5000) -> list[VideoRow]:

@@ -103,11 +103,7 @@ class PosterCache(QObject):
         if pix is not None:
             self._pixmaps.move_to_end(row.job_id)
             return pix
-        if (
-            row.finished_ok
-            and row.job_id not in self._pending
-            and row.job_id not in self._failed
-        ):
+        if row.finished_ok and row.job_id not in self._pending and row.job_id not in self._failed:
             self._pending.add(row.job_id)
             self._spawn(self._load(row))
         return None
@@ -156,7 +152,9 @@ class PosterCache(QObject):
         if cached is not None:
             await asyncio.to_thread(_save, small, cached)
         return small.scaled(
-            self._size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+            self._size,
+            Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.SmoothTransformation,
         )
 
 

@@ -26,6 +26,7 @@ ROW_ROLE = int(Qt.ItemDataRole.UserRole) + 1
 STATE_ROLE = int(Qt.ItemDataRole.UserRole) + 2
 
 _Index = QModelIndex | QPersistentModelIndex
+_ROOT = QModelIndex()
 
 
 def _key(row: VideoRow) -> tuple[float, int]:
@@ -40,7 +41,7 @@ class QueueModel(QAbstractListModel):
 
     # -- Qt --
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:
+    def rowCount(self, parent: _Index = _ROOT) -> int:
         return 0 if parent.isValid() else len(self._rows)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:

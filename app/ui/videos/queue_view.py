@@ -83,12 +83,17 @@ class QueueDelegate(QStyledItemDelegate):
         self.profile_name = profile_name
         self.clock = clock
 
-    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
+    def sizeHint(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QSize:
         line = option.fontMetrics.lineSpacing()
         return QSize(320, max(POSTER_SIZE.height(), 3 * line) + 2 * self.PAD)
 
     def paint(
-        self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+        self,
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
     ) -> None:
         row: VideoRow | None = index.data(ROW_ROLE)
         if row is None:
@@ -96,10 +101,14 @@ class QueueDelegate(QStyledItemDelegate):
         painter.save()
         style = option.widget.style() if option.widget else None
         if style is not None:
-            style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, option, painter, option.widget)
+            style.drawPrimitive(
+                QStyle.PrimitiveElement.PE_PanelItemViewItem, option, painter, option.widget
+            )
         pal: QPalette = option.palette
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        text_color = pal.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text)
+        text_color = pal.color(
+            QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
+        )
         muted = QColor(text_color)
         muted.setAlpha(170)
         r = option.rect.adjusted(self.PAD, self.PAD, -self.PAD, -self.PAD)
@@ -130,21 +139,35 @@ class QueueDelegate(QStyledItemDelegate):
         painter.setFont(bold)
         painter.setPen(text_color)
         prompt = fm.elidedText(
-            " ".join(row.draft.prompt.split()), Qt.TextElideMode.ElideRight, max(10, width - status_w)
+            " ".join(row.draft.prompt.split()),
+            Qt.TextElideMode.ElideRight,
+            max(10, width - status_w),
         )
-        painter.drawText(QRect(x + status_w, r.top(), width - status_w, line), Qt.AlignmentFlag.AlignVCenter, prompt)
+        painter.drawText(
+            QRect(x + status_w, r.top(), width - status_w, line),
+            Qt.AlignmentFlag.AlignVCenter,
+            prompt,
+        )
         # Line 2: profile · model · elapsed · progress.
-        parts = [self.profile_name(row.draft.profile_id), row.draft.model, format_elapsed(row.elapsed(self.clock()))]
+        parts = [
+            self.profile_name(row.draft.profile_id),
+            row.draft.model,
+            format_elapsed(row.elapsed(self.clock())),
+        ]
         if row.progress is not None and row.active:
             parts.append(f"{round(row.progress * 100)}%")
-        meta = fm.elidedText("  ·  ".join(p for p in parts if p), Qt.TextElideMode.ElideRight, width)
+        meta = fm.elidedText(
+            "  ·  ".join(p for p in parts if p), Qt.TextElideMode.ElideRight, width
+        )
         painter.setPen(muted)
         painter.drawText(QRect(x, r.top() + line, width, line), Qt.AlignmentFlag.AlignVCenter, meta)
         # Line 3: the provider's error, or a progress bar while it is known.
         if row.error and not row.active:
             err = fm.elidedText(" ".join(row.error.split()), Qt.TextElideMode.ElideRight, width)
             painter.setPen(QColor(STATUS_COLORS["failed"]) if not selected else text_color)
-            painter.drawText(QRect(x, r.top() + 2 * line, width, line), Qt.AlignmentFlag.AlignVCenter, err)
+            painter.drawText(
+                QRect(x, r.top() + 2 * line, width, line), Qt.AlignmentFlag.AlignVCenter, err
+            )
         elif row.active and row.progress is not None:
             bar = QRect(x, r.top() + 2 * line + line // 3, min(width, 240), max(3, line // 4))
             painter.fillRect(bar, pal.color(QPalette.ColorRole.Mid))
@@ -305,7 +328,9 @@ class QueuePanel(QWidget):
     def _on_rows_changed(self, *_args: object) -> None:
         shown = self.proxy.rowCount()
         total = self.model.rowCount()
-        self.count_label.setText(f"{total} job{'s' if total != 1 else ''}" if shown == total else f"{shown} of {total}")
+        self.count_label.setText(
+            f"{total} job{'s' if total != 1 else ''}" if shown == total else f"{shown} of {total}"
+        )
         empty = total == 0
         self.list.setVisible(not empty)
         self.empty_label.setVisible(empty)
@@ -339,7 +364,11 @@ class QueuePanel(QWidget):
         from PySide6.QtCore import QEvent
         from PySide6.QtGui import QKeyEvent
 
-        if obj is self.list and isinstance(event, QKeyEvent) and event.type() == QEvent.Type.KeyPress:
+        if (
+            obj is self.list
+            and isinstance(event, QKeyEvent)
+            and event.type() == QEvent.Type.KeyPress
+        ):
             if event.key() == Qt.Key.Key_Delete:
                 self._request("remove")
                 return True

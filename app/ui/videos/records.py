@@ -199,7 +199,9 @@ def row_from_job(job: Any) -> VideoRow:
         error=str(job.error or ""),
         video_path=str(_first(result, "video_path", "path", "file", default="")),
         poster_path=str(_first(result, "poster_path", "poster", "thumbnail_path", default="")),
-        retry_of=int(retry_of) if isinstance(retry_of, int | str) and str(retry_of).isdigit() else None,
+        retry_of=int(retry_of)
+        if isinstance(retry_of, int | str) and str(retry_of).isdigit()
+        else None,
     )
 
 

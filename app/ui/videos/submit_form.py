@@ -267,7 +267,7 @@ class SubmitForm(QWidget):
         )
 
     def set_draft(self, draft: VideoDraft) -> None:
-        """"Use these settings": the form as the job was asked (a missing profile is kept out)."""
+        """ "Use these settings": the form as the job was asked (a missing profile is kept out)."""
         i = self.profile_combo.findData(draft.profile_id)
         if i >= 0:
             self.profile_combo.setCurrentIndex(i)
@@ -284,8 +284,11 @@ class SubmitForm(QWidget):
             j = combo.findText(value) if value else -1
             if j >= 0:
                 combo.setCurrentIndex(j)
-        self.show_error("" if i >= 0 or not draft.profile_id else
-                        "That job's profile no longer exists; choose one above.")
+        self.show_error(
+            ""
+            if i >= 0 or not draft.profile_id
+            else "That job's profile no longer exists; choose one above."
+        )
         self.prompt.setFocus()
 
     def problem(self) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QUrl, Qt
+from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QScrollArea, QSplitter, QVBoxLayout, QWidget
 
@@ -65,7 +65,9 @@ class VideosTab(QWidget):
         self.form = SubmitForm()
         self.model = QueueModel(self)
         self.posters = PosterCache(port, spawn, cache_dir, parent=self)
-        self.panel = QueuePanel(self.model, self.posters, profile_name=self._profile_name, clock=clock)
+        self.panel = QueuePanel(
+            self.model, self.posters, profile_name=self._profile_name, clock=clock
+        )
         self.player: PlayerWidget | None = None
         self.player_holder = QWidget()
         self.player_holder.setAccessibleName("Player")
@@ -99,7 +101,9 @@ class VideosTab(QWidget):
 
         self.effects = effects or Effects(
             confirm=lambda title, text, yes: ask_yes_no(self, title, text, yes),
-            ask_save_path=lambda suggested: ask_save_path(self, "Save video as", suggested, VIDEO_FILTER),
+            ask_save_path=lambda suggested: ask_save_path(
+                self, "Save video as", suggested, VIDEO_FILTER
+            ),
             open_url=lambda path: QDesktopServices.openUrl(QUrl.fromLocalFile(path)),
             reveal=reveal_in_file_manager,
             copy_text=lambda text: QGuiApplication.clipboard().setText(text),

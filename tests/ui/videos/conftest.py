@@ -59,8 +59,13 @@ def video_service(real_ctx: Any, arun: Callable[..., Any]) -> Iterator[Any]:
 
     engine = JobEngine(JobStore(real_ctx.db))
     service = VideoService(
-        real_ctx.db, engine, real_ctx.clients, real_ctx.data_dir / "videos",
-        poll_initial=0.02, poll_max=0.1, poll_budget=60_000.0,
+        real_ctx.db,
+        engine,
+        real_ctx.clients,
+        real_ctx.data_dir / "videos",
+        poll_initial=0.02,
+        poll_max=0.1,
+        poll_budget=60_000.0,
     )
     try:
         yield service

@@ -58,8 +58,14 @@ class FakePort:
         job_id = next(self._ids)
         self.now += 1
         # A job first seen finished took a while (elapsed is frozen at its end).
-        end = self.now if state in ("submitting", "queued", "running", "downloading") else self.now + 83
-        row = VideoRow(job_id, state, status_word(state, kw.pop("raw", "")), self.now, end, draft, **kw)
+        end = (
+            self.now
+            if state in ("submitting", "queued", "running", "downloading")
+            else self.now + 83
+        )
+        row = VideoRow(
+            job_id, state, status_word(state, kw.pop("raw", "")), self.now, end, draft, **kw
+        )
         self._rows[job_id] = row
         self._emit(row)
         return row
@@ -67,7 +73,11 @@ class FakePort:
     def advance(self, job_id: int, state: str, raw: str = "", **kw: Any) -> VideoRow:
         self.now += 1
         row = dataclasses.replace(
-            self._rows[job_id], state=state, status=status_word(state, raw), updated_at=self.now, **kw
+            self._rows[job_id],
+            state=state,
+            status=status_word(state, raw),
+            updated_at=self.now,
+            **kw,
         )
         self._rows[job_id] = row
         self._emit(row)
@@ -118,7 +128,11 @@ def rows(n: int, *, active_every: int = 5) -> list[VideoRow]:
         state = "running" if i % active_every == 0 else ("failed" if i % 7 == 0 else "completed")
         out.append(
             VideoRow(
-                i, state, state, float(i), float(i) + 30,
+                i,
+                state,
+                state,
+                float(i),
+                float(i) + 30,
                 VideoDraft("gw", "sora-2", f"prompt number {i}: a fox runs through snow"),
                 progress=0.4 if state == "running" else None,
                 error="The provider refused the prompt." if state == "failed" else "",

@@ -17,7 +17,11 @@ def test_only_video_profiles_and_their_fields(make_tab: Any) -> None:
     form.profile_combo.setCurrentIndex(ids.index("gw"))
     assert form.shape_combo.accessibleName() == "Size"
     assert form.shape_combo.itemText(0) == "1280x720"
-    assert [form.duration_combo.itemText(i) for i in range(form.duration_combo.count())] == ["4", "8", "12"]
+    assert [form.duration_combo.itemText(i) for i in range(form.duration_combo.count())] == [
+        "4",
+        "8",
+        "12",
+    ]
     assert not form.form.isRowVisible(form.resolution_combo)
     assert form.model_combo.currentText() == "sora-2"
     form.profile_combo.setCurrentIndex(ids.index("tasks"))
@@ -32,12 +36,18 @@ def test_only_video_profiles_and_their_fields(make_tab: Any) -> None:
     form.prompt.setPlainText("  waves at night ")
     d = form.draft()
     assert (d.profile_id, d.model, d.prompt, d.shape, d.seconds, d.resolution, d.kind) == (
-        "gem", "veo-3.0", "waves at night", "16:9", 6, "1080p", TEXT_TO_VIDEO,
+        "gem",
+        "veo-3.0",
+        "waves at night",
+        "16:9",
+        6,
+        "1080p",
+        TEXT_TO_VIDEO,
     )
 
 
 def test_no_video_profile_says_so(make_tab: Any) -> None:
-    tab = make_tab(FakePort(), profiles=lambda: [])
+    tab = make_tab(FakePort(), profiles=list)
     tab.show()
     assert tab.form.no_video_label.isVisible()
     assert not tab.form.submit_button.isEnabled()

@@ -27,13 +27,17 @@ def real_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def test_play_pause_seek_volume_loop_full_screen(make_tab: Any, arun: Any, qtbot: Any, real_video: Path) -> None:
+def test_play_pause_seek_volume_loop_full_screen(
+    make_tab: Any, arun: Any, qtbot: Any, real_video: Path
+) -> None:
     from PySide6.QtMultimedia import QMediaPlayer
 
     port = FakePort()
     tab = make_tab(port)
     tab.show()
-    job = port.add(VideoDraft("gw", "sora-2", "test pattern"), "completed", video_path=str(real_video))
+    job = port.add(
+        VideoDraft("gw", "sora-2", "test pattern"), "completed", video_path=str(real_video)
+    )
 
     async def play() -> Any:
         tab.queue.run_action("play", job.job_id)
@@ -100,7 +104,9 @@ def test_completion_notifies_only_when_unfocused(make_tab: Any, arun: Any, tray:
     focused = [True]
     said: list[str] = []
     port = FakePort()
-    tab = make_tab(port, status=said.append, is_focused=lambda: focused[0], tray_available=lambda: tray)
+    tab = make_tab(
+        port, status=said.append, is_focused=lambda: focused[0], tray_available=lambda: tray
+    )
     job = port.add(VideoDraft("gw", "sora-2", "northern lights"), "running")
     port.advance(job.job_id, "completed")
     assert tab.notifier.sent == []  # focused: the queue shows it

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from app.ui.videos.queue_view import actions_for
-from app.ui.videos.records import VideoDraft, row_from_job, status_word
 import pytest
 
+from app.ui.videos.queue_view import actions_for
+from app.ui.videos.records import VideoDraft, row_from_job, status_word
 from tests.ui.videos.helpers import MULTIMEDIA_NOISE, FakePort, rows, signal_once, until
 
 # A fake "video" file makes the poster grab fail: the backend says so; the row just has no poster.
@@ -146,7 +146,9 @@ def test_cancel_retry_copy_reuse_open_reveal(make_tab: Any, arun: Any, tmp_path:
     assert tab.form.shape_combo.currentText() == "PORTRAIT"
 
 
-def test_remove_asks_and_keeps_the_job_when_declined(make_tab: Any, arun: Any, tmp_path: Path) -> None:
+def test_remove_asks_and_keeps_the_job_when_declined(
+    make_tab: Any, arun: Any, tmp_path: Path
+) -> None:
     port = FakePort()
     tab = make_tab(port)
     answers = [False, True]
@@ -210,9 +212,25 @@ def test_row_from_a_job_record() -> None:
     from app.core.jobs import JobRecord
 
     job = JobRecord(
-        7, "video.generate", "running", params={"prompt": "p", "model": "m", "profile_id": "gw",
-        "size": "1280x720", "seconds": "8"}, progress=0.5, result={"provider_status": "in_progress"},
-        created_at=10.0, updated_at=20.0,
+        7,
+        "video.generate",
+        "running",
+        params={
+            "prompt": "p",
+            "model": "m",
+            "profile_id": "gw",
+            "size": "1280x720",
+            "seconds": "8",
+        },
+        progress=0.5,
+        result={"provider_status": "in_progress"},
+        created_at=10.0,
+        updated_at=20.0,
     )
     row = row_from_job(job)
-    assert (row.status, row.draft.shape, row.draft.seconds, row.progress) == ("running", "1280x720", 8, 0.5)
+    assert (row.status, row.draft.shape, row.draft.seconds, row.progress) == (
+        "running",
+        "1280x720",
+        8,
+        0.5,
+    )

@@ -41,7 +41,9 @@ def test_submit_runs_to_completed_with_file_and_poster(
     async def go() -> Any:
         _submit(tab, profile_id, f"a paper boat on a pond ({profile_id})")
         (job_id,) = await signal_once(tab.submit.submitted)
-        await until(tab.model, lambda: (r := tab.model.row_for(job_id)) is not None and not r.active)
+        await until(
+            tab.model, lambda: (r := tab.model.row_for(job_id)) is not None and not r.active
+        )
         row = tab.model.row_for(job_id)
         assert row.state == "completed", row.error
         assert Path(row.video_path).is_file()
@@ -75,7 +77,10 @@ def test_remove_after_confirmation_deletes_the_file(real_tab: Any, arun: Any) ->
     async def go() -> None:
         _submit(tab, "demo-openai", "a lighthouse at dusk")
         (job_id,) = await signal_once(tab.submit.submitted)
-        await until(tab.model, lambda: (r := tab.model.row_for(job_id)) is not None and r.state == "completed")
+        await until(
+            tab.model,
+            lambda: (r := tab.model.row_for(job_id)) is not None and r.state == "completed",
+        )
         path = Path(tab.model.row_for(job_id).video_path)
         assert path.is_file()
         tab.panel.select(job_id)

@@ -71,21 +71,51 @@ def test_videos_tab_screens(theme: str, make_tab: Any, arun: Any, tmp_path: Path
     tab.resize(1280, 800)
     tab.show()
     d = VideoDraft
-    port.add(d("tasks", "veo-fast", "A paper boat drifting across a still pond at dawn, mist", shape="LANDSCAPE"),
-             "completed", video_path=str(video), poster_path=str(poster))
-    port.add(d("gw", "sora-2", "Slow dolly shot through a neon-lit alley in the rain, reflections"),
-             "failed", error="The provider refused this prompt (content policy): moderation_blocked.")
-    port.add(d("gem", "veo-3.0", "Time-lapse of clouds rolling over snowy mountains"),
-             "completed", video_path=str(video))  # no poster: a frame is grabbed
-    port.add(d("gw", "sora-2", "A corgi surfing a small wave, golden hour, handheld camera"),
-             "interrupted", error="The app stopped while this request was being sent; it was not sent again.")
-    port.add(d("tasks", "veo-fast", "Macro shot of ink blooming in water"), "running", raw="WARMING_UP")
-    port.add(d("gem", "veo-3.0", "An old tram climbing a hill in Lisbon, tourists waving"),
-             "running", raw="PROCESSING", progress=0.62)
-    port.add(d("gw", "sora-2", "A hummingbird hovering at a red flower, slow motion"), "running", raw="queued")
+    port.add(
+        d(
+            "tasks",
+            "veo-fast",
+            "A paper boat drifting across a still pond at dawn, mist",
+            shape="LANDSCAPE",
+        ),
+        "completed",
+        video_path=str(video),
+        poster_path=str(poster),
+    )
+    port.add(
+        d("gw", "sora-2", "Slow dolly shot through a neon-lit alley in the rain, reflections"),
+        "failed",
+        error="The provider refused this prompt (content policy): moderation_blocked.",
+    )
+    port.add(
+        d("gem", "veo-3.0", "Time-lapse of clouds rolling over snowy mountains"),
+        "completed",
+        video_path=str(video),
+    )  # no poster: a frame is grabbed
+    port.add(
+        d("gw", "sora-2", "A corgi surfing a small wave, golden hour, handheld camera"),
+        "interrupted",
+        error="The app stopped while this request was being sent; it was not sent again.",
+    )
+    port.add(
+        d("tasks", "veo-fast", "Macro shot of ink blooming in water"), "running", raw="WARMING_UP"
+    )
+    port.add(
+        d("gem", "veo-3.0", "An old tram climbing a hill in Lisbon, tourists waving"),
+        "running",
+        raw="PROCESSING",
+        progress=0.62,
+    )
+    port.add(
+        d("gw", "sora-2", "A hummingbird hovering at a red flower, slow motion"),
+        "running",
+        raw="queued",
+    )
     port.add(d("gw", "sora-2", "Fireworks over a harbour, reflections on the water"), "submitting")
     tab.form.profile_combo.setCurrentIndex(tab.form.profile_combo.findData("gem"))
-    tab.form.prompt.setPlainText("A fox trotting through fresh snow in a birch forest, morning light")
+    tab.form.prompt.setPlainText(
+        "A fox trotting through fresh snow in a birch forest, morning light"
+    )
 
     async def posters() -> None:
         await until(tab.model, lambda: tab.model.rowCount() == 8)
