@@ -57,9 +57,9 @@ from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import parse_qsl, urlsplit
 
 from app.core.demo import gemini_routes, openai_routes
+from app.core.demo import video as video_routes
 from app.core.demo.faults import FaultPlan, FaultRule, RecordedRequest, RequestLog
 from app.core.demo.media import MediaStore
-from app.core.demo import video as video_routes
 from app.core.demo.video import VideoStore
 from app.core.demo.wire import (
     FLAVOURS,

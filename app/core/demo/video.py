@@ -474,7 +474,7 @@ def create_veo(req: DemoRequest, ctx: DemoServer, model: str) -> Reply:
         "personGeneration", "numberOfVideos", "sampleCount",
     }
     if unknown:
-        raise BadRequest(f"Invalid JSON payload received. Unknown name \"{sorted(unknown)[0]}\".")
+        raise BadRequest(f"Invalid JSON payload received. Unknown name \"{min(unknown)}\".")
     image = instances[0].get("image")
     if image is not None and not (isinstance(image, dict) and image.get("bytesBase64Encoded")):
         raise BadRequest("'image' needs bytesBase64Encoded and mimeType.", 400)

@@ -52,7 +52,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import os
 import random
 import re
@@ -83,7 +82,6 @@ from app.core.protocol.types import VideoRequest, VideoState, VideoTask
 from app.core.protocol.video import (
     AnyVideoDialect,
     OpenAIVideoDialect,
-    TasksVideoDialect,
     VeoVideoDialect,
     sniff_video_type,
 )
@@ -95,8 +93,8 @@ from app.core.store.videos import VideoJobQuery, VideoJobRepository
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "CancelOutcome",
     "VIDEO_KIND",
+    "CancelOutcome",
     "VideoEvent",
     "VideoFilter",
     "VideoFormOptions",
@@ -237,23 +235,23 @@ VideoListener = Callable[[VideoEvent], None]
 
 
 _FORM_OPTIONS: dict[str, dict[str, Any]] = {
-    "tasks": dict(aspect_ratios=("LANDSCAPE", "PORTRAIT", "SQUARE"), supports_image=True),
-    "openai": dict(
-        sizes=("1280x720", "720x1280", "1792x1024", "1024x1792"),
-        durations=(4, 8, 12),
-        supports_image=True,
-        supports_remix=True,
-        supports_cancel=True,
-        has_thumbnail=True,
-    ),
-    "veo": dict(
-        aspect_ratios=("16:9", "9:16"),
-        durations=(4, 6, 8),
-        resolutions=("720p", "1080p"),
-        supports_image=True,
-        supports_negative_prompt=True,
-        supports_seed=True,
-    ),
+    "tasks": {"aspect_ratios": ("LANDSCAPE", "PORTRAIT", "SQUARE"), "supports_image": True},
+    "openai": {
+        "sizes": ("1280x720", "720x1280", "1792x1024", "1024x1792"),
+        "durations": (4, 8, 12),
+        "supports_image": True,
+        "supports_remix": True,
+        "supports_cancel": True,
+        "has_thumbnail": True,
+    },
+    "veo": {
+        "aspect_ratios": ("16:9", "9:16"),
+        "durations": (4, 6, 8),
+        "resolutions": ("720p", "1080p"),
+        "supports_image": True,
+        "supports_negative_prompt": True,
+        "supports_seed": True,
+    },
 }
 
 # The input image of an image-to-video request is sent inline: keep it to what providers take.
@@ -478,7 +476,7 @@ class VideoService:
             return CancelOutcome(
                 job_id, False,
                 "Cancelled before the provider confirmed the request. If it arrived, the "
-                f"provider may still make the video; the app stopped tracking it.",
+                "provider may still make the video; the app stopped tracking it.",
             )
         if isinstance(dialect, OpenAIVideoDialect):
             try:

@@ -19,7 +19,7 @@ from tests.core.images.conftest import Clients
 KEY = "sk-videos-secret-0123456789"
 
 # Fast schedules for tests: polls every few tens of ms, a generous budget.
-FAST = dict(poll_initial=0.02, poll_max=0.1, poll_budget=60_000.0)
+FAST = {"poll_initial": 0.02, "poll_max": 0.1, "poll_budget": 60_000.0}
 
 # The three dialects: (profile id, model override).
 DIALECTS = [

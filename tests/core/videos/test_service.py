@@ -12,7 +12,6 @@ import pytest
 from app.core.demo.faults import FaultRule
 from app.core.demo.server import DemoServer
 from app.core.demo.video import demo_video
-from app.core.jobs import JobEvent
 from app.core.providers import ProviderProfile
 from app.core.services.videos import VideoEvent, VideoFilter, VideoSubmitRequest
 from app.core.store.db import Database
