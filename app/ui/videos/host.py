@@ -56,6 +56,11 @@ class VideosHost(QWidget):
         self._pending_image = ""
         self.is_focused: Callable[[], bool] = lambda: self.window().isActiveWindow()
         self.tray_available: Callable[[], bool] | None = None
+        # Until the tab is built, the host announces completions itself (jobs resumed at
+        # start-up finish whether or not the Videos tab was ever opened).
+        self.notifier: Any = None
+        self._unsubscribe: Callable[[], None] | None = None
+        self._announced: set[int] = set()
 
     def build(self) -> None:
         """Called by the window with its other tabs; the real work waits for the first show."""
@@ -70,6 +75,7 @@ class VideosHost(QWidget):
         self.ctx = ctx
         self._tasks = TaskOwner("videos-tab")
         self.service, self._owns_service = video_service_for(ctx)
+        self._unsubscribe = self.service.subscribe(self._on_event)
         if self._owns_service:
             self._tasks.spawn(self._recover())
         if self.isVisible():
@@ -83,6 +89,26 @@ class VideosHost(QWidget):
             await self.service.recover()
         except SwitchboardError as exc:
             log.warning("video jobs could not be recovered: %s", exc)
+
+    def _on_event(self, event: Any) -> None:
+        view = getattr(event, "view", None)
+        if self.tab is not None or view is None or view.state != "completed":
+            return
+        if view.id in self._announced:
+            return
+        self._announced.add(view.id)
+        if self.notifier is None:
+            from app.ui.videos.notify import CompletionNotifier
+
+            assert self.ctx is not None
+            self.notifier = CompletionNotifier(
+                is_focused=lambda: self.is_focused(),
+                status=self.ctx.events.statusMessage.emit,
+                **({"tray_available": self.tray_available} if self.tray_available else {}),
+            )
+        from app.ui.videos.records import row_from_view
+
+        self.notifier.completed(row_from_view(view))
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
@@ -119,6 +145,11 @@ class VideosHost(QWidget):
         self.tabBuilt.emit()
 
     async def aclose(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if self.notifier is not None:
+            self.notifier.close()
         if self.tab is not None:
             try:
                 self.ctx.events.profilesChanged.disconnect(self.tab.refresh_profiles)  # type: ignore[union-attr]

@@ -91,3 +91,31 @@ def test_remove_after_confirmation_deletes_the_file(real_tab: Any, arun: Any) ->
 
     arun(go(), timeout=30)
     assert asked and "delete its video file" in asked[0]
+
+
+def test_cancel_at_the_provider_says_what_happened(
+    real_tab: Any, arun: Any, demo_server: Any
+) -> None:
+    demo_server.video_seconds = 3600  # it would run for an hour
+    said: list[str] = []
+    real_tab.effects.status = said.append
+    tab = real_tab
+    tab.show()
+
+    async def go() -> int:
+        _submit(tab, "demo-openai", "an hour-long sunset")
+        (job_id,) = await signal_once(tab.submit.submitted)
+        await until(
+            tab.model, lambda: (r := tab.model.row_for(job_id)) is not None and r.state == "running"
+        )
+        tab.panel.select(job_id)
+        assert tab.panel.buttons["cancel"].isEnabled()
+        await tab.queue.cancel(tab.model.row_for(job_id))
+        await until(tab.model, lambda: tab.model.row_for(job_id).state == "cancelled")
+        return job_id
+
+    job_id = arun(go(), timeout=30)
+    assert tab.model.row_for(job_id).status == "cancelled"
+    assert said and said[-1]  # the service's sentence (cancelled at the provider, or not)
+    tab.panel.select(job_id)
+    assert tab.panel.buttons["retry"].isEnabled() and not tab.panel.buttons["cancel"].isEnabled()

@@ -67,3 +67,29 @@ def test_videos_tab_in_the_window(window: Any, arun: Any, tmp_path: Path) -> Non
     assert host.tab.form.image_radio.isChecked()
     assert host.tab.form.image_edit.text() == str(image)
     assert "PySide6.QtMultimedia" not in sys.modules or host.tab.player is None
+
+
+def test_completion_is_announced_before_the_tab_is_opened(
+    make_window: Any, real_ctx: Any, arun: Any
+) -> None:
+    from app.core.services.videos import VideoSubmitRequest
+
+    window = make_window()
+    host = window.videos_tab
+    host.is_focused = lambda: False
+    host.tray_available = lambda: False
+    said: list[str] = []
+    real_ctx.events.statusMessage.connect(said.append)
+    assert host.tab is None and host.service is real_ctx.videos
+
+    async def go() -> None:
+        job_id = await real_ctx.videos.submit(
+            VideoSubmitRequest(profile_id="demo-openai", prompt="a comet over a quiet town")
+        )
+        view = await real_ctx.videos.wait(job_id)
+        assert view is not None and view.state == "completed", view and view.error
+
+    arun(go(), timeout=30)
+    assert host.tab is None
+    assert "Video ready: a comet over a quiet town" in said
+    assert host.notifier.sent == ["Video ready: a comet over a quiet town"]
