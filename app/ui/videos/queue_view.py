@@ -156,6 +156,8 @@ class QueueDelegate(QStyledItemDelegate):
         ]
         if row.progress is not None and row.active:
             parts.append(f"{round(row.progress * 100)}%")
+        if row.retry_of is not None:
+            parts.append(f"retry of #{row.retry_of}")
         meta = fm.elidedText(
             "  ·  ".join(p for p in parts if p), Qt.TextElideMode.ElideRight, width
         )
