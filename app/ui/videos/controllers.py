@@ -42,6 +42,18 @@ class SubmitController(QObject):
         self.spawn = spawn
         self.form = form
         form.submitRequested.connect(self._on_submit)
+        form.profile_combo.currentIndexChanged.connect(self.refresh_options)
+
+    def refresh_options(self, *_args: object) -> None:
+        """Ask the service for the chosen profile's fields and words."""
+        profile_id = self.form.profile_id()
+        if profile_id:
+            self.spawn(self.load_options(profile_id))
+
+    async def load_options(self, profile_id: str) -> None:
+        opts = await self.port.options(profile_id)
+        if opts is not None:
+            self.form.apply_options(profile_id, opts)
 
     def _on_submit(self, draft: VideoDraft) -> None:
         self.spawn(self.submit(draft))

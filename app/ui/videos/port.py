@@ -10,7 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from app.ui.videos.records import DIALECT_OPTIONS, VideoDraft, VideoRow, row_from_view
+from app.ui.videos.records import (
+    DIALECT_OPTIONS,
+    DialectOptions,
+    VideoDraft,
+    VideoRow,
+    row_from_view,
+)
 
 __all__ = ["RowListener", "ServicePort", "VideoPort"]
 
@@ -28,6 +34,7 @@ class VideoPort(Protocol):
     async def retry(self, job_id: int) -> int: ...
     async def remove(self, job_id: int, *, delete_file: bool) -> None: ...
     async def poster(self, row: VideoRow) -> str: ...  # a poster image path, "" when none
+    async def options(self, profile_id: str) -> DialectOptions | None: ...  # None: not known
 
 
 class ServicePort:
@@ -89,3 +96,24 @@ class ServicePort:
 
     async def poster(self, row: VideoRow) -> str:
         return row.poster_path
+
+    async def options(self, profile_id: str) -> DialectOptions | None:
+        """The service's own fields and words for the profile's dialect (the form's table is
+        only the fallback while this is asked)."""
+        from app.core.errors import SwitchboardError
+
+        try:
+            fo = await self.service.form_options(profile_id)
+        except SwitchboardError:
+            return None
+        if fo.dialect not in DIALECT_OPTIONS:
+            return None
+        return DialectOptions(
+            name=fo.dialect,
+            shape_label="Size" if fo.sizes else "Aspect ratio",
+            shapes=tuple(fo.sizes or fo.aspect_ratios),
+            durations=tuple(str(d) for d in fo.durations),
+            duration_label="Seconds" if fo.dialect == "openai" else "Duration (s)",
+            resolutions=tuple(fo.resolutions),
+            image_to_video=bool(fo.supports_image),
+        )

@@ -47,6 +47,7 @@ class SubmitForm(QWidget):
         super().__init__(parent)
         self.setAccessibleName("New video")
         self._profiles: list[Any] = []
+        self._told: dict[str, DialectOptions] = {}  # profile id -> the service's options
         self._image_dialog: QFileDialog | None = None
 
         heading = QLabel("New video")
@@ -184,9 +185,19 @@ class SubmitForm(QWidget):
         return next((p for p in self._profiles if p.id == pid), None)
 
     def options(self) -> DialectOptions | None:
+        told = self._told.get(self.profile_id())
+        if told is not None:
+            return told
         profile = self._profile()
         name = dialect_of(profile) if profile is not None else ""
         return DIALECT_OPTIONS.get(name)
+
+    def apply_options(self, profile_id: str, opts: DialectOptions) -> None:
+        """The service's words for a profile's dialect (asked when the profile is chosen)."""
+        self._told[profile_id] = opts
+        if profile_id == self.profile_id():
+            self._apply_dialect(opts)
+            self._update_submit()
 
     def _on_profile(self, *_args: object) -> None:
         profile = self._profile()

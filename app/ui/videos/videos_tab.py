@@ -127,6 +127,7 @@ class VideosTab(QWidget):
 
     def refresh_profiles(self) -> None:
         self.form.set_profiles(self._profiles())
+        self.submit.refresh_options()
         self.panel.list.viewport().update()
 
     def prefill_image(self, path: str) -> None:

@@ -53,6 +53,7 @@ class FakePort:
         self.calls: list[tuple[str, Any]] = []
         self.fail_submit: SwitchboardError | None = None
         self.posters: dict[int, str] = {}
+        self.told: dict[str, Any] = {}  # profile id -> DialectOptions the "service" gives
 
     def add(self, draft: VideoDraft, state: str = "running", **kw: Any) -> VideoRow:
         job_id = next(self._ids)
@@ -120,6 +121,9 @@ class FakePort:
 
     async def poster(self, row: VideoRow) -> str:
         return self.posters.get(row.job_id, row.poster_path)
+
+    async def options(self, profile_id: str) -> Any:
+        return self.told.get(profile_id)
 
 
 def rows(n: int, *, active_every: int = 5) -> list[VideoRow]:

@@ -98,3 +98,24 @@ def test_submit_sends_the_draft_and_shows_a_known_error(make_tab: Any, arun: Any
     assert tab.model.row_for(job_id).status == "submitting"
     assert tab.panel.current_row().job_id == job_id
     assert port.calls[-1][1].prompt == "a red balloon"
+
+
+def test_the_services_words_replace_the_fallback(make_tab: Any, arun: Any) -> None:
+    from app.ui.videos.records import DialectOptions
+
+    port = FakePort()
+    port.told["tasks"] = DialectOptions(
+        "tasks", "Aspect ratio", ("WIDE", "TALL"), durations=("5", "10")
+    )
+    tab = make_tab(port)
+    form = tab.form
+    form.profile_combo.setCurrentIndex(form.profile_combo.findData("tasks"))
+    arun(tab.submit.load_options("tasks"))
+    assert [form.shape_combo.itemText(i) for i in range(form.shape_combo.count())] == [
+        "WIDE",
+        "TALL",
+    ]
+    assert form.form.isRowVisible(form.duration_combo)
+    form.prompt.setPlainText("x")
+    form.duration_combo.setCurrentText("10")
+    assert form.draft().seconds == 10 and form.draft().shape == "WIDE"

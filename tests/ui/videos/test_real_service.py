@@ -119,3 +119,23 @@ def test_cancel_at_the_provider_says_what_happened(
     assert said and said[-1]  # the service's sentence (cancelled at the provider, or not)
     tab.panel.select(job_id)
     assert tab.panel.buttons["retry"].isEnabled() and not tab.panel.buttons["cancel"].isEnabled()
+
+
+def test_form_words_come_from_the_service(real_tab: Any, arun: Any) -> None:
+    from app.core.services.videos import VideoFormOptions
+
+    form = real_tab.form
+    for profile_id, dialect in (
+        ("demo-melancholy", "tasks"),
+        ("demo-openai", "openai"),
+        ("demo-gemini", "veo"),
+    ):
+        form.profile_combo.setCurrentIndex(form.profile_combo.findData(profile_id))
+        arun(real_tab.submit.load_options(profile_id))
+        service_opts: VideoFormOptions = arun(real_tab.port.service.form_options(profile_id))
+        opts = form.options()
+        assert opts is not None and opts.name == dialect
+        shapes = [form.shape_combo.itemText(i) for i in range(form.shape_combo.count())]
+        assert tuple(shapes) == (service_opts.sizes or service_opts.aspect_ratios)
+        durations = [form.duration_combo.itemText(i) for i in range(form.duration_combo.count())]
+        assert durations == [str(d) for d in service_opts.durations]
