@@ -130,7 +130,11 @@ def _rows(server, key: str) -> list[Row]:  # type: ignore[no-untyped-def]
                 started = time.monotonic()
                 resumed = await service.recover()
                 recover_s = time.monotonic() - started
-                await asyncio.sleep(WINDOW)
+                # The first 3 s hold the recovery burst (200 claims, 200 task starts, the
+                # first polls); the rest is steady polling.
+                await asyncio.sleep(3.0)
+                burst_stalls = len(stalls)
+                await asyncio.sleep(WINDOW - 3.0)
                 _CALLBACK_CPU_ON[0] = False
                 cpu_worst = max(_CALLBACK_CPU_MS[cpu_before:], default=0.0)
                 polls = sum(service.poll_stats().values())
@@ -140,10 +144,11 @@ def _rows(server, key: str) -> list[Row]:  # type: ignore[no-untyped-def]
                 await engine.aclose()
                 await clients.aclose()
                 assert len(resumed) == N_JOBS, len(resumed)
-                return max(stalls), cpu_worst, baseline, polls, recover_s
+                steady = max(stalls[burst_stalls:], default=0.0)
+                return max(stalls), cpu_worst, baseline, polls, recover_s, steady
 
             with _callback_cpu_timer():
-                stall, cpu_worst, baseline, polls, recover_s = asyncio.run(measure())
+                stall, cpu_worst, baseline, polls, recover_s, steady = asyncio.run(measure())
         finally:
             db.close()
     per_minute = polls / WINDOW * 60.0
@@ -154,7 +159,8 @@ def _rows(server, key: str) -> list[Row]:  # type: ignore[no-untyped-def]
             stall, "ms", "<= 16", stall <= 16,
             f"{submitted} jobs across 3 dialects, recovered after a restart, polled for "
             f"{WINDOW:g} s; 5 ms ticker (idle baseline on this machine: {baseline:.1f} ms); "
-            f"recover() took {recover_s * 1000:.0f} ms",
+            f"recover() took {recover_s * 1000:.0f} ms; longest stall after the first 3 s "
+            f"(steady polling): {steady:.1f} ms",
         ),
         Row(
             "videos: longest loop callback in CPU time while 200 jobs are polled",

@@ -306,7 +306,6 @@ class _ProfileGate:
                 self._refill()
                 if self.tokens >= 1.0:
                     self.tokens -= 1.0
-                    self.sent.append(now)
                     return
                 await asyncio.sleep((1.0 - self.tokens) / self.rate)
 
@@ -755,6 +754,8 @@ class VideoService:
             # Jitter spreads 200 jobs resumed at once over the interval instead of a burst.
             await asyncio.sleep(delay * (0.75 + 0.5 * self._random.random()))
             await gate.acquire(ctx.id)
+            self._check_timeout(ctx)  # the wait for the budget may have taken it past the end
+            gate.sent.append(time.monotonic())
             try:
                 obj = await client.video_call("GET", path, slash=False)
                 task = dialect.parse_status(obj, task_id)

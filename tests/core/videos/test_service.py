@@ -319,3 +319,23 @@ def test_the_api_key_is_never_written_to_the_database(
     arun(scenario())
     rows = db.run_sync(lambda c: [tuple(r) for r in c.execute("SELECT * FROM jobs")])
     assert len(rows) == 3 and KEY not in json.dumps(rows, default=str)
+
+
+def test_the_jobs_of_a_profile_share_one_poll_budget(
+    server: DemoServer, profiles: list[ProviderProfile], db: Database, tmp_path: Path, arun
+) -> None:
+    # 120 polls a minute (2 a second, a burst of 10) for 4 jobs that never finish, for about
+    # 2 s: unbudgeted, each would poll every 0.02-0.1 s (well over 60 polls in all).
+    async def scenario() -> None:
+        async with video_service(db, profiles, tmp_path / "videos", poll_budget=120.0,
+                                 timeout=2.0) as service:
+            ids = [await service.submit(VideoSubmitRequest("demo-openai", f"stall {i}"))
+                   for i in range(4)]
+            for job_id in ids:
+                view = await service.wait(job_id)
+                assert view is not None and view.state == "failed"
+            assert 0 < service.poll_stats()["demo-openai"] <= 10 + 2 * 2.5 + 1
+
+    arun(scenario())
+    polls = [r for r in server.requests.find("/videos/", method="GET")]
+    assert 4 <= len(polls) <= 16
