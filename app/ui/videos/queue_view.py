@@ -52,6 +52,13 @@ STATUS_COLORS = {
     "cancelled": "#757575",
     "interrupted": "#ef6c00",
 }
+# The same hues, lighter, for a dark palette (the light ones fall below a readable contrast).
+STATUS_COLORS_DARK = {
+    "completed": "#66bb6a",
+    "failed": "#ef5350",
+    "cancelled": "#9e9e9e",
+    "interrupted": "#ffa726",
+}
 
 
 def actions_for(row: VideoRow | None) -> set[str]:
@@ -131,7 +138,9 @@ class QueueDelegate(QStyledItemDelegate):
         bold = painter.font()
         bold.setBold(True)
         painter.setFont(bold)
-        color = STATUS_COLORS.get(row.state)
+        dark = pal.color(QPalette.ColorRole.Base).lightness() < 128
+        colors = STATUS_COLORS_DARK if dark else STATUS_COLORS
+        color = colors.get(row.state)
         painter.setPen(QColor(color) if color and not selected else text_color)
         status_w = painter.fontMetrics().horizontalAdvance(status) + 10
         painter.drawText(QRect(x, r.top(), status_w, line), Qt.AlignmentFlag.AlignVCenter, status)
@@ -166,7 +175,7 @@ class QueueDelegate(QStyledItemDelegate):
         # Line 3: the provider's error, or a progress bar while it is known.
         if row.error and not row.active:
             err = fm.elidedText(" ".join(row.error.split()), Qt.TextElideMode.ElideRight, width)
-            painter.setPen(QColor(STATUS_COLORS["failed"]) if not selected else text_color)
+            painter.setPen(QColor(colors["failed"]) if not selected else text_color)
             painter.drawText(
                 QRect(x, r.top() + 2 * line, width, line), Qt.AlignmentFlag.AlignVCenter, err
             )
