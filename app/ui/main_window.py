@@ -29,11 +29,12 @@ from PySide6.QtWidgets import (
 )
 
 from app import __version__
-from app.ui.empty_tab import NOTES, VIDEOS, EmptyTab, centered, fit_wrapped_labels
+from app.ui.empty_tab import NOTES, EmptyTab, centered, fit_wrapped_labels
 from app.ui.images.host import ImagesHost
 from app.ui.labels import DEMO_NAME, keychain_sentence
 from app.ui.status_bar import StatusBar
 from app.ui.theme import ThemeManager, ThemeMode
+from app.ui.videos.host import VideosHost
 
 if TYPE_CHECKING:
     import asyncio
@@ -241,7 +242,7 @@ class MainWindow(QMainWindow):
         self.images_tab = ImagesHost()
         self.images_tab.sendToChatRequested.connect(self._send_image_to_chat)
         self.notes_tab = EmptyTab(NOTES)
-        self.videos_tab = EmptyTab(VIDEOS)
+        self.videos_tab = VideosHost()
         self.tabs.addTab(self.images_tab, "&Images")
         self.tabs.addTab(self.notes_tab, "&Notes")
         self.tabs.addTab(self.videos_tab, "&Videos")
@@ -316,6 +317,7 @@ class MainWindow(QMainWindow):
         """Wire the window to the services: profiles, the chat tab, status, settings."""
         self.install_shortcuts()
         self.images_tab.attach(ctx)
+        self.videos_tab.attach(ctx)
         for tab in (self.images_tab, self.notes_tab, self.videos_tab):
             tab.build()
         if self.first_run is None:
@@ -460,6 +462,11 @@ class MainWindow(QMainWindow):
         if composer is not None:
             composer.filesOffered.emit([path])
             self.tabs.setCurrentWidget(self.chat_stack)
+
+    def make_video_from_image(self, path: str) -> None:
+        """Open the Videos tab with an image-to-video job prefilled from `path`."""
+        self.tabs.setCurrentWidget(self.videos_tab)
+        self.videos_tab.prefill_image(path)
 
     def _on_active_changed(self, _profile_id: str) -> None:
         self._refresh_active()
@@ -806,6 +813,7 @@ class MainWindow(QMainWindow):
                 await self._settings_dialog.aclose()
                 self._settings_dialog.close()
             await self.images_tab.aclose()
+            await self.videos_tab.aclose()
             aclose: Any = getattr(self.chat_tab, "aclose", None)
             if aclose is not None:
                 await aclose()
