@@ -115,6 +115,7 @@ __all__ = [
     "HIGHLIGHT_END",
     "HIGHLIGHT_START",
     "INDEX_KIND",
+    "SAMPLE_NOTES_DIR",
     "AppNote",
     "HitPreview",
     "IndexEstimate",
@@ -130,6 +131,8 @@ __all__ = [
 ]
 
 INDEX_KIND = "notes.index"
+# ~20 short notes bundled for the offline demo (`index_sample_notes`).
+SAMPLE_NOTES_DIR = Path(__file__).resolve().parents[2] / "resources" / "sample_notes"
 APP_SOURCE_ID = 1  # the built-in source holding notes written in the app
 DEFAULT_MAX_FILE_SIZE = 5 * 1024 * 1024
 DEFAULT_EXCLUDES: tuple[str, ...] = (
@@ -618,6 +621,21 @@ class NotesService:
         if active is not None and active.id == index_id:
             raise ConfigError("This index is in use. Choose another model first.")
         await self.store.drop_index(index_id)
+
+    async def index_sample_notes(self, profile_id: str, model: str) -> int | None:
+        """The offline demo: add the bundled sample folder and index it with the demo's model.
+
+        Only when no index is chosen yet or the demo's is already active: notes are never sent
+        to a provider the user did not choose. Returns the job id, or None when skipped."""
+        active = await self._active()
+        if active is not None and (active.profile_id, active.model) != (profile_id, model):
+            return None
+        if active is None:
+            await self.set_index_model(profile_id, model)
+        folder = str(SAMPLE_NOTES_DIR.resolve())
+        source = next((s for s in await self.store.list_sources() if s.path == folder), None)
+        source_id = source.id if source is not None else (await self.add_folder(folder)).id
+        return await self.index(source_id)
 
     # --- indexing -----------------------------------------------------------------------------
 
