@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 from usearch.index import Index, MetricKind, search
 
-__all__ = ["VectorIndex", "normalise"]
+__all__ = ["VectorIndex", "normalise", "rescore"]
 
 
 def _spread(vectors: np.ndarray) -> np.ndarray:
@@ -54,6 +54,17 @@ def normalise(vectors: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(v, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     return v / norms
+
+
+def rescore(query: np.ndarray, keys: list[int], matrix: np.ndarray, k: int) -> list[tuple[int, float]]:
+    """Exact cosine for approximate candidates (`matrix`: their stored float16 rows, in order):
+    the graph finds the neighbourhood, the stored vectors decide the order."""
+    if not keys:
+        return []
+    q = normalise(query)[0]
+    scores = np.asarray(matrix, dtype=np.float32) @ q
+    order = np.argsort(-scores)[:k]
+    return [(keys[int(i)], float(scores[int(i)])) for i in order]
 
 
 @dataclass

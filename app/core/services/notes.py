@@ -89,7 +89,7 @@ from app.core.notes.extract import (
     format_for,
 )
 from app.core.notes.scan import ScannedFile, scan_folder
-from app.core.notes.vectors import VectorIndex, normalise
+from app.core.notes.vectors import VectorIndex, normalise, rescore
 from app.core.protocol.types import EmbeddingRequest
 from app.core.services.tasks import TaskOwner
 from app.core.store.db import Database
@@ -297,7 +297,8 @@ KEYWORD_WEIGHT = 1.0
 # Provider limits on one embeddings request (inputs; rough tokens).
 OPENAI_MAX_INPUTS = 2048
 BATCH_MAX_TOKENS = 100_000
-WRITE_EVERY_FILES = 64  # files per transaction while scanning
+WRITE_EVERY_FILES = 64
+RESCORE_FACTOR = 4  # approximate search: candidates fetched per hit wanted, then rescored  # files per transaction while scanning
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -359,6 +360,7 @@ class NotesService:
         poll_interval: float = 2.0,  # watching: seconds between scans when polling
         debounce: float = 1.0,
         pdf_timeout: float = 30.0,  # seconds per PDF in the worker process
+        exact_limit: int = 20_000,  # vectors searched exactly; beyond: HNSW + rescoring
         on_error: Callable[[BaseException], None] | None = None,
         clock: Callable[[], float] | None = None,
     ) -> None:
@@ -372,6 +374,7 @@ class NotesService:
         self.chunk_overlap = chunk_overlap
         self.poll_interval = poll_interval
         self.debounce = debounce
+        self.exact_limit = exact_limit
         self._clock = clock or time.time
         self.store = NotesIndexStore(db, clock=self._clock)
         self.notes = NoteRepository(db, clock=self._clock)
@@ -986,7 +989,7 @@ class NotesService:
 
             def build() -> VectorIndex:
                 matrix = np.frombuffer(b"".join(b for _, b in rows), dtype="<f2").reshape(-1, dim)
-                vindex = VectorIndex(dim)
+                vindex = VectorIndex(dim, exact_limit=self.exact_limit)
                 vindex.add(keys, matrix)
                 return vindex
 
@@ -1080,7 +1083,18 @@ class NotesService:
             else:
                 client = await self.clients.get(index.profile_id)
                 qv = (await self._embed(client, index, [query], "query"))[0]
-                found = await asyncio.to_thread(vindex.search, qv, depth)
+                if vindex.approximate:
+                    # Over-fetch from the graph, then order by the stored vectors exactly.
+                    found = await asyncio.to_thread(vindex.search, qv, depth * RESCORE_FACTOR)
+                    cand = [self._key_sha[k] for k, _ in found]
+                    stored = dict(await self.store.vectors(index.id, cand))
+                    cand = [c for c in cand if c in stored]
+                    matrix = np.frombuffer(b"".join(stored[c] for c in cand), dtype="<f2")
+                    found = rescore(
+                        qv, [self._sha_key[c] for c in cand], matrix.reshape(len(cand), -1), depth
+                    )
+                else:
+                    found = await asyncio.to_thread(vindex.search, qv, depth)
                 shas = [self._key_sha[k] for k, _ in found]
                 rows = await self.store.chunks_by_sha(shas)
                 semantic = [(rows[s], score) for s, (_, score) in zip(shas, found) if s in rows]

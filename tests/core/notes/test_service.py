@@ -231,3 +231,21 @@ def test_demo_indexes_the_bundled_sample_notes(
             assert await service.index_sample_notes("demo-openai", "demo-embedding") is None
 
     arun(main(), timeout=60)
+
+
+def test_approximate_index_gives_the_same_top_hit(
+    server: DemoServer, profiles: list[ProviderProfile], db: Database, tmp_path: Path, arun
+) -> None:
+    folder = tmp_path / "approx"
+    write_notes(folder, SAMPLE)
+
+    async def main() -> None:
+        async with notes_service(db, profiles, exact_limit=2) as service:
+            await service.add_folder(folder)
+            await service.set_index_model("demo-openai", "demo-embedding")
+            await indexed(service)
+            hits = await service.search("vpn drops when laptop sleeps", mode="semantic")
+            assert service._vindex is not None and service._vindex.approximate
+            assert hits[0].title == "vpn" and 0.0 < hits[0].score <= 1.0001
+
+    arun(main(), timeout=60)
