@@ -56,8 +56,7 @@ def unpack_vector(blob: bytes) -> list[float]:
 
 _SUFFIX = re.compile(r"(?:ing|ed|es|s)$")
 _STOP = frozenset(
-    "a an and are as at be by for from has have how i in is it of on or that the this to was "
-    "were what when where which who why will with my me do did does".split()
+    ["a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "how", "i", "in", "is", "it", "of", "on", "or", "that", "the", "this", "to", "was", "were", "what", "when", "where", "which", "who", "why", "will", "with", "my", "me", "do", "did", "does"]
 )
 
 
