@@ -444,10 +444,11 @@ class NotesService:
             self._emit(NotesEvent("job", job=event.job))
         if not event.job.active:
             self._progress.pop(event.job.id, None)
-            scope = event.job.params.get("source_id")
-            if scope in self._dirty and not self._owner.closed:
-                self._dirty.discard(scope)
-                self._owner.spawn(self._index_quietly(scope), name="notes-reindex")
+            if self._dirty and not self._owner.closed:
+                # Changes seen while a run was under way: index them now, once.
+                dirty, self._dirty = sorted(self._dirty, key=lambda s: s or 0), set()
+                for scope in dirty:
+                    self._owner.spawn(self._index_quietly(scope), name="notes-reindex")
 
     # --- sources ------------------------------------------------------------------------------
 
