@@ -81,15 +81,10 @@ import numpy as np
 from app.core.errors import ConfigError, MalformedResponseError, SwitchboardError
 from app.core.jobs import ACTIVE_STATES, JobContext, JobEngine, JobEvent, JobKind, JobRecord
 from app.core.notes.chunking import chunk_document, estimate_tokens
-from app.core.notes.extract import (
-    ExtractionError,
-    PdfWorker,
-    decode,
-    extract_html,
-    format_for,
-)
+from app.core.notes.extract import ExtractionError, PdfWorker, decode, extract_html, format_for
 from app.core.notes.scan import ScannedFile, scan_folder
 from app.core.notes.vectors import VectorIndex, normalise, rescore
+from app.core.protocol.gemini import MAX_BATCH_EMBED
 from app.core.protocol.types import EmbeddingRequest
 from app.core.services.tasks import TaskOwner
 from app.core.store.db import Database
@@ -298,8 +293,8 @@ RRF_K = 60
 SEMANTIC_WEIGHT = 1.0
 KEYWORD_WEIGHT = 2.0
 # Provider limits on one embeddings request (inputs; rough tokens).
-OPENAI_MAX_INPUTS = 2048
-BATCH_MAX_TOKENS = 100_000
+OPENAI_MAX_INPUTS = 2048  # OpenAI's documented maximum of inputs per request
+BATCH_MAX_TOKENS = 100_000  # well under OpenAI's 300k tokens per request
 WRITE_EVERY_FILES = 64
 RESCORE_FACTOR = 4  # approximate search: candidates fetched per hit wanted, then rescored  # files per transaction while scanning
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -883,8 +878,10 @@ class NotesService:
     # --- embedding ----------------------------------------------------------------------------
 
     def _batch_limit(self, client: Any) -> int:
-        limit = 100 if getattr(client, "is_gemini", False) else OPENAI_MAX_INPUTS
-        return max(1, min(self.batch_size, limit))
+        limit = MAX_BATCH_EMBED if getattr(client, "is_gemini", False) else OPENAI_MAX_INPUTS
+        # Chunks are at most ~chunk_tokens (+ heading path): keep a request under the token cap.
+        by_tokens = BATCH_MAX_TOKENS // max(1, self.chunk_tokens + self.chunk_overlap + 50)
+        return max(1, min(self.batch_size, limit, by_tokens))
 
     async def _embed(self, client: Any, index: IndexRow, texts: list[str], task: str) -> np.ndarray:
         result = await client.embed(
