@@ -684,6 +684,10 @@ async def _recover(ctx: Any, window: Any = None) -> asyncio.Task[int]:
     else:
         if resolved:
             log.info("resolved %d unfinished image jobs", len(resolved))
+    try:
+        await ctx.notes.recover()  # resumes an indexing run a crash or a quit left
+    except SwitchboardError as exc:
+        log.warning("the notes index could not be recovered: %s", exc)
     cutoff = time.time()
 
     async def after_attach() -> None:
@@ -758,7 +762,9 @@ def build_context(
     )
     chat = ChatService(threads, clients.get)
     tasks = TaskOwner("app", on_error=on_task_error)
-    # One job engine for every long-running service: image generations, video tasks (issue 11).
+    # One job engine for every long-running service: image generations, video tasks (issue 11),
+    # notes indexing (issue 12).
+    from app.core.services.notes import NotesService
     from app.core.services.videos import VideoService
 
     jobs = JobEngine(JobStore(db), on_error=on_task_error)
@@ -771,6 +777,7 @@ def build_context(
         timeout=_setting_seconds(settings, "videos/timeout_s", 2 * 3600.0),
         on_error=on_task_error,
     )
+    notes = NotesService(db, jobs, clients, profiles=_Lookup(lookup), on_error=on_task_error)
 
     try:
         profile_list = profiles.load()
@@ -799,6 +806,7 @@ def build_context(
         jobs=jobs,
         images=images,
         videos=videos,
+        notes=notes,
         profile_list=profile_list,
         active_profile_id=active,
     )
@@ -817,6 +825,16 @@ def _setting_seconds(settings: Any, key: str, default: float) -> float:
     return value if value > 0 else default
 
 
+class _Lookup:
+    """`get(profile_id)` over a lookup function (what NotesService asks of `profiles`)."""
+
+    def __init__(self, fn: Any) -> None:
+        self._fn = fn
+
+    def get(self, profile_id: str) -> Any:
+        return self._fn(profile_id)
+
+
 def _post_status(events: Any, text: str) -> None:
     """Post a status message once the window is listening."""
     from PySide6.QtCore import QTimer
@@ -833,7 +851,14 @@ async def shutdown_context(ctx: Any, *, before_db: Any = None) -> None:
 
     # The services' own tasks end first, then the job engine (it stops the jobs and leaves their
     # rows for the next start), then the HTTP clients they used.
-    stages = [ctx.tasks.aclose, ctx.images.aclose, ctx.videos.aclose, ctx.jobs.aclose, ctx.clients.aclose]
+    stages = [
+        ctx.tasks.aclose,
+        ctx.images.aclose,
+        ctx.videos.aclose,
+        ctx.notes.aclose,
+        ctx.jobs.aclose,
+        ctx.clients.aclose,
+    ]
     if before_db is not None:
         stages.append(before_db)
     errors: list[BaseException] = []

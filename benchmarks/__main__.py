@@ -10,6 +10,7 @@ from benchmarks import (
     chat,
     images,
     images_ui,
+    notes,
     protocol,
     reliability,
     startup,
@@ -33,6 +34,7 @@ SUITES = {
     "reliability-big": big_content.rows,  # the big-content rows alone
     # Core rows (benchmarks/videos.py) and the Videos tab rows (benchmarks/videos_ui.py).
     "videos": lambda: [*videos.run(), *videos_ui.run()],
+    "notes": notes.run,
 }
 
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from app.core.secrets import SecretStore
     from app.core.services.chat import ChatService
     from app.core.services.clients import ClientPool
+    from app.core.services.notes import NotesService
     from app.core.services.videos import VideoService
     from app.core.store.db import Database
     from app.core.store.personas import PersonaRepository
@@ -61,11 +62,12 @@ class AppContext:
     # Personas (saved system prompts) and the app's stored preferences, in the database.
     personas: "PersonaRepository"
     app_settings: "SettingsRepository"
-    # The durable job engine every long-running service shares (app.core.jobs), and the images
-    # and videos services built on it.
+    # The durable job engine every long-running service shares (app.core.jobs), and the images,
+    # videos and notes services built on it.
     jobs: "JobEngine"
     images: "ImageService"
     videos: "VideoService"
+    notes: "NotesService"
     demo: "DemoServer | None" = None
     # Profiles as loaded; the settings dialog replaces this list and emits profilesChanged.
     profile_list: list["ProviderProfile"] = field(default_factory=list)

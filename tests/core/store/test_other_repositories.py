@@ -78,7 +78,7 @@ def test_images(db: Database, arun) -> None:
     arun(main())
 
 
-def test_notes_and_chunks(db: Database, arun) -> None:
+def test_notes_soft_delete(db: Database, arun) -> None:
     repo = NoteRepository(db, clock=StepClock())
 
     async def main() -> None:
@@ -91,25 +91,21 @@ def test_notes_and_chunks(db: Database, arun) -> None:
         assert await repo.search("tomatoes") == []
         assert [n.id for n in await repo.search("kitch")] == [b.id]
 
-        await repo.replace_chunks(a.id, [("peppers", [0.5, -1.0]), ("need sun", None)], model="emb")
-        chunks = await repo.chunks(a.id)
-        assert [(c.ord, c.text, c.dim, c.model) for c in chunks] == [
-            (0, "peppers", 2, "emb"),
-            (1, "need sun", None, "emb"),
-        ]
-        assert unpack_vector(chunks[0].vector or b"") == [0.5, -1.0]
-        await repo.replace_chunks(a.id, [("only", [1.0])])
-        assert [c.text for c in await repo.chunks()] == ["only"]
+        await repo.set_deleted(b.id, True)  # soft delete hides it from lists and search
+        assert [n.id for n in await repo.list_all()] == [a.id]
+        assert await repo.search("bread") == []
+        await repo.set_deleted(b.id, False)
+        assert [n.id for n in await repo.search("bread")] == [b.id]
         await repo.delete(a.id)
-        assert await repo.chunks() == []  # cascaded
         assert await repo.get(a.id) is None
         assert (await repo.get(b.id)).title == "Kitchen"  # type: ignore[union-attr]
 
     arun(main())
 
 
-def test_pack_vector_is_little_endian_float32() -> None:
-    assert pack_vector([1.0]) == b"\x00\x00\x80\x3f"
+def test_pack_vector_is_little_endian_float16() -> None:
+    assert pack_vector([1.0, -2.0]) == b"\x00\x3c\x00\xc0"
+    assert unpack_vector(pack_vector([0.5, -1.0])) == [0.5, -1.0]
 
 
 def test_videos(db: Database, arun) -> None:
