@@ -84,6 +84,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_true",
         help="open the data folder's database read-only: read the history, write nothing",
     )
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="start offscreen on a temporary data folder with the demo, check that chat, images "
+        "(and videos, notes) work, print one line per step; exit code 0 if all passed",
+    )
     parser.add_argument("--theme", choices=("system", "light", "dark"), default="system")
     parser.add_argument(
         "--no-detect", action="store_true", help="do not probe loopback for local model servers"
@@ -106,6 +112,10 @@ def run(argv: Sequence[str] | None = None) -> int:
         args = parse_args(argv)  # --version and --help end here, before any Qt is loaded
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    if args.self_test:
+        from app.self_test import prepare
+
+        prepare(args)  # offscreen, a temporary data folder, --demo
     data_dir: Path = (args.data_dir or default_data_dir()).expanduser().resolve()
     dir_error: OSError | None = None
     try:
@@ -137,6 +147,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     app.setOrganizationName("Switchboard")
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("io.github.switchboard.Switchboard")
+    _set_window_icon(app)
     app.setQuitOnLastWindowClosed(False)
     theme = ThemeManager(app, args.theme, follow=False, style_from_args=True)
     settings = QSettings(str(data_dir / "ui.ini"), QSettings.Format.IniFormat)
@@ -204,6 +215,18 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 
 _ALREADY_RUNNING = "already-running"
+
+
+def _set_window_icon(app: Any) -> None:
+    """The app icon's SVG (resources/icons), rendered by Qt when first shown."""
+    from PySide6.QtGui import QIcon
+
+    from app.resources import ResourcesMissing, icon_path
+
+    try:
+        app.setWindowIcon(QIcon(str(icon_path())))
+    except ResourcesMissing:  # an incomplete install still starts, without its icon
+        pass
 
 
 def _acquire_instance_lock(data_dir: Path) -> Any:
@@ -409,6 +432,13 @@ async def _main(
     if args.demo:
         await activate_demo(ctx)
     window.start_background_checks()
+    if args.self_test:
+        from app.self_test import run_steps
+
+        code = await run_steps(ctx, window)
+        window.close()
+        await closed
+        return code
     ready_at = time.time()
     if os.environ.get("SWITCHBOARD_REPORT_READY"):
         # For tests and drivers that start the app and must know when it is up (no polling).
@@ -637,7 +667,9 @@ def _restart_with(args: argparse.Namespace, data_dir: Path) -> int:
     """Start a new Switchboard on another data folder (it takes its own lock); this one exits."""
     from PySide6.QtCore import QProcess
 
-    argv = ["-m", "app", "--data-dir", str(data_dir), "--theme", args.theme]
+    # Frozen, sys.executable is the bundle's own program (it takes no `-m app`).
+    argv = [] if getattr(sys, "frozen", False) else ["-m", "app"]
+    argv += ["--data-dir", str(data_dir), "--theme", args.theme]
     if args.no_detect:
         argv.append("--no-detect")
     ok = QProcess.startDetached(sys.executable, argv)
