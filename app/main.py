@@ -147,7 +147,6 @@ def run(argv: Sequence[str] | None = None) -> int:
     app.setOrganizationName("Switchboard")
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("io.github.switchboard.Switchboard")
-    _set_window_icon(app)
     app.setQuitOnLastWindowClosed(False)
     theme = ThemeManager(app, args.theme, follow=False, style_from_args=True)
     settings = QSettings(str(data_dir / "ui.ini"), QSettings.Format.IniFormat)
@@ -155,6 +154,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     # Step 1: paint the window shell before anything slow is imported or opened. The services
     # (qasync, SQLite, the keychain, httpx, the chat tab) load right after, into the same window.
     window, first_paint = _show_shell(app, settings, log_path)
+    _set_window_icon(app)  # after the paint: it loads Qt's SVG plugin
     log_setup = setup_logging(data_dir)
     active_log = log_setup.path  # None: the log goes to stderr only
     window.log_path = active_log

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from benchmarks import big_content, chat, images, protocol, startup
+from benchmarks import big_content, bundle, chat, images, protocol, startup
 from benchmarks.report import Row, print_json, print_table
 
 SUITES = {
@@ -18,6 +18,7 @@ SUITES = {
     "protocol": protocol.rows,
     "images": images.run,
     "reliability-big": big_content.rows,
+    "bundle": bundle.run,
 }
 
 
