@@ -13,6 +13,7 @@ Medians of several alternating runs, offscreen.
 
 from __future__ import annotations
 
+import math
 import os
 import statistics
 import subprocess
@@ -68,7 +69,7 @@ def _launch(args: list[str], env: dict[str, str]) -> tuple[float, float]:
             ready = float(fields.get("ready_at", fields["at"])) - start
             break
     proc.stdout.close()
-    if proc.wait(timeout=60) != 0 or painted != painted:
+    if proc.wait(timeout=60) != 0 or math.isnan(painted):
         raise RuntimeError(f"{args[0]} did not report its first paint (exit {proc.returncode})")
     return painted, ready
 
