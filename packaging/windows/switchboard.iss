@@ -12,7 +12,8 @@
 #endif
 #define AppName "Switchboard"
 #define AppExe "switchboard.exe"
-#define Root ".." + "\" + ".."
+; Relative to this script's folder (Inno Setup resolves Source, OutputDir and SetupIconFile from there).
+#define Root "..\.."
 
 [Setup]
 ; A fixed AppId: upgrades replace the same installation; never change it.
