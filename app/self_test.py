@@ -159,15 +159,34 @@ async def step_image(ctx: Any, window: Any) -> None:
             await closable.aclose()
 
 
-# Video and note steps: one entry each when ctx.videos / ctx.notes land, e.g.
-#   Step("video", step_video, needs="videos"),
+async def step_video(ctx: Any, window: Any) -> None:
+    """Run one video job to completion through the AppContext's VideoService (the demo
+    server's tasks, polled and downloaded like a provider's)."""
+    from app.core.services.videos import VideoSubmitRequest
+
+    profile = _demo_profile(ctx)
+    if ctx.demo is not None and hasattr(ctx.demo, "video_seconds"):
+        ctx.demo.video_seconds = 0.0  # the demo's simulated render time: nothing to wait for
+    job_id = await ctx.videos.submit(
+        VideoSubmitRequest(profile_id=profile.id, prompt="a patch cord being plugged in")
+    )
+    view = await ctx.videos.wait(job_id)
+    if view is None or view.state != "completed":
+        state = view.state if view is not None else "missing"
+        raise RuntimeError(f"the job ended {state}: {view.error if view is not None else ''}")
+    if view.file_path is None or not view.file_path.is_file() or view.file_path.stat().st_size == 0:
+        raise RuntimeError(f"the video file {view.file_path} is missing")
+
+
+# A step whose service is not on the AppContext is reported skipped. The note step is one
+# entry once ctx.notes lands: Step("note", step_note, needs="notes").
 STEPS: list[Step] = [
     Step("resources", step_resources),
     Step("log", step_log),
     Step("window", step_window),
     Step("chat", step_chat),
     Step("image", step_image),
-    Step("video", None, needs="videos"),
+    Step("video", step_video, needs="videos"),
     Step("note", None, needs="notes"),
 ]
 
