@@ -84,6 +84,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_true",
         help="open the data folder's database read-only: read the history, write nothing",
     )
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="start offscreen on a temporary data folder with the demo, check that chat, images "
+        "(and videos, notes) work, print one line per step; exit code 0 if all passed",
+    )
     parser.add_argument("--theme", choices=("system", "light", "dark"), default="system")
     parser.add_argument(
         "--no-detect", action="store_true", help="do not probe loopback for local model servers"
@@ -106,6 +112,10 @@ def run(argv: Sequence[str] | None = None) -> int:
         args = parse_args(argv)  # --version and --help end here, before any Qt is loaded
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    if args.self_test:
+        from app.self_test import prepare
+
+        prepare(args)  # offscreen, a temporary data folder, --demo
     data_dir: Path = (args.data_dir or default_data_dir()).expanduser().resolve()
     dir_error: OSError | None = None
     try:
@@ -144,6 +154,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     # Step 1: paint the window shell before anything slow is imported or opened. The services
     # (qasync, SQLite, the keychain, httpx, the chat tab) load right after, into the same window.
     window, first_paint = _show_shell(app, settings, log_path)
+    _set_window_icon(app)  # after the paint: it loads Qt's SVG plugin
     log_setup = setup_logging(data_dir)
     active_log = log_setup.path  # None: the log goes to stderr only
     window.log_path = active_log
@@ -204,6 +215,18 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 
 _ALREADY_RUNNING = "already-running"
+
+
+def _set_window_icon(app: Any) -> None:
+    """The app icon's SVG (resources/icons), rendered by Qt when first shown."""
+    from PySide6.QtGui import QIcon
+
+    from app.resources import ResourcesMissing, icon_path
+
+    try:
+        app.setWindowIcon(QIcon(str(icon_path())))
+    except ResourcesMissing:  # an incomplete install still starts, without its icon
+        pass
 
 
 def _acquire_instance_lock(data_dir: Path) -> Any:
@@ -413,6 +436,13 @@ async def _main(
         # After the window is up (issue 11): unfinished video jobs resume polling or
         # downloading, or are reconciled; never before the first paint.
         ctx.spawn(ctx.videos.recover())
+    if args.self_test:
+        from app.self_test import run_steps
+
+        code = await run_steps(ctx, window)
+        window.close()
+        await closed
+        return code
     ready_at = time.time()
     if os.environ.get("SWITCHBOARD_REPORT_READY"):
         # For tests and drivers that start the app and must know when it is up (no polling).
@@ -641,7 +671,9 @@ def _restart_with(args: argparse.Namespace, data_dir: Path) -> int:
     """Start a new Switchboard on another data folder (it takes its own lock); this one exits."""
     from PySide6.QtCore import QProcess
 
-    argv = ["-m", "app", "--data-dir", str(data_dir), "--theme", args.theme]
+    # Frozen, sys.executable is the bundle's own program (it takes no `-m app`).
+    argv = [] if getattr(sys, "frozen", False) else ["-m", "app"]
+    argv += ["--data-dir", str(data_dir), "--theme", args.theme]
     if args.no_detect:
         argv.append("--no-detect")
     ok = QProcess.startDetached(sys.executable, argv)

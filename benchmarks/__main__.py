@@ -7,6 +7,7 @@ import sys
 
 from benchmarks import (
     big_content,
+    bundle,
     chat,
     images,
     images_ui,
@@ -35,6 +36,7 @@ SUITES = {
     # Core rows (benchmarks/videos.py) and the Videos tab rows (benchmarks/videos_ui.py).
     "videos": lambda: [*videos.run(), *videos_ui.run()],
     "notes": notes.run,
+    "bundle": bundle.run,
 }
 
 

@@ -10,7 +10,8 @@ VENV="${SWITCHBOARD_VENV:-$ROOT/.venv}"
 DEB_PACKAGES_RUN="libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 \
 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 \
 libxcb-render-util0 libxcb-image0 libnss3 libasound2 libpulse0 fonts-dejavu-core"
-DEB_PACKAGES_TEST="gnome-keyring dbus dbus-x11 xvfb"
+# appstream, desktop-file-utils: tests/packaging validates the desktop entry and metainfo.
+DEB_PACKAGES_TEST="gnome-keyring dbus dbus-x11 xvfb appstream desktop-file-utils"
 
 log() { printf '[switchboard] %s\n' "$*" >&2; }
 

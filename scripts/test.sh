@@ -31,6 +31,17 @@ if [ "${SWITCHBOARD_SKIP_INTEROP:-0}" != "1" ]; then
   export SWITCHBOARD_REQUIRE_INTEROP=1
 fi
 
+# The Linux bundle (PyInstaller, one folder) built from this tree, then its frozen --version and
+# --self-test; tests/packaging then checks that bundle too. Cached in .bundle-cache/ (build venv,
+# pip cache, PyInstaller work dir). SWITCHBOARD_SKIP_BUNDLE=1 leaves it out of a quick local run.
+if [ "${SWITCHBOARD_SKIP_BUNDLE:-0}" != "1" ] && [ "$(uname -s)" = "Linux" ]; then
+  log "Building the Linux bundle and running its frozen --version and --self-test"
+  bundle_started=$(date +%s)
+  bash "$ROOT/scripts/bundle.sh" --check
+  log "Bundle built and self-tested in $(( $(date +%s) - bundle_started )) s"
+  export SWITCHBOARD_REQUIRE_BUNDLE=1
+fi
+
 log "Running the test suite"
 status=0
 bash "$ROOT/scripts/with-keyring.sh" "$VENV/bin/python" -m pytest -p no:cacheprovider "$@" || status=$?

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
-    QMessageBox,
     QPushButton,
     QStackedWidget,
     QTabWidget,
@@ -659,23 +658,16 @@ class MainWindow(QMainWindow):
 
     # -- about --
 
-    def show_about(self) -> QMessageBox:
-        box = QMessageBox(self)
-        box.setWindowTitle("About Switchboard")
-        box.setIcon(QMessageBox.Icon.Information)
-        box.setText(f"<b>Switchboard {__version__}</b>")
-        box.setInformativeText(
-            "A desktop chat and media studio for OpenAI-compatible and Gemini endpoints.\n\n"
-            f"Data folder: {self.ctx.data_dir}\n"
-            f"Log file: {self.log_path or self.ctx.data_dir / 'logs' / 'switchboard.log'}"
-        )
-        from PySide6.QtCore import Qt
+    def show_about(self) -> QWidget:
+        """Help → About: versions, data folder (openable), log file, bundled licences."""
+        from app.ui.about_dialog import AboutDialog
 
-        box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        box.setAccessibleName("About Switchboard")
-        box.finished.connect(box.deleteLater)
-        box.open()
-        return box
+        dialog = AboutDialog(
+            self.ctx.data_dir, self.log_path or self.ctx.data_dir / "logs" / "switchboard.log", self
+        )
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+        return dialog
 
     # -- background checks at start --
 

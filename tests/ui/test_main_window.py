@@ -182,7 +182,7 @@ def test_geometry_persists_across_windows(
 def test_about_names_version_and_paths(window: MainWindow, app_ctx: Any) -> None:
     box = window.show_about()
     try:
-        text = box.text() + box.informativeText()
+        text = box.summary_text()
         assert "0.1.0" in text
         assert str(app_ctx.data_dir) in text
         assert "switchboard.log" in text
