@@ -29,8 +29,9 @@ from PySide6.QtWidgets import (
 )
 
 from app import __version__
-from app.ui.empty_tab import IMAGES, NOTES, VIDEOS, EmptyTab, centered, fit_wrapped_labels
+from app.ui.empty_tab import IMAGES, VIDEOS, EmptyTab, centered, fit_wrapped_labels
 from app.ui.labels import DEMO_NAME, keychain_sentence
+from app.ui.notes.host import NotesHost
 from app.ui.status_bar import StatusBar
 from app.ui.theme import ThemeManager, ThemeMode
 
@@ -238,7 +239,8 @@ class MainWindow(QMainWindow):
         self.chat_tab: QWidget | None = None
         self.tabs.addTab(self.chat_stack, "&Chat")
         self.images_tab = EmptyTab(IMAGES)
-        self.notes_tab = EmptyTab(NOTES)
+        self.notes_tab = NotesHost()
+        self.notes_tab.askInChatRequested.connect(self._ask_in_chat)
         self.videos_tab = EmptyTab(VIDEOS)
         self.tabs.addTab(self.images_tab, "&Images")
         self.tabs.addTab(self.notes_tab, "&Notes")
@@ -313,6 +315,7 @@ class MainWindow(QMainWindow):
     ) -> None:
         """Wire the window to the services: profiles, the chat tab, status, settings."""
         self.install_shortcuts()
+        self.notes_tab.attach(ctx, chat_target=self._chat_target)
         for tab in (self.images_tab, self.notes_tab, self.videos_tab):
             tab.build()
         if self.first_run is None:
@@ -519,6 +522,38 @@ class MainWindow(QMainWindow):
             return None
         finally:
             self.first_run.demo_button.setEnabled(True)
+
+    # -- notes <-> chat --
+
+    def _chat_target(self) -> tuple[str, str] | None:
+        """The profile and model a Notes "Ask" thread uses: the chat tab's, else the active
+        profile's default chat model."""
+        profile, model = self.shown_profile()
+        model = model or (profile.default_models.get("chat", "") if profile is not None else "")
+        return (profile.id, model) if profile is not None and model else None
+
+    def _ask_in_chat(self, thread_id: int, question: str) -> None:
+        """Notes' "Ask about these": open the prepared thread in the chat tab and send."""
+        tab: Any = self.chat_tab
+        if tab is None:
+            return
+        self.tabs.setCurrentWidget(self.chat_stack)
+
+        async def open_and_send() -> None:
+            await tab.reload_threads()
+            await tab.open_thread(thread_id)
+            tab.send(question)
+
+        spawn_from_slot(self.ctx, open_and_send())
+
+    async def save_as_note(self, title: str, text: str) -> Any:
+        """"Save as note" on a chat message (for the chat tab's message actions)."""
+        return await self.notes_tab.save_as_note(title, text)
+
+    def open_note_link(self, url: str) -> None:
+        """A `switchboard-note://` citation clicked in the chat view: show it in Notes."""
+        self.tabs.setCurrentWidget(self.notes_tab)
+        spawn_from_slot(self.ctx, self.notes_tab.open_note_link(url))
 
     # -- settings, import, export --
 
@@ -808,6 +843,7 @@ class MainWindow(QMainWindow):
             if self._settings_dialog is not None:
                 await self._settings_dialog.aclose()
                 self._settings_dialog.close()
+            await self.notes_tab.aclose()
             aclose: Any = getattr(self.chat_tab, "aclose", None)
             if aclose is not None:
                 await aclose()
