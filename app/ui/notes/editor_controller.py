@@ -23,6 +23,7 @@ UNDO_MS = 10_000
 
 class EditorController(QObject):
     saved = Signal(object)  # AppNote
+    opened = Signal(object)  # AppNote shown in the editor
     deleted = Signal(object)  # AppNote
     restored = Signal(object)  # AppNote
     notesLoaded = Signal(list)
@@ -77,6 +78,7 @@ class EditorController(QObject):
         self.editor.load(note)
         self._show_editor(True)
         self.editor.body_edit.setFocus()
+        self.opened.emit(note)
         return note
 
     async def save(self) -> AppNote | None:
@@ -115,6 +117,8 @@ class EditorController(QObject):
             self.editor.load(None)
             self._show_editor(False)
         await self.refresh()
+        # Focus on the list, not a text field: there Ctrl+Z would be the field's own undo.
+        self.notes_list.list.setFocus()
         self.undo_bar.show_deleted(note.title)
         self._undo_timer.start(UNDO_MS)
         self.deleted.emit(note)

@@ -50,11 +50,12 @@ def editor_command(
     line: int,
     environ: Mapping[str, str] | None = None,
     *,
-    which: Callable[[str], str | None] = shutil.which,
+    which: Callable[[str], str | None] | None = None,
 ) -> list[str] | None:
     """argv opening `path` at `line` (1-based) in `$VISUAL`/`$EDITOR`, or None (use the default
     application) when neither names a known graphical editor that is installed."""
     env = os.environ if environ is None else environ
+    which = which or shutil.which
     line = max(1, int(line))
     for var in ("VISUAL", "EDITOR"):
         value = env.get(var, "").strip()
@@ -81,9 +82,10 @@ def reveal_command(
     path: Path | str,
     *,
     platform: str = sys.platform,
-    which: Callable[[str], str | None] = shutil.which,
+    which: Callable[[str], str | None] | None = None,
 ) -> list[str] | None:
     """argv showing `path` selected in the file manager, or None (open its folder instead)."""
+    which = which or shutil.which
     p = str(Path(path).absolute())
     if platform == "darwin":
         return ["open", "-R", p]

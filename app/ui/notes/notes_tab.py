@@ -388,8 +388,11 @@ class NotesTab(QWidget):
             self._update_empty_state(self.sources.sources)
 
     def _on_escape(self) -> None:
+        # The tab's Esc shortcut sees the key before the focused widget does.
         if self.right_stack.currentWidget() is self.editor:
             self.show_editor(False)
+        elif self.search_bar.query_edit.hasFocus():
+            self._on_query_escape()
         else:
             self.focus_search()
 

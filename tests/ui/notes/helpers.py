@@ -42,6 +42,15 @@ async def until(signal: SignalInstance, condition: Callable[[], bool], timeout: 
     await asyncio.wait_for(loop(), timeout)
 
 
+async def activate(window: Any) -> None:
+    """Make `window` the active window (shortcuts only fire there), awaiting the focus change."""
+    app = QApplication.instance()
+    if QApplication.activeWindow() is not window and isinstance(app, QApplication):
+        changed = signal_future(app.focusWindowChanged)
+        window.activateWindow()
+        await changed
+
+
 async def next_turns(n: int = 3) -> None:
     """Let already-scheduled callbacks run (a few loop turns, no waiting on time)."""
     for _ in range(n):
@@ -278,22 +287,28 @@ class FakeNotesService:
         hits: list[NoteHit] = []
         for k, (sid, path, text, note_id) in enumerate(self._documents()):
             lines = text.splitlines()
+            best: tuple[int, int] | None = None  # (words found, line index): the best line
             for i, line in enumerate(lines):
-                low = line.lower()
-                found = [w for w in words if w in low]
-                if not found:
-                    continue
-                snippet = line
-                for w in found:
-                    start = low.find(w)
-                    snippet = snippet[:start] + HIGHLIGHT_START + snippet[start : start + len(w)] + HIGHLIGHT_END + snippet[start + len(w) :]
-                    low = snippet.lower()
-                heading = [ln.lstrip("# ").strip() for ln in lines[:i] if ln.startswith("#")][-1:]
-                title = Path(path).name if path else text.splitlines()[0].lstrip("# ")
-                hits.append(NoteHit(chunk_id=1000 * k + i, source_id=sid, file_id=k, path=path, title=title,
-                                    heading_path=heading, line_start=i + 1, line_end=i + 1, page=None,
-                                    snippet=snippet, score=len(found) / max(1, len(words)), note_id=note_id))
-                break
+                n = sum(w in line.lower() for w in words)
+                if n and (best is None or n > best[0]):
+                    best = (n, i)
+            if best is None:
+                continue
+            i = best[1]
+            end = i  # a chunk runs to the end of its paragraph
+            while end + 1 < len(lines) and lines[end + 1].strip():
+                end += 1
+            snippet = lines[i]
+            for w in words:
+                start = snippet.lower().find(w)
+                if start >= 0:
+                    snippet = (snippet[:start] + HIGHLIGHT_START + snippet[start : start + len(w)]
+                               + HIGHLIGHT_END + snippet[start + len(w) :])
+            heading = [ln.lstrip("# ").strip() for ln in lines[:i] if ln.startswith("#")][-1:]
+            title = Path(path).name if path else lines[0].lstrip("# ")
+            hits.append(NoteHit(chunk_id=1000 * k + i, source_id=sid, file_id=k, path=path, title=title,
+                                heading_path=heading, line_start=i + 1, line_end=end + 1, page=None,
+                                snippet=snippet, score=best[0] / max(1, len(words)), note_id=note_id))
         hits.sort(key=lambda h: -h.score)
         return hits[:limit]
 
