@@ -1087,7 +1087,9 @@ class ProviderClient:
             obj = await self._request(
                 "POST",
                 self.url(gemini.embed_path(model, batch=True)),
-                json_body=gemini.build_batch_embed_body(model, list(req.inputs)),
+                json_body=gemini.build_batch_embed_body(
+                    model, list(req.inputs), task=req.task, dimensions=req.dimensions
+                ),
                 cap="embeddings",
             )
             result = gemini.parse_embed_response(obj)

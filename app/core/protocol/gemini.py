@@ -536,14 +536,44 @@ def parse_models(obj: Any) -> list[ModelInfo]:
     return models
 
 
-def build_embed_body(model: str, text: str) -> dict[str, Any]:
-    """An `embedContent` body for one text."""
-    return {"model": _model_resource(model), "content": {"parts": [{"text": text}]}}
+# The generic purpose of a text -> Gemini's `taskType` (retrieval embeds documents and
+# queries differently: a question and the note that answers it land closer).
+EMBED_TASK_TYPES = {"document": "RETRIEVAL_DOCUMENT", "query": "RETRIEVAL_QUERY"}
+
+# `batchEmbedContents` takes at most this many requests in one call.
+MAX_BATCH_EMBED = 100
 
 
-def build_batch_embed_body(model: str, texts: list[str]) -> dict[str, Any]:
+def build_embed_body(
+    model: str,
+    text: str,
+    *,
+    task: str | None = None,
+    dimensions: int | None = None,
+) -> dict[str, Any]:
+    """An `embedContent` body for one text; `task` "document"/"query" (or a Gemini taskType)
+    becomes `taskType`, `dimensions` becomes `outputDimensionality`."""
+    body: dict[str, Any] = {"model": _model_resource(model), "content": {"parts": [{"text": text}]}}
+    if task:
+        body["taskType"] = EMBED_TASK_TYPES.get(task, task)
+    if dimensions is not None:
+        body["outputDimensionality"] = dimensions
+    return body
+
+
+def build_batch_embed_body(
+    model: str,
+    texts: list[str],
+    *,
+    task: str | None = None,
+    dimensions: int | None = None,
+) -> dict[str, Any]:
     """A `batchEmbedContents` body: one request per text, each naming the model."""
-    return {"requests": [build_embed_body(model, text) for text in texts]}
+    return {
+        "requests": [
+            build_embed_body(model, text, task=task, dimensions=dimensions) for text in texts
+        ]
+    }
 
 
 def _vector(values: Any) -> list[float]:

@@ -256,6 +256,8 @@ class EmbeddingRequest:
     dimensions: int | None = None
     # Send a lone string instead of a one-item list (some servers only take a string).
     as_string: bool = False
+    # What the text is for, where the dialect asks (Gemini `taskType`): "document" | "query".
+    task: str | None = None
 
 
 @dataclass

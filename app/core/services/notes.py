@@ -60,13 +60,50 @@ shared `JobEngine`, whose `aclose()` leaves their rows for the next start.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from app.core.jobs import JobEngine, JobRecord
+import numpy as np
+
+from app.core.errors import ConfigError, MalformedResponseError, SwitchboardError
+from app.core.jobs import ACTIVE_STATES, JobContext, JobEngine, JobEvent, JobKind, JobRecord
+from app.core.notes.chunking import chunk_document, estimate_tokens
+from app.core.notes.extract import (
+    ExtractionError,
+    PdfWorker,
+    decode,
+    extract_html,
+    format_for,
+)
+from app.core.notes.scan import ScannedFile, scan_folder
+from app.core.notes.vectors import VectorIndex, normalise
+from app.core.protocol.types import EmbeddingRequest
+from app.core.services.tasks import TaskOwner
 from app.core.store.db import Database
+from app.core.store.notes import (
+    HEADING_SEP,
+    ChunkRow,
+    FileRow,
+    IndexRow,
+    NewChunk,
+    NoteRepository,
+    NotesIndexStore,
+    SourceRow,
+    keyword_query,
+)
+from app.core.store.records import Note
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "APP_SOURCE_ID",
@@ -246,6 +283,59 @@ class NotesEvent:
 NotesListener = Callable[[NotesEvent], None]
 
 
+# Reciprocal-rank fusion: score = Σ weight / (RRF_K + rank). 60 is the constant of the original
+# paper (Cormack et al. 2009); the weights were set with `python -m benchmarks notes`.
+RRF_K = 60
+SEMANTIC_WEIGHT = 1.0
+KEYWORD_WEIGHT = 1.0
+# Provider limits on one embeddings request (inputs; rough tokens).
+OPENAI_MAX_INPUTS = 2048
+BATCH_MAX_TOKENS = 100_000
+WRITE_EVERY_FILES = 64  # files per transaction while scanning
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def embed_text(heading: str, text: str) -> str:
+    """What was hashed and is sent: the heading path (title first) then the chunk's text."""
+    path = [h for h in heading.split(HEADING_SEP) if h] if heading else []
+    return (" > ".join(path) + "\n\n" + text) if path else text
+
+
+def _to_note(n: Note, deleted_at: float | None = None) -> AppNote:
+    return AppNote(n.id, n.title, n.body, n.created_at, n.updated_at, deleted_at)
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _highlight(text: str, words: set[str], width: int = 220) -> str:
+    """A window of `text` around the first query word, with matched words marked."""
+    flat = " ".join(text.split())
+    lower = flat.lower()
+    first = min((i for w in words if (i := lower.find(w)) >= 0), default=0)
+    start = max(0, first - width // 3)
+    piece = flat[start : start + width]
+    if not words:
+        return piece
+    pattern = re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)), re.I)
+    marked = pattern.sub(lambda m: HIGHLIGHT_START + m.group(0) + HIGHLIGHT_END, piece)
+    return ("…" if start else "") + marked + ("…" if start + width < len(flat) else "")
+
+
+@dataclass
+class _Prepared:
+    rel_path: str
+    size: int
+    mtime_ns: int
+    sha256: str = ""
+    format: str = "text"
+    title: str = ""
+    chunks: list[NewChunk] | None = None
+    unchanged: bool = False
+    error: str | None = None
+
+
 class NotesService:
     """Notes sources, indexing and search over one database (see the module docstring)."""
 
@@ -266,24 +356,107 @@ class NotesService:
         on_error: Callable[[BaseException], None] | None = None,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        raise NotImplementedError
+        self.db = db
+        self._engine = jobs
+        self.clients = clients
+        self.profiles = profiles
+        self.batch_size = batch_size
+        self.max_in_flight = max_in_flight
+        self.chunk_tokens = chunk_tokens
+        self.chunk_overlap = chunk_overlap
+        self.poll_interval = poll_interval
+        self.debounce = debounce
+        self._clock = clock or time.time
+        self.store = NotesIndexStore(db, clock=self._clock)
+        self.notes = NoteRepository(db, clock=self._clock)
+        self._on_error = on_error
+        self._owner = TaskOwner("notes", on_error=on_error)
+        self._listeners: list[NotesListener] = []
+        self._progress: dict[int, IndexProgress] = {}
+        self._pdf = PdfWorker(pdf_timeout)
+        self._vindex: VectorIndex | None = None
+        self._vindex_id: int | None = None
+        self._sha_key: dict[str, int] = {}
+        self._key_sha: list[str] = []
+        self._vlock = asyncio.Lock()
+        self._watchers: dict[int, asyncio.Task[None]] = {}
+        self._dirty: set[int | None] = set()  # scopes changed while their job was running
+        jobs.register(
+            JobKind(INDEX_KIND, self._run, resume_states=frozenset({"submitting", "running"}))
+        )
+        self._unsubscribe = jobs.subscribe(self._job_event)
 
     @property
     def engine(self) -> JobEngine:
-        raise NotImplementedError
+        return self._engine
 
     # --- lifecycle ----------------------------------------------------------------------------
 
     async def recover(self) -> list[JobRecord]:
-        raise NotImplementedError
+        """Resume an indexing run left by a crash or quit; restart saved watchers."""
+        resolved = await self._engine.recover(INDEX_KIND)
+        for source in await self.store.list_sources():
+            if source.watching:
+                self._start_watcher(source.id)
+        return resolved
 
     async def aclose(self) -> None:
-        raise NotImplementedError
+        self._unsubscribe()
+        await self.stop_watching()
+        await self._owner.aclose()
+        await asyncio.to_thread(self._pdf.close)
 
     def subscribe(self, listener: NotesListener) -> Callable[[], None]:
-        raise NotImplementedError
+        self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def _emit(self, event: NotesEvent) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception as exc:  # a view's bug must not stop indexing
+                if self._on_error is not None:
+                    self._on_error(exc)
+                else:
+                    log.exception("notes listener failed")
+
+    def _job_event(self, event: JobEvent) -> None:
+        if event.job.kind != INDEX_KIND:
+            return
+        if event.what != "progress":
+            self._emit(NotesEvent("job", job=event.job))
+        if not event.job.active:
+            self._progress.pop(event.job.id, None)
+            scope = event.job.params.get("source_id")
+            if scope in self._dirty and not self._owner.closed:
+                self._dirty.discard(scope)
+                self._owner.spawn(self._index_quietly(scope), name="notes-reindex")
 
     # --- sources ------------------------------------------------------------------------------
+
+    def _source(self, row: SourceRow, pending: dict[int, tuple[int, int]]) -> NoteSource:
+        return NoteSource(
+            id=row.id,
+            kind="app" if row.kind == "app" else "folder",
+            path=row.path,
+            excludes=json.loads(row.excludes_json or "[]"),
+            max_file_size=row.max_file_size,
+            watching=bool(row.watching),
+            created_at=row.created_at,
+            files=row.files,
+            skipped=row.skipped,
+            chunks=row.chunks,
+            pending_chunks=pending.get(row.id, (0, 0))[0],
+            last_indexed_at=row.last_indexed_at,
+        )
+
+    async def _active(self) -> IndexRow | None:
+        return next((i for i in await self.store.indexes() if i.active), None)
 
     async def add_folder(
         self,
@@ -292,7 +465,21 @@ class NotesService:
         max_file_size: int = DEFAULT_MAX_FILE_SIZE,
     ) -> NoteSource:
         """Add a folder (ConfigError if it is not a readable directory or already added)."""
-        raise NotImplementedError
+        folder = Path(path).expanduser()
+        try:
+            folder = folder.resolve(strict=True)
+        except OSError:
+            raise ConfigError(f"The folder {path} does not exist.") from None
+        if not folder.is_dir() or not os.access(folder, os.R_OK | os.X_OK):
+            raise ConfigError(f"{folder} is not a folder this app can read.")
+        existing = {s.path for s in await self.store.list_sources()}
+        if str(folder) in existing:
+            raise ConfigError(f"{folder} is already one of your notes folders.")
+        if max_file_size <= 0:
+            raise ConfigError("The largest file size must be more than zero.")
+        row = await self.store.add_source(str(folder), list(excludes), max_file_size)
+        self._emit(NotesEvent("sources"))
+        return self._source(row, {})
 
     async def update_folder(
         self,
@@ -301,78 +488,553 @@ class NotesService:
         excludes: Sequence[str] | None = None,
         max_file_size: int | None = None,
     ) -> NoteSource:
-        raise NotImplementedError
+        values: dict[str, Any] = {}
+        if excludes is not None:
+            values["excludes_json"] = json.dumps(list(excludes))
+        if max_file_size is not None:
+            values["max_file_size"] = max_file_size
+        if values:
+            await self.store.update_source(source_id, **values)
+        row = await self.store.get_source(source_id)
+        if row is None:
+            raise ConfigError("This notes folder is no longer in the list.")
+        self._emit(NotesEvent("sources"))
+        return self._source(row, {})
 
     async def remove_folder(self, source_id: int) -> None:
-        raise NotImplementedError
+        if source_id == APP_SOURCE_ID:
+            raise ConfigError("Notes written here cannot be removed as a folder.")
+        await self.watch(source_id, False)
+        await self.store.remove_source(source_id)
+        await self._collect_garbage()
+        self._emit(NotesEvent("sources"))
 
     async def list_sources(self) -> list[NoteSource]:
         """Every source with its counts (the app source first)."""
-        raise NotImplementedError
+        index = await self._active()
+        pending = await self.store.pending_count(index.id if index else None)
+        return [self._source(r, pending) for r in await self.store.list_sources()]
 
     async def estimate(self, source_id: int | None = None) -> IndexEstimate:
-        """Files and rough tokens indexing would send, and to whom (ConfigError: no index set)."""
-        raise NotImplementedError
+        """Files and rough tokens indexing would send, and to whom (ConfigError: no index set).
+
+        Scans and chunks without storing: files already chunked count only their chunks still
+        lacking a vector."""
+        index = await self._require_index()
+        provider = await self._provider_name(index.profile_id)
+        files = tokens = size = skipped = 0
+        for source in await self._sources(source_id):
+            known = await self.store.files(source.id)
+            pending = await self.store.pending_count(index.id)
+            if source.kind == "app":
+                notes = await self.notes.list_all()
+                files += len(notes)
+                size += sum(len(n.body.encode()) for n in notes)
+                fresh = [n for n in notes if f"note:{n.id}" not in known]
+                tokens += sum(estimate_tokens(n.title + "\n" + n.body) for n in fresh)
+                tokens += pending.get(source.id, (0, 0))[1]
+                continue
+            excludes = [*DEFAULT_EXCLUDES, *json.loads(source.excludes_json)]
+            scanned = await asyncio.to_thread(
+                scan_folder, source.path, excludes, source.max_file_size
+            )
+            for f in scanned:
+                if f.too_big:
+                    skipped += 1
+                    continue
+                files += 1
+                size += f.size
+                old = known.get(f.rel_path)
+                if old is None or (old.size, old.mtime_ns) != (f.size, f.mtime_ns):
+                    # A PDF's text is far smaller than its bytes; ~1/3 is typical.
+                    ratio = 0.3 if f.rel_path.lower().endswith(".pdf") else 1.0
+                    tokens += int(f.size * ratio) // 4
+            tokens += pending.get(source.id, (0, 0))[1]
+        return IndexEstimate(files, tokens, size, provider, index.profile_id, index.model, skipped)
+
+    async def _sources(self, source_id: int | None) -> list[SourceRow]:
+        rows = await self.store.list_sources()
+        if source_id is None:
+            return rows
+        chosen = [r for r in rows if r.id == source_id]
+        if not chosen:
+            raise ConfigError("This notes folder is no longer in the list.")
+        return chosen
+
+    async def _provider_name(self, profile_id: str) -> str:
+        profile = None
+        if self.profiles is not None:
+            profile = self.profiles.get(profile_id)
+        if profile is None:
+            try:
+                profile = (await self.clients.get(profile_id)).profile
+            except SwitchboardError:
+                return profile_id
+        return str(getattr(profile, "name", profile_id))
 
     # --- indexes ------------------------------------------------------------------------------
 
+    def _spec(self, row: IndexRow) -> IndexSpec:
+        return IndexSpec(
+            row.id, row.profile_id, row.model, row.dim or None, bool(row.active), row.vectors,
+            row.created_at,
+        )
+
     async def index_spec(self) -> IndexSpec | None:
-        """The active index, or None before `set_index_model` was ever called."""
-        raise NotImplementedError
+        row = await self._active()
+        return None if row is None else self._spec(row)
 
     async def indexes(self) -> list[IndexSpec]:
-        raise NotImplementedError
+        return [self._spec(r) for r in await self.store.indexes()]
+
+    async def _require_index(self) -> IndexRow:
+        row = await self._active()
+        if row is None:
+            raise ConfigError("Choose a provider and an embedding model for your notes first.")
+        return row
 
     async def set_index_model(
         self, profile_id: str, model: str, dim: int | None = None
     ) -> RebuildCost:
         """Make (profile, model, dim) the active index; its cost to fill. Sends nothing."""
-        raise NotImplementedError
+        if not profile_id or not model.strip():
+            raise ConfigError("Choose a provider and an embedding model for your notes.")
+        if dim is not None and dim <= 0:
+            raise ConfigError("The number of dimensions must be more than zero.")
+        index_id = await self.store.activate_index(profile_id, model.strip(), dim or 0)
+        row = next(r for r in await self.store.indexes() if r.id == index_id)
+        pending = await self.store.pending_count(index_id)
+        chunks = sum(c for c, _ in pending.values())
+        tokens = sum(t for _, t in pending.values())
+        self._emit(NotesEvent("sources"))
+        return RebuildCost(self._spec(row), chunks, tokens, await self._provider_name(profile_id))
 
     async def drop_index(self, index_id: int) -> None:
         """Delete an inactive index's vectors (ConfigError for the active one)."""
-        raise NotImplementedError
+        active = await self._active()
+        if active is not None and active.id == index_id:
+            raise ConfigError("This index is in use. Choose another model first.")
+        await self.store.drop_index(index_id)
 
     # --- indexing -----------------------------------------------------------------------------
 
     async def index(self, source_id: int | None = None) -> int:
         """Start an indexing job (one source, or all); its job id. An active job for the same
         scope is returned instead of starting a second one."""
-        raise NotImplementedError
+        index = await self._require_index()
+        await self._sources(source_id)  # ConfigError for a removed folder
+        for job in await self.jobs(active_only=True):
+            if job.params.get("source_id") == source_id:
+                return job.id
+        job = await self._engine.start(
+            INDEX_KIND, {"source_id": source_id, "index_id": index.id}, owner_key=index.profile_id
+        )
+        return job.id
+
+    async def _index_quietly(self, source_id: int | None) -> None:
+        try:
+            await self.index(source_id)
+        except ConfigError:
+            pass  # no model chosen yet: nothing to do until the user picks one
 
     async def pause(self, job_id: int) -> None:
-        raise NotImplementedError
+        await self._engine.pause(job_id)
 
     async def resume(self, job_id: int) -> None:
-        raise NotImplementedError
+        await self._engine.rerun(job_id)
 
     async def cancel(self, job_id: int) -> None:
-        raise NotImplementedError
+        await self._engine.cancel(job_id)
 
     async def retry_failed(self, job_id: int) -> None:
         """Run a failed (or interrupted) job again; only chunks still without a vector go."""
-        raise NotImplementedError
+        if await self._engine.rerun(job_id) is None:
+            raise ConfigError("This indexing run is not stopped, so there is nothing to retry.")
 
     async def jobs(self, *, active_only: bool = False, limit: int = 50) -> list[JobRecord]:
-        raise NotImplementedError
+        return await self._engine.store.list(
+            kind=INDEX_KIND, states=ACTIVE_STATES if active_only else None, limit=limit
+        )
 
     async def wait(self, job_id: int) -> JobRecord | None:
         """Until the job's current run ends (tests, scripts)."""
-        raise NotImplementedError
+        return await self._engine.wait(job_id)
 
     def progress(self, job_id: int) -> IndexProgress | None:
-        """The last progress of a running job (None if not running here)."""
-        raise NotImplementedError
+        return self._progress.get(job_id)
+
+    async def _report(self, ctx: JobContext, prog: IndexProgress) -> None:
+        text = (
+            f"{prog.files_done:,}/{prog.files_total:,} files · "
+            f"{prog.chunks_done:,}/{prog.chunks_total:,} chunks · ~{prog.tokens:,} tokens"
+        )
+        if prog.eta_seconds is not None:
+            text += f" · about {int(prog.eta_seconds) + 1} s left"
+        if prog.failed_batches:
+            text += f" · {prog.failed_batches} batch(es) failed"
+        self._progress[ctx.id] = prog
+        self._emit(NotesEvent("progress", progress=prog))
+        await ctx.progress(prog.fraction, text)
+
+    async def _run(self, ctx: JobContext) -> dict[str, Any]:
+        scope: int | None = ctx.job.params.get("source_id")
+        index_id = int(ctx.job.params["index_id"])
+        index = next((i for i in await self.store.indexes() if i.id == index_id), None)
+        if index is None:
+            raise ConfigError("The embedding model of this run was removed. Index again.")
+        await ctx.set_state("running")
+        prog = IndexProgress(ctx.id, "scanning")
+        sources = await self._sources(scope)
+        for source in sources:
+            await self._scan(source, prog, ctx)
+        await self._collect_garbage()
+        failed, error = await self._embed_pending(ctx, index, [s.id for s in sources], prog)
+        now = self._clock()
+        for source in sources:
+            await self.store.update_source(source.id, last_indexed_at=now)
+        self._emit(NotesEvent("sources"))
+        if failed:
+            raise SwitchboardError(
+                f"{failed} batch(es) of notes could not be embedded; the rest is indexed. "
+                "Retry to send the missing ones.",
+                detail=None if error is None else str(error),
+            )
+        prog.phase = "done"
+        prog.eta_seconds = None
+        await self._report(ctx, prog)
+        return {"files": prog.files_total, "embedded": prog.chunks_done, "tokens": prog.tokens}
+
+    # --- scanning -----------------------------------------------------------------------------
+
+    def _chunks(self, text: str, fmt: str, title: str) -> list[NewChunk]:
+        return [
+            NewChunk(
+                c.ord, c.sha256, HEADING_SEP.join(c.heading_path), c.line_start, c.line_end,
+                c.page, c.tokens, c.text,
+            )
+            for c in chunk_document(
+                text, fmt, target_tokens=self.chunk_tokens, overlap_tokens=self.chunk_overlap,
+                title=title,
+            )
+        ]
+
+    def _prepare(self, root: str, items: list[tuple[ScannedFile, FileRow | None]]) -> list[_Prepared]:
+        """Read, hash, extract and chunk files (on a worker thread)."""
+        out: list[_Prepared] = []
+        for f, old in items:
+            p = _Prepared(f.rel_path, f.size, f.mtime_ns)
+            out.append(p)
+            fmt = format_for(f.rel_path) or "text"
+            p.format = fmt
+            p.title = Path(f.rel_path).stem
+            full = os.path.join(root, f.rel_path)
+            try:
+                with open(full, "rb") as fh:
+                    data = fh.read(f.size + 1)
+                p.sha256 = _sha(data)
+                if old is not None and old.sha256 == p.sha256 and old.status == "ok":
+                    p.unchanged = True
+                    continue
+                if fmt == "pdf":
+                    text = self._pdf.extract(full).text
+                elif fmt == "html":
+                    extracted = extract_html(data)
+                    text = extracted.text
+                    p.title = extracted.title or p.title
+                else:
+                    text = decode(data)
+                p.chunks = self._chunks(text, fmt, p.title)
+            except ExtractionError as exc:
+                p.error = str(exc)
+            except OSError as exc:
+                p.error = f"This file could not be read ({exc.strerror or exc})."
+        return out
+
+    async def _scan(self, source: SourceRow, prog: IndexProgress, ctx: JobContext | None) -> bool:
+        """Bring one source's files and chunks up to date. True when anything changed."""
+        known = await self.store.files(source.id)
+        changed = False
+        if source.kind == "app":
+            notes = await self.notes.list_all()
+            prog.files_total += len(notes)
+            writes: list[tuple[dict[str, Any], Sequence[NewChunk] | None]] = []
+            seen: set[str] = set()
+            for n in notes:
+                rel = f"note:{n.id}"
+                seen.add(rel)
+                sha = _sha(f"{n.title}\n{n.body}".encode())
+                old = known.get(rel)
+                if old is None or old.sha256 != sha:
+                    writes.append(self._note_write(n, sha))
+                prog.files_done += 1
+            gone = [r.id for rel, r in known.items() if rel not in seen]
+            if writes:
+                await self.store.write_files(writes)
+            await self.store.delete_files(gone)
+            if ctx is not None:
+                await self._report(ctx, prog)
+            return bool(writes or gone)
+        excludes = [*DEFAULT_EXCLUDES, *json.loads(source.excludes_json)]
+        if not os.path.isdir(source.path):
+            return False  # an unplugged drive is not "every note deleted"
+        scanned = await asyncio.to_thread(scan_folder, source.path, excludes, source.max_file_size)
+        prog.files_total += len(scanned)
+        seen = {f.rel_path for f in scanned}
+        todo: list[tuple[ScannedFile, FileRow | None]] = []
+        skipped_writes: list[tuple[dict[str, Any], Sequence[NewChunk] | None]] = []
+        for f in scanned:
+            old = known.get(f.rel_path)
+            if old is not None and (old.size, old.mtime_ns) == (f.size, f.mtime_ns):
+                prog.files_done += 1
+                continue
+            if f.too_big:
+                skipped_writes.append((self._file_meta(source.id, f, "", "skipped",
+                    f"Larger than the {source.max_file_size // 1024:,} KB limit."), []))
+                prog.files_done += 1
+                continue
+            todo.append((f, old))
+        if skipped_writes:
+            await self.store.write_files(skipped_writes)
+            changed = True
+        for start in range(0, len(todo), WRITE_EVERY_FILES):
+            group = todo[start : start + WRITE_EVERY_FILES]
+            prepared = await asyncio.to_thread(self._prepare, source.path, group)
+            writes = []
+            touches: list[tuple[int, int, int]] = []
+            for (f, old), p in zip(group, prepared):
+                if p.unchanged and old is not None:
+                    touches.append((old.id, p.size, p.mtime_ns))
+                    continue
+                meta = self._file_meta(source.id, f, p.sha256, "error" if p.error else "ok", p.error)
+                meta.update(format=p.format, title=p.title)
+                writes.append((meta, p.chunks if p.chunks is not None else []))
+            if writes:
+                await self.store.write_files(writes)
+                changed = True
+            if touches:
+                await self.store.touch_files(touches)
+            prog.files_done += len(group)
+            if ctx is not None:
+                await self._report(ctx, prog)
+        gone = [r.id for rel, r in known.items() if rel not in seen]
+        if gone:
+            await self.store.delete_files(gone)
+            changed = True
+        if ctx is not None:
+            await self._report(ctx, prog)
+        return changed
+
+    @staticmethod
+    def _file_meta(source_id: int, f: ScannedFile, sha: str, status: str, error: str | None) -> dict[str, Any]:
+        return {
+            "source_id": source_id, "rel_path": f.rel_path, "note_id": None,
+            "format": format_for(f.rel_path) or "text", "title": Path(f.rel_path).stem,
+            "size": f.size, "mtime_ns": f.mtime_ns, "sha256": sha, "status": status, "error": error,
+        }
+
+    def _note_write(self, n: Note, sha: str) -> tuple[dict[str, Any], list[NewChunk]]:
+        title = n.title.strip() or "Untitled note"
+        meta = {
+            "source_id": APP_SOURCE_ID, "rel_path": f"note:{n.id}", "note_id": n.id,
+            "format": "markdown", "title": title, "size": len(n.body.encode()),
+            "mtime_ns": int(n.updated_at * 1e9), "sha256": sha, "status": "ok", "error": None,
+        }
+        return meta, self._chunks(n.body, "markdown", title)
+
+    async def _collect_garbage(self) -> None:
+        """Forget vectors whose text no chunk has any more (kept in memory too)."""
+        for index in await self.store.indexes():
+            orphans = await self.store.orphan_vectors(index.id)
+            if not orphans:
+                continue
+            await self.store.delete_vectors(index.id, orphans)
+            if self._vindex is not None and self._vindex_id == index.id:
+                keys = [self._sha_key[s] for s in orphans if s in self._sha_key]
+                await asyncio.to_thread(self._vindex.remove, np.asarray(keys, np.int64))
+
+    # --- embedding ----------------------------------------------------------------------------
+
+    def _batch_limit(self, client: Any) -> int:
+        limit = 100 if getattr(client, "is_gemini", False) else OPENAI_MAX_INPUTS
+        return max(1, min(self.batch_size, limit))
+
+    async def _embed(self, client: Any, index: IndexRow, texts: list[str], task: str) -> np.ndarray:
+        result = await client.embed(
+            EmbeddingRequest(inputs=texts, model=index.model, dimensions=index.dim or None, task=task)
+        )
+        vectors = np.asarray(result.vectors, dtype=np.float32)
+        if vectors.ndim != 2 or len(vectors) != len(texts):
+            raise MalformedResponseError(
+                "The embeddings reply did not have one vector per text. Try again.",
+            )
+        dim = index.actual_dim or vectors.shape[1]
+        if vectors.shape[1] != dim:
+            raise MalformedResponseError(
+                f"The model returned vectors of {vectors.shape[1]} numbers, but this index holds "
+                f"{dim}. Choose the model again to build a new index.",
+            )
+        if index.actual_dim is None:
+            await self.store.set_actual_dim(index.id, dim)
+            index.actual_dim = dim
+        return normalise(vectors)
+
+    async def _embed_pending(
+        self, ctx: JobContext, index: IndexRow, source_ids: list[int], prog: IndexProgress
+    ) -> tuple[int, SwitchboardError | None]:
+        pending = await self.store.pending(index.id, source_ids)
+        prog.phase = "embedding"
+        prog.chunks_total = len(pending)
+        prog.chunks_done = 0
+        await self._report(ctx, prog)
+        if not pending:
+            return 0, None
+        client = await self.clients.get(index.profile_id)
+        limit = self._batch_limit(client)
+        batches: list[list[tuple[str, int]]] = [
+            pending[i : i + limit] for i in range(0, len(pending), limit)
+        ]
+        started = time.monotonic()
+        errors: list[SwitchboardError] = []
+        gate = asyncio.Semaphore(self.max_in_flight)
+
+        async def one(batch: list[tuple[str, int]]) -> None:
+            async with gate:
+                # A file edited since the list was made: its old chunks are gone, skip them.
+                alive = await self.store.existing_shas([s for s, _ in batch])
+                gone = len(batch) - sum(1 for s, _ in batch if s in alive)
+                batch = [(s, c) for s, c in batch if s in alive]
+                known = {s for s, _ in await self.store.vectors(index.id, [s for s, _ in batch])}
+                todo = [(s, c) for s, c in batch if s not in known]
+                texts_by_id = await self.store.chunk_texts([c for _, c in todo])
+                texts = [embed_text(*texts_by_id[c]) for _, c in todo]
+                if todo:
+                    try:
+                        vectors = await self._embed(client, index, texts, "document")
+                    except SwitchboardError as exc:
+                        prog.failed_batches += 1
+                        errors.append(exc)
+                        await self._report(ctx, prog)
+                        return
+                    shas = [s for s, _ in todo]
+                    await self.store.put_vectors(
+                        index.id, list(zip(shas, (v.tobytes() for v in vectors.astype("<f2"))))
+                    )
+                    await self._vindex_add(index.id, shas, vectors)
+                    prog.tokens += sum(estimate_tokens(t) for t in texts)
+                prog.chunks_done += len(todo) + gone + (len(batch) - len(todo))
+                elapsed = time.monotonic() - started
+                if prog.chunks_done:
+                    rate = prog.chunks_done / max(elapsed, 1e-6)
+                    prog.eta_seconds = (prog.chunks_total - prog.chunks_done) / rate
+                await self._report(ctx, prog)
+
+        async with asyncio.TaskGroup() as group:
+            for batch in batches:
+                group.create_task(one(batch))
+        return len(errors), (errors[-1] if errors else None)
+
+    # --- the vector copy ----------------------------------------------------------------------
+
+    def _keys_for(self, shas: Sequence[str]) -> np.ndarray:
+        keys = []
+        for s in shas:
+            k = self._sha_key.get(s)
+            if k is None:
+                k = len(self._key_sha)
+                self._sha_key[s] = k
+                self._key_sha.append(s)
+            keys.append(k)
+        return np.asarray(keys, np.int64)
+
+    async def _vindex_add(self, index_id: int, shas: list[str], vectors: np.ndarray) -> None:
+        if self._vindex is None or self._vindex_id != index_id:
+            return  # not loaded: the next search loads everything from SQLite
+        keys = self._keys_for(shas)
+        await asyncio.to_thread(self._vindex.add, keys, vectors)
+
+    async def _load_vindex(self, index: IndexRow) -> VectorIndex | None:
+        async with self._vlock:
+            if self._vindex is not None and self._vindex_id == index.id:
+                return self._vindex
+            rows = await self.store.vectors(index.id)
+            if not rows:
+                return None
+            dim = len(rows[0][1]) // 2
+            self._sha_key, self._key_sha = {}, []
+            keys = self._keys_for([s for s, _ in rows])
+
+            def build() -> VectorIndex:
+                matrix = np.frombuffer(b"".join(b for _, b in rows), dtype="<f2").reshape(-1, dim)
+                vindex = VectorIndex(dim)
+                vindex.add(keys, matrix)
+                return vindex
+
+            self._vindex = await asyncio.to_thread(build)
+            self._vindex_id = index.id
+            return self._vindex
 
     # --- watching -----------------------------------------------------------------------------
 
     async def watch(self, source_id: int, on: bool = True) -> None:
         """Watch a folder (saved: watching resumes at next start) and index its changes."""
-        raise NotImplementedError
+        await self.store.update_source(source_id, watching=1 if on else 0)
+        if on:
+            self._start_watcher(source_id)
+        else:
+            task = self._watchers.pop(source_id, None)
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._emit(NotesEvent("sources"))
+
+    def _start_watcher(self, source_id: int) -> None:
+        if source_id in self._watchers or self._owner.closed:
+            return
+        self._watchers[source_id] = self._owner.spawn(self._watch_loop(source_id), name="notes-watch")
 
     async def stop_watching(self) -> None:
-        """Stop every watcher for now (the saved setting stays)."""
-        raise NotImplementedError
+        tasks = list(self._watchers.values())
+        self._watchers.clear()
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _snapshot(self, source: SourceRow) -> dict[str, tuple[int, int]]:
+        if source.kind == "app":
+            return {f"note:{n.id}": (len(n.body), int(n.updated_at * 1e9)) for n in await self.notes.list_all()}
+        excludes = [*DEFAULT_EXCLUDES, *json.loads(source.excludes_json)]
+        files = await asyncio.to_thread(scan_folder, source.path, excludes, source.max_file_size)
+        return {f.rel_path: (f.size, f.mtime_ns) for f in files}
+
+    async def _watch_loop(self, source_id: int) -> None:
+        """Poll (stat only), and once a change has been still for `debounce` seconds, index.
+
+        Polling rather than inotify: it works the same on every platform and network drive,
+        and a stat walk of 2,000 files is a few milliseconds on a worker thread."""
+        while True:
+            source = await self.store.get_source(source_id)
+            if source is None:
+                return
+            known = {rel: (r.size, r.mtime_ns) for rel, r in (await self.store.files(source_id)).items()}
+            if source.kind == "app":
+                known = {rel: v for rel, v in known.items()}
+            now = await self._snapshot(source)
+            if now != known:
+                await asyncio.sleep(self.debounce)
+                again = await self._snapshot(source)
+                if again == now:  # still: the editor finished saving
+                    await self._request_index(source_id)
+            await asyncio.sleep(self.poll_interval)
+
+    async def _request_index(self, source_id: int) -> None:
+        for job in await self.jobs(active_only=True):
+            if job.params.get("source_id") in (source_id, None):
+                self._dirty.add(source_id)  # re-run after it: the edit is not lost or doubled
+                return
+        await self._index_quietly(source_id)
 
     # --- search -------------------------------------------------------------------------------
 
@@ -381,35 +1043,169 @@ class NotesService:
     ) -> list[NoteHit]:
         """Best hits first. `semantic`/`both` need an active index with vectors (otherwise
         `both` falls back to keyword and `semantic` raises ConfigError)."""
-        raise NotImplementedError
+        query = query.strip()
+        if not query:
+            return []
+        words = {w.lower() for w in _WORD.findall(query) if len(w) > 1}
+        depth = max(limit * 3, 30)
+        semantic: list[tuple[ChunkRow, float]] = []
+        keyword: list[ChunkRow] = []
+        if mode in ("semantic", "both"):
+            index = await self._active()
+            vindex = None if index is None else await self._load_vindex(index)
+            if vindex is None or index is None:
+                if mode == "semantic":
+                    raise ConfigError("Your notes are not indexed by meaning yet. Index them first.")
+            else:
+                client = await self.clients.get(index.profile_id)
+                qv = (await self._embed(client, index, [query], "query"))[0]
+                found = await asyncio.to_thread(vindex.search, qv, depth)
+                shas = [self._key_sha[k] for k, _ in found]
+                rows = await self.store.chunks_by_sha(shas)
+                semantic = [(rows[s], score) for s, (_, score) in zip(shas, found) if s in rows]
+        if mode in ("keyword", "both"):
+            match = keyword_query(query)
+            if match is not None:
+                keyword = await self.store.keyword(match, depth)
+        return self._fuse(semantic, keyword, mode, limit, words)
+
+    def _hit(self, row: ChunkRow, words: set[str]) -> NoteHit:
+        heading = [h for h in row.heading.split(HEADING_SEP) if h]
+        path = "" if row.note_id is not None else os.path.join(row.source_path, row.rel_path)
+        snippet = row.snippet or _highlight(row.text, words)
+        return NoteHit(
+            chunk_id=row.id, source_id=row.source_id, file_id=row.file_id, path=path,
+            title=row.title, heading_path=heading[1:], line_start=row.line_start,
+            line_end=row.line_end, page=row.page, snippet=snippet, score=0.0, note_id=row.note_id,
+        )
+
+    def _fuse(
+        self,
+        semantic: list[tuple[ChunkRow, float]],
+        keyword: list[ChunkRow],
+        mode: SearchMode,
+        limit: int,
+        words: set[str],
+    ) -> list[NoteHit]:
+        hits: dict[int, NoteHit] = {}
+        for rank, (row, score) in enumerate(semantic, start=1):
+            hit = hits.setdefault(row.id, self._hit(row, words))
+            hit.semantic_rank = rank
+            hit.score = score if mode == "semantic" else SEMANTIC_WEIGHT / (RRF_K + rank)
+        for rank, row in enumerate(keyword, start=1):
+            hit = hits.get(row.id)
+            if hit is None:
+                hit = hits[row.id] = self._hit(row, words)
+            else:
+                hit.snippet = row.snippet or hit.snippet  # FTS5 marks the exact matches
+            hit.keyword_rank = rank
+            if mode == "keyword":
+                hit.score = -row.rank
+            else:
+                hit.score += KEYWORD_WEIGHT / (RRF_K + rank)
+        return sorted(hits.values(), key=lambda h: -h.score)[:limit]
 
     async def read_hit(self, hit: NoteHit) -> HitPreview:
-        raise NotImplementedError
+        file = await self.store.get_file(hit.file_id)
+        if file is None:
+            raise ConfigError("This note is no longer indexed. Search again.")
+        if file.note_id is not None:
+            note = await self.notes.get(file.note_id)
+            if note is None:
+                raise ConfigError("This note was deleted.")
+            return HitPreview(hit, note.body, "markdown", hit.line_start, hit.line_end, None)
+        fmt = file.format
+        full = hit.path
+
+        def read() -> str:
+            if fmt == "pdf":
+                return self._pdf.extract(full).text.replace("\f", "")
+            with open(full, "rb") as fh:
+                data = fh.read()
+            return extract_html(data).text if fmt == "html" else decode(data)
+
+        try:
+            text = await asyncio.to_thread(read)
+        except OSError:
+            raise ConfigError(f"{full} can no longer be read. It may have been moved.") from None
+        return HitPreview(hit, text, fmt if fmt in ("markdown", "text", "html", "pdf", "rst", "org") else "text",  # type: ignore[arg-type]
+                          hit.line_start, hit.line_end, hit.page)
 
     # --- app notes ----------------------------------------------------------------------------
 
+    async def _chunk_note_now(self, note: Note) -> None:
+        """Keyword search sees an app note at once; its vector comes with the next index run."""
+        sha = _sha(f"{note.title}\n{note.body}".encode())
+        await self.store.write_files([self._note_write(note, sha)])
+        if (await self.store.get_source(APP_SOURCE_ID) or SourceRow(0, "", "", "", 0, 0, 0, None)).watching:
+            await self._request_index(APP_SOURCE_ID)
+
+    async def _drop_note_file(self, note_id: int) -> None:
+        files = await self.store.files(APP_SOURCE_ID)
+        row = files.get(f"note:{note_id}")
+        if row is not None:
+            await self.store.delete_files([row.id])
+
     async def create_note(self, title: str, body: str = "") -> AppNote:
-        raise NotImplementedError
+        note = await self.notes.create(title, body)
+        await self._chunk_note_now(note)
+        out = _to_note(note)
+        self._emit(NotesEvent("notes", note=out))
+        return out
 
     async def update_note(
         self, note_id: int, *, title: str | None = None, body: str | None = None
     ) -> AppNote:
-        raise NotImplementedError
+        note = await self.notes.get(note_id)
+        if note is None:
+            raise ConfigError("This note no longer exists.")
+        await self.notes.update(
+            note_id, title=note.title if title is None else title, body=note.body if body is None else body
+        )
+        note = await self.notes.get(note_id)
+        assert note is not None
+        if await self.notes.deleted_at(note_id) is None:
+            await self._chunk_note_now(note)
+        out = _to_note(note)
+        self._emit(NotesEvent("notes", note=out))
+        return out
 
     async def delete_note(self, note_id: int) -> AppNote:
         """Soft delete (leaves search at once); `restore_note` undoes it."""
-        raise NotImplementedError
+        note = await self.notes.get(note_id)
+        if note is None:
+            raise ConfigError("This note no longer exists.")
+        await self.notes.set_deleted(note_id, True)
+        # Its chunks go; vectors are kept by text hash, so an undo costs no embedding.
+        await self._drop_note_file(note_id)
+        out = _to_note(note, await self.notes.deleted_at(note_id))
+        self._emit(NotesEvent("notes", note=out))
+        return out
 
     async def restore_note(self, note_id: int) -> AppNote:
-        raise NotImplementedError
+        note = await self.notes.get(note_id)
+        if note is None:
+            raise ConfigError("This note was deleted for good.")
+        await self.notes.set_deleted(note_id, False)
+        await self._chunk_note_now(note)
+        out = _to_note(note)
+        self._emit(NotesEvent("notes", note=out))
+        return out
 
     async def get_note(self, note_id: int) -> AppNote | None:
-        raise NotImplementedError
+        note = await self.notes.get(note_id)
+        return None if note is None else _to_note(note, await self.notes.deleted_at(note_id))
 
     async def list_notes(self) -> list[AppNote]:
         """Live app notes, most recently updated first."""
-        raise NotImplementedError
+        return [_to_note(n) for n in await self.notes.list_all()]
 
     async def save_message_as_note(self, message_id: int, title: str | None = None) -> AppNote:
         """A chat message's text as a new app note (title: given, else the thread's)."""
-        raise NotImplementedError
+        found = await self.store.message_text(message_id)
+        if found is None:
+            raise ConfigError("This message no longer exists.")
+        content, thread_title = found
+        if not content.strip():
+            raise ConfigError("This message has no text to save.")
+        return await self.create_note(title or thread_title or "Saved from chat", content)

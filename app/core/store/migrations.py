@@ -310,11 +310,102 @@ INSERT INTO images_fts(rowid, prompt, revised_prompt) SELECT id, prompt, revised
     )
 
 
+def _v5_notes_index(conn: sqlite3.Connection) -> None:
+    """v5: notes search (issue 12): sources, files, structured chunks, per-model vector indexes.
+
+    - `note_sources`: folders the user added, plus row 1, the built-in source of app notes.
+    - `note_files`: one row per file (or app note, `rel_path` 'note:<id>') with size, mtime and
+      content hash, so a rescan skips unchanged files without reading them.
+    - `note_chunks` is recreated: v1's (text + one float32 vector per chunk, no file or lines)
+      held only a rebuildable copy of app notes, and nothing wrote it. Chunks now keep their
+      heading path (joined by U+001F, which the tokenizer treats as a separator), lines, page,
+      and the SHA-256 of their embedded text; `note_chunks_fts` indexes heading and text.
+    - `note_indexes`: one per (profile, model, dim; 0 = the model's own size), one active.
+    - `note_vectors`: float16 vectors keyed by (index, chunk text hash): an unchanged chunk in
+      an edited file, or the same text in two files, is never embedded twice.
+    - `notes.deleted_at`: app notes are deleted softly (undo).
+    """
+    execute_script(
+        conn,
+        f"""
+CREATE TABLE note_sources (
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL CHECK (kind IN ('folder', 'app')),
+  path TEXT NOT NULL DEFAULT '',
+  excludes_json TEXT NOT NULL DEFAULT '[]',
+  max_file_size INTEGER NOT NULL DEFAULT 5242880,
+  watching INTEGER NOT NULL DEFAULT 0,
+  created_at REAL NOT NULL,
+  last_indexed_at REAL
+);
+CREATE UNIQUE INDEX note_sources_path ON note_sources(path) WHERE kind = 'folder';
+INSERT INTO note_sources (id, kind, path, created_at) VALUES (1, 'app', '', 0);
+
+ALTER TABLE notes ADD COLUMN deleted_at REAL;
+
+CREATE TABLE note_files (
+  id INTEGER PRIMARY KEY,
+  source_id INTEGER NOT NULL REFERENCES note_sources(id) ON DELETE CASCADE,
+  rel_path TEXT NOT NULL,
+  note_id INTEGER REFERENCES notes(id) ON DELETE CASCADE,
+  format TEXT NOT NULL,
+  title TEXT NOT NULL DEFAULT '',
+  size INTEGER NOT NULL DEFAULT 0,
+  mtime_ns INTEGER NOT NULL DEFAULT 0,
+  sha256 TEXT NOT NULL DEFAULT '',
+  status TEXT NOT NULL DEFAULT 'ok' CHECK (status IN ('ok', 'skipped', 'error')),
+  error TEXT,
+  indexed_at REAL NOT NULL,
+  UNIQUE (source_id, rel_path)
+);
+CREATE INDEX note_files_note ON note_files(note_id) WHERE note_id IS NOT NULL;
+
+DROP TABLE note_chunks;
+CREATE TABLE note_chunks (
+  id INTEGER PRIMARY KEY,
+  file_id INTEGER NOT NULL REFERENCES note_files(id) ON DELETE CASCADE,
+  ord INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  heading TEXT NOT NULL DEFAULT '',
+  line_start INTEGER NOT NULL,
+  line_end INTEGER NOT NULL,
+  page INTEGER,
+  tokens INTEGER NOT NULL DEFAULT 0,
+  text TEXT NOT NULL
+);
+CREATE INDEX note_chunks_file ON note_chunks(file_id, ord);
+CREATE INDEX note_chunks_sha ON note_chunks(sha256);
+CREATE VIRTUAL TABLE note_chunks_fts USING fts5(
+  heading, text, content='note_chunks', content_rowid='id', tokenize='{TOKENIZE}', prefix='2 3'
+);
+{_fts_triggers("note_chunks", ["heading", "text"])}
+
+CREATE TABLE note_indexes (
+  id INTEGER PRIMARY KEY,
+  profile_id TEXT NOT NULL,
+  model TEXT NOT NULL,
+  dim INTEGER NOT NULL DEFAULT 0,
+  actual_dim INTEGER,
+  active INTEGER NOT NULL DEFAULT 0,
+  created_at REAL NOT NULL,
+  UNIQUE (profile_id, model, dim)
+);
+CREATE TABLE note_vectors (
+  index_id INTEGER NOT NULL REFERENCES note_indexes(id) ON DELETE CASCADE,
+  sha256 TEXT NOT NULL,
+  vector BLOB NOT NULL,
+  PRIMARY KEY (index_id, sha256)
+) WITHOUT ROWID;
+""",
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _v1_initial_schema,
     _v2_refusals_tool_calls_and_recovery_index,
     _v3_fts_prefix_indexes,
     _v4_jobs_and_image_library,
+    _v5_notes_index,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

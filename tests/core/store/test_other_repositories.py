@@ -91,25 +91,67 @@ def test_notes_and_chunks(db: Database, arun) -> None:
         assert await repo.search("tomatoes") == []
         assert [n.id for n in await repo.search("kitch")] == [b.id]
 
-        await repo.replace_chunks(a.id, [("peppers", [0.5, -1.0]), ("need sun", None)], model="emb")
-        chunks = await repo.chunks(a.id)
-        assert [(c.ord, c.text, c.dim, c.model) for c in chunks] == [
-            (0, "peppers", 2, "emb"),
-            (1, "need sun", None, "emb"),
-        ]
-        assert unpack_vector(chunks[0].vector or b"") == [0.5, -1.0]
-        await repo.replace_chunks(a.id, [("only", [1.0])])
-        assert [c.text for c in await repo.chunks()] == ["only"]
+        await repo.set_deleted(b.id, True)  # soft delete hides it from lists and search
+        assert [n.id for n in await repo.list_all()] == [a.id]
+        assert await repo.search("bread") == []
+        await repo.set_deleted(b.id, False)
+        assert [n.id for n in await repo.search("bread")] == [b.id]
         await repo.delete(a.id)
-        assert await repo.chunks() == []  # cascaded
+        assert [p.name for p in await repo.list_all()] == ["Bard"]
         assert await repo.get(a.id) is None
-        assert (await repo.get(b.id)).title == "Kitchen"  # type: ignore[union-attr]
 
     arun(main())
 
 
-def test_pack_vector_is_little_endian_float32() -> None:
-    assert pack_vector([1.0]) == b"\x00\x00\x80\x3f"
+def test_settings(db: Database, arun) -> None:
+    repo = SettingsRepository(db)
+
+    async def main() -> None:
+        assert await repo.get("theme", "light") == "light"
+        await repo.set("theme", "dark")
+        await repo.set("sizes", {"font": 12, "list": [1, 2]})
+        await repo.set("theme", "sepia")
+        assert await repo.get("theme") == "sepia"
+        assert await repo.all() == {"sizes": {"font": 12, "list": [1, 2]}, "theme": "sepia"}
+        await repo.delete("theme")
+        assert await repo.get("theme") is None
+
+    arun(main())
+
+
+def test_images(db: Database, arun) -> None:
+    repo = ImageRepository(db, clock=StepClock())
+
+    async def main() -> None:
+        cat = await repo.add(
+            "ab/abcd.png",
+            "abcd",
+            "a cat on a mat",
+            revised_prompt="a tabby cat",
+            model="img-1",
+            profile_id="p",
+            size="1024x1024",
+        )
+        dog = await repo.add("ef/efgh.png", "efgh", "a dog in fog")
+        copy = await repo.add("ab/abcd.png", "abcd", "the same cat again")
+        assert [i.id for i in await repo.list_all()] == [copy.id, dog.id, cat.id]
+        assert [i.id for i in await repo.list_all(limit=1, offset=1)] == [dog.id]
+        assert await repo.get(cat.id) == cat
+        assert (cat.model, cat.size, cat.revised_prompt) == ("img-1", "1024x1024", "a tabby cat")
+        assert {i.id for i in await repo.search("tabby")} == {cat.id}
+        assert {i.id for i in await repo.search("cat")} == {cat.id, copy.id}
+        assert await repo.search('"(*') == []
+        assert await repo.count_with_sha256("abcd") == 2
+        await repo.delete(cat.id)
+        assert await repo.count_with_sha256("abcd") == 1
+        assert await repo.search("tabby") == []
+
+    arun(main())
+
+
+def test_pack_vector_is_little_endian_float16() -> None:
+    assert pack_vector([1.0, -2.0]) == b"\x00\x3c\x00\xc0"
+    assert unpack_vector(pack_vector([0.5, -1.0])) == [0.5, -1.0]
 
 
 def test_videos(db: Database, arun) -> None:

@@ -1,0 +1,211 @@
+"""NotesService against the real loopback demo server: index, incremental, search, app notes."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from app.core.demo.faults import FaultRule
+from app.core.demo.server import DemoServer
+from app.core.errors import ConfigError
+from app.core.providers import ProviderProfile
+from app.core.services.notes import HIGHLIGHT_START, NotesEvent, NotesService
+from app.core.store.db import Database
+from tests.core.notes.conftest import SAMPLE, notes_service, write_notes
+
+
+def embed_inputs(server: DemoServer) -> list[str]:
+    texts: list[str] = []
+    for r in server.requests.snapshot():
+        if r.path.endswith("/embeddings") and isinstance(r.json, dict):
+            texts += list(r.json["input"])
+        elif "batchEmbedContents" in r.path and isinstance(r.json, dict):
+            texts += [q["content"]["parts"][0]["text"] for q in r.json["requests"]]
+    return texts
+
+
+async def indexed(service: NotesService, source_id: int | None = None) -> None:
+    job = await service.wait(await service.index(source_id))
+    assert job is not None and job.state == "completed", (job.state if job else None, job and job.error)
+
+
+@pytest.mark.parametrize("profile_id,model", [("demo-openai", "demo-embedding"), ("demo-gemini", "text-embedding-004")])
+def test_index_search_and_incremental(
+    server: DemoServer, profiles: list[ProviderProfile], db: Database, tmp_path: Path, arun,
+    profile_id: str, model: str,
+) -> None:
+    folder = tmp_path / "vault"
+    write_notes(folder, SAMPLE)
+
+    async def main() -> None:
+        async with notes_service(db, profiles, batch_size=2) as service:
+            with pytest.raises(ConfigError):
+                await service.index()  # no model chosen yet
+            source = await service.add_folder(folder, excludes=["garden/"])
+            cost = await service.set_index_model(profile_id, model, 32)
+            assert cost.chunks == 0 and cost.index.dim == 32
+            estimate = await service.estimate(source.id)
+            assert estimate.files == 3 and estimate.tokens > 20 and estimate.model == model
+            assert embed_inputs(server) == []  # estimating sends nothing
+            events: list[NotesEvent] = []
+            service.subscribe(events.append)
+            await indexed(service)
+            sent = embed_inputs(server)
+            assert len(sent) == len(set(sent)) >= 4
+            assert not any("ignored" in t or "Tomatoes" in t for t in sent)  # excludes held
+            assert any(e.kind == "progress" and e.progress and e.progress.phase == "done" for e in events)
+            if profile_id == "demo-gemini":
+                batch = next(r for r in server.requests.snapshot() if "batchEmbedContents" in r.path)
+                assert batch.json["requests"][0]["taskType"] == "RETRIEVAL_DOCUMENT"  # type: ignore[index]
+                assert batch.json["requests"][0]["outputDimensionality"] == 32  # type: ignore[index]
+
+            hits = await service.search("vpn drops when laptop sleeps", mode="semantic")
+            assert hits[0].title == "vpn" and hits[0].heading_path == ["VPN", "Flaky connection"]
+            assert hits[0].path == str(folder / "network/vpn.md") and hits[0].line_start == 5
+            if profile_id == "demo-gemini":
+                query = server.requests.snapshot()[-1]
+                assert query.json["requests"][0]["taskType"] == "RETRIEVAL_QUERY"  # type: ignore[index]
+            kw = await service.search("sourdough starter", mode="keyword")
+            assert kw[0].title == "bread" and HIGHLIGHT_START in kw[0].snippet
+            both = await service.search("restic restore", mode="both")
+            assert both[0].title == "guide" and both[0].keyword_rank == 1
+            assert both[0].semantic_rank is not None
+            preview = await service.read_hit(both[0])
+            assert "restic restore latest" in preview.text.split("\n")[both[0].line_start - 1]
+
+            # Unchanged: nothing sent. One paragraph changed: only its chunk is sent.
+            server.requests.clear()
+            await indexed(service)
+            assert embed_inputs(server) == []
+            (folder / "kitchen/bread.md").write_text(
+                "# Sourdough\n\nFeed the starter once a day in winter.\n"
+            )
+            (folder / "docs/guide.rst").unlink()
+            await indexed(service)
+            sent = embed_inputs(server)
+            assert len(sent) == 1 and "once a day in winter" in sent[0]
+            assert await service.search("restic", mode="keyword") == []
+            sources = await service.list_sources()
+            assert [s.files for s in sources] == [0, 2] and sources[1].pending_chunks == 0
+
+    arun(main(), timeout=60)
+
+
+def test_app_notes_undo_and_message(
+    server: DemoServer, profiles: list[ProviderProfile], db: Database, arun
+) -> None:
+    async def main() -> None:
+        async with notes_service(db, profiles) as service:
+            await service.set_index_model("demo-openai", "demo-embedding")
+            note = await service.create_note("Printer", "The office printer jams on duplex jobs.")
+            assert (await service.search("duplex", mode="keyword"))[0].note_id == note.id
+            await indexed(service)
+            first = embed_inputs(server)
+            assert len(first) == 1
+            hit = (await service.search("printer jams", mode="semantic"))[0]
+            assert hit.note_id == note.id and hit.path == ""
+            assert (await service.read_hit(hit)).text.startswith("The office printer")
+            await service.delete_note(note.id)
+            assert await service.search("duplex", mode="both") == []
+            assert await service.list_notes() == []
+            await service.restore_note(note.id)
+            await indexed(service)
+            documents = [t for t in embed_inputs(server) if "\n\n" in t]  # not the queries
+            assert documents == first  # undo costs no embedding
+            assert (await service.search("printer", mode="semantic"))[0].note_id == note.id
+            await service.update_note(note.id, body="Duplex is fixed now.")
+            assert (await service.search("fixed", mode="keyword"))[0].note_id == note.id
+
+            def add_message(conn) -> int:  # type: ignore[no-untyped-def]
+                conn.execute("INSERT INTO threads (id, title, created_at, updated_at) VALUES (7, 'Trip', 1, 1)")
+                cur = conn.execute(
+                    "INSERT INTO messages (thread_id, role, content, created_at, updated_at)"
+                    " VALUES (7, 'assistant', 'Pack the charger.', 1, 1)"
+                )
+                return int(cur.lastrowid)
+
+            message_id = await db.run(add_message)
+            saved = await service.save_message_as_note(message_id)
+            assert (saved.title, saved.body) == ("Trip", "Pack the charger.")
+
+    arun(main(), timeout=60)
+
+
+def test_failed_batch_is_retried_alone_and_pause_resumes(
+    server: DemoServer, profiles: list[ProviderProfile], db: Database, tmp_path: Path, arun
+) -> None:
+    folder = tmp_path / "many"
+    write_notes(folder, {f"n{i:02}.md": f"# Note {i}\n\nfact number {i} about topic {i * 7}\n" for i in range(12)})
+
+    async def main() -> None:
+        async with notes_service(db, profiles, batch_size=3, max_in_flight=1) as service:
+            await service.add_folder(folder)
+            await service.set_index_model("demo-openai", "demo-embedding")
+            server.faults.add(FaultRule(path_contains="embeddings", status=500, times=1))
+            job = await service.wait(await service.index())
+            assert job is not None and job.state == "failed" and "Retry" in (job.error or "")
+            first_run = embed_inputs(server)
+            assert len(first_run) == 12  # four batches sent; the first one answered 500
+            sources = await service.list_sources()
+            assert sources[1].pending_chunks == 3
+            server.requests.clear()
+            await service.retry_failed(job.id)
+            job = await service.wait(job.id)
+            assert job is not None and job.state == "completed"
+            assert embed_inputs(server) == first_run[:3]  # only the failed batch, again
+
+            # Pause while a request is held in flight; resume finishes without repeats.
+            for i in range(12):
+                (folder / f"n{i:02}.md").write_text(f"# Note {i}\n\nrewritten fact {i}\n")
+            server.requests.clear()
+            server.faults.add(FaultRule(path_contains="embeddings", delay_s=1.0, times=1))
+            paused = asyncio.Event()
+            job_id = await service.index()
+
+            def on(event: NotesEvent) -> None:
+                p = event.progress
+                if p is not None and p.phase == "embedding" and p.chunks_done >= 3:
+                    paused.set()
+
+            service.subscribe(on)
+            await paused.wait()
+            await service.pause(job_id)
+            assert (await service.engine.store.get(job_id)).state == "interrupted"  # type: ignore[union-attr]
+            await service.resume(job_id)
+            job = await service.wait(job_id)
+            assert job is not None and job.state == "completed"
+            sent = embed_inputs(server)
+            assert sorted(set(sent)) == sorted(sent)  # nothing sent twice
+            assert (await service.list_sources())[1].pending_chunks == 0
+
+    arun(main(), timeout=60)
+
+
+def test_watching_indexes_a_new_file(
+    server: DemoServer, profiles: list[ProviderProfile], db: Database, tmp_path: Path, arun
+) -> None:
+    folder = tmp_path / "watched"
+    write_notes(folder, {"a.md": "# A\n\nalpha\n"})
+
+    async def main() -> None:
+        async with notes_service(db, profiles, poll_interval=0.05, debounce=0.05) as service:
+            source = await service.add_folder(folder)
+            await service.set_index_model("demo-openai", "demo-embedding")
+            await indexed(service)
+            done = asyncio.Event()
+
+            def on(event: NotesEvent) -> None:
+                if event.kind == "job" and event.job is not None and event.job.state == "completed":
+                    done.set()
+
+            service.subscribe(on)
+            await service.watch(source.id)
+            (folder / "b.md").write_text("# B\n\nbeta gamma delta\n")
+            await done.wait()
+            assert (await service.search("gamma", mode="keyword"))[0].title == "b"
+            assert "beta gamma delta" in embed_inputs(server)[-1]
+            await service.watch(source.id, False)
+
+    arun(main(), timeout=30)
