@@ -24,9 +24,9 @@ _Index = QModelIndex | QPersistentModelIndex
 
 def hit_title(hit: NoteHit) -> str:
     """The file name (or the app note's title) a result is listed under."""
-    if hit.title:
-        return hit.title
-    return Path(hit.path).name if hit.path else "Untitled note"
+    if hit.path:
+        return Path(hit.path).name
+    return hit.title or "Untitled note"
 
 
 def hit_location(hit: NoteHit) -> str:
