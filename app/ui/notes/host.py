@@ -24,12 +24,12 @@ if TYPE_CHECKING:
     from app.ui.context import AppContext
     from app.ui.notes.notes_tab import NotesTab
 
-__all__ = ["NotesHost", "embedding_models", "notes_service_for"]
+__all__ = ["ContextProfiles", "NotesHost", "embedding_models", "notes_service_for"]
 
 log = logging.getLogger(__name__)
 
 
-class _Profiles:
+class ContextProfiles:
     """`get(profile_id)` over the context's live profile list (what the service asks for)."""
 
     def __init__(self, ctx: AppContext) -> None:
@@ -48,7 +48,7 @@ def notes_service_for(ctx: AppContext) -> tuple[NotesService, bool]:
     from app.core.services.notes import NotesService
 
     engine = JobEngine(JobStore(ctx.db))
-    return NotesService(ctx.db, engine, ctx.clients, profiles=_Profiles(ctx)), True
+    return NotesService(ctx.db, engine, ctx.clients, profiles=ContextProfiles(ctx)), True
 
 
 def embedding_models(ctx: AppContext) -> Callable[[str], Any]:

@@ -75,7 +75,7 @@ class EmptyState(QWidget):
         self.body.setWordWrap(True)
         self.body.setProperty("role", "muted")
         self.body.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.body.setMaximumWidth(440)
+        self.body.setFixedWidth(420)
         layout.addWidget(self.title)
         body_row = QHBoxLayout()
         body_row.addStretch(1)
@@ -187,7 +187,9 @@ class NotesTab(QWidget):
         left_scroll.setWidgetResizable(True)
         left_scroll.setFrameShape(QFrame.Shape.NoFrame)
         left_scroll.setWidget(left)
-        left_scroll.setMinimumWidth(300)
+        # Wrapped labels take the column's width; never a sideways scrollbar.
+        left_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        left_scroll.setMinimumWidth(330)
         self.split.addWidget(left_scroll)
 
         self.results_stack = QStackedWidget()
@@ -219,7 +221,7 @@ class NotesTab(QWidget):
         self.right_stack.addWidget(self.editor)
         self.right_stack.setMinimumWidth(320)
         self.split.addWidget(self.right_stack)
-        self.split.setSizes([320, 420, 520])
+        self.split.setSizes([340, 480, 560])
         self.split.setStretchFactor(1, 1)
         self.split.setStretchFactor(2, 1)
         outer.addWidget(self.split, 1)
@@ -275,6 +277,7 @@ class NotesTab(QWidget):
         for source in (self.sources, self.search, self.notes_editor, self.ask):
             source.message.connect(self.show_message)
         self.sources.indexingStarted.connect(self.indexing.follow)
+        self.sources.indexingStarted.connect(lambda _id: self.show_message(""))
         self.sources.sourcesLoaded.connect(self._update_empty_state)
         self.indexing.finished.connect(lambda _job: self.spawn(self.sources.refresh()))
         self.signals.sources.connect(lambda: self.spawn(self.sources.refresh()))
@@ -371,6 +374,7 @@ class NotesTab(QWidget):
 
     def show_editor(self, on: bool) -> None:
         self.right_stack.setCurrentWidget(self.editor if on else self.right_stack.widget(0))
+        self._sync_right_pane()
         if not on:
             self.focus_search()
 
@@ -411,9 +415,20 @@ class NotesTab(QWidget):
             self.results_stack.setCurrentWidget(self.empty_state)
             self.show_message("")
         self._sync_preview_actions(self.search.current_hit())
+        self._sync_right_pane()
+
+    def _sync_right_pane(self) -> None:
+        # An empty preview beside an empty state says nothing: the pane shows with results or
+        # with the editor.
+        self.right_stack.setVisible(
+            self.right_stack.currentWidget() is self.editor or self.model.rowCount() > 0
+        )
 
     def _on_preview(self, shown: Any) -> None:
         self._sync_preview_actions(shown.hit)
+        if self.model.rowCount():
+            self.results_stack.setCurrentWidget(self.results)
+        self._sync_right_pane()
 
     def _sync_preview_actions(self, hit: NoteHit | None) -> None:
         on_disk = hit is not None and bool(hit.path)
@@ -430,6 +445,7 @@ class NotesTab(QWidget):
         else:
             self.empty_state.show_no_sources()
         self.results_stack.setCurrentWidget(self.empty_state)
+        self._sync_right_pane()
 
     async def _choose_folder(self) -> str | None:
         dialog = QFileDialog(self, "Add a folder of notes")

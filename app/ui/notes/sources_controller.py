@@ -92,8 +92,9 @@ class SourcesController(QObject):
         return self.sources
 
     def refresh_profiles(self) -> None:
+        # Profiles with an embedding model first, otherwise in the user's order.
         embedding_first = sorted(
-            self._profiles(), key=lambda p: (not p.default_models.get("embedding"), p.name)
+            self._profiles(), key=lambda p: not p.default_models.get("embedding")
         )
         current = self.spec.profile_id if self.spec is not None else ""
         self.panel.set_profiles([(p.id, p.name) for p in embedding_first], current)

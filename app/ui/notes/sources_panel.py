@@ -134,14 +134,19 @@ class SourcesPanel(QWidget):
         self.remove_button.setToolTip("Forget the folder and its index (the files stay on disk)")
         self.index_button = QPushButton("Index now")
         self.index_button.setToolTip("Index new and changed files of every folder")
-        for b in (self.add_button, self.settings_button, self.remove_button, self.index_button):
+        for b in (self.add_button, self.settings_button, self.remove_button):
             row.addWidget(b)
         row.addStretch(1)
         column.addLayout(row)
+        # Two short rows rather than one wide one: the column stays narrow without clipping.
+        row2 = QHBoxLayout()
         self.watch_button = QPushButton("Watch for changes")
         self.watch_button.setCheckable(True)
         self.watch_button.setToolTip("Re-index the selected folder in the background when files change")
-        column.addWidget(self.watch_button)
+        row2.addWidget(self.index_button)
+        row2.addWidget(self.watch_button)
+        row2.addStretch(1)
+        column.addLayout(row2)
 
         model_heading = QLabel("Index model")
         model_heading.setProperty("role", "subheading")
@@ -161,12 +166,13 @@ class SourcesPanel(QWidget):
         self.dim_spin.setToolTip("Ask for shorter vectors where the model supports it (0: its own size)")
         form.addRow("Dimension:", self.dim_spin)
         column.addLayout(form)
-        model_row = QHBoxLayout()
         self.model_label = QLabel("No index model chosen yet.")
         self.model_label.setWordWrap(True)
         self.model_label.setProperty("role", "muted")
         self.model_label.setAccessibleName("Active index")
-        model_row.addWidget(self.model_label, 1)
+        column.addWidget(self.model_label)
+        model_row = QHBoxLayout()
+        model_row.addStretch(1)
         self.apply_model_button = QPushButton("Use this model")
         self.apply_model_button.setAccessibleName("Use this embedding model")
         model_row.addWidget(self.apply_model_button)
@@ -270,6 +276,6 @@ class SourcesPanel(QWidget):
         dim = f", {spec.dim} dimensions" if spec.dim else ""
         when = time.strftime("%Y-%m-%d", time.localtime(spec.created_at)) if spec.created_at else ""
         self.model_label.setText(
-            f"Active index: {spec.model} on {provider or spec.profile_id}{dim} · "
+            f"Active index: {spec.model} on {provider or spec.profile_id}{dim}\n"
             f"{spec.vectors:,} vectors" + (f" · since {when}" if when else "")
         )
