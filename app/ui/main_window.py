@@ -547,7 +547,7 @@ class MainWindow(QMainWindow):
         spawn_from_slot(self.ctx, open_and_send())
 
     async def save_as_note(self, title: str, text: str) -> Any:
-        """"Save as note" on a chat message (for the chat tab's message actions)."""
+        """Save a chat message as a note ("Save as note" in the chat tab's message actions)."""
         return await self.notes_tab.save_as_note(title, text)
 
     def open_note_link(self, url: str) -> None:

@@ -8,4 +8,11 @@ from app.ui.notes.citations import NOTE_SCHEME, linkify_citations, note_link, pa
 from app.ui.notes.host import NotesHost
 from app.ui.notes.notes_tab import NotesTab
 
-__all__ = ["NOTE_SCHEME", "NotesHost", "NotesTab", "linkify_citations", "note_link", "parse_note_link"]
+__all__ = [
+    "NOTE_SCHEME",
+    "NotesHost",
+    "NotesTab",
+    "linkify_citations",
+    "note_link",
+    "parse_note_link",
+]

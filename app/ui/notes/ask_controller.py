@@ -1,4 +1,4 @@
-""""Ask about these": a chat thread whose system prompt holds the top hits (numbered, each with its
+"""Ask about these: a chat thread whose system prompt holds the top hits (numbered, each with its
 `switchboard-note://` link) and the rule to cite them; the question is then sent by the chat tab,
 which the main window switches to (`askReady(thread_id, question)`).
 
@@ -43,10 +43,12 @@ def excerpt_of(preview: HitPreview) -> str:
 def context_prompt(excerpts: Sequence[tuple[NoteHit, str]]) -> str:
     """The system prompt: the numbered excerpts and how to cite them."""
     parts = [
-        "Answer the user's question using the notes below. Cite every note you use right after "
-        "the sentence it supports, as a Markdown link whose text is its number in brackets, "
-        "for example [[1]](switchboard-note://123). Only cite the notes given here; if they do "
-        "not answer the question, say so.",
+        (
+            "Answer the user's question using the notes below. Cite every note you use right after "
+            "the sentence it supports, as a Markdown link whose text is its number in brackets, "
+            "for example [[1]](switchboard-note://123). Only cite the notes given here; if they do "
+            "not answer the question, say so."
+        ),
         "",
     ]
     for n, (hit, text) in enumerate(excerpts, start=1):

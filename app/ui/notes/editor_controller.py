@@ -102,7 +102,9 @@ class EditorController(QObject):
 
     async def save_as_note(self, title: str, text: str) -> AppNote:
         """A chat message saved as a note: stored at once and opened in the editor."""
-        note = await self.service.create_note(title.strip() or _title_from(text) or "Saved reply", text)
+        note = await self.service.create_note(
+            title.strip() or _title_from(text) or "Saved reply", text
+        )
         await self.refresh()
         self.editor.load(note)
         self._show_editor(True)

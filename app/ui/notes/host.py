@@ -121,7 +121,7 @@ class NotesHost(QWidget):
         except SwitchboardError as exc:
             log.warning("notes indexing could not be recovered: %s", exc)
 
-    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt name)
+    def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         self._build_tab()
 

@@ -94,10 +94,16 @@ def reveal_command(
     if which("gdbus") is not None:
         uri = Path(p).as_uri()
         return [
-            "gdbus", "call", "--session",
-            "--dest", "org.freedesktop.FileManager1",
-            "--object-path", "/org/freedesktop/FileManager1",
-            "--method", "org.freedesktop.FileManager1.ShowItems",
-            f"['{uri}']", "",
+            "gdbus",
+            "call",
+            "--session",
+            "--dest",
+            "org.freedesktop.FileManager1",
+            "--object-path",
+            "/org/freedesktop/FileManager1",
+            "--method",
+            "org.freedesktop.FileManager1.ShowItems",
+            f"['{uri}']",
+            "",
         ]
     return None

@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPlainTextEdit,
     QPushButton,
-    QSplitter,
     QTabWidget,
     QTextBrowser,
     QVBoxLayout,
@@ -207,7 +206,7 @@ class NoteEditor(QWidget):
 
 
 class UndoBar(QFrame):
-    """"Deleted “x”. [Undo]" — shown for a while after a delete."""
+    """ "Deleted “x”. [Undo]" — shown for a while after a delete."""
 
     undoClicked = Signal()
 

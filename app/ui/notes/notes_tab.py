@@ -348,7 +348,7 @@ class NotesTab(QWidget):
     # -- what the main window calls --
 
     async def save_as_note(self, title: str, text: str) -> AppNote:
-        """"Save as note" on a chat message: a new app note, shown in the editor."""
+        """ "Save as note" on a chat message: a new app note, shown in the editor."""
         return await self.notes_editor.save_as_note(title, text)
 
     async def open_note_link(self, url: str) -> NoteHit | None:
@@ -433,7 +433,9 @@ class NotesTab(QWidget):
     def _sync_preview_actions(self, hit: NoteHit | None) -> None:
         on_disk = hit is not None and bool(hit.path)
         self.open_button.setEnabled(hit is not None)
-        self.open_button.setText("Edit note" if hit is not None and not hit.path else "Open in editor")
+        self.open_button.setText(
+            "Edit note" if hit is not None and not hit.path else "Open in editor"
+        )
         self.reveal_button.setEnabled(on_disk)
 
     def _update_empty_state(self, sources: Sequence[NoteSource]) -> None:

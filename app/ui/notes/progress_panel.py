@@ -18,7 +18,7 @@ __all__ = ["ProgressPanel", "format_eta", "format_progress"]
 def format_eta(seconds: float | None) -> str:
     if seconds is None:
         return "estimating…"
-    s = max(0, int(round(seconds)))
+    s = max(0, round(seconds))
     if s < 60:
         return f"{s} s left"
     if s < 3600:
@@ -27,7 +27,7 @@ def format_eta(seconds: float | None) -> str:
 
 
 def format_progress(p: IndexProgress) -> str:
-    """"Embedding · files 40/40 · chunks 120/300 · 45,210 tokens · 1 min 05 s left"."""
+    """ "Embedding · files 40/40 · chunks 120/300 · 45,210 tokens · 1 min 05 s left"."""
     phase = {"scanning": "Reading files", "embedding": "Embedding", "done": "Done"}[p.phase]
     parts = [phase, f"files {p.files_done:,}/{p.files_total:,}"]
     if p.phase != "scanning" or p.chunks_total:
@@ -79,7 +79,12 @@ class ProgressPanel(QFrame):
         self.cancel_button = QPushButton("Cancel")
         self.retry_button = QPushButton("Retry failed")
         self.retry_button.setToolTip("Send again only the chunks that still have no vector")
-        for button in (self.pause_button, self.resume_button, self.cancel_button, self.retry_button):
+        for button in (
+            self.pause_button,
+            self.resume_button,
+            self.cancel_button,
+            self.retry_button,
+        ):
             button.setAccessibleName(f"{button.text()} indexing")
             row.addWidget(button)
         row.addStretch(1)

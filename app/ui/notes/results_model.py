@@ -30,7 +30,7 @@ def hit_title(hit: NoteHit) -> str:
 
 
 def hit_location(hit: NoteHit) -> str:
-    """"Networking › VPN · lines 4–9" (or "page 3" for a PDF)."""
+    """ "Networking › VPN · lines 4–9" (or "page 3" for a PDF)."""
     parts: list[str] = []
     if hit.heading_path:
         parts.append(" › ".join(hit.heading_path))
@@ -108,7 +108,7 @@ class HitsModel(QAbstractListModel):
     def hit(self, row: int) -> NoteHit | None:
         return self.hits[row] if 0 <= row < len(self.hits) else None
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: N802 (Qt name)
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 (Qt default)
         return 0 if parent.isValid() else len(self.hits)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:

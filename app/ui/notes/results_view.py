@@ -7,7 +7,13 @@ from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QPainter, QPalette, QTextDocument
-from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QListView,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+)
 
 from app.core.services.notes import NoteHit
 from app.ui.notes.results_model import HIT_ROLE, hit_location, hit_title, snippet_html
@@ -65,7 +71,7 @@ class HitDelegate(QStyledItemDelegate):
         painter.drawLine(option.rect.bottomLeft(), option.rect.bottomRight())
         painter.restore()
 
-    def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:  # noqa: N802
+    def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
         hit = index.data(HIT_ROLE)
         if not isinstance(hit, NoteHit):
             return super().sizeHint(option, index)
@@ -94,7 +100,7 @@ class ResultsView(QListView):
         self.setWordWrap(True)
         self.doubleClicked.connect(lambda index: self.hitActivated.emit(index.row()))
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt name)
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
             self.hitActivated.emit(self.currentIndex().row())
             event.accept()

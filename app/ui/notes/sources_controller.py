@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
+from app.core.errors import SwitchboardError
 from app.ui.async_bridge import open_dialog
 from app.ui.notes.sources_panel import FolderSettingsDialog, SourcesPanel
 
@@ -86,7 +87,9 @@ class SourcesController(QObject):
         self.sources = await self.service.list_sources()
         self.spec = await self.service.index_spec()
         self.panel.set_sources(self.sources)
-        self.panel.show_index(self.spec, self._provider_name(self.spec.profile_id) if self.spec else "")
+        self.panel.show_index(
+            self.spec, self._provider_name(self.spec.profile_id) if self.spec else ""
+        )
         self.sourcesLoaded.emit(self.sources)
         self.indexChanged.emit(self.spec)
         return self.sources
@@ -115,7 +118,7 @@ class SourcesController(QObject):
             return
         try:
             found = await self._list_models(profile_id)
-        except Exception:  # a model list is a convenience: typing the name still works
+        except SwitchboardError:  # a model list is a convenience: typing the name still works
             return
         names = list(dict.fromkeys([*models, *found]))
         if str(self.panel.profile_combo.currentData() or "") == profile_id:
@@ -202,10 +205,16 @@ class SourcesController(QObject):
             estimate = await self.service.estimate(source_id)
             ok = await self._confirm(
                 "Index notes",
-                estimate_sentence(estimate.files, estimate.tokens, estimate.provider, estimate.model),
+                estimate_sentence(
+                    estimate.files, estimate.tokens, estimate.provider, estimate.model
+                ),
                 "Index now",
                 "Nothing is sent before you agree. Unchanged files are never sent again; "
-                + (f"{estimate.skipped:,} files are skipped (too big or not text)." if estimate.skipped else "you can pause or cancel at any time."),
+                + (
+                    f"{estimate.skipped:,} files are skipped (too big or not text)."
+                    if estimate.skipped
+                    else "you can pause or cancel at any time."
+                ),
             )
             if not ok:
                 self.message.emit("Not indexed. Press “Index now” when you are ready.")
@@ -224,7 +233,11 @@ class SourcesController(QObject):
             return False
         wanted_dim = dim or None
         old = self.spec if self.spec is not None else await self.service.index_spec()
-        if old is not None and (old.profile_id, old.model, old.dim) == (profile_id, model, wanted_dim):
+        if old is not None and (old.profile_id, old.model, old.dim) == (
+            profile_id,
+            model,
+            wanted_dim,
+        ):
             self.message.emit(f"{model} is already the index model.")
             return False
         cost = await self.service.set_index_model(profile_id, model, wanted_dim)

@@ -33,7 +33,7 @@ MB = 1024 * 1024
 
 
 def source_summary(source: NoteSource) -> str:
-    """"412 files · 3,120 chunks · 40 waiting" (what a row shows under the folder's name)."""
+    """ "412 files · 3,120 chunks · 40 waiting" (what a row shows under the folder's name)."""
     parts = [f"{source.files:,} file{'s' if source.files != 1 else ''}"]
     parts.append(f"{source.chunks:,} chunks")
     if source.pending_chunks:
@@ -142,7 +142,9 @@ class SourcesPanel(QWidget):
         row2 = QHBoxLayout()
         self.watch_button = QPushButton("Watch for changes")
         self.watch_button.setCheckable(True)
-        self.watch_button.setToolTip("Re-index the selected folder in the background when files change")
+        self.watch_button.setToolTip(
+            "Re-index the selected folder in the background when files change"
+        )
         row2.addWidget(self.index_button)
         row2.addWidget(self.watch_button)
         row2.addStretch(1)
@@ -163,7 +165,9 @@ class SourcesPanel(QWidget):
         self.dim_spin.setRange(0, 8192)
         self.dim_spin.setSpecialValueText("model's own")
         self.dim_spin.setAccessibleName("Vector dimension")
-        self.dim_spin.setToolTip("Ask for shorter vectors where the model supports it (0: its own size)")
+        self.dim_spin.setToolTip(
+            "Ask for shorter vectors where the model supports it (0: its own size)"
+        )
         form.addRow("Dimension:", self.dim_spin)
         column.addLayout(form)
         self.model_label = QLabel("No index model chosen yet.")
@@ -257,7 +261,7 @@ class SourcesPanel(QWidget):
         for pid, name in profiles:
             self.profile_combo.addItem(name, pid)
         i = self.profile_combo.findData(current)
-        self.profile_combo.setCurrentIndex(i if i >= 0 else 0)
+        self.profile_combo.setCurrentIndex(max(i, 0))
         self.profile_combo.blockSignals(False)
 
     def set_models(self, models: Sequence[str], current: str = "") -> None:

@@ -60,7 +60,9 @@ def recorder() -> Recorder:
 
 
 @pytest.fixture
-def make_tab(arun: Callable[..., Any], qtbot: Any, recorder: Recorder) -> Iterator[Callable[..., Any]]:
+def make_tab(
+    arun: Callable[..., Any], qtbot: Any, recorder: Recorder
+) -> Iterator[Callable[..., Any]]:
     from app.core.services.tasks import TaskOwner
     from app.ui.notes import NotesTab
     from app.ui.notes.opener import Opener
@@ -69,7 +71,7 @@ def make_tab(arun: Callable[..., Any], qtbot: Any, recorder: Recorder) -> Iterat
 
     def make(service: Any, *, environ: dict[str, str] | None = None, **kwargs: Any) -> Any:
         async def build() -> Any:
-            kwargs.setdefault("profiles", lambda: [])
+            kwargs.setdefault("profiles", list)
             tab = NotesTab(
                 service,
                 TaskOwner("notes-test"),

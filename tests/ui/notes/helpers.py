@@ -25,14 +25,16 @@ from app.core.services.notes import (
     IndexProgress,
     IndexSpec,
     NoteHit,
-    NoteSource,
     NotesEvent,
+    NoteSource,
     RebuildCost,
 )
 from app.ui.async_bridge import signal_future
 
 
-async def until(signal: SignalInstance, condition: Callable[[], bool], timeout: float = 8.0) -> None:
+async def until(
+    signal: SignalInstance, condition: Callable[[], bool], timeout: float = 8.0
+) -> None:
     """Await emissions of `signal` until `condition()` holds (checked first)."""
 
     async def loop() -> None:
@@ -59,11 +61,16 @@ async def next_turns(n: int = 3) -> None:
 
 async def find_box(timeout: float = 5.0) -> QMessageBox:
     """The confirmation box the tab opened (async_bridge.confirm names it "confirmBox")."""
-    return await _find(lambda w: isinstance(w, QMessageBox) and w.objectName() == "confirmBox" and w.isVisible(), timeout)
+    return await _find(
+        lambda w: isinstance(w, QMessageBox) and w.objectName() == "confirmBox" and w.isVisible(),
+        timeout,
+    )
 
 
 async def find_dialog(name: str, timeout: float = 5.0) -> QDialog:
-    return await _find(lambda w: isinstance(w, QDialog) and w.objectName() == name and w.isVisible(), timeout)
+    return await _find(
+        lambda w: isinstance(w, QDialog) and w.objectName() == name and w.isVisible(), timeout
+    )
 
 
 async def _find(pred: Callable[[Any], bool], timeout: float) -> Any:
@@ -124,7 +131,9 @@ class FakeNotesService:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     # sources
-    async def add_folder(self, path: Any, excludes: Any = (), max_file_size: int = 5 << 20) -> NoteSource:
+    async def add_folder(
+        self, path: Any, excludes: Any = (), max_file_size: int = 5 << 20
+    ) -> NoteSource:
         self.calls.append(("add_folder", (str(path), list(excludes), max_file_size)))
         if any(s.path == str(path) for s in self.sources):
             raise ConfigError("This folder is already in Notes.")
@@ -134,14 +143,19 @@ class FakeNotesService:
             if p.stat().st_size <= max_file_size
         ]
         source = NoteSource(
-            id=max(s.id for s in self.sources) + 1, kind="folder", path=str(path),
-            excludes=list(excludes), max_file_size=max_file_size,
+            id=max(s.id for s in self.sources) + 1,
+            kind="folder",
+            path=str(path),
+            excludes=list(excludes),
+            max_file_size=max_file_size,
         )
         self.sources.append(source)
         self.files[source.id] = files
         return source
 
-    async def update_folder(self, source_id: int, *, excludes: Any = None, max_file_size: Any = None) -> NoteSource:
+    async def update_folder(
+        self, source_id: int, *, excludes: Any = None, max_file_size: Any = None
+    ) -> NoteSource:
         s = next(s for s in self.sources if s.id == source_id)
         if excludes is not None:
             s.excludes = list(excludes)
@@ -163,8 +177,14 @@ class FakeNotesService:
             raise ConfigError("Choose the index model first.")
         files = [f for sid, fs in self.files.items() if source_id in (None, sid) for f in fs]
         tokens = sum(len(t) // 4 for _p, t in files)
-        return IndexEstimate(len(files), tokens, sum(len(t) for _p, t in files), self.provider,
-                             self.spec.profile_id, self.spec.model)
+        return IndexEstimate(
+            len(files),
+            tokens,
+            sum(len(t) for _p, t in files),
+            self.provider,
+            self.spec.profile_id,
+            self.spec.model,
+        )
 
     # indexes
     async def index_spec(self) -> IndexSpec | None:
@@ -173,9 +193,14 @@ class FakeNotesService:
     async def indexes(self) -> list[IndexSpec]:
         return list(self.specs)
 
-    async def set_index_model(self, profile_id: str, model: str, dim: int | None = None) -> RebuildCost:
+    async def set_index_model(
+        self, profile_id: str, model: str, dim: int | None = None
+    ) -> RebuildCost:
         self.calls.append(("set_index_model", (profile_id, model, dim)))
-        spec = next((s for s in self.specs if (s.profile_id, s.model, s.dim) == (profile_id, model, dim)), None)
+        spec = next(
+            (s for s in self.specs if (s.profile_id, s.model, s.dim) == (profile_id, model, dim)),
+            None,
+        )
         if spec is None:
             spec = IndexSpec(id=len(self.specs) + 1, profile_id=profile_id, model=model, dim=dim)
             self.specs.append(spec)
@@ -188,8 +213,14 @@ class FakeNotesService:
     # indexing
     async def index(self, source_id: int | None = None) -> int:
         self.calls.append(("index", source_id))
-        job = JobRecord(id=len(self.jobs_) + 1, kind=INDEX_KIND, state="running", params={"source_id": source_id},
-                        created_at=time.time(), updated_at=time.time())
+        job = JobRecord(
+            id=len(self.jobs_) + 1,
+            kind=INDEX_KIND,
+            state="running",
+            params={"source_id": source_id},
+            created_at=time.time(),
+            updated_at=time.time(),
+        )
         self.jobs_[job.id] = job
         self._emit(NotesEvent("job", job=job))
         self._start(job)
@@ -208,15 +239,24 @@ class FakeNotesService:
             await self.gate.wait()
             if job.state != "running":
                 return
-            p = IndexProgress(job.id, "embedding", files_done=i + 1, files_total=total,
-                              chunks_done=i + 1, chunks_total=total, tokens=(i + 1) * 100,
-                              eta_seconds=float(total - i - 1))
+            p = IndexProgress(
+                job.id,
+                "embedding",
+                files_done=i + 1,
+                files_total=total,
+                chunks_done=i + 1,
+                chunks_total=total,
+                tokens=(i + 1) * 100,
+                eta_seconds=float(total - i - 1),
+            )
             self._progress[job.id] = p
             self._emit(NotesEvent("progress", progress=p))
             await asyncio.sleep(0)
         if self.fail_next:
             self.fail_next = False
-            p = IndexProgress(job.id, "embedding", total, total, total - 1, total, total * 100, failed_batches=1)
+            p = IndexProgress(
+                job.id, "embedding", total, total, total - 1, total, total * 100, failed_batches=1
+            )
             self._emit(NotesEvent("progress", progress=p))
             self._set(job, "failed", "1 batch could not be embedded: the provider answered 503.")
             return
@@ -227,7 +267,12 @@ class FakeNotesService:
                 s.last_indexed_at = time.time()
         if self.spec is not None:
             self.spec.vectors = sum(s.chunks for s in self.sources)
-        self._emit(NotesEvent("progress", progress=IndexProgress(job.id, "done", total, total, total, total, total * 100)))
+        self._emit(
+            NotesEvent(
+                "progress",
+                progress=IndexProgress(job.id, "done", total, total, total, total, total * 100),
+            )
+        )
         self._set(job, "completed")
 
     def _set(self, job: JobRecord, state: Any, error: str | None = None) -> None:
@@ -276,13 +321,19 @@ class FakeNotesService:
     # search
     def _documents(self) -> list[tuple[int, str, str, int | None]]:
         docs = [(sid, p, t, None) for sid, fs in self.files.items() for p, t in fs]
-        docs += [(1, "", f"# {n.title}\n\n{n.body}", n.id) for n in self.notes.values() if n.deleted_at is None]
+        docs += [
+            (1, "", f"# {n.title}\n\n{n.body}", n.id)
+            for n in self.notes.values()
+            if n.deleted_at is None
+        ]
         return docs
 
     async def search(self, query: str, mode: str = "both", limit: int = 20) -> list[NoteHit]:
         self.calls.append(("search", (query, mode)))
         if mode == "semantic" and (self.spec is None or not self.spec.vectors):
-            raise ConfigError("Semantic search needs an index: choose the index model and index your notes.")
+            raise ConfigError(
+                "Semantic search needs an index: choose the index model and index your notes."
+            )
         words = [w.lower() for w in query.split() if len(w) > 2]
         hits: list[NoteHit] = []
         for k, (sid, path, text, note_id) in enumerate(self._documents()):
@@ -302,13 +353,31 @@ class FakeNotesService:
             for w in words:
                 start = snippet.lower().find(w)
                 if start >= 0:
-                    snippet = (snippet[:start] + HIGHLIGHT_START + snippet[start : start + len(w)]
-                               + HIGHLIGHT_END + snippet[start + len(w) :])
+                    snippet = (
+                        snippet[:start]
+                        + HIGHLIGHT_START
+                        + snippet[start : start + len(w)]
+                        + HIGHLIGHT_END
+                        + snippet[start + len(w) :]
+                    )
             heading = [ln.lstrip("# ").strip() for ln in lines[:i] if ln.startswith("#")][-1:]
             title = Path(path).name if path else lines[0].lstrip("# ")
-            hits.append(NoteHit(chunk_id=1000 * k + i, source_id=sid, file_id=k, path=path, title=title,
-                                heading_path=heading, line_start=i + 1, line_end=end + 1, page=None,
-                                snippet=snippet, score=best[0] / max(1, len(words)), note_id=note_id))
+            hits.append(
+                NoteHit(
+                    chunk_id=1000 * k + i,
+                    source_id=sid,
+                    file_id=k,
+                    path=path,
+                    title=title,
+                    heading_path=heading,
+                    line_start=i + 1,
+                    line_end=end + 1,
+                    page=None,
+                    snippet=snippet,
+                    score=best[0] / max(1, len(words)),
+                    note_id=note_id,
+                )
+            )
         hits.sort(key=lambda h: -h.score)
         return hits[:limit]
 
@@ -323,12 +392,16 @@ class FakeNotesService:
     # app notes
     async def create_note(self, title: str, body: str = "") -> AppNote:
         now = time.time()
-        note = AppNote(id=len(self.notes) + 1, title=title, body=body, created_at=now, updated_at=now)
+        note = AppNote(
+            id=len(self.notes) + 1, title=title, body=body, created_at=now, updated_at=now
+        )
         self.notes[note.id] = note
         self._emit(NotesEvent("notes", note=note))
         return note
 
-    async def update_note(self, note_id: int, *, title: str | None = None, body: str | None = None) -> AppNote:
+    async def update_note(
+        self, note_id: int, *, title: str | None = None, body: str | None = None
+    ) -> AppNote:
         n = self.notes[note_id]
         n.title = title if title is not None else n.title
         n.body = body if body is not None else n.body

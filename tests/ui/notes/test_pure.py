@@ -14,9 +14,19 @@ from app.ui.notes.results_model import hit_location, snippet_html
 
 
 def _hit(**kw: object) -> NoteHit:
-    base = dict(chunk_id=7, source_id=2, file_id=3, path="/n/vpn.md", title="vpn.md",
-                heading_path=["Networking", "VPN"], line_start=5, line_end=7, page=None,
-                snippet=f"the {S}VPN{E} drops", score=0.5)
+    base = {
+        "chunk_id": 7,
+        "source_id": 2,
+        "file_id": 3,
+        "path": "/n/vpn.md",
+        "title": "vpn.md",
+        "heading_path": ["Networking", "VPN"],
+        "line_start": 5,
+        "line_end": 7,
+        "page": None,
+        "snippet": f"the {S}VPN{E} drops",
+        "score": 0.5,
+    }
     base.update(kw)
     return NoteHit(**base)  # type: ignore[arg-type]
 
@@ -31,7 +41,9 @@ def test_note_links_round_trip_and_reject_other_schemes() -> None:
 
 
 def test_linkify_turns_known_bare_markers_into_links_but_not_code_or_links() -> None:
-    text = "VPN fix [1] and printer [2] and [9].\n```\nx[1]\n```\nAlready [[1]](switchboard-note://7)"
+    text = (
+        "VPN fix [1] and printer [2] and [9].\n```\nx[1]\n```\nAlready [[1]](switchboard-note://7)"
+    )
     out = linkify_citations(text, {1: "7", 2: "8"})
     assert "fix [[1]](switchboard-note://7)" in out
     assert "printer [[2]](switchboard-note://8)" in out
@@ -41,15 +53,31 @@ def test_linkify_turns_known_bare_markers_into_links_but_not_code_or_links() -> 
 
 
 def test_editor_commands_for_known_editors_with_the_line() -> None:
-    which = lambda exe: "/usr/bin/" + exe  # noqa: E731
+    which = lambda exe: "/usr/bin/" + exe
     assert editor_command("/n/a.md", 12, {"VISUAL": "code --wait"}, which=which) == [
-        "code", "--wait", "--goto", "/n/a.md:12"]
+        "code",
+        "--wait",
+        "--goto",
+        "/n/a.md:12",
+    ]
     assert editor_command("/n/a.md", 3, {"EDITOR": "subl"}, which=which) == ["subl", "/n/a.md:3"]
-    assert editor_command("/n/a.md", 3, {"EDITOR": "kate"}, which=which) == ["kate", "--line", "3", "/n/a.md"]
-    assert editor_command("/n/a.md", 3, {"EDITOR": "gedit"}, which=which) == ["gedit", "+3", "/n/a.md"]
+    assert editor_command("/n/a.md", 3, {"EDITOR": "kate"}, which=which) == [
+        "kate",
+        "--line",
+        "3",
+        "/n/a.md",
+    ]
+    assert editor_command("/n/a.md", 3, {"EDITOR": "gedit"}, which=which) == [
+        "gedit",
+        "+3",
+        "/n/a.md",
+    ]
     # A terminal editor cannot run without a terminal; $VISUAL wins over $EDITOR.
     assert editor_command("/n/a.md", 3, {"EDITOR": "vim"}, which=which) is None
-    assert editor_command("/n/a.md", 3, {"VISUAL": "zed", "EDITOR": "vim"}, which=which) == ["zed", "/n/a.md:3"]
+    assert editor_command("/n/a.md", 3, {"VISUAL": "zed", "EDITOR": "vim"}, which=which) == [
+        "zed",
+        "/n/a.md:3",
+    ]
     assert editor_command("/n/a.md", 3, {"EDITOR": "code"}, which=lambda _e: None) is None
     assert editor_command("/n/a.md", 3, {}, which=which) is None
 
@@ -79,7 +107,8 @@ def test_location_text() -> None:
 def test_progress_text_and_eta() -> None:
     p = IndexProgress(1, "embedding", 40, 40, 120, 300, 45210, failed_batches=2, eta_seconds=65)
     assert format_progress(p) == (
-        "Embedding · files 40/40 · chunks 120/300 · 45,210 tokens · 1 min 05 s left · 2 batches failed")
+        "Embedding · files 40/40 · chunks 120/300 · 45,210 tokens · 1 min 05 s left · 2 batches failed"
+    )
     assert format_eta(None) == "estimating…"
     assert format_eta(7200) == "2 h 00 min left"
 
@@ -95,7 +124,9 @@ def test_preview_shades_the_hit_and_keeps_a_cut_code_fence_as_code() -> None:
 
 def test_ask_prompt_numbers_hits_with_their_links() -> None:
     hit = _hit()
-    preview = HitPreview(hit, "a\nb\nc\nd\nline five\nline six\nline seven\nz", "markdown", 5, 7, None)
+    preview = HitPreview(
+        hit, "a\nb\nc\nd\nline five\nline six\nline seven\nz", "markdown", 5, 7, None
+    )
     excerpt = excerpt_of(preview)
     assert excerpt == "line five\nline six\nline seven"
     prompt = context_prompt([(hit, excerpt), (_hit(chunk_id=8), "")])

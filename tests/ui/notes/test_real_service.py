@@ -31,10 +31,18 @@ def real_service(app_ctx: Any, demo_server: Any, arun: Any) -> Iterator[Any]:
             arun(service.engine.aclose())
 
 
-@pytest.mark.parametrize(("profile_id", "model"), [("demo-openai", "demo-embedding"), ("demo-gemini", "text-embedding-004")])
+@pytest.mark.parametrize(
+    ("profile_id", "model"),
+    [("demo-openai", "demo-embedding"), ("demo-gemini", "text-embedding-004")],
+)
 def test_set_up_index_and_search_against_the_demo_server(
-    make_tab: Any, real_service: Any, app_ctx: Any, notes_folder: Path, arun: Any,
-    profile_id: str, model: str,
+    make_tab: Any,
+    real_service: Any,
+    app_ctx: Any,
+    notes_folder: Path,
+    arun: Any,
+    profile_id: str,
+    model: str,
 ) -> None:
     from app.ui.notes.host import embedding_models
 
@@ -44,8 +52,12 @@ def test_set_up_index_and_search_against_the_demo_server(
     async def choose() -> str:
         return str(notes_folder)
 
-    tab = make_tab(real_service, profiles=lambda: list(app_ctx.profile_list), choose_folder=choose,
-                   list_models=embedding_models(app_ctx))
+    tab = make_tab(
+        real_service,
+        profiles=lambda: list(app_ctx.profile_list),
+        choose_folder=choose,
+        list_models=embedding_models(app_ctx),
+    )
     tab.show()
 
     async def scenario() -> None:
@@ -62,12 +74,21 @@ def test_set_up_index_and_search_against_the_demo_server(
         assert app_ctx.profile(profile_id).name in box.text()
         click_box(box, "Index now")
         assert await flow is not None
-        await until(tab.indexing.finished, lambda: tab.progress_panel.job is not None
-                    and tab.progress_panel.job.state in ("completed", "failed"), timeout=20)
+        await until(
+            tab.indexing.finished,
+            lambda: (
+                tab.progress_panel.job is not None
+                and tab.progress_panel.job.state in ("completed", "failed")
+            ),
+            timeout=20,
+        )
         assert tab.progress_panel.job.state == "completed", tab.progress_panel.job.error
         assert "chunks" in tab.progress_panel.detail.text()
-        await until(tab.sources.sourcesLoaded, lambda: any(
-            s.kind == "folder" and s.files == 3 for s in tab.sources.sources), timeout=10)
+        await until(
+            tab.sources.sourcesLoaded,
+            lambda: any(s.kind == "folder" and s.files == 3 for s in tab.sources.sources),
+            timeout=10,
+        )
         for mode in ("keyword", "semantic", "both"):
             hits = await tab.search.search("vpn evening router", mode)
             assert hits, mode

@@ -21,16 +21,30 @@ from tests.ui.notes.helpers import click_box, find_box, find_dialog, until
 OUT = Path(__file__).resolve().parents[3] / "artifacts" / "screenshots"
 
 TOPICS = [
-    ("networking/vpn.md", "# Networking\n\n## VPN\n\nThe office VPN drops every evening when the "
-     "router renews its DHCP lease. Fix: pin the MTU to 1380 and restart WireGuard.\n\n"
-     "```bash\nsudo ip link set dev wg0 mtu 1380\nsudo systemctl restart wg-quick@wg0\n```\n\n"
-     "## Printer\n\nThe printer only speaks IPv4; give it a reserved address.\n"),
-    ("kitchen/sourdough.md", "# Sourdough\n\nFeed the starter 1:1:1 and bake when it doubles. "
-     "Bake at 230 °C with steam for twenty minutes.\n"),
-    ("travel/packing.md", "# Packing list\n\n- passport\n- charger\n- the travel router for the "
-     "hotel VPN\n"),
-    ("home/boiler.md", "# Boiler\n\nPressure should sit at 1.5 bar when cold. Yearly service in "
-     "October.\n"),
+    (
+        "networking/vpn.md",
+        (
+            "# Networking\n\n## VPN\n\nThe office VPN drops every evening when the "
+            "router renews its DHCP lease. Fix: pin the MTU to 1380 and restart WireGuard.\n\n"
+            "```bash\nsudo ip link set dev wg0 mtu 1380\nsudo systemctl restart wg-quick@wg0\n```\n\n"
+            "## Printer\n\nThe printer only speaks IPv4; give it a reserved address.\n"
+        ),
+    ),
+    (
+        "kitchen/sourdough.md",
+        (
+            "# Sourdough\n\nFeed the starter 1:1:1 and bake when it doubles. "
+            "Bake at 230 °C with steam for twenty minutes.\n"
+        ),
+    ),
+    (
+        "travel/packing.md",
+        ("# Packing list\n\n- passport\n- charger\n- the travel router for the hotel VPN\n"),
+    ),
+    (
+        "home/boiler.md",
+        ("# Boiler\n\nPressure should sit at 1.5 bar when cold. Yearly service in October.\n"),
+    ),
 ]
 
 
@@ -73,12 +87,20 @@ def _vault(root: Path, extra: int) -> Path:
     for i in range(extra):  # enough text for several batches, so progress has a middle
         p = root / "journal" / f"2026-{i // 28 + 1:02d}-{i % 28 + 1:02d}.md"
         p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(f"# Journal {i}\n\n" + "\n\n".join(
-            f"Paragraph {k} of day {i}: meetings, errands and a note on the garden beds." for k in range(6)), "utf-8")
+        p.write_text(
+            f"# Journal {i}\n\n"
+            + "\n\n".join(
+                f"Paragraph {k} of day {i}: meetings, errands and a note on the garden beds."
+                for k in range(6)
+            ),
+            "utf-8",
+        )
     return root
 
 
-def test_screenshots(theme: str, make_window: Any, app_ctx: Any, demo_server: Any, tmp_path: Path, arun: Any) -> None:
+def test_screenshots(
+    theme: str, make_window: Any, app_ctx: Any, demo_server: Any, tmp_path: Path, arun: Any
+) -> None:
     from app.core.jobs import JobEngine, JobStore
     from app.core.services.notes import NotesService
     from app.ui.notes.host import ContextProfiles
@@ -86,7 +108,14 @@ def test_screenshots(theme: str, make_window: Any, app_ctx: Any, demo_server: An
     app_ctx.profile_list = [dataclasses.replace(p, max_retries=0) for p in demo_server.profiles()]
     app_ctx.active_profile_id = "demo-openai"
     engine = JobEngine(JobStore(app_ctx.db))
-    service = NotesService(app_ctx.db, engine, app_ctx.clients, profiles=ContextProfiles(app_ctx), batch_size=8, max_in_flight=1)
+    service = NotesService(
+        app_ctx.db,
+        engine,
+        app_ctx.clients,
+        profiles=ContextProfiles(app_ctx),
+        batch_size=8,
+        max_in_flight=1,
+    )
     app_ctx.notes = service
     vault = _vault(tmp_path / "vault", 40)
     window = make_window()
@@ -122,11 +151,21 @@ def test_screenshots(theme: str, make_window: Any, app_ctx: Any, demo_server: An
             demo_server.faults.add(FaultRule(path_contains="embeddings", delay_s=0.15))
             click_box(box, "Index now")
             await flow
-            await until(tab.indexing.progressShown, lambda: tab.progress_panel.bar.value() > 250
-                        and "Embedding" in tab.progress_panel.detail.text(), timeout=30)
+            await until(
+                tab.indexing.progressShown,
+                lambda: (
+                    tab.progress_panel.bar.value() > 250
+                    and "Embedding" in tab.progress_panel.detail.text()
+                ),
+                timeout=30,
+            )
             save(window, f"notes-progress-{theme}", in_loop=True)
             demo_server.faults.clear()
-            await until(tab.indexing.finished, lambda: tab.progress_panel.job.state == "completed", timeout=30)
+            await until(
+                tab.indexing.finished,
+                lambda: tab.progress_panel.job.state == "completed",
+                timeout=30,
+            )
 
         arun(folder_setup(), timeout=60)
 
@@ -144,12 +183,33 @@ def test_screenshots(theme: str, make_window: Any, app_ctx: Any, demo_server: An
         async def answer() -> None:
             link = f"switchboard-note://{hits[0].chunk_id}"
             # The demo server plays a model that cites the notes it was given.
-            demo_server.faults.add(FaultRule(path_contains="chat/completions", times=1, status=200, body={
-                "id": "chatcmpl-cite", "object": "chat.completion", "model": "demo-chat",
-                "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content":
-                    "Your VPN drops when the router renews its DHCP lease in the evening [[1]](" + link + "). "
-                    "The fix in your notes is to pin the MTU to 1380 and restart WireGuard [[1]](" + link + ")."}}],
-            }))
+            demo_server.faults.add(
+                FaultRule(
+                    path_contains="chat/completions",
+                    times=1,
+                    status=200,
+                    body={
+                        "id": "chatcmpl-cite",
+                        "object": "chat.completion",
+                        "model": "demo-chat",
+                        "choices": [
+                            {
+                                "index": 0,
+                                "finish_reason": "stop",
+                                "message": {
+                                    "role": "assistant",
+                                    "content": "Your VPN drops when the router renews its DHCP lease in the evening [[1]]("
+                                    + link
+                                    + "). "
+                                    "The fix in your notes is to pin the MTU to 1380 and restart WireGuard [[1]]("
+                                    + link
+                                    + ").",
+                                },
+                            }
+                        ],
+                    },
+                )
+            )
             finished = signal_future(window.chat_tab.replyFinished)
             tab.search_bar.query_edit.setText("Why does my VPN drop in the evening?")
             tab.search_bar.ask_button.click()

@@ -18,8 +18,12 @@ from app.core.providers import ProviderProfile
 from app.ui.async_bridge import signal_future
 from tests.ui.notes.helpers import activate, click_box, find_box, find_dialog, until
 
-DEMO = ProviderProfile(name="Demo (offline)", base_url="http://127.0.0.1:1/v1", id="demo",
-                       default_models={"embedding": "demo-embedding", "chat": "demo-chat"})
+DEMO = ProviderProfile(
+    name="Demo (offline)",
+    base_url="http://127.0.0.1:1/v1",
+    id="demo",
+    default_models={"embedding": "demo-embedding", "chat": "demo-chat"},
+)
 
 
 def _tab(make_tab: Any, service: Any, folder: Path | None = None, **kw: Any) -> Any:
@@ -58,10 +62,17 @@ def test_empty_state_then_add_folder_asks_before_the_first_indexing(
         click_box(box, "Index now")
         source = await flow
         assert source is not None
-        assert ("add_folder", (str(notes_folder), ["drafts/", "*.log"], 2 * 1024 * 1024)) in fake_service.calls
+        assert (
+            "add_folder",
+            (str(notes_folder), ["drafts/", "*.log"], 2 * 1024 * 1024),
+        ) in fake_service.calls
         await fake_service.wait(1)
-        await until(tab.indexing.finished, lambda: tab.progress_panel.job is not None
-                    and tab.progress_panel.job.state == "completed")
+        await until(
+            tab.indexing.finished,
+            lambda: (
+                tab.progress_panel.job is not None and tab.progress_panel.job.state == "completed"
+            ),
+        )
 
     arun(scenario())
     assert ("index", 2) in fake_service.calls
@@ -105,7 +116,9 @@ def test_progress_pause_resume_cancel_and_retry_failed(
         fake_service.gate.clear()
         job_id = await tab.sources.index_flow(None)
         assert job_id == 1
-        assert panel.isVisible() and panel.pause_button.isVisible() and panel.cancel_button.isVisible()
+        assert (
+            panel.isVisible() and panel.pause_button.isVisible() and panel.cancel_button.isVisible()
+        )
         panel.pause_button.click()
         await until(tab.indexing.jobChanged, lambda: panel.job.state == "interrupted")
         assert panel.resume_button.isVisible() and not panel.pause_button.isVisible()
@@ -164,7 +177,9 @@ def test_changing_the_model_offers_a_rebuild_with_its_cost_and_cancel_keeps_the_
     assert "other-embed" in tab.sources_panel.model_label.text()
 
 
-def test_folder_settings_and_remove(make_tab: Any, fake_service: Any, notes_folder: Path, arun: Any) -> None:
+def test_folder_settings_and_remove(
+    make_tab: Any, fake_service: Any, notes_folder: Path, arun: Any
+) -> None:
     tab = _tab(make_tab, fake_service, notes_folder)
 
     async def scenario() -> None:
@@ -176,7 +191,10 @@ def test_folder_settings_and_remove(make_tab: Any, fake_service: Any, notes_fold
         assert dialog.excludes_edit.toPlainText() == "old/"
         dialog.excludes_edit.setPlainText("new/")
         dialog.ok_button.click()
-        await until(tab.sources.sourcesLoaded, lambda: any(c[0] == "update_folder" for c in fake_service.calls))
+        await until(
+            tab.sources.sourcesLoaded,
+            lambda: any(c[0] == "update_folder" for c in fake_service.calls),
+        )
         tab.sources_panel.select_source(source.id)
         tab.sources_panel.remove_button.click()
         box = await find_box()
@@ -206,7 +224,9 @@ def test_search_results_preview_open_at_line_reveal_and_keys(
         assert tab.search_bar.query_edit.hasFocus()
         tab.search_bar.set_mode("keyword")
         tab.search_bar.query_edit.setText("vpn evening")
-        shown = asyncio.ensure_future(until(tab.search.previewShown, lambda: tab.preview.preview is not None))
+        shown = asyncio.ensure_future(
+            until(tab.search.previewShown, lambda: tab.preview.preview is not None)
+        )
         QTest.keyClick(tab.search_bar.query_edit, Qt.Key.Key_Return)
         await shown
         assert ("search", ("vpn evening", "keyword")) in fake_service.calls
@@ -239,7 +259,9 @@ def test_search_results_preview_open_at_line_reveal_and_keys(
     assert recorder.urls == []
 
 
-def test_semantic_search_without_an_index_says_what_to_do(make_tab: Any, fake_service: Any, arun: Any) -> None:
+def test_semantic_search_without_an_index_says_what_to_do(
+    make_tab: Any, fake_service: Any, arun: Any
+) -> None:
     tab = _tab(make_tab, fake_service)
 
     async def scenario() -> None:
@@ -252,14 +274,19 @@ def test_semantic_search_without_an_index_says_what_to_do(make_tab: Any, fake_se
     assert "choose the index model" in tab.problem_label.text()
 
 
-def test_editor_new_save_search_delete_and_undo(make_tab: Any, fake_service: Any, arun: Any) -> None:
+def test_editor_new_save_search_delete_and_undo(
+    make_tab: Any, fake_service: Any, arun: Any
+) -> None:
     tab = _tab(make_tab, fake_service)
     tab.show()
 
     async def scenario() -> None:
         await activate(tab)
-        QTest.keyClick(tab.search_bar.query_edit, Qt.Key.Key_N,
-                       Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+        QTest.keyClick(
+            tab.search_bar.query_edit,
+            Qt.Key.Key_N,
+            Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+        )
         assert tab.right_stack.currentWidget() is tab.editor
         tab.editor.title_edit.setText("Boiler")
         tab.editor.body_edit.setPlainText("## Service\n\nThe boiler needs a yearly check in ")
@@ -313,8 +340,13 @@ def test_ask_about_these_makes_a_cited_thread_and_links_open_the_hit(
         made.append({"title": title, **kw})
         return SimpleNamespace(id=41)
 
-    tab = _tab(make_tab, fake_service, notes_folder, create_thread=create_thread,
-               chat_target=lambda: ("demo", "demo-chat"))
+    tab = _tab(
+        make_tab,
+        fake_service,
+        notes_folder,
+        create_thread=create_thread,
+        chat_target=lambda: ("demo", "demo-chat"),
+    )
     asked: list[tuple[int, str]] = []
     tab.askInChatRequested.connect(lambda tid, q: asked.append((tid, q)))
 
@@ -345,7 +377,9 @@ def test_ask_about_these_makes_a_cited_thread_and_links_open_the_hit(
     assert unknown is None and "earlier session" in tab.message_label.text()
 
 
-def test_ask_without_a_chat_model_says_so(make_tab: Any, fake_service: Any, notes_folder: Path, arun: Any) -> None:
+def test_ask_without_a_chat_model_says_so(
+    make_tab: Any, fake_service: Any, notes_folder: Path, arun: Any
+) -> None:
     tab = _tab(make_tab, fake_service, notes_folder, chat_target=lambda: None)
 
     async def scenario() -> None:

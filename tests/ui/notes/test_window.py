@@ -20,7 +20,12 @@ def _demo_window(make_window: Any, app_ctx: Any, demo_server: Any, service: Any)
 
 
 def test_notes_tab_in_the_window_ask_in_chat_and_citation_back(
-    make_window: Any, app_ctx: Any, demo_server: Any, fake_service: Any, notes_folder: Path, arun: Any
+    make_window: Any,
+    app_ctx: Any,
+    demo_server: Any,
+    fake_service: Any,
+    notes_folder: Path,
+    arun: Any,
 ) -> None:
     window = _demo_window(make_window, app_ctx, demo_server, fake_service)
     window.show()
