@@ -206,7 +206,7 @@ class NoteEditor(QWidget):
 
 
 class UndoBar(QFrame):
-    """ "Deleted “x”. [Undo]" — shown for a while after a delete."""
+    """The bar shown for a while after a delete: "Deleted “x”." and Undo."""
 
     undoClicked = Signal()
 

@@ -348,7 +348,7 @@ class NotesTab(QWidget):
     # -- what the main window calls --
 
     async def save_as_note(self, title: str, text: str) -> AppNote:
-        """ "Save as note" on a chat message: a new app note, shown in the editor."""
+        """Save as note, from a chat message: a new app note, shown in the editor."""
         return await self.notes_editor.save_as_note(title, text)
 
     async def open_note_link(self, url: str) -> NoteHit | None:

@@ -27,7 +27,7 @@ def format_eta(seconds: float | None) -> str:
 
 
 def format_progress(p: IndexProgress) -> str:
-    """ "Embedding · files 40/40 · chunks 120/300 · 45,210 tokens · 1 min 05 s left"."""
+    """One line of progress, e.g. "Embedding · files 40/40 · chunks 120/300 · 45,210 tokens"."""
     phase = {"scanning": "Reading files", "embedding": "Embedding", "done": "Done"}[p.phase]
     parts = [phase, f"files {p.files_done:,}/{p.files_total:,}"]
     if p.phase != "scanning" or p.chunks_total:

@@ -30,7 +30,7 @@ def hit_title(hit: NoteHit) -> str:
 
 
 def hit_location(hit: NoteHit) -> str:
-    """ "Networking › VPN · lines 4–9" (or "page 3" for a PDF)."""
+    """Where a hit is, e.g. "Networking › VPN · lines 4–9" (or "page 3" for a PDF)."""
     parts: list[str] = []
     if hit.heading_path:
         parts.append(" › ".join(hit.heading_path))

@@ -33,7 +33,7 @@ MB = 1024 * 1024
 
 
 def source_summary(source: NoteSource) -> str:
-    """ "412 files · 3,120 chunks · 40 waiting" (what a row shows under the folder's name)."""
+    """What a row shows under the folder's name, e.g. "412 files · 3,120 chunks"."""
     parts = [f"{source.files:,} file{'s' if source.files != 1 else ''}"]
     parts.append(f"{source.chunks:,} chunks")
     if source.pending_chunks:
