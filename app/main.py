@@ -649,6 +649,8 @@ def _restart_with(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 async def _recover(ctx: Any) -> None:
+    if getattr(ctx, "notes", None) is not None:
+        await ctx.notes.recover()  # resumes an indexing run a crash or quit left
     n = await ctx.chat.recover_interrupted()
     if n:
         log.info("marked %d interrupted replies", n)
@@ -699,6 +701,13 @@ def build_context(
     )
     chat = ChatService(threads, clients.get)
     tasks = TaskOwner("app", on_error=on_task_error)
+    jobs = notes = None
+    if not read_only:
+        from app.core.jobs import JobEngine, JobStore
+        from app.core.services.notes import NotesService
+
+        jobs = JobEngine(JobStore(db), on_error=on_task_error)
+        notes = NotesService(db, jobs, clients, profiles=_Lookup(lookup), on_error=on_task_error)
 
     try:
         profile_list = profiles.load()
@@ -724,11 +733,23 @@ def build_context(
         events=events,
         profile_list=profile_list,
         active_profile_id=active,
+        jobs=jobs,
+        notes=notes,
     )
     ctx_ref.append(weakref.ref(ctx))
     if events_msg:
         _post_status(events, events_msg)
     return ctx
+
+
+class _Lookup:
+    """`get(profile_id)` over a lookup function (what NotesService asks of `profiles`)."""
+
+    def __init__(self, fn: Any) -> None:
+        self._fn = fn
+
+    def get(self, profile_id: str) -> Any:
+        return self._fn(profile_id)
 
 
 def _post_status(events: Any, text: str) -> None:
@@ -745,7 +766,13 @@ async def shutdown_context(ctx: Any, *, before_db: Any = None) -> None:
     """
     import asyncio
 
-    stages = [ctx.tasks.aclose, ctx.clients.aclose]
+    stages = [ctx.tasks.aclose]
+    # Services before the job engine (it leaves unfinished rows for the next start), then HTTP.
+    if getattr(ctx, "notes", None) is not None:
+        stages.append(ctx.notes.aclose)
+    if getattr(ctx, "jobs", None) is not None:
+        stages.append(ctx.jobs.aclose)
+    stages.append(ctx.clients.aclose)
     if before_db is not None:
         stages.append(before_db)
     errors: list[BaseException] = []

@@ -51,6 +51,9 @@ class AppContext:
     settings: QSettings
     events: AppEvents
     demo: "DemoServer | None" = None
+    # Durable jobs (app.core.jobs) and the Notes service (issue 12); None when read-only.
+    jobs: Any = None
+    notes: Any = None
     # Profiles as loaded; the settings dialog replaces this list and emits profilesChanged.
     profile_list: list["ProviderProfile"] = field(default_factory=list)
     active_profile_id: str = ""

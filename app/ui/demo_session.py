@@ -98,6 +98,10 @@ async def activate_demo(ctx: AppContext) -> ProviderProfile:
         ctx, [*others, profile], profile.id, changed_ids=[profile.id], persist=False
     )
     ctx.events.statusMessage.emit("The offline demo is running on this computer.")
+    embedding = profile.default_models.get("embedding")
+    if getattr(ctx, "notes", None) is not None and embedding:
+        # So a new user sees Notes search work: the bundled sample folder, demo embeddings.
+        ctx.spawn(ctx.notes.index_sample_notes(profile.id, embedding))
     return profile
 
 

@@ -27,7 +27,6 @@ _ORG = re.compile(r"^(\*{1,6})\s+(.*\S)\s*$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _SETEXT = re.compile(r"^(=+|-+)\s*$")
 _RST_UNDER = re.compile(r"^([=\-~^\"'`#*+])\1{2,}\s*$")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
 
 def estimate_tokens(text: str) -> int:
@@ -153,16 +152,17 @@ def _split_big(lines: list[str], start: int, target: int, *, code: bool) -> list
             if cur:
                 pieces.append((cur, cur_start))
                 cur, cur_tokens = [], 0
-            part = ""
-            for sentence in _SENTENCE.split(line):
-                for word in sentence.split(" "):
-                    if part and estimate_tokens(part + " " + word) > target:
-                        pieces.append(([part], start + offset))
-                        part = word
-                    else:
-                        part = f"{part} {word}" if part else word
-            if part:
-                pieces.append(([part], start + offset))
+            # Running counts keep this linear (re-estimating the growing piece was quadratic).
+            words: list[str] = []
+            chars = 0
+            for word in line.split():
+                if words and max((chars + 1 + len(word)) // 4, int((len(words) + 1) / 0.75)) > target:
+                    pieces.append(([" ".join(words)], start + offset))
+                    words, chars = [], 0
+                chars += len(word) + (1 if words else 0)
+                words.append(word)
+            if words:
+                pieces.append(([" ".join(words)], start + offset))
             cur_start = start + offset + 1
             continue
         if cur and cur_tokens + t > target:

@@ -17,14 +17,14 @@ import threading
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from app.core.errors import SwitchboardError
 
 __all__ = [
     "FORMATS",
-    "ExtractionError",
     "Extracted",
+    "ExtractionError",
     "PdfWorker",
     "extract_html",
     "extract_text_file",
@@ -76,8 +76,8 @@ def extract_text_file(data: bytes, fmt: str) -> Extracted:
 class _HTMLText(HTMLParser):
     """Visible text with headings turned into Markdown `#` lines (so chunks get heading paths)."""
 
-    _SKIP = {"script", "style", "noscript", "template", "svg", "head"}
-    _BLOCK = {"p", "div", "section", "article", "li", "tr", "br", "pre", "blockquote", "table",
+    _SKIP: ClassVar[set[str]] = {"script", "style", "noscript", "template", "svg", "head"}
+    _BLOCK: ClassVar[set[str]] = {"p", "div", "section", "article", "li", "tr", "br", "pre", "blockquote", "table",
               "ul", "ol", "dd", "dt", "hr", "main", "header", "footer", "nav", "aside"}
 
     def __init__(self) -> None:
@@ -156,7 +156,7 @@ def _pdf_worker_main(conn: multiprocessing.connection.Connection) -> None:
             return
         try:
             conn.send(("ok", _pdf_text(path)))
-        except Exception as exc:  # a broken PDF is reported, never kills the worker
+        except Exception as exc:  # noqa: BLE001 - a broken PDF is reported, never kills the worker
             conn.send(("error", f"{type(exc).__name__}: {exc}"[:300]))
 
 

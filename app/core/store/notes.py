@@ -13,6 +13,7 @@ or fully replaced.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -53,10 +54,27 @@ def unpack_vector(blob: bytes) -> list[float]:
     return np.frombuffer(blob, dtype="<f2").astype(float).tolist()
 
 
+_SUFFIX = re.compile(r"(?:ing|ed|es|s)$")
+_STOP = frozenset(
+    ["a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "how", "i", "in", "is", "it", "of", "on", "or", "that", "the", "this", "to", "was", "were", "what", "when", "where", "which", "who", "why", "will", "with", "my", "me", "do", "did", "does"]
+)
+
+
 def keyword_query(text: str) -> str | None:
-    """An FTS5 expression matching ANY of the words (ranked by bm25): a question in plain words
-    rarely has every word in the note it is about. Each word is quoted as in `fts_query`."""
-    parts = [q for q in (fts_query(w, prefix_last=False) for w in text.split()) if q is not None]
+    """An FTS5 expression matching ANY of the words, ranked by bm25: a question in plain words
+    rarely has every word in the note it is about. Common function words are dropped (they
+    match every note), and a longer word is searched by its crude stem as a prefix
+    ("restarting" -> restart*), since the unicode61 tokenizer does not stem. Quoted as in
+    `fts_query`, so FTS5 operators in the text are plain words."""
+    parts: list[str] = []
+    for word in text.split():
+        if word.lower() in _STOP:
+            continue
+        quoted = fts_query(word, prefix_last=False)
+        if quoted is None:
+            continue
+        stem = _SUFFIX.sub("", word.lower()) if len(word) >= 6 and word.isalpha() else ""
+        parts.append(f'"{stem}"*' if len(stem) >= 4 else quoted)
     return " OR ".join(parts) if parts else None
 
 

@@ -209,3 +209,43 @@ def test_watching_indexes_a_new_file(
             await service.watch(source.id, False)
 
     arun(main(), timeout=30)
+
+
+def test_demo_indexes_the_bundled_sample_notes(
+    server: DemoServer, profiles: list[ProviderProfile], db: Database, arun
+) -> None:
+    async def main() -> None:
+        async with notes_service(db, profiles) as service:
+            job_id = await service.index_sample_notes("demo-openai", "demo-embedding")
+            assert job_id is not None
+            job = await service.wait(job_id)
+            assert job is not None and job.state == "completed"
+            [_, sample] = await service.list_sources()
+            assert sample.files >= 20 and sample.pending_chunks == 0
+            hits = await service.search("restore a backup with restic", mode="both", limit=3)
+            assert hits[0].title == "backups"
+            hits = await service.search("proof the dough overnight", mode="semantic", limit=3)
+            assert "sourdough" in [h.title for h in hits]
+            # Another model already chosen: the demo never sends notes elsewhere.
+            await service.set_index_model("demo-gemini", "text-embedding-004")
+            assert await service.index_sample_notes("demo-openai", "demo-embedding") is None
+
+    arun(main(), timeout=60)
+
+
+def test_approximate_index_gives_the_same_top_hit(
+    server: DemoServer, profiles: list[ProviderProfile], db: Database, tmp_path: Path, arun
+) -> None:
+    folder = tmp_path / "approx"
+    write_notes(folder, SAMPLE)
+
+    async def main() -> None:
+        async with notes_service(db, profiles, exact_limit=2) as service:
+            await service.add_folder(folder)
+            await service.set_index_model("demo-openai", "demo-embedding")
+            await indexed(service)
+            hits = await service.search("vpn drops when laptop sleeps", mode="semantic")
+            assert service._vindex is not None and service._vindex.approximate
+            assert hits[0].title == "vpn" and 0.0 < hits[0].score <= 1.0001
+
+    arun(main(), timeout=60)
