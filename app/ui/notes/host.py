@@ -1,9 +1,9 @@
 """The Notes tab's place in the main window, cheap until it is first shown.
 
 The window's shell paints before any service exists, so the host starts empty. `attach(ctx)` gets
-the NotesService (`ctx.notes` once app.main builds it; until then one made over the context's
-database, which the host then owns) and runs its start-up recovery at once, so an indexing run
-left by a crash resumes whether or not the tab is opened. The `NotesTab` widgets are built on
+the NotesService (`ctx.notes`, built by app.main, which also runs its start-up recovery; without
+one, a service made over the context's database, which the host then owns and recovers at once,
+so an indexing run left by a crash resumes whether or not the tab is opened). The `NotesTab` widgets are built on
 first show. If the service cannot be built, the honest "coming" card is shown instead.
 `aclose()` is part of the staged shutdown.
 """
@@ -40,10 +40,13 @@ class ContextProfiles:
 
 
 def notes_service_for(ctx: AppContext) -> tuple[NotesService, bool]:
-    """The context's NotesService, or a new one over its database (then the caller owns it)."""
-    existing = getattr(ctx, "notes", None)  # merge: AppContext.notes once app.main builds it
-    if existing is not None:
-        return existing, False
+    """The context's NotesService (built by app.main), or a new one over its database (then the
+    caller owns it). Raises NotImplementedError when there is none and none can be made: a
+    read-only database cannot hold an index."""
+    if ctx.notes is not None:
+        return ctx.notes, False
+    if getattr(ctx.db, "read_only", False):
+        raise NotImplementedError("no notes index on a read-only database")
     from app.core.jobs import JobEngine, JobStore
     from app.core.services.notes import NotesService
 
