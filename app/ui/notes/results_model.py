@@ -48,13 +48,15 @@ def snippet_text(snippet: str) -> str:
     return " ".join(snippet.replace(HIGHLIGHT_START, "").replace(HIGHLIGHT_END, "").split())
 
 
-def snippet_html(snippet: str, *, mark: str = "#fff1a8", text: str = "") -> str:
-    """The snippet as escaped HTML with its marked words in a highlighted <b>.
+def snippet_html(snippet: str, *, mark: str = "#fff1a8", text: str = "", max_chars: int = 0) -> str:
+    """The snippet as escaped HTML with its marked words in a highlighted <b>; cut with "…"
+    after `max_chars` visible characters (0: never).
 
     An unbalanced marker (a snippet cut inside a match) closes at the end of the snippet.
     """
     out: list[str] = []
     open_ = False
+    left = max_chars if max_chars > 0 else -1
     style = f"background-color:{mark};" + (f"color:{text};" if text else "")
     for piece in _split_markers(" ".join(snippet.split())):
         if piece == HIGHLIGHT_START:
@@ -66,6 +68,13 @@ def snippet_html(snippet: str, *, mark: str = "#fff1a8", text: str = "") -> str:
                 out.append("</b>")
                 open_ = False
         else:
+            if left == 0:
+                continue
+            if 0 < left < len(piece):
+                piece = piece[:left].rstrip() + "…"
+                left = 0
+            elif left > 0:
+                left -= len(piece)
             out.append(html.escape(piece))
     if open_:
         out.append("</b>")

@@ -24,29 +24,41 @@ PAD = 8
 _Index = QModelIndex | QPersistentModelIndex
 
 
-def row_html(hit: NoteHit, *, dark: bool) -> str:
-    """One result row as rich text (escaped; the snippet's matches highlighted)."""
+SNIPPET_CHARS = 160  # about two lines at the usual width: the list stays scannable
+
+
+def row_html(hit: NoteHit, *, dark: bool, selected_text: str = "") -> str:
+    """One result row as rich text (escaped; the snippet's matches highlighted). On a selected
+    row everything is in `selected_text` (the palette's highlighted text), so it stays legible."""
     import html
 
     muted = "#a0a6b0" if dark else "#5f6670"
     mark, mark_text = ("#6b5a12", "#ffffff") if dark else ("#fff1a8", "")
+    if selected_text:
+        muted = selected_text
+        mark_text = "#000000" if not dark else mark_text
+    body = f' style="color:{selected_text}"' if selected_text else ""
     return (
-        f"<div><b>{html.escape(hit_title(hit))}</b>"
+        f"<div{body}><b>{html.escape(hit_title(hit))}</b>"
         f'&nbsp;&nbsp;<span style="color:{muted}">{html.escape(hit_location(hit))}</span>'
         f'<span style="color:{muted}"> &nbsp;·&nbsp; {hit.score:.3f}</span></div>'
-        f"<div>{snippet_html(hit.snippet, mark=mark, text=mark_text)}</div>"
+        f"<div{body}>"
+        f"{snippet_html(hit.snippet, mark=mark, text=mark_text, max_chars=SNIPPET_CHARS)}</div>"
     )
 
 
 class HitDelegate(QStyledItemDelegate):
     """Paints a hit as two-to-four lines of rich text; height follows the text at the width."""
 
-    def _document(self, option: QStyleOptionViewItem, hit: NoteHit, width: int) -> QTextDocument:
+    def _document(
+        self, option: QStyleOptionViewItem, hit: NoteHit, width: int, selected: bool = False
+    ) -> QTextDocument:
         dark = option.palette.color(QPalette.ColorRole.Base).lightness() < 128
         doc = QTextDocument()
         doc.setDefaultFont(option.font)
         doc.setDocumentMargin(0)
-        doc.setHtml(row_html(hit, dark=dark))
+        on = option.palette.color(QPalette.ColorRole.HighlightedText).name() if selected else ""
+        doc.setHtml(row_html(hit, dark=dark, selected_text=on))
         doc.setTextWidth(max(80, width - 2 * PAD))
         return doc
 
@@ -60,7 +72,8 @@ class HitDelegate(QStyledItemDelegate):
         style = opt.widget.style() if opt.widget is not None else None
         if style is not None:
             style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
-        doc = self._document(option, hit, option.rect.width())
+        selected = bool(opt.state & QStyle.StateFlag.State_Selected)
+        doc = self._document(option, hit, option.rect.width(), selected)
         painter.save()
         painter.translate(option.rect.left() + PAD, option.rect.top() + PAD)
         doc.drawContents(painter, QRectF(0, 0, option.rect.width() - 2 * PAD, option.rect.height()))

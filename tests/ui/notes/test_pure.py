@@ -133,3 +133,9 @@ def test_ask_prompt_numbers_hits_with_their_links() -> None:
     assert "[1] vpn.md — Networking › VPN · lines 5–7 — link: switchboard-note://7" in prompt
     assert "[2] vpn.md" in prompt and "switchboard-note://8" in prompt
     assert "the VPN drops" in prompt  # an empty excerpt falls back to the snippet
+
+
+def test_snippet_is_cut_after_max_chars_and_markers_stay_balanced() -> None:
+    html = snippet_html(f"{S}alpha{E} " + "word " * 100, max_chars=30)
+    assert html.endswith("…") and html.count("<b ") == html.count("</b>") == 1
+    assert len(html) < 120
