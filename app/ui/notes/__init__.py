@@ -1,12 +1,15 @@
 """The Notes tab: folders and an index model, indexing progress, search by meaning and by words,
 a preview at the hit, a Markdown editor for notes written here, and "Ask about these".
 
-`NotesHost` is what the main window holds; `NotesTab` is the tab itself (see notes_tab.py).
+`NotesHost` (host.py) is what the main window holds; `NotesTab` (notes_tab.py) is the tab itself.
+Names are resolved on first use: the window's shell imports `app.ui.notes.host` before the first
+paint, and this package must not pull in asyncio, SQLite or the tab's widgets with it.
 """
 
-from app.ui.notes.citations import NOTE_SCHEME, linkify_citations, note_link, parse_note_link
-from app.ui.notes.host import NotesHost
-from app.ui.notes.notes_tab import NotesTab
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __all__ = [
     "NOTE_SCHEME",
@@ -16,3 +19,19 @@ __all__ = [
     "note_link",
     "parse_note_link",
 ]
+
+_WHERE = {
+    "NOTE_SCHEME": "app.ui.notes.citations",
+    "linkify_citations": "app.ui.notes.citations",
+    "note_link": "app.ui.notes.citations",
+    "parse_note_link": "app.ui.notes.citations",
+    "NotesHost": "app.ui.notes.host",
+    "NotesTab": "app.ui.notes.notes_tab",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'app.ui.notes' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
