@@ -110,3 +110,44 @@ def test_set_up_index_and_search_against_the_demo_server(
         assert hits and hits[0].note_id == note.id
 
     arun(scenario(), timeout=40)
+
+
+def test_model_change_offers_the_rebuild_with_the_real_cost(
+    make_tab: Any, real_service: Any, app_ctx: Any, notes_folder: Path, arun: Any
+) -> None:
+    tab = make_tab(real_service, profiles=lambda: list(app_ctx.profile_list))
+
+    async def scenario() -> None:
+        assert await tab.sources.apply_model_flow("demo-openai", "demo-embedding", 0)
+        await real_service.add_folder(notes_folder)
+        job_id = await real_service.index(None)
+        await real_service.wait(job_id)
+        await tab.sources.refresh()
+        chunks = sum(s.chunks for s in tab.sources.sources)
+        assert chunks > 0
+        flow = asyncio.ensure_future(
+            tab.sources.apply_model_flow("demo-openai", "demo-embedding", 32)
+        )
+        box = await find_box()
+        assert f"lacks vectors for {chunks:,} chunks" in box.text()
+        assert "Cancel keeps demo-embedding" in box.informativeText()
+        click_box(box, "Cancel")
+        assert await flow is False
+        spec = await real_service.index_spec()
+        assert (spec.model, spec.dim) == ("demo-embedding", None)
+        flow = asyncio.ensure_future(
+            tab.sources.apply_model_flow("demo-openai", "demo-embedding", 32)
+        )
+        click_box(await find_box(), "Rebuild now")
+        assert await flow is True
+        await until(
+            tab.indexing.finished,
+            lambda: (
+                tab.progress_panel.job is not None and tab.progress_panel.job.state == "completed"
+            ),
+            timeout=20,
+        )
+        spec = await real_service.index_spec()
+        assert spec.dim == 32 and spec.vectors == chunks
+
+    arun(scenario(), timeout=40)
