@@ -27,10 +27,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import __version__
-from app.ui.empty_tab import NOTES, EmptyTab, centered, fit_wrapped_labels
+from app.ui.card_layout import centered, fit_wrapped_labels
 from app.ui.images.host import ImagesHost
 from app.ui.labels import DEMO_NAME, keychain_sentence
+from app.ui.notes.host import NotesHost
 from app.ui.status_bar import StatusBar
 from app.ui.theme import ThemeManager, ThemeMode
 from app.ui.videos.host import VideosHost
@@ -79,7 +79,7 @@ class FirstRunPanel(QWidget):
         outer.setContentsMargins(48, 48, 48, 48)
         outer.addStretch(1)
         card = QFrame()
-        # Fixed width: word-wrapped labels then get their full height (see empty_tab.py).
+        # Fixed width: word-wrapped labels then get their full height (see card_layout.py).
         card.setFixedWidth(620)
         layout = QVBoxLayout(card)
         layout.setSpacing(14)
@@ -136,7 +136,7 @@ class FirstRunPanel(QWidget):
         layout.addWidget(self.error_label)
 
         fit_wrapped_labels(card, 620)
-        # Centred by stretches, not an alignment flag: see app.ui.empty_tab.centered.
+        # Centred by stretches, not an alignment flag: see app.ui.card_layout.centered.
         outer.addLayout(centered(card))
         outer.addStretch(2)
         self.add_button.clicked.connect(self.addProviderRequested)
@@ -240,7 +240,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.chat_stack, "&Chat")
         self.images_tab = ImagesHost()
         self.images_tab.sendToChatRequested.connect(self._send_image_to_chat)
-        self.notes_tab = EmptyTab(NOTES)
+        self.notes_tab = NotesHost()
+        self.notes_tab.askInChatRequested.connect(self._ask_in_chat)
         self.videos_tab = VideosHost()
         self.tabs.addTab(self.images_tab, "&Images")
         self.tabs.addTab(self.notes_tab, "&Notes")
@@ -317,6 +318,7 @@ class MainWindow(QMainWindow):
         self.install_shortcuts()
         self.images_tab.attach(ctx)
         self.videos_tab.attach(ctx)
+        self.notes_tab.attach(ctx, chat_target=self._chat_target)
         for tab in (self.images_tab, self.notes_tab, self.videos_tab):
             tab.build()
         if self.first_run is None:
@@ -522,6 +524,38 @@ class MainWindow(QMainWindow):
             return None
         finally:
             self.first_run.demo_button.setEnabled(True)
+
+    # -- notes <-> chat --
+
+    def _chat_target(self) -> tuple[str, str] | None:
+        """The profile and model a Notes "Ask" thread uses: the chat tab's, else the active
+        profile's default chat model."""
+        profile, model = self.shown_profile()
+        model = model or (profile.default_models.get("chat", "") if profile is not None else "")
+        return (profile.id, model) if profile is not None and model else None
+
+    def _ask_in_chat(self, thread_id: int, question: str) -> None:
+        """Notes' "Ask about these": open the prepared thread in the chat tab and send."""
+        tab: Any = self.chat_tab
+        if tab is None:
+            return
+        self.tabs.setCurrentWidget(self.chat_stack)
+
+        async def open_and_send() -> None:
+            await tab.reload_threads()
+            await tab.open_thread(thread_id)
+            tab.send(question)
+
+        spawn_from_slot(self.ctx, open_and_send())
+
+    async def save_as_note(self, title: str, text: str) -> Any:
+        """Save a chat message as a note ("Save as note" in the chat tab's message actions)."""
+        return await self.notes_tab.save_as_note(title, text)
+
+    def open_note_link(self, url: str) -> None:
+        """A `switchboard-note://` citation clicked in the chat view: show it in Notes."""
+        self.tabs.setCurrentWidget(self.notes_tab)
+        spawn_from_slot(self.ctx, self.notes_tab.open_note_link(url))
 
     # -- settings, import, export --
 
@@ -806,6 +840,7 @@ class MainWindow(QMainWindow):
                 self._settings_dialog.close()
             await self.images_tab.aclose()
             await self.videos_tab.aclose()
+            await self.notes_tab.aclose()
             aclose: Any = getattr(self.chat_tab, "aclose", None)
             if aclose is not None:
                 await aclose()

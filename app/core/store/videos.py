@@ -21,7 +21,7 @@ from app.core.store.db import Database
 from app.core.store.records import VideoRecord
 
 if TYPE_CHECKING:
-    from app.core.jobs import JobRecord
+    from app.core.jobs.records import JobRecord
 
 __all__ = ["VideoJobQuery", "VideoJobRepository", "VideoRepository"]
 
@@ -130,8 +130,9 @@ class VideoJobRepository:
         sql = f"SELECT * FROM jobs WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?"
         args.append(max(0, query.limit))
 
-        # Imported here: app.core.jobs imports the store package (a cycle at import time).
-        from app.core.jobs import JobRecord
+        # Imported here: app.core.jobs imports the store package (a cycle at import time); the
+        # records module only, since the engine sits above the store (import-linter layers).
+        from app.core.jobs.records import JobRecord
 
         def select(conn: sqlite3.Connection) -> list[JobRecord]:
             return [JobRecord.from_row(r) for r in conn.execute(sql, args)]
@@ -140,7 +141,7 @@ class VideoJobRepository:
 
     async def linked(self, job_id: int) -> list[JobRecord]:
         """Jobs that retry or remix `job_id`, oldest first."""
-        from app.core.jobs import JobRecord
+        from app.core.jobs.records import JobRecord
 
         def select(conn: sqlite3.Connection) -> list[JobRecord]:
             rows = conn.execute(
