@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QByteArray, QSettings, Signal
+from PySide6.QtCore import QByteArray, QSettings, QUrl, Signal, Slot
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFrame,
@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from app.ui.card_layout import centered, fit_wrapped_labels
 from app.ui.images.host import ImagesHost
 from app.ui.labels import DEMO_NAME, keychain_sentence
+from app.ui.notes.citations import NOTE_SCHEME
 from app.ui.notes.host import NotesHost
 from app.ui.status_bar import StatusBar
 from app.ui.theme import ThemeManager, ThemeMode
@@ -316,6 +317,11 @@ class MainWindow(QMainWindow):
     ) -> None:
         """Wire the window to the services: profiles, the chat tab, status, settings."""
         self.install_shortcuts()
+        from PySide6.QtGui import QDesktopServices
+
+        # A citation link in a chat reply (`switchboard-note://<chunk>`, written by Notes' "Ask
+        # about these") opens the hit in the Notes tab; every view that opens URLs gets this.
+        QDesktopServices.setUrlHandler(NOTE_SCHEME, self, "on_note_url")
         self.images_tab.attach(ctx)
         self.videos_tab.attach(ctx)
         self.notes_tab.attach(ctx, chat_target=self._chat_target)
@@ -551,6 +557,11 @@ class MainWindow(QMainWindow):
     async def save_as_note(self, title: str, text: str) -> Any:
         """Save a chat message as a note ("Save as note" in the chat tab's message actions)."""
         return await self.notes_tab.save_as_note(title, text)
+
+    @Slot(QUrl)
+    def on_note_url(self, url: QUrl) -> None:
+        """QDesktopServices' handler for `switchboard-note:` URLs."""
+        self.open_note_link(url.toString())
 
     def open_note_link(self, url: str) -> None:
         """A `switchboard-note://` citation clicked in the chat view: show it in Notes."""
@@ -831,6 +842,9 @@ class MainWindow(QMainWindow):
         await self._closing
 
     async def _staged_close(self) -> None:
+        from PySide6.QtGui import QDesktopServices
+
+        QDesktopServices.unsetUrlHandler(NOTE_SCHEME)
         self.save_window_state()
         self.status.stop()
         self.hide()

@@ -139,6 +139,7 @@ class ChatTab(QWidget):
             reply_started=self.replyStarted,
             reply_finished=self.replyFinished,
             parent=self,
+            save_note=ctx.notes.save_message_as_note,
         )
 
         ctx.events.activeProfileChanged.connect(self._on_active_profile_changed)

@@ -51,7 +51,9 @@ __all__ = [
 # classes, so the colours are inlined (`noclasses`) and the box is a shaded one-cell table.
 THEMES = {False: ("default", "#f4f6f8"), True: ("monokai", "#272822")}
 CODE_BACKGROUND = THEMES[False][1]
-_SAFE_LINK = re.compile(r"^(https?:|mailto:|#)", re.IGNORECASE)
+# `switchboard-note:` links are citations of the Notes tab ("Ask about these"): the main window
+# handles that scheme (QDesktopServices.setUrlHandler) by opening the hit in the Notes tab.
+_SAFE_LINK = re.compile(r"^(https?:|mailto:|#|switchboard-note:)", re.IGNORECASE)
 _SAFE_IMAGE = re.compile(r"^data:image/(png|jpeg|gif|webp);base64,", re.IGNORECASE)
 _CODEHILITE_OPEN = re.compile(r'<div class="codehilite"[^>]*>')
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")

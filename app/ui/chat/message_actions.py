@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -201,9 +201,12 @@ class MessageActions(QObject):
         reply_started: SignalInstance,
         reply_finished: SignalInstance,
         parent: QWidget,
+        save_note: Callable[[int], Awaitable[Any]] | None = None,
     ) -> None:
         """`selection()` is the (profile id, model) a new reply would use ("" when unset);
-        `retry(message_id)` streams a new sibling of a reply (the tab's retry)."""
+        `retry(message_id)` streams a new sibling of a reply (the tab's retry);
+        `save_note(message_id)` saves a message's text as a note (the Notes service's
+        `save_message_as_note`) and returns the note."""
         super().__init__(parent)
         self._spawn = spawn
         self._replies = replies
@@ -215,6 +218,7 @@ class MessageActions(QObject):
         self._selection = selection
         self._retry = retry
         self._status = status
+        self._save_note = save_note
         self._parent = parent
         self._refresh_generation = 0
         self.edit_panel = EditPanel(parent)
@@ -273,6 +277,10 @@ class MessageActions(QObject):
             return True
         if action == "save_text":
             return self._spawn(self.save_text_flow(message_id)) is not None
+        if action == "save_note":
+            if self._save_note is None or not row.is_stored:
+                return False
+            return self._spawn(self.save_as_note(message_id)) is not None
         if action == "edit":
             return self.open_editor(message_id)
         if action in ("regenerate", "retry"):
@@ -291,6 +299,13 @@ class MessageActions(QObject):
                 return False
             return self._spawn(self.show_sibling(message_id, step)) is not None
         return False
+
+    async def save_as_note(self, message_id: int) -> Any:
+        """Save the message's text as a note (the Notes tab lists and indexes it)."""
+        assert self._save_note is not None
+        note = await self._save_note(message_id)
+        self._status(f"Saved as the note “{note.title}” (Notes tab).")
+        return note
 
     # --- a reply that could not be saved ------------------------------------------------------
 

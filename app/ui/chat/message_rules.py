@@ -31,6 +31,7 @@ __all__ = [
 # Painted strip / context menu labels (the strip shows them in this order).
 ACTION_LABELS: dict[str, str] = {
     "copy": "Copy",
+    "save_note": "Save as note",
     "edit": "Edit",
     "regenerate": "Regenerate",
     "continue": "Continue",
@@ -70,6 +71,8 @@ def actions_for(row: ChatRow) -> list[str]:
     actions: list[str] = []
     if row.content:
         actions.append("copy")
+    if row.content and row.is_stored:
+        actions.append("save_note")  # into the Notes tab, indexed like any note
     if row.role == "user" and row.is_stored:
         actions.append("edit")
     if row.role == "assistant" and row.is_stored and row.parent_id is not None:

@@ -16,6 +16,7 @@ from urllib.parse import quote, unquote
 __all__ = ["NOTE_SCHEME", "is_note_link", "linkify_citations", "note_link", "parse_note_link"]
 
 NOTE_SCHEME = "switchboard-note"
+_DOTTED_QUAD = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}")
 _PREFIX = f"{NOTE_SCHEME}://"
 # A bare "[3]" not already the text of a link ("[3](...)") nor a reference ("[3]: ...").
 _BARE = re.compile(r"(?<!\[)\[(\d{1,3})\](?![(:\[\]])")
@@ -37,6 +38,12 @@ def parse_note_link(url: str) -> str | None:
         return None
     rest = url[len(_PREFIX) :].split("?", 1)[0].split("#", 1)[0].rstrip("/")
     hit_id = unquote(rest)
+    if _DOTTED_QUAD.fullmatch(hit_id):
+        # QUrl reads the numeric "host" of `switchboard-note://7` as an IPv4 address and hands
+        # the link on as `//0.0.0.7` (a click in the chat view goes through QUrl): undo that.
+        import ipaddress
+
+        hit_id = str(int(ipaddress.IPv4Address(hit_id)))
     return hit_id or None
 
 

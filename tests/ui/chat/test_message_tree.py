@@ -92,8 +92,8 @@ async def answer_confirm(tab: ChatTab, yes: bool) -> str:
 def test_action_rules() -> None:
     user = ChatRow(id=3, role="user", content="hi", parent_id=None)
     reply = ChatRow(id=4, role="assistant", content="text", parent_id=3)
-    assert actions_for(user) == ["copy", "edit", "delete"]
-    assert actions_for(reply) == ["copy", "regenerate", "delete"]
+    assert actions_for(user) == ["copy", "save_note", "edit", "delete"]
+    assert actions_for(reply) == ["copy", "save_note", "regenerate", "delete"]
     assert actions_for(ChatRow(id=5, role="assistant", status="streaming", parent_id=3)) == []
     assert actions_for(ChatRow(id=-1, role="user", content="unsaved")) == ["copy"]
     cut = ChatRow(id=6, role="assistant", content="abc", parent_id=3, finish_reason="length")
