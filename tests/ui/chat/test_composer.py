@@ -16,7 +16,7 @@ from pytestqt.qtbot import QtBot
 
 from app.ui.async_bridge import signal_future
 from app.ui.chat import ChatTab
-from app.ui.chat.attachments import IMAGE_LIMIT, Attachment, build_content, inline_text_block
+from app.ui.chat.composer.attachments import IMAGE_LIMIT, Attachment, build_content, inline_text_block
 from app.ui.chat.thread_settings import CTRL_ENTER_SETTING
 from app.ui.context import AppContext
 from app.ui.theme import ThemeManager

@@ -19,15 +19,15 @@ from pytestqt.qtbot import QtBot
 
 from app.ui.async_bridge import signal_future
 from app.ui.chat import ChatTab
-from app.ui.chat.message_rules import (
+from app.ui.chat.messages.message_rules import (
     actions_for,
     can_continue,
     delete_question,
     sibling_positions,
     subtree_size,
 )
-from app.ui.chat.message_model import ChatRow
-from app.ui.chat.message_view import MessageView
+from app.ui.chat.messages.message_model import ChatRow
+from app.ui.chat.messages.message_view import MessageView
 from app.ui.context import AppContext
 from tests.ui.chat.test_chat_tab import make_tab
 
@@ -360,8 +360,8 @@ def test_copy_message_and_each_code_block(qtbot: QtBot, app_ctx: AppContext, aru
 def test_code_blocks_are_found_in_a_rendered_document(qapp: Any) -> None:
     from PySide6.QtGui import QFont
 
-    from app.ui.chat.markdown_render import render_markdown
-    from app.ui.chat.message_view import _new_document, code_blocks_in
+    from app.ui.chat.messages.markdown_render import render_markdown
+    from app.ui.chat.messages.message_view import _new_document, code_blocks_in
 
     text = (
         "Intro\n\n```python\ndef f(x):\n    return  x * 2  # two  spaces\n```\n\n"

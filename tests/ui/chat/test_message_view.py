@@ -11,8 +11,8 @@ from PySide6.QtWidgets import QApplication
 from app.core.demo.text import compose_reply
 from app.ui.async_bridge import signal_future
 from app.ui.chat import ChatTab
-from app.ui.chat.markdown_render import render_markdown
-from app.ui.chat.message_view import StreamingDocument, _new_document, code_blocks_in
+from app.ui.chat.messages.markdown_render import render_markdown
+from app.ui.chat.messages.message_view import StreamingDocument, _new_document, code_blocks_in
 from app.ui.context import AppContext
 from tests.ui.chat.test_chat_tab import _wait_for_content, make_tab
 
@@ -87,8 +87,8 @@ def test_view_follows_the_stream_unless_scrolled_up(
 
 def test_footer_and_status_notes() -> None:
     from app.core.protocol.types import Usage
-    from app.ui.chat.message_model import ChatRow
-    from app.ui.chat.message_view import footer_text, status_note
+    from app.ui.chat.messages.message_model import ChatRow
+    from app.ui.chat.messages.message_view import footer_text, status_note
 
     row = ChatRow(
         id=1, role="assistant", content="x", ttft_ms=120.4, tokens_per_s=35.25,
@@ -147,8 +147,8 @@ def test_a_finished_long_reply_has_the_html_of_a_full_render(qapp: QApplication)
 
 
 def _finished_row_setup(qtbot: Any, text: str) -> tuple[Any, Any, Any]:
-    from app.ui.chat.message_model import ChatRow, MessageModel
-    from app.ui.chat.message_view import MessageView
+    from app.ui.chat.messages.message_model import ChatRow, MessageModel
+    from app.ui.chat.messages.message_view import MessageView
 
     model = MessageModel()
     view = MessageView()

@@ -16,8 +16,8 @@ from pytestqt.qtbot import QtBot
 from app.main import _recover
 from app.ui.async_bridge import signal_future
 from app.ui.chat import ChatTab
-from app.ui.chat.sidebar_controller import ASK_MODEL_SETTING
-from app.ui.chat.thread_list import UNDO_SECONDS
+from app.ui.chat.sidebar.sidebar_controller import ASK_MODEL_SETTING
+from app.ui.chat.sidebar.thread_list import UNDO_SECONDS
 from app.ui.context import AppContext
 from tests.ui.chat.test_chat_tab import make_tab
 
@@ -404,7 +404,7 @@ def test_ctrl_z_in_the_composer_undoes_the_delete_and_the_sidebar_keeps_its_widt
 def test_thread_list_shows_dates(qtbot: QtBot, app_ctx: AppContext, arun: Callable[..., Any]) -> None:
     import datetime as dt
 
-    from app.ui.chat.thread_model import DATE_ROLE, ThreadRow, date_label
+    from app.ui.chat.sidebar.thread_model import DATE_ROLE, ThreadRow, date_label
 
     today = dt.date(2026, 3, 4)
     at = lambda d: dt.datetime.combine(d, dt.time(14, 2)).timestamp()

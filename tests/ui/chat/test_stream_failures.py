@@ -27,7 +27,7 @@ from app.core.services.chat import TOO_BIG_SENTENCE
 from app.ui.async_bridge import signal_future
 from app.ui.chat import ChatTab
 from app.ui.chat.chat_tab import BUG_SENTENCE, waiting_text
-from app.ui.chat.message_model import ChatRow
+from app.ui.chat.messages.message_model import ChatRow
 from app.ui.context import AppContext
 from app.ui.crash import CrashHandler
 from tests.core.test_chat_service import FakeClient, text

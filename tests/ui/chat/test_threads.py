@@ -12,7 +12,7 @@ from pytestqt.qtbot import QtBot
 
 from app.ui.async_bridge import signal_future
 from app.ui.chat import ChatTab
-from app.ui.chat.thread_list import THREAD_ID_ROLE
+from app.ui.chat.sidebar.thread_list import THREAD_ID_ROLE
 from app.ui.context import AppContext
 from tests.ui.chat.test_chat_tab import make_tab
 

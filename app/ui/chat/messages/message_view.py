@@ -101,7 +101,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.ui.chat.markdown_render import (
+from app.ui.chat.messages.markdown_render import (
     THEMES,
     IncrementalMarkdown,
     has_reference_links,
@@ -109,8 +109,8 @@ from app.ui.chat.markdown_render import (
     render_plain,
     stable_boundary,
 )
-from app.ui.chat.message_model import ROW_ROLE, ChatRow, MessageModel
-from app.ui.chat.message_rules import ACTION_LABELS, ACTION_SHORTCUTS, actions_for, can_continue
+from app.ui.chat.messages.message_model import ROW_ROLE, ChatRow, MessageModel
+from app.ui.chat.messages.message_rules import ACTION_LABELS, ACTION_SHORTCUTS, actions_for, can_continue
 from app.ui.theme import accents
 
 __all__ = [
