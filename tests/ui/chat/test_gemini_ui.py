@@ -17,7 +17,7 @@ from pytestqt.qtbot import QtBot
 from app.core.demo.faults import FaultRule
 from app.ui.async_bridge import signal_future
 from app.ui.chat import ChatTab
-from app.ui.chat.messages.message_view import footer_text
+from app.ui.chat.messages.row_text import footer_text
 from app.ui.chat.thread_settings import COMPLETION_LABEL, GEMINI_NO_COMPLETIONS
 from app.ui.context import AppContext
 from tests.ui.chat.test_chat_tab import make_tab

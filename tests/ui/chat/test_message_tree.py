@@ -19,6 +19,7 @@ from pytestqt.qtbot import QtBot
 
 from app.ui.async_bridge import signal_future
 from app.ui.chat import ChatTab
+from app.ui.chat.messages.message_model import ChatRow
 from app.ui.chat.messages.message_rules import (
     actions_for,
     can_continue,
@@ -26,7 +27,6 @@ from app.ui.chat.messages.message_rules import (
     sibling_positions,
     subtree_size,
 )
-from app.ui.chat.messages.message_model import ChatRow
 from app.ui.chat.messages.message_view import MessageView
 from app.ui.context import AppContext
 from tests.ui.chat.test_chat_tab import make_tab
@@ -360,15 +360,15 @@ def test_copy_message_and_each_code_block(qtbot: QtBot, app_ctx: AppContext, aru
 def test_code_blocks_are_found_in_a_rendered_document(qapp: Any) -> None:
     from PySide6.QtGui import QFont
 
+    from app.ui.chat.messages.documents import code_blocks_in, new_document
     from app.ui.chat.messages.markdown_render import render_markdown
-    from app.ui.chat.messages.message_view import _new_document, code_blocks_in
 
     text = (
         "Intro\n\n```python\ndef f(x):\n    return  x * 2  # two  spaces\n```\n\n"
         "| a | b |\n|---|---|\n| 1 | 2 |\n\n```\nplain <b>not html</b> &amp;\n```\n"
     )
     for dark in (False, True):
-        doc = _new_document(QFont(), qapp.palette())
+        doc = new_document(QFont(), qapp.palette())
         doc.setHtml(render_markdown(text, dark=dark))
         doc.setTextWidth(600)
         blocks = code_blocks_in(doc, dark)

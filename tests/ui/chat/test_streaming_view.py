@@ -18,7 +18,7 @@ from app.core.protocol.types import GenerationParams
 from app.ui.async_bridge import signal_future
 from app.ui.chat import ChatTab
 from app.ui.chat.messages.message_model import ChatRow
-from app.ui.chat.messages.message_view import dropped_note, finish_sentence, footer_text, inline_buttons
+from app.ui.chat.messages.row_text import dropped_note, finish_sentence, footer_text, inline_buttons
 from app.ui.context import AppContext
 from app.ui.theme import ThemeManager
 from tests.ui.chat.test_message_tree import click, open_tab, select_row, send_and_wait, strip_rect
