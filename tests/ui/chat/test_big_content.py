@@ -30,7 +30,7 @@ from app.ui.chat.messages.markdown_render import HIGHLIGHT_LIMIT, render_markdow
 from app.ui.chat.messages.message_model import ChatRow, MessageModel
 from app.ui.chat.messages.message_view import MessageView
 from app.ui.context import AppContext
-from tests.ui.chat.test_chat_tab import make_tab
+from tests.ui.chat.helpers import make_tab
 
 MB = 1024 * 1024
 

@@ -16,9 +16,13 @@ from pytestqt.qtbot import QtBot
 from app.core.errors import ConfigError
 from app.ui.async_bridge import signal_future
 from app.ui.chat import ChatTab
-from app.ui.chat.sidebar.export_actions import ThreadTransfer, detect_import_kind, suggested_file_name
+from app.ui.chat.sidebar.export_actions import (
+    ThreadTransfer,
+    detect_import_kind,
+    suggested_file_name,
+)
 from app.ui.context import AppContext
-from tests.ui.chat.test_chat_tab import make_tab
+from tests.ui.chat.helpers import make_tab
 
 ROOT = Path(__file__).resolve().parents[3]
 CHATGPT = ROOT / "tests" / "fixtures" / "chatgpt" / "conversations.json"

@@ -14,7 +14,7 @@ from app.ui.chat import ChatTab
 from app.ui.chat.messages.documents import StreamingDocument, code_blocks_in, new_document
 from app.ui.chat.messages.markdown_render import render_markdown
 from app.ui.context import AppContext
-from tests.ui.chat.test_chat_tab import _wait_for_content, make_tab
+from tests.ui.chat.helpers import make_tab, wait_for_content
 
 
 def _blocks(doc: Any) -> list[tuple[str, bool]]:
@@ -71,10 +71,10 @@ def test_view_follows_the_stream_unless_scrolled_up(
             finished = signal_future(tab.replyFinished)
             tab.composer.set_text("Please write 400 tokens about seas")
             assert tab.send()
-            await _wait_for_content(tab, 3, 20)
+            await wait_for_content(tab, 3, 20)
             bar.setValue(0)  # the user scrolls up to read
             assert not view.stick_to_bottom
-            await _wait_for_content(tab, 3, 400)
+            await wait_for_content(tab, 3, 400)
             tab.stop()
             await finished
 

@@ -16,8 +16,7 @@ from app.ui.async_bridge import signal_future
 from app.ui.chat import ChatTab
 from app.ui.chat.sidebar.search_panel import DEBOUNCE_MS, HIT_ROLE, hit_html, lead_in
 from app.ui.context import AppContext
-from tests.ui.chat.test_chat_tab import make_tab
-from tests.ui.chat.test_sidebar import activate
+from tests.ui.chat.helpers import activate, make_tab
 
 ROOT = Path(__file__).resolve().parents[3]
 SHOTS = ROOT / "artifacts" / "screenshots"
