@@ -47,8 +47,14 @@ from app.ui.chat.messages.message_model import (
     row_from_message,
 )
 from app.ui.chat.messages.message_view import MessageView
+from app.ui.chat.messages.reply_stream import (
+    BUG_SENTENCE,
+    TICK_MS,
+    ReplyStream,
+    Stream,
+    waiting_text,
+)
 from app.ui.chat.profile_banner import MissingProfileBanner, missing_profile_reason
-from app.ui.chat.messages.reply_stream import BUG_SENTENCE, TICK_MS, ReplyStream, Stream, waiting_text
 from app.ui.chat.sidebar.sidebar_controller import SidebarController
 from app.ui.chat.sidebar.thread_list import ThreadList
 from app.ui.chat.thread_settings import TabHooks, ThreadSettingsController
