@@ -27,6 +27,8 @@ from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
 from app.core.errors import SwitchboardError
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QFileDialog
+
     from app.core.services.tasks import TaskOwner
     from app.ui.context import AppContext
 
@@ -165,7 +167,7 @@ async def confirm(
     return confirmed
 
 
-async def choose_file(
+def file_dialog(
     parent: QWidget | None,
     caption: str,
     *,
@@ -173,8 +175,8 @@ async def choose_file(
     name_filter: str = "",
     default_name: str = "",
     default_suffix: str = "",
-) -> str | None:
-    """A file dialog shown with `open()`; the chosen path, or None when cancelled."""
+) -> QFileDialog:
+    """The app's file dialog, not shown yet (callers may add to it, then `await run_file_dialog`)."""
     from PySide6.QtWidgets import QFileDialog
 
     dlg = QFileDialog(parent, caption)
@@ -190,11 +192,35 @@ async def choose_file(
             dlg.selectFile(default_name)
     else:
         dlg.setFileMode(QFileDialog.FileMode.ExistingFile)
+    return dlg
+
+
+async def run_file_dialog(dlg: QFileDialog) -> tuple[str, str] | None:
+    """Show `dlg` with `open()` and await it: (chosen path, chosen name filter), or None when
+    cancelled. The dialog is deleted afterwards."""
     fut = signal_future(dlg.finished)
     dlg.open()
     try:
         result = await fut
         files = dlg.selectedFiles()
-        return files[0] if result and files else None
+        return (files[0], dlg.selectedNameFilter()) if result and files else None
     finally:
         dlg.deleteLater()
+
+
+async def choose_file(
+    parent: QWidget | None,
+    caption: str,
+    *,
+    save: bool = False,
+    name_filter: str = "",
+    default_name: str = "",
+    default_suffix: str = "",
+) -> str | None:
+    """A file dialog shown with `open()`; the chosen path, or None when cancelled."""
+    dlg = file_dialog(
+        parent, caption, save=save, name_filter=name_filter, default_name=default_name,
+        default_suffix=default_suffix,
+    )
+    chosen = await run_file_dialog(dlg)
+    return None if chosen is None else chosen[0]

@@ -343,7 +343,7 @@ class MainWindow(QMainWindow):
             self._detect_local = detect_local
         for action in (self.settings_action, self.export_action, self.import_action):
             action.setEnabled(True)
-        from app.ui.chat.export_actions import ThreadTransfer
+        from app.ui.chat.sidebar.export_actions import ThreadTransfer
 
         if self.thread_transfer is None:
             self.thread_transfer = ThreadTransfer(self, tab=lambda: self.chat_tab)

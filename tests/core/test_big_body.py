@@ -13,7 +13,7 @@ import httpx
 from app.core.protocol.json_body import PIECE_CHARS, encode_json_pieces, has_big_string
 from app.core.protocol.types import ChatMessage, GenerationParams
 from app.core.services.context_window import estimate_tokens
-from tests.core.test_client import Recorder, chat_json, make_client
+from tests.core.helpers import Recorder, chat_json, make_client
 
 
 def httpx_bytes(value: Any) -> bytes:

@@ -8,9 +8,8 @@ wait on a gate) and raises the script's exceptions.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import aclosing
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,100 +34,10 @@ from app.core.protocol.types import (
     ToolCallDelta,
     Usage,
 )
-from app.core.services.chat import ChatService, ReplyProgress
+from app.core.services.chat import ChatService
 from app.core.services.titles import clean_model_title, fallback_title, suggest_title
 from app.core.store.db import Database
-from app.core.store.threads import ThreadRepository
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def at(self, t: float) -> Callable[[], Awaitable[None]]:
-        async def move() -> None:
-            self.now = t
-
-        return move
-
-
-@dataclass
-class Profile:
-    name: str
-    context_windows: dict[str, int] = field(default_factory=dict)
-
-
-class FakeClient:
-    """A stand-in for ProviderClient whose streams play scripts.
-
-    Each stream request (`chat_stream` or `complete_stream`) plays the next script of `scripts`
-    (`then()` adds one); the last script is replayed when they run out. `chat` (used for titles)
-    returns `chat_result` or raises it.
-    """
-
-    def __init__(
-        self,
-        script: list[Any],
-        name: str = "Fake provider",
-        context_windows: dict[str, int] | None = None,
-    ) -> None:
-        self.scripts = [script]
-        self.profile = Profile(name, dict(context_windows or {}))
-        self.calls: list[tuple[str, list[ChatMessage], GenerationParams]] = []
-        self.prompts: list[tuple[str, str, GenerationParams]] = []
-        self.chat_calls: list[tuple[str, list[ChatMessage], GenerationParams]] = []
-        self.chat_result: ChatResult | BaseException = ChatResult(choices=[Choice(content="A title")])
-        self.closed = False
-        self._played = 0
-
-    def then(self, script: list[Any]) -> FakeClient:
-        self.scripts.append(script)
-        return self
-
-    def _next_script(self) -> list[Any]:
-        script = self.scripts[min(self._played, len(self.scripts) - 1)]
-        self._played += 1
-        return script
-
-    async def _play(self, script: list[Any]) -> AsyncIterator[ChatDelta]:
-        self.closed = False
-        try:
-            for item in script:
-                if isinstance(item, ChatDelta):
-                    yield item
-                elif isinstance(item, BaseException):
-                    raise item
-                else:
-                    await item()
-        finally:
-            self.closed = True
-
-    def chat_stream(
-        self, model: str, messages: list[ChatMessage], params: GenerationParams
-    ) -> AsyncIterator[ChatDelta]:
-        self.calls.append((model, messages, params))
-        return self._play(self._next_script())
-
-    def complete_stream(
-        self, model: str, prompt: str, params: GenerationParams
-    ) -> AsyncIterator[ChatDelta]:
-        self.prompts.append((model, prompt, params))
-        return self._play(self._next_script())
-
-    async def chat(
-        self, model: str, messages: list[ChatMessage], params: GenerationParams
-    ) -> ChatResult:
-        self.chat_calls.append((model, messages, params))
-        if isinstance(self.chat_result, BaseException):
-            raise self.chat_result
-        return self.chat_result
-
-
-def text(s: str, **kw: Any) -> ChatDelta:
-    return ChatDelta(content=s, **kw)
+from tests.core.helpers import FakeClient, FakeClock, collect, new_thread, text
 
 
 @pytest.fixture
@@ -140,15 +49,8 @@ def db(tmp_path: Path) -> Iterator[Database]:
         database.close()
 
 
-async def collect(stream: AsyncIterator[ReplyProgress]) -> list[ReplyProgress]:
-    async with aclosing(stream) as progress:
-        return [p async for p in progress]
 
 
-async def new_thread(repo: ThreadRepository, **kw: Any) -> int:
-    kw.setdefault("profile_id", "prof")
-    kw.setdefault("model", "model-a")
-    return (await repo.create_thread("chat", **kw)).id
 
 
 def test_send_streams_and_records_the_reply(db: Database, arun) -> None:

@@ -24,7 +24,7 @@ from app.core.protocol.types import ChatDelta, StreamNotice, ToolCallDelta
 from app.core.services import chat as chat_module
 from app.core.services.chat import TOO_BIG_SENTENCE, ChatService
 from app.core.store.db import Database
-from tests.core.test_chat_service import FakeClient, FakeClock, collect, new_thread, text
+from tests.core.helpers import FakeClient, FakeClock, collect, new_thread, text
 
 
 @pytest.fixture

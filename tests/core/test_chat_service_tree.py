@@ -23,13 +23,7 @@ from app.core.protocol.types import (
 )
 from app.core.services.chat import ChatService
 from app.core.store.db import Database
-from tests.core.test_chat_service import (
-    FakeClient,
-    FakeClock,
-    collect,
-    new_thread,
-    text,
-)
+from tests.core.helpers import FakeClient, FakeClock, collect, new_thread, text
 
 
 @pytest.fixture

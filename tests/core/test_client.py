@@ -33,81 +33,34 @@ from app.core.protocol.types import (
     ImageRequest,
     RateLimitInfo,
 )
-from app.core.providers import Dialect, ProviderProfile
+from app.core.providers import Dialect
 from tests.conftest import RECORDED
+from tests.core.helpers import (
+    KEY,
+    SSE,
+    Recorder,
+    Sleeps,
+    chat_json,
+    make_client,
+    make_profile,
+    sse_chunk,
+)
 
-KEY = "sk-test-abcdefghijklmnop1234"
 GEMINI_KEY = "AIzaTestKey0123456789abcdefghij"
 MSGS = [ChatMessage(role="user", content="Hello!")]
-SSE = {"content-type": "text/event-stream"}
-
-Handler = Callable[[httpx.Request], Any]
 
 
-class Recorder:
-    """A MockTransport handler that answers from a list and records each request."""
-
-    def __init__(self, *responses: httpx.Response | Exception | Callable[[httpx.Request], Any]) -> None:
-        self.responses = list(responses)
-        self.requests: list[httpx.Request] = []
-
-    async def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        item = self.responses.pop(0) if len(self.responses) > 1 else self.responses[0]
-        if isinstance(item, Exception):
-            raise item
-        if callable(item):
-            return item(request)
-        return item
-
-    def bodies(self) -> list[dict[str, Any]]:
-        return [json.loads(r.content) for r in self.requests]
 
 
-class Sleeps(list[float]):
-    async def __call__(self, seconds: float) -> None:
-        self.append(seconds)
 
 
-def make_profile(**kwargs: Any) -> ProviderProfile:
-    kwargs.setdefault("name", "Test")
-    kwargs.setdefault("base_url", "https://api.example.com/v1")
-    return ProviderProfile(**kwargs)
 
 
-def make_client(
-    handler: Handler, *, key: str | None = KEY, sleep: Sleeps | None = None, **kwargs: Any
-) -> ProviderClient:
-    max_retry_wait = kwargs.pop("max_retry_wait", 60.0)
-    on_rate_limit = kwargs.pop("on_rate_limit", None)
-    return ProviderClient(
-        make_profile(**kwargs),
-        key,
-        transport=httpx.MockTransport(handler),
-        sleep=sleep if sleep is not None else Sleeps(),
-        max_retry_wait=max_retry_wait,
-        on_rate_limit=on_rate_limit,
-    )
 
 
-def chat_json(text: str = "Hi there") -> dict[str, Any]:
-    return {
-        "id": "chatcmpl-1",
-        "object": "chat.completion",
-        "model": "m",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5},
-    }
 
 
-def sse_chunk(text: str, finish: str | None = None) -> bytes:
-    obj = {
-        "id": "c1",
-        "object": "chat.completion.chunk",
-        "model": "m",
-        "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": finish}],
-    }
-    return f"data: {json.dumps(obj)}\n\n".encode()
+
 
 
 def sse_body(*texts: str, done: bool = True) -> bytes:

@@ -32,7 +32,7 @@ from app.core.protocol.chat_accumulator import ChatAccumulator
 from app.core.protocol.stream_reader import MB
 from app.core.protocol.types import ChatDelta, ChatMessage, GenerationParams, ToolCallDelta
 from app.core.providers import ProviderProfile
-from tests.core.test_client import SSE, Recorder, Sleeps, chat_json, sse_chunk
+from tests.core.helpers import SSE, Recorder, Sleeps, chat_json, sse_chunk
 
 MSGS = [ChatMessage(role="user", content="Hello!")]
 KEY = "sk-test-hardening-0123456789abcdef"

@@ -760,9 +760,9 @@ def test_export_and_reimport_of_a_100k_message_thread(
     db: Database, db2: Database, tmp_path: Path, arun
 ) -> None:
     """No tree walk in export or import recurses with the thread's length."""
-    from tests.core.store.test_deep_threads import _chain
+    from tests.core.store.helpers import deep_chain
 
-    thread_id, ids = _chain(db, 100_000)
+    thread_id, ids = deep_chain(db, 100_000)
 
     async def main() -> None:
         dest = tmp_path / "deep.json"

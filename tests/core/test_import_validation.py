@@ -8,7 +8,6 @@ says so instead of duplicating.
 
 from __future__ import annotations
 
-import base64
 import copy
 import json
 from collections.abc import Callable, Iterator
@@ -23,9 +22,7 @@ from app.core.services.chat import ChatService
 from app.core.services.importers import MAX_DEPTH, import_archive, import_chatgpt
 from app.core.store.db import Database
 from app.core.store.threads import ThreadRepository
-from tests.core.test_chat_service import FakeClient, text
-
-PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n fake image bytes").decode("ascii")
+from tests.core.helpers import PNG, FakeClient, archive, entry, text
 
 
 @pytest.fixture
@@ -37,25 +34,8 @@ def db(tmp_path: Path) -> Iterator[Database]:
         database.close()
 
 
-def entry(title: str = "Trip") -> dict[str, Any]:
-    return {
-        "thread": {"title": title, "profile_id": "p", "model": "m", "created_at": 1.0,
-                   "updated_at": 2.0, "params": {"temperature": 0.5}, "selected_leaf_id": 3},
-        "messages": [
-            {"id": 1, "parent_id": None, "role": "user", "content": "hi",
-             "parts": [{"type": "image", "mime": "image/png", "data_b64": PNG}]},
-            {"id": 2, "parent_id": 1, "role": "assistant", "content": "hello",
-             "params": {"temperature": 0.5, "stop": ["END"]},
-             "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4},
-             "tool_calls": [{"index": 0, "id": "c1", "type": "function", "name": "f",
-                             "arguments": "{}"}]},
-            {"id": 3, "parent_id": 2, "role": "user", "content": "more"},
-        ],
-    }
 
 
-def archive(*entries: dict[str, Any]) -> dict[str, Any]:
-    return {"format": "switchboard-archive", "version": 1, "threads": list(entries)}
 
 
 def count_rows(db: Database) -> tuple[int, int]:

@@ -26,6 +26,7 @@ from app.core.providers import ProviderProfile
 from app.ui.async_bridge import signal_future
 from app.ui.chat import ChatTab
 from app.ui.context import AppContext
+from tests.e2e.helpers import seed_profile
 
 # The UI fixtures (a qasync loop, a real AppContext over a temporary data dir); `demo_server`
 # is tests/e2e's: it requires DEMO_API_KEY.
@@ -39,7 +40,6 @@ from tests.ui.conftest import (  # noqa: F401  (pytest fixtures)
 )
 
 from .conftest import DEMO_API_KEY
-from .test_client_seeds import seed_profile
 
 pytestmark = pytest.mark.e2e
 

@@ -41,6 +41,7 @@ from app.core.protocol.types import (
     VideoState,
 )
 from app.core.providers import Dialect, ProviderProfile, new_profile_from_preset
+from tests.e2e.helpers import seed_profile
 
 from .conftest import DEMO_API_KEY
 
@@ -71,23 +72,6 @@ SEEDS = [
 ]
 
 
-def seed_profile(server: DemoServer, preset_id: str, flavour: str) -> ProviderProfile:
-    """The preset's profile with only its host replaced by the demo server's.
-
-    The demo nests some flavours under a routing prefix (`/horay/v1`); the preset's own path
-    must be that prefix's tail (`/v1`), so the path the preset documents is the one tested.
-    """
-    profile = new_profile_from_preset(preset_id)
-    preset_path = urlsplit(profile.base_url).path
-    prefix = FLAVOURS[flavour].prefix
-    if profile.dialect == Dialect.GEMINI:
-        # The gateway's Gemini endpoint is `/api/v1beta/...`; the preset's base is `.../api`.
-        assert prefix == preset_path + "/v1beta"
-        profile.base_url = server.origin + preset_path
-    else:
-        assert preset_path and prefix.endswith(preset_path)
-        profile.base_url = server.base_url(flavour)
-    return profile
 
 
 def only(server: DemoServer, method: str | None = None) -> RecordedRequest:

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from app.core.store.db import Database
-from tests.core.store.test_deep_threads import _chain, _check, _count
+from tests.core.store.helpers import check_integrity, count_rows, deep_chain
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,8 +32,8 @@ def test_deleted_deep_thread_then_two_starts(tmp_path: Path) -> None:
     data.mkdir()
     db = Database.open(data / "switchboard.db")
     try:
-        live_id, _ = _chain(db, 4, word="harbour")
-        deep_id, _ = _chain(db, 5_000)
+        live_id, _ = deep_chain(db, 4, word="harbour")
+        deep_id, _ = deep_chain(db, 5_000)
         db.run_sync(
             lambda conn: conn.execute("UPDATE threads SET deleted_at = 1 WHERE id = ?", (deep_id,))
         )
@@ -46,13 +46,13 @@ def test_deleted_deep_thread_then_two_starts(tmp_path: Path) -> None:
         assert "Traceback" not in proc.stderr
     db = Database.open(data / "switchboard.db")
     try:
-        _check(db)
+        check_integrity(db)
         # The purge runs in the background and may be stopped by the quit; what is left of
         # the thread is still deleted (never shown), and the live thread is whole.
-        left = _count(db, "SELECT count(*) FROM threads WHERE id = ? AND deleted_at IS NULL",
+        left = count_rows(db, "SELECT count(*) FROM threads WHERE id = ? AND deleted_at IS NULL",
                       deep_id)
         assert left == 0
-        assert _count(db, "SELECT count(*) FROM messages WHERE thread_id = ?", live_id) == 4
+        assert count_rows(db, "SELECT count(*) FROM messages WHERE thread_id = ?", live_id) == 4
     finally:
         db.close()
     log = (data / "logs" / "switchboard.log").read_text(encoding="utf-8")

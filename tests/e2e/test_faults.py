@@ -33,9 +33,9 @@ from app.core.providers import ProviderProfile
 from app.core.services.chat import ChatService, ReplyProgress
 from app.core.store.db import Database
 from app.core.store.records import Message
+from tests.e2e.helpers import seed_profile
 
 from .conftest import DEMO_API_KEY
-from .test_client_seeds import seed_profile
 
 pytestmark = pytest.mark.e2e
 

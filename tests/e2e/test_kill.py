@@ -14,7 +14,6 @@ bounded by a timeout so a broken app fails the test instead of hanging it.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from app.core.demo import DemoServer
 from app.core.providers import ProfileRepository
 from app.core.store.db import Database
 from app.core.store.threads import ThreadRepository
+from tests.e2e.helpers import kill_child_env
 
 pytestmark = [
     pytest.mark.e2e,
@@ -43,13 +43,6 @@ JOURNALS_BEFORE_KILL = 3
 LINE_TIMEOUT = 60.0
 
 
-def _child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["QT_QPA_PLATFORM"] = "offscreen"
-    # Never touch the user's real keychain from a test (the profile has no key anyway).
-    env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
-    env.pop("SWITCHBOARD_QUIT_AFTER_PAINT", None)
-    return env
 
 
 def _write_profile(server: DemoServer, data_dir: Path) -> None:
@@ -90,7 +83,7 @@ async def _stream_then_kill(data_dir: Path) -> tuple[int, int]:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
         cwd=ROOT,
-        env=_child_env(),
+        env=kill_child_env(),
     )
     reply_id, journalled, seen = 0, 0, 0
     try:
@@ -125,7 +118,7 @@ async def _restart_app(data_dir: Path) -> None:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
         cwd=ROOT,
-        env=_child_env(),
+        env=kill_child_env(),
     )
     try:
         out, _ = await asyncio.wait_for(proc.communicate(), LINE_TIMEOUT)

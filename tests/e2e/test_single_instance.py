@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from .test_startup_failures import ROOT, child_env, start_app
+from tests.e2e.helpers import ROOT, child_env, start_app
 
 pytestmark = [
     pytest.mark.e2e,
@@ -109,7 +109,7 @@ def test_a_live_lock_whose_owner_does_not_answer_shows_the_failure_window(tmp_pa
     silently."""
     from PySide6.QtCore import QLockFile
 
-    from .test_startup_failures import failure_of
+    from tests.e2e.helpers import failure_of
 
     lock = QLockFile(str(tmp_path / "switchboard.lock"))
     assert lock.tryLock(0)

@@ -14,7 +14,6 @@ import os
 import shutil
 import sqlite3
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,45 +22,16 @@ import pytest
 
 from app.core.store.db import Database
 from app.core.store.migrations import LATEST_VERSION
+from tests.e2e.helpers import failure_of, start_app
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
-TIMEOUT = 120
 
 
-def child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["QT_QPA_PLATFORM"] = "offscreen"
-    env["PYTHONPATH"] = str(ROOT)
-    env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
-    env.pop("SWITCHBOARD_QUIT_AFTER_PAINT", None)
-    env.pop("SWITCHBOARD_REPORT_READY", None)
-    return env
 
 
-def start_app(data_dir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app", "--data-dir", str(data_dir), "--no-detect",
-         "--quit-after-paint", *extra],
-        capture_output=True,
-        text=True,
-        env=child_env(),
-        cwd=ROOT,
-        timeout=TIMEOUT,
-    )
 
 
-def failure_of(result: subprocess.CompletedProcess[str]) -> tuple[str, list[str]]:
-    """(kind, actions) from the `startup-failure` line; fails if the window never showed."""
-    lines = [ln for ln in result.stdout.splitlines() if ln.startswith("startup-failure ")]
-    assert lines, f"no failure window (rc {result.returncode}):\n{result.stdout}\n{result.stderr}"
-    assert result.returncode == 3, result.stderr
-    words = lines[-1].split()
-    fields = dict(w.split("=", 1) for w in words[2:])
-    assert fields["visible"] == "1"
-    assert "Traceback" not in result.stderr, result.stderr
-    return words[1], fields["actions"].split(",")
 
 
 def make_db(path: Path, titles: tuple[str, ...] = ("lighthouses",)) -> None:

@@ -18,7 +18,7 @@ from app.core.demo import DemoServer
 from app.core.demo.video import demo_video
 from app.core.providers import ProfileRepository
 from app.core.store.db import Database
-from tests.e2e.test_kill import _child_env
+from tests.e2e.helpers import kill_child_env
 
 pytestmark = pytest.mark.e2e
 
@@ -30,7 +30,7 @@ async def _run(data_dir: Path, *args: str) -> list[str]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, str(DRIVER), "--data-dir", str(data_dir), *args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, cwd=ROOT,
-        env=_child_env(),
+        env=kill_child_env(),
     )
     out, _ = await asyncio.wait_for(proc.communicate(), 120)
     assert proc.returncode == 0, out

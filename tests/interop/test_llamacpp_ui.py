@@ -158,7 +158,7 @@ def test_small_max_tokens_shows_finish_reason_length(
     tab_and_ids: tuple[Any, list[str]], ctx: Any, arun: Callable[..., Any]  # noqa: F811
 ) -> None:
     from app.ui.async_bridge import signal_future
-    from app.ui.chat.message_view import footer_text
+    from app.ui.chat.messages.row_text import footer_text
 
     tab, _ids = tab_and_ids
 

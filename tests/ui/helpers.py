@@ -6,6 +6,8 @@ import gc
 from collections.abc import Iterable
 from typing import Any
 
+from PySide6.QtGui import QImage
+
 __all__ = ["find_leaks"]
 
 
@@ -45,3 +47,14 @@ def find_leaks(app: Any, timers: Iterable[Any], *, clean_up: bool) -> list[str]:
         for t in running:
             t.stop()
     return problems
+
+
+def pixel_stddev(image: QImage, step: int = 7) -> float:
+    """Standard deviation of grey levels over a grid of pixels (0 for a blank image)."""
+    values: list[int] = []
+    for y in range(0, image.height(), step):
+        for x in range(0, image.width(), step):
+            c = image.pixelColor(x, y)
+            values.append((c.red() * 30 + c.green() * 59 + c.blue() * 11) // 100)
+    mean = sum(values) / len(values)
+    return (sum((v - mean) ** 2 for v in values) / len(values)) ** 0.5

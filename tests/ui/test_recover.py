@@ -15,14 +15,14 @@ from typing import Any
 import pytest
 
 from app.main import _recover
-from tests.core.store.test_deep_threads import _chain, _check, _count
+from tests.core.store.helpers import check_integrity, count_rows, deep_chain
 
 
 def test_recover_marks_interrupted_now_and_purges_deep_threads_in_the_background(
     app_ctx: Any, arun: Callable[..., Any]
 ) -> None:
-    deep_id, _ = _chain(app_ctx.db, 3_000)
-    live_id, ids = _chain(app_ctx.db, 2, word="harbour")
+    deep_id, _ = deep_chain(app_ctx.db, 3_000)
+    live_id, ids = deep_chain(app_ctx.db, 2, word="harbour")
     app_ctx.db.run_sync(
         lambda conn: conn.execute("UPDATE messages SET status = 'streaming' WHERE id = ?", (ids[1],))
     )
@@ -36,7 +36,7 @@ def test_recover_marks_interrupted_now_and_purges_deep_threads_in_the_background
         task = await _recover(app_ctx)
         # Nothing awaited since: the purge has not touched the database yet, the recovery has.
         started = task.done()
-        still_there = _count(app_ctx.db, "SELECT count(*) FROM messages WHERE thread_id = ?",
+        still_there = count_rows(app_ctx.db, "SELECT count(*) FROM messages WHERE thread_id = ?",
                              deep_id)
         return started, still_there, await task
 
@@ -44,11 +44,11 @@ def test_recover_marks_interrupted_now_and_purges_deep_threads_in_the_background
     assert not started and still_there == 3_000
     assert purged == 1
     assert arun(app_ctx.threads.get_message(ids[1])).status == "interrupted"
-    assert _count(app_ctx.db, "SELECT count(*) FROM threads WHERE id = ?", deep_id) == 0
+    assert count_rows(app_ctx.db, "SELECT count(*) FROM threads WHERE id = ?", deep_id) == 0
     assert [m.content for m in arun(app_ctx.threads.current_path(live_id))] == [
         "harbour 0", "harbour 1"
     ]
-    _check(app_ctx.db)
+    check_integrity(app_ctx.db)
 
 
 def test_a_failing_purge_is_logged_and_shown_not_fatal(
@@ -78,7 +78,7 @@ def test_the_purge_waits_for_the_window_to_be_attached(
 ) -> None:
     from app.ui.main_window import MainWindow
 
-    deep_id, _ = _chain(app_ctx.db, 1_200)
+    deep_id, _ = deep_chain(app_ctx.db, 1_200)
     app_ctx.db.run_sync(
         lambda conn: conn.execute("UPDATE threads SET deleted_at = 1 WHERE id = ?", (deep_id,))
     )
@@ -89,7 +89,7 @@ def test_the_purge_waits_for_the_window_to_be_attached(
             task = await _recover(app_ctx, shell)
             for _ in range(20):  # many loop turns: the purge must still be waiting
                 await asyncio.sleep(0)
-            before = _count(app_ctx.db, "SELECT count(*) FROM messages WHERE thread_id = ?",
+            before = count_rows(app_ctx.db, "SELECT count(*) FROM messages WHERE thread_id = ?",
                             deep_id)
             shell.attach(app_ctx)
             return before, await task
@@ -99,4 +99,4 @@ def test_the_purge_waits_for_the_window_to_be_attached(
 
     before, purged = arun(main(), timeout=60)
     assert before == 1_200 and purged == 1
-    assert _count(app_ctx.db, "SELECT count(*) FROM threads WHERE id = ?", deep_id) == 0
+    assert count_rows(app_ctx.db, "SELECT count(*) FROM threads WHERE id = ?", deep_id) == 0

@@ -10,24 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QWidget
 
 from app.core.providers import KeySource
 from app.ui.async_bridge import signal_future
+from tests.ui.helpers import pixel_stddev
 
 OUT = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 
 
-def pixel_stddev(image: QImage, step: int = 7) -> float:
-    """Standard deviation of grey levels over a grid of pixels (0 for a blank image)."""
-    values: list[int] = []
-    for y in range(0, image.height(), step):
-        for x in range(0, image.width(), step):
-            c = image.pixelColor(x, y)
-            values.append((c.red() * 30 + c.green() * 59 + c.blue() * 11) // 100)
-    mean = sum(values) / len(values)
-    return (sum((v - mean) ** 2 for v in values) / len(values)) ** 0.5
 
 
 def save(widget: QWidget, name: str) -> Path:

@@ -37,20 +37,26 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import SwitchboardError
 from app.ui.async_bridge import Spawner
-from app.ui.chat.composer import Composer, message_limit
-from app.ui.chat.message_actions import MessageActions
-from app.ui.chat.message_model import (
+from app.ui.chat.composer.composer import Composer, message_limit
+from app.ui.chat.messages.message_actions import MessageActions
+from app.ui.chat.messages.message_model import (
     ChatRow,
     MessageModel,
     new_temp_id,
     placeholder_row,
     row_from_message,
 )
-from app.ui.chat.message_view import MessageView
+from app.ui.chat.messages.message_view import MessageView
+from app.ui.chat.messages.reply_stream import (
+    BUG_SENTENCE,
+    TICK_MS,
+    ReplyStream,
+    Stream,
+    waiting_text,
+)
 from app.ui.chat.profile_banner import MissingProfileBanner, missing_profile_reason
-from app.ui.chat.reply_stream import BUG_SENTENCE, TICK_MS, ReplyStream, Stream, waiting_text
-from app.ui.chat.sidebar_controller import SidebarController
-from app.ui.chat.thread_list import ThreadList
+from app.ui.chat.sidebar.sidebar_controller import SidebarController
+from app.ui.chat.sidebar.thread_list import ThreadList
 from app.ui.chat.thread_settings import TabHooks, ThreadSettingsController
 
 if TYPE_CHECKING:

@@ -62,12 +62,12 @@ from app.core.store.personas import PersonaRepository
 from app.core.store.records import Persona, Thread, ThreadKind
 from app.core.store.settings import SettingsRepository
 from app.ui.async_bridge import signal_future
-from app.ui.chat.attachment_flow import ATTACH_FILTER, read_files, read_image
-from app.ui.chat.attachments import (
+from app.ui.chat.composer.attachment_flow import ATTACH_FILTER, read_files, read_image
+from app.ui.chat.composer.attachments import (
     Attachment,
     build_content,
 )
-from app.ui.chat.completion_view import CompletionView
+from app.ui.chat.messages.completion_view import CompletionView
 from app.ui.chat.params_form import ParamsForm
 from app.ui.chat.personas import PersonaManager
 from app.ui.chat.thread_draft import (
@@ -80,10 +80,10 @@ from app.ui.chat.thread_settings_panel import ThreadSettingsPanel
 
 if TYPE_CHECKING:
     from app.core.providers import ProviderProfile
-    from app.ui.chat.composer import Composer
-    from app.ui.chat.message_model import MessageModel
-    from app.ui.chat.message_view import MessageView
-    from app.ui.chat.reply_stream import Spawn
+    from app.ui.chat.composer.composer import Composer
+    from app.ui.chat.messages.message_model import MessageModel
+    from app.ui.chat.messages.message_view import MessageView
+    from app.ui.chat.messages.reply_stream import Spawn
     from app.ui.context import AppContext
 
 __all__ = [

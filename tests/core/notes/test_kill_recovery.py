@@ -14,7 +14,7 @@ from app.core.demo.server import DemoServer
 from app.core.providers import ProviderProfile
 from app.core.store.db import Database
 from tests.core.notes.conftest import KEY, notes_service, write_notes
-from tests.core.notes.test_service import embed_inputs
+from tests.core.notes.helpers import embed_inputs
 
 pytestmark = pytest.mark.e2e
 

@@ -14,16 +14,7 @@ from app.core.providers import ProviderProfile
 from app.core.services.notes import HIGHLIGHT_START, NotesEvent, NotesService
 from app.core.store.db import Database
 from tests.core.notes.conftest import SAMPLE, notes_service, write_notes
-
-
-def embed_inputs(server: DemoServer) -> list[str]:
-    texts: list[str] = []
-    for r in server.requests.snapshot():
-        if r.path.endswith("/embeddings") and isinstance(r.json, dict):
-            texts += list(r.json["input"])
-        elif "batchEmbedContents" in r.path and isinstance(r.json, dict):
-            texts += [q["content"]["parts"][0]["text"] for q in r.json["requests"]]
-    return texts
+from tests.core.notes.helpers import embed_inputs
 
 
 async def indexed(service: NotesService, source_id: int | None = None) -> None:

@@ -8,55 +8,13 @@ through the repository to delete them.
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from app.core.store.db import Database
 from app.core.store.threads import ThreadRepository
-
-
-def _chain(db: Database, length: int, *, word: str = "tide") -> tuple[int, list[int]]:
-    """A thread holding one chain of `length` messages (each replying to the one before)."""
-
-    def build(conn: sqlite3.Connection) -> tuple[int, list[int]]:
-        conn.execute("BEGIN IMMEDIATE")
-        tid = conn.execute(
-            "INSERT INTO threads (title, created_at, updated_at) VALUES ('deep', 1, 1)"
-        ).lastrowid
-        first = (conn.execute("SELECT COALESCE(MAX(id), 0) FROM messages").fetchone()[0]) + 1
-        ids = list(range(first, first + length))
-        conn.executemany(
-            "INSERT INTO messages (id, thread_id, parent_id, role, content, created_at,"
-            " updated_at) VALUES (?, ?, ?, ?, ?, 1, 1)",
-            [
-                (i, tid, i - 1 if i > first else None, "user" if n % 2 == 0 else "assistant",
-                 f"{word} {n}")
-                for n, i in enumerate(ids)
-            ],
-        )
-        conn.execute("UPDATE threads SET selected_leaf_id = ? WHERE id = ?", (ids[-1], tid))
-        conn.execute("COMMIT")
-        return int(tid or 0), ids
-
-    return db.run_sync(build)
-
-
-def _check(db: Database) -> None:
-    """The database and its full-text index are consistent."""
-
-    def check(conn: sqlite3.Connection) -> None:
-        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
-        # FTS5 compares its index with the external content table (raises if they differ).
-        conn.execute("INSERT INTO messages_fts(messages_fts) VALUES ('integrity-check')")
-
-    db.run_sync(check)
-
-
-def _count(db: Database, sql: str, *args: object) -> int:
-    return int(db.run_sync(lambda conn: conn.execute(sql, args).fetchone()[0]))
+from tests.core.store.helpers import check_integrity, count_rows, deep_chain
 
 
 @pytest.mark.parametrize("length", [1_000, 5_000, 100_000])
@@ -65,8 +23,8 @@ def test_deep_thread_deleted_then_purged_then_reopened_twice(
 ) -> None:
     db = Database.open(db_path)
     try:
-        keep_id, _ = _chain(db, 3, word="harbour")
-        deep_id, _ = _chain(db, length)
+        keep_id, _ = deep_chain(db, 3, word="harbour")
+        deep_id, _ = deep_chain(db, length)
         repo = ThreadRepository(db)
 
         async def main() -> int:
@@ -74,9 +32,9 @@ def test_deep_thread_deleted_then_purged_then_reopened_twice(
             return await repo.purge_deleted()
 
         assert arun(main(), timeout=120) == 1
-        _check(db)
-        assert _count(db, "SELECT count(*) FROM messages WHERE thread_id = ?", deep_id) == 0
-        assert _count(db, "SELECT count(*) FROM threads WHERE id = ?", deep_id) == 0
+        check_integrity(db)
+        assert count_rows(db, "SELECT count(*) FROM messages WHERE thread_id = ?", deep_id) == 0
+        assert count_rows(db, "SELECT count(*) FROM threads WHERE id = ?", deep_id) == 0
         assert arun(repo.search("tide")) == []
         assert [h.thread_id for h in arun(repo.search("harbour"))] == [keep_id] * 3
     finally:
@@ -84,7 +42,7 @@ def test_deep_thread_deleted_then_purged_then_reopened_twice(
     for _ in range(2):
         again = Database.open(db_path)
         try:
-            _check(again)
+            check_integrity(again)
             assert arun(ThreadRepository(again).purge_deleted()) == 0
             path = arun(ThreadRepository(again).current_path(keep_id))
             assert [m.content for m in path] == ["harbour 0", "harbour 1", "harbour 2"]
@@ -93,8 +51,8 @@ def test_deep_thread_deleted_then_purged_then_reopened_twice(
 
 
 def test_purge_is_resumable_after_stopping_between_batches(db: Database, arun) -> None:
-    deep_id, _ = _chain(db, 5_000)
-    other_id, _ = _chain(db, 2_500)
+    deep_id, _ = deep_chain(db, 5_000)
+    other_id, _ = deep_chain(db, 2_500)
     repo = ThreadRepository(db)
     batches = 0
 
@@ -114,24 +72,24 @@ def test_purge_is_resumable_after_stopping_between_batches(db: Database, arun) -
             await repo.purge_deleted(batch=1_000, between_batches=stop_after_two)
 
     arun(main())
-    _check(db)
-    left = _count(db, "SELECT count(*) FROM messages WHERE thread_id = ?", deep_id)
+    check_integrity(db)
+    left = count_rows(db, "SELECT count(*) FROM messages WHERE thread_id = ?", deep_id)
     assert left == 3_000  # two batches of 1,000 went, each whole
     thread = arun(repo.get_thread(deep_id))
     assert thread is not None and thread.deleted
     assert arun(repo.list_threads()) == []  # still out of sight
     assert arun(repo.purge_deleted(batch=1_000)) == 2
-    _check(db)
-    assert _count(db, "SELECT count(*) FROM messages") == 0
+    check_integrity(db)
+    assert count_rows(db, "SELECT count(*) FROM messages") == 0
 
 
 def test_purge_yields_between_batches(db: Database, arun) -> None:
-    deep_id, _ = _chain(db, 4_500)
+    deep_id, _ = deep_chain(db, 4_500)
     repo = ThreadRepository(db)
     seen: list[int] = []
 
     async def record() -> None:
-        seen.append(_count(db, "SELECT count(*) FROM messages WHERE thread_id = ?", deep_id))
+        seen.append(count_rows(db, "SELECT count(*) FROM messages WHERE thread_id = ?", deep_id))
 
     async def main() -> int:
         await repo.soft_delete(deep_id)
@@ -142,8 +100,8 @@ def test_purge_yields_between_batches(db: Database, arun) -> None:
 
 
 def test_purge_skips_a_thread_restored_before_its_turn(db: Database, arun) -> None:
-    first_id, _ = _chain(db, 3_000)
-    second_id, _ = _chain(db, 10)
+    first_id, _ = deep_chain(db, 3_000)
+    second_id, _ = deep_chain(db, 10)
     repo = ThreadRepository(db)
 
     async def restore_second() -> None:
@@ -156,28 +114,28 @@ def test_purge_skips_a_thread_restored_before_its_turn(db: Database, arun) -> No
 
     assert arun(main()) == 1
     assert [m.content for m in arun(repo.current_path(second_id))][-1] == "tide 9"
-    _check(db)
+    check_integrity(db)
 
 
 def test_purge_respects_older_than(db: Database, arun) -> None:
-    deep_id, _ = _chain(db, 1_500)
+    deep_id, _ = deep_chain(db, 1_500)
     repo = ThreadRepository(db, clock=lambda: 100.0)
     arun(repo.soft_delete(deep_id))
     assert arun(repo.purge_deleted(older_than=50.0)) == 0
-    assert _count(db, "SELECT count(*) FROM messages") == 1_500
+    assert count_rows(db, "SELECT count(*) FROM messages") == 1_500
     assert arun(repo.purge_deleted(older_than=150.0)) == 1
-    assert _count(db, "SELECT count(*) FROM messages") == 0
+    assert count_rows(db, "SELECT count(*) FROM messages") == 0
 
 
 @pytest.mark.parametrize("length", [5_000, 100_000])
 def test_delete_subtree_of_a_deep_branch(db: Database, arun, length: int) -> None:
-    tid, ids = _chain(db, length)
+    tid, ids = deep_chain(db, length)
     repo = ThreadRepository(db)
     # A second branch under the first message, which must survive.
     side = arun(repo.add_message(tid, ids[0], "assistant", "side branch", select=False))
     assert arun(repo.delete_subtree(ids[1]), timeout=120) == length - 1
-    _check(db)
-    assert _count(db, "SELECT count(*) FROM messages WHERE thread_id = ?", tid) == 2
+    check_integrity(db)
+    assert count_rows(db, "SELECT count(*) FROM messages WHERE thread_id = ?", tid) == 2
     thread = arun(repo.get_thread(tid))
     assert thread is not None and thread.selected_leaf_id == ids[0]
     assert [m.id for m in arun(repo.children(ids[0]))] == [side.id]

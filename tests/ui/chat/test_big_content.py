@@ -18,13 +18,19 @@ from pytestqt.qtbot import QtBot
 
 from app.ui.async_bridge import signal_future
 from app.ui.chat import ChatTab
-from app.ui.chat.attachments import LARGE_PASTE_CHARS, build_content
-from app.ui.chat.composer import MESSAGE_LIMIT_SETTING, Composer, message_limit, size_refusal
-from app.ui.chat.markdown_render import HIGHLIGHT_LIMIT, render_markdown
-from app.ui.chat.message_model import ChatRow, MessageModel
-from app.ui.chat.message_view import BIG_BODY_CHARS, HEAD_CHARS, PAGE_CHARS, MessageView
+from app.ui.chat.composer.attachments import LARGE_PASTE_CHARS, build_content
+from app.ui.chat.composer.composer import (
+    MESSAGE_LIMIT_SETTING,
+    Composer,
+    message_limit,
+    size_refusal,
+)
+from app.ui.chat.messages.documents import BIG_BODY_CHARS, HEAD_CHARS, PAGE_CHARS
+from app.ui.chat.messages.markdown_render import HIGHLIGHT_LIMIT, render_markdown
+from app.ui.chat.messages.message_model import ChatRow, MessageModel
+from app.ui.chat.messages.message_view import MessageView
 from app.ui.context import AppContext
-from tests.ui.chat.test_chat_tab import make_tab
+from tests.ui.chat.helpers import make_tab
 
 MB = 1024 * 1024
 

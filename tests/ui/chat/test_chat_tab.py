@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -14,19 +13,7 @@ from app.core.demo.faults import FaultRule
 from app.ui.async_bridge import signal_future
 from app.ui.chat import ChatTab
 from app.ui.context import AppContext
-
-
-async def make_tab(ctx: AppContext) -> ChatTab:
-    """Build a ChatTab on the running loop and await its start-up work (threads, models).
-
-    Built inside a coroutine because pytest-qt processes Qt events between setup and the test,
-    which would step qasync tasks while no asyncio loop is running.
-    """
-    widget = ChatTab(ctx)
-    models = signal_future(widget.modelsLoaded)
-    threads = signal_future(widget.threadsReloaded)
-    await asyncio.gather(models, threads)
-    return widget
+from tests.ui.chat.helpers import make_tab, wait_for_content
 
 
 @pytest.fixture
@@ -64,11 +51,6 @@ def test_send_streams_reply_and_stores_it_complete(tab: ChatTab, app_ctx: AppCon
     assert tab.composer.text == ""
 
 
-async def _wait_for_content(tab: ChatTab, row: int, min_chars: int = 1) -> str:
-    """Await the model's dataChanged until the row has some streamed text."""
-    while len(tab.message_model.row(row).content) < min_chars:
-        await signal_future(tab.message_model.dataChanged)
-    return tab.message_model.row(row).content
 
 
 def test_stop_mid_stream_keeps_partial_text_as_cancelled(
@@ -82,7 +64,7 @@ def test_stop_mid_stream_keeps_partial_text_as_cancelled(
         tab.composer.set_text("Please write 400 tokens about rivers")
         assert tab.send()
         reply_id = await started
-        await _wait_for_content(tab, 1, 5)
+        await wait_for_content(tab, 1, 5)
         finished = signal_future(tab.replyFinished)
         tab.stop()
         # The view shows the stop at once, before the task has even unwound.
@@ -109,7 +91,7 @@ def test_escape_stops_the_stream(tab: ChatTab, app_ctx: AppContext, arun: Callab
         tab.composer.set_text("Please write 300 tokens")
         assert tab.send()
         await started
-        await _wait_for_content(tab, 1)
+        await wait_for_content(tab, 1)
         finished = signal_future(tab.replyFinished)
         tab.composer.edit.setFocus()
         qtbot.keyClick(tab.composer.edit, Qt.Key.Key_Escape)

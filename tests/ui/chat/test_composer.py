@@ -16,11 +16,16 @@ from pytestqt.qtbot import QtBot
 
 from app.ui.async_bridge import signal_future
 from app.ui.chat import ChatTab
-from app.ui.chat.attachments import IMAGE_LIMIT, Attachment, build_content, inline_text_block
+from app.ui.chat.composer.attachments import (
+    IMAGE_LIMIT,
+    Attachment,
+    build_content,
+    inline_text_block,
+)
 from app.ui.chat.thread_settings import CTRL_ENTER_SETTING
 from app.ui.context import AppContext
 from app.ui.theme import ThemeManager
-from tests.ui.chat.test_thread_settings import chat_bodies, make_ready_tab
+from tests.ui.chat.helpers import chat_bodies, make_ready_tab, send_and_wait
 
 ROOT = Path(__file__).resolve().parents[3]
 SHOTS = ROOT / "artifacts" / "screenshots"
@@ -51,12 +56,6 @@ async def attach(tab: ChatTab, paths: list[str]) -> tuple[int, list[str]]:
     return await done
 
 
-async def send_and_wait(tab: ChatTab, text: str | None = None) -> int:
-    finished = signal_future(tab.replyFinished)
-    if text is not None:
-        tab.composer.set_text(text)
-    assert tab.send()
-    return int(await finished)
 
 
 def last_user_content(app_ctx: AppContext) -> Any:

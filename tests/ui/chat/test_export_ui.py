@@ -16,9 +16,13 @@ from pytestqt.qtbot import QtBot
 from app.core.errors import ConfigError
 from app.ui.async_bridge import signal_future
 from app.ui.chat import ChatTab
-from app.ui.chat.export_actions import ThreadTransfer, detect_import_kind, suggested_file_name
+from app.ui.chat.sidebar.export_actions import (
+    ThreadTransfer,
+    detect_import_kind,
+    suggested_file_name,
+)
 from app.ui.context import AppContext
-from tests.ui.chat.test_chat_tab import make_tab
+from tests.ui.chat.helpers import make_tab
 
 ROOT = Path(__file__).resolve().parents[3]
 CHATGPT = ROOT / "tests" / "fixtures" / "chatgpt" / "conversations.json"
@@ -167,7 +171,7 @@ def test_detect_import_kind_and_file_names() -> None:
 
 
 def test_start_folder_exists_and_file_type_sets_the_suffix(tmp_path: Path) -> None:
-    from app.ui.chat.export_actions import path_for_filter, start_folder
+    from app.ui.chat.sidebar.export_actions import path_for_filter, start_folder
 
     home = tmp_path / "home"
     home.mkdir()
@@ -190,7 +194,7 @@ def test_start_folder_exists_and_file_type_sets_the_suffix(tmp_path: Path) -> No
 def test_html_chosen_in_the_dialog_writes_html_and_the_folder_is_remembered(
     qtbot: QtBot, tmp_path: Path, app_ctx: AppContext, arun: Callable[..., Any]
 ) -> None:
-    from app.ui.chat.export_actions import LAST_FOLDER_SETTING
+    from app.ui.chat.sidebar.export_actions import LAST_FOLDER_SETTING
 
     thread_id = arun(_seed(app_ctx))
     tab = _open(qtbot, app_ctx, arun)

@@ -14,6 +14,7 @@ from app.core.demo.faults import FaultRule
 from app.ui.async_bridge import signal_future
 from app.ui.chat import ChatTab
 from app.ui.context import AppContext
+from tests.ui.chat.helpers import send_and_wait
 
 
 async def built_tab(ctx: AppContext) -> ChatTab:
@@ -34,11 +35,6 @@ def tab(qtbot: QtBot, app_ctx: AppContext, arun: Callable[..., Any]) -> Iterator
     widget.deleteLater()
 
 
-async def send_and_wait(tab: ChatTab, text: str) -> int:
-    finished = signal_future(tab.replyFinished)
-    tab.composer.set_text(text)
-    assert tab.send()
-    return int(await finished)
 
 
 async def stored_thread(ctx: AppContext, title: str, profile_id: str, model: str = "demo-chat") -> int:

@@ -17,10 +17,10 @@ from pytestqt.qtbot import QtBot
 from app.core.demo.faults import FaultRule
 from app.ui.async_bridge import signal_future
 from app.ui.chat import ChatTab
-from app.ui.chat.message_view import footer_text
+from app.ui.chat.messages.row_text import footer_text
 from app.ui.chat.thread_settings import COMPLETION_LABEL, GEMINI_NO_COMPLETIONS
 from app.ui.context import AppContext
-from tests.ui.chat.test_chat_tab import make_tab
+from tests.ui.chat.helpers import make_tab, send_and_wait
 
 PREFIX = {"gemini": "/gemini/v1beta", "gateway-gemini": "/api/v1beta"}
 
@@ -51,11 +51,6 @@ def tab(qtbot: QtBot, app_ctx: AppContext, arun: Callable[..., Any]) -> Iterator
     widget.deleteLater()
 
 
-async def send_and_wait(tab: ChatTab, text: str) -> int:
-    finished = signal_future(tab.replyFinished)
-    tab.composer.set_text(text)
-    assert tab.send()
-    return int(await finished)
 
 
 def gemini_posts(app_ctx: AppContext, flavour: str) -> list[Any]:

@@ -18,10 +18,11 @@ from pytestqt.qtbot import QtBot
 
 from app.ui.async_bridge import signal_future
 from app.ui.chat import ChatTab
-from app.ui.chat.message_model import ChatRow, MessageModel, new_temp_id
-from app.ui.chat.message_view import GAP, THUMB_MAX, MessageView
+from app.ui.chat.messages.message_delegate import GAP, THUMB_MAX
+from app.ui.chat.messages.message_model import ChatRow, MessageModel, new_temp_id
+from app.ui.chat.messages.message_view import MessageView
 from app.ui.context import AppContext
-from tests.ui.chat.test_thread_settings import make_ready_tab
+from tests.ui.chat.helpers import make_ready_tab
 
 ROOT = Path(__file__).resolve().parents[3]
 SHOTS = ROOT / "artifacts" / "screenshots"

@@ -12,8 +12,8 @@ from pytestqt.qtbot import QtBot
 
 from app.core.errors import ConfigError
 from app.ui.context import AppContext
-from tests.core.test_import_validation import archive, entry
-from tests.ui.chat.test_chat_tab import make_tab
+from tests.core.helpers import archive, entry
+from tests.ui.chat.helpers import make_tab
 
 
 def test_deep_file_loops_and_duplicates_through_the_import_flow(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from app.ui.chat.markdown_render import (
+from app.ui.chat.messages.markdown_render import (
     IncrementalMarkdown,
     has_reference_links,
     open_fence,

@@ -12,66 +12,35 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QRect, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
 from app.ui.async_bridge import signal_future
 from app.ui.chat import ChatTab
-from app.ui.chat.message_rules import (
+from app.ui.chat.messages.message_model import ChatRow
+from app.ui.chat.messages.message_rules import (
     actions_for,
     can_continue,
     delete_question,
     sibling_positions,
     subtree_size,
 )
-from app.ui.chat.message_model import ChatRow
-from app.ui.chat.message_view import MessageView
 from app.ui.context import AppContext
-from tests.ui.chat.test_chat_tab import make_tab
+from tests.ui.chat.helpers import click, open_tab, select_row, send_and_wait, strip_rect
 
 # --- helpers shared with test_streaming_view.py ---------------------------------------------------
 
 
-async def open_tab(ctx: AppContext, qtbot: QtBot, size: tuple[int, int] = (1000, 700)) -> ChatTab:
-    """A shown ChatTab. Callers close it with `await tab.aclose()` inside the test body."""
-    tab = await make_tab(ctx)
-    qtbot.addWidget(tab)
-    tab.resize(*size)
-    tab.show()
-    return tab
 
 
-async def send_and_wait(tab: ChatTab, text: str) -> int:
-    finished = signal_future(tab.replyFinished)
-    tab.composer.set_text(text)
-    assert tab.send()
-    return int(await finished)
 
 
-def select_row(view: MessageView, row_number: int) -> None:
-    index = view.message_model().index(row_number, 0)
-    view.setFocus()
-    view.setCurrentIndex(index)
-    view.scrollTo(index)
-    view.settle()
 
 
-def click(qtbot: QtBot, view: MessageView, row_number: int, rect: QRect) -> None:
-    """Click the centre of `rect` (row coordinates) on row `row_number`."""
-    index = view.message_model().index(row_number, 0)
-    view.scrollTo(index)
-    view.settle()
-    top_left = view.visualRect(index).topLeft()
-    assert view.viewport().rect().contains(top_left + rect.center()), "control is off screen"
-    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=top_left + rect.center())
 
 
-def strip_rect(view: MessageView, row_number: int, action: str) -> QRect:
-    rects = dict(view.row_layout(row_number).strip)
-    assert action in rects, f"{action} not in the strip: {list(rects)}"
-    return rects[action]
 
 
 async def answer_confirm(tab: ChatTab, yes: bool) -> str:
@@ -360,15 +329,15 @@ def test_copy_message_and_each_code_block(qtbot: QtBot, app_ctx: AppContext, aru
 def test_code_blocks_are_found_in_a_rendered_document(qapp: Any) -> None:
     from PySide6.QtGui import QFont
 
-    from app.ui.chat.markdown_render import render_markdown
-    from app.ui.chat.message_view import _new_document, code_blocks_in
+    from app.ui.chat.messages.documents import code_blocks_in, new_document
+    from app.ui.chat.messages.markdown_render import render_markdown
 
     text = (
         "Intro\n\n```python\ndef f(x):\n    return  x * 2  # two  spaces\n```\n\n"
         "| a | b |\n|---|---|\n| 1 | 2 |\n\n```\nplain <b>not html</b> &amp;\n```\n"
     )
     for dark in (False, True):
-        doc = _new_document(QFont(), qapp.palette())
+        doc = new_document(QFont(), qapp.palette())
         doc.setHtml(render_markdown(text, dark=dark))
         doc.setTextWidth(600)
         blocks = code_blocks_in(doc, dark)

@@ -11,10 +11,10 @@ from PySide6.QtWidgets import QApplication
 from app.core.demo.text import compose_reply
 from app.ui.async_bridge import signal_future
 from app.ui.chat import ChatTab
-from app.ui.chat.markdown_render import render_markdown
-from app.ui.chat.message_view import StreamingDocument, _new_document, code_blocks_in
+from app.ui.chat.messages.documents import StreamingDocument, code_blocks_in, new_document
+from app.ui.chat.messages.markdown_render import render_markdown
 from app.ui.context import AppContext
-from tests.ui.chat.test_chat_tab import _wait_for_content, make_tab
+from tests.ui.chat.helpers import make_tab, wait_for_content
 
 
 def _blocks(doc: Any) -> list[tuple[str, bool]]:
@@ -32,7 +32,7 @@ def test_streamed_document_ends_identical_to_the_full_render(qapp: QApplication)
     for end in range(0, len(text) + 1, 5):
         streaming.update(text[:end], 600)
     streaming.update(text, 600)
-    full = _new_document(QFont(), qapp.palette())
+    full = new_document(QFont(), qapp.palette())
     full.setHtml(render_markdown(text))
     assert _blocks(streaming.doc) == _blocks(full)
     assert streaming.doc.textWidth() == 600
@@ -71,10 +71,10 @@ def test_view_follows_the_stream_unless_scrolled_up(
             finished = signal_future(tab.replyFinished)
             tab.composer.set_text("Please write 400 tokens about seas")
             assert tab.send()
-            await _wait_for_content(tab, 3, 20)
+            await wait_for_content(tab, 3, 20)
             bar.setValue(0)  # the user scrolls up to read
             assert not view.stick_to_bottom
-            await _wait_for_content(tab, 3, 400)
+            await wait_for_content(tab, 3, 400)
             tab.stop()
             await finished
 
@@ -87,8 +87,8 @@ def test_view_follows_the_stream_unless_scrolled_up(
 
 def test_footer_and_status_notes() -> None:
     from app.core.protocol.types import Usage
-    from app.ui.chat.message_model import ChatRow
-    from app.ui.chat.message_view import footer_text, status_note
+    from app.ui.chat.messages.message_model import ChatRow
+    from app.ui.chat.messages.row_text import footer_text, status_note
 
     row = ChatRow(
         id=1, role="assistant", content="x", ttft_ms=120.4, tokens_per_s=35.25,
@@ -136,7 +136,7 @@ def test_a_finished_long_reply_has_the_html_of_a_full_render(qapp: QApplication)
     _stream_into(sdoc, text)
     assert len(sdoc.stack.docs) > 12  # kept as chunks, each laid out once
     assert sdoc.html() == render_markdown(text)
-    full = _new_document(QFont(), qapp.palette())
+    full = new_document(QFont(), qapp.palette())
     full.setHtml(render_markdown(text))
     full.setTextWidth(600)
     # The chunks stacked take about the room of the whole document (a few pixels differ at each
@@ -147,8 +147,8 @@ def test_a_finished_long_reply_has_the_html_of_a_full_render(qapp: QApplication)
 
 
 def _finished_row_setup(qtbot: Any, text: str) -> tuple[Any, Any, Any]:
-    from app.ui.chat.message_model import ChatRow, MessageModel
-    from app.ui.chat.message_view import MessageView
+    from app.ui.chat.messages.message_model import ChatRow, MessageModel
+    from app.ui.chat.messages.message_view import MessageView
 
     model = MessageModel()
     view = MessageView()
@@ -195,6 +195,6 @@ def test_a_finished_reply_shows_the_full_render_when_chunks_differ(qtbot: Any) -
 
 
 def _plain(html: str) -> str:
-    doc = _new_document(QFont(), QApplication.palette())
+    doc = new_document(QFont(), QApplication.palette())
     doc.setHtml(html)
     return doc.toPlainText()

@@ -20,7 +20,7 @@ from app.core.demo.faults import CLOUDFLARE_1010_PAGE, FaultRule
 from app.ui.async_bridge import signal_future
 from app.ui.chat import ChatTab
 from app.ui.context import AppContext
-from tests.ui.chat.test_message_tree import open_tab, send_and_wait
+from tests.ui.chat.helpers import open_tab, send_and_wait
 
 PROMPT = "Tell me about tides"
 

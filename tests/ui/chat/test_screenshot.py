@@ -12,7 +12,7 @@ from pytestqt.qtbot import QtBot
 from app.ui.async_bridge import signal_future
 from app.ui.context import AppContext
 from app.ui.theme import ThemeManager
-from tests.ui.chat.test_chat_tab import make_tab
+from tests.ui.chat.helpers import make_tab
 
 ROOT = Path(__file__).resolve().parents[3]
 SHOTS = ROOT / "artifacts" / "screenshots"

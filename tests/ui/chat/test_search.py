@@ -14,10 +14,9 @@ from pytestqt.qtbot import QtBot
 from app.core.store.records import SearchHit
 from app.ui.async_bridge import signal_future
 from app.ui.chat import ChatTab
-from app.ui.chat.search_panel import DEBOUNCE_MS, HIT_ROLE, hit_html, lead_in
+from app.ui.chat.sidebar.search_panel import DEBOUNCE_MS, HIT_ROLE, hit_html, lead_in
 from app.ui.context import AppContext
-from tests.ui.chat.test_chat_tab import make_tab
-from tests.ui.chat.test_sidebar import activate
+from tests.ui.chat.helpers import activate, make_tab
 
 ROOT = Path(__file__).resolve().parents[3]
 SHOTS = ROOT / "artifacts" / "screenshots"
@@ -200,7 +199,7 @@ def test_screenshot_of_search_hits(
 
 
 def test_snippets_strip_markdown() -> None:
-    from app.ui.chat.search_panel import strip_markdown
+    from app.ui.chat.sidebar.search_panel import strip_markdown
 
     assert strip_markdown("## Setup \ue000ramen\ue001 here") == "Setup \ue000ramen\ue001 here"
     assert strip_markdown("…done. ### Next \ue000part\ue001") == "…done. Next \ue000part\ue001"

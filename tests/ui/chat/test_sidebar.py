@@ -16,10 +16,10 @@ from pytestqt.qtbot import QtBot
 from app.main import _recover
 from app.ui.async_bridge import signal_future
 from app.ui.chat import ChatTab
-from app.ui.chat.sidebar_controller import ASK_MODEL_SETTING
-from app.ui.chat.thread_list import UNDO_SECONDS
+from app.ui.chat.sidebar.sidebar_controller import ASK_MODEL_SETTING
+from app.ui.chat.sidebar.thread_list import UNDO_SECONDS
 from app.ui.context import AppContext
-from tests.ui.chat.test_chat_tab import make_tab
+from tests.ui.chat.helpers import activate, make_tab
 
 ROOT = Path(__file__).resolve().parents[3]
 SHOTS = ROOT / "artifacts" / "screenshots"
@@ -34,13 +34,6 @@ def _open(qtbot: QtBot, ctx: AppContext, arun: Callable[..., Any], size: tuple[i
     return tab
 
 
-async def activate(window: Any) -> None:
-    """Make `window` the active window (shortcuts only fire there), awaiting the focus change."""
-    app = QApplication.instance()
-    if QApplication.activeWindow() is not window and isinstance(app, QApplication):
-        changed = signal_future(app.focusWindowChanged)
-        window.activateWindow()
-        await changed
 
 
 def _bulk_threads(ctx: AppContext, arun: Callable[..., Any], n: int, *, pinned_every: int = 0) -> None:
@@ -404,7 +397,7 @@ def test_ctrl_z_in_the_composer_undoes_the_delete_and_the_sidebar_keeps_its_widt
 def test_thread_list_shows_dates(qtbot: QtBot, app_ctx: AppContext, arun: Callable[..., Any]) -> None:
     import datetime as dt
 
-    from app.ui.chat.thread_model import DATE_ROLE, ThreadRow, date_label
+    from app.ui.chat.sidebar.thread_model import DATE_ROLE, ThreadRow, date_label
 
     today = dt.date(2026, 3, 4)
     at = lambda d: dt.datetime.combine(d, dt.time(14, 2)).timestamp()

@@ -27,11 +27,11 @@ from app.core.services.chat import TOO_BIG_SENTENCE
 from app.ui.async_bridge import signal_future
 from app.ui.chat import ChatTab
 from app.ui.chat.chat_tab import BUG_SENTENCE, waiting_text
-from app.ui.chat.message_model import ChatRow
+from app.ui.chat.messages.message_model import ChatRow
 from app.ui.context import AppContext
 from app.ui.crash import CrashHandler
-from tests.core.test_chat_service import FakeClient, text
-from tests.ui.chat.test_message_tree import click, open_tab, send_and_wait
+from tests.core.helpers import FakeClient, text
+from tests.ui.chat.helpers import click, open_tab, send_and_wait
 
 
 async def _wait_row(tab: ChatTab, row: int, predicate: Callable[[ChatRow], bool]) -> ChatRow:
@@ -380,7 +380,7 @@ def test_screenshots_of_unfinished_replies(
     qtbot: QtBot, qapp: Any, app_ctx: AppContext, arun: Callable[..., Any]
 ) -> None:
     from app.ui.theme import ThemeManager
-    from tests.ui.chat.test_streaming_view import _shot
+    from tests.ui.chat.helpers import save_shot
 
     theme = ThemeManager(qapp, "light")
     gate = asyncio.Event()
@@ -409,20 +409,20 @@ def test_screenshots_of_unfinished_replies(
             await send_and_wait(tab, "Tell me about harbours")
             assert tab.message_model.row(1).unsaved
             view.scrollToBottom()
-            _shot(tab, "chat-disk-full.png")
+            save_shot(tab, "chat-disk-full.png")
             _db(app_ctx).run_sync(lambda conn: conn.execute("PRAGMA max_page_count = 1073741823"))
 
             tab.start_new_thread()
             await send_and_wait(tab, "Why are there tides?")
             assert tab.message_model.row(1).status == "interrupted"
-            _shot(tab, "chat-incomplete.png")
+            save_shot(tab, "chat-incomplete.png")
 
             tab.start_new_thread()
             finished = signal_future(tab.replyFinished)
             tab.composer.set_text("Still there?")
             assert tab.send()
             await _wait_row(tab, 1, lambda r: r.waiting.startswith("Retrying"))
-            _shot(tab, "chat-retrying.png")
+            save_shot(tab, "chat-retrying.png")
             gate.set()
             await finished
         finally:

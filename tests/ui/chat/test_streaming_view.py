@@ -6,7 +6,6 @@ text, render cost, and the screenshots (chat-long, chat-branch, chat-error-row).
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QPoint, Qt
@@ -17,14 +16,11 @@ from app.core.demo.faults import FaultRule
 from app.core.protocol.types import GenerationParams
 from app.ui.async_bridge import signal_future
 from app.ui.chat import ChatTab
-from app.ui.chat.message_model import ChatRow
-from app.ui.chat.message_view import dropped_note, finish_sentence, footer_text, inline_buttons
+from app.ui.chat.messages.message_model import ChatRow
+from app.ui.chat.messages.row_text import dropped_note, finish_sentence, footer_text, inline_buttons
 from app.ui.context import AppContext
 from app.ui.theme import ThemeManager
-from tests.ui.chat.test_message_tree import click, open_tab, select_row, send_and_wait, strip_rect
-
-ROOT = Path(__file__).resolve().parents[3]
-SHOTS = ROOT / "artifacts" / "screenshots"
+from tests.ui.chat.helpers import click, open_tab, save_shot, select_row, send_and_wait, strip_rect
 
 
 async def _wait_row(tab: ChatTab, row: int, predicate: Callable[[ChatRow], bool]) -> ChatRow:
@@ -358,13 +354,6 @@ def fetch(url: str) -> str:
 """
 
 
-def _shot(tab: ChatTab, name: str) -> Path:
-    tab.message_view.settle()
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    path = SHOTS / name
-    assert tab.grab().save(str(path))
-    assert path.stat().st_size > 10_000
-    return path
 
 
 def test_screenshots(qtbot: QtBot, qapp: QApplication, app_ctx: AppContext, arun: Callable[..., Any]) -> None:
@@ -399,12 +388,12 @@ def test_screenshots(qtbot: QtBot, qapp: QApplication, app_ctx: AppContext, arun
             view.toggle_reasoning(1)
             select_row(view, 1)
             view.scrollTo(tab.message_model.index(1, 0), view.ScrollHint.PositionAtTop)
-            _shot(tab, "chat-long.png")
+            save_shot(tab, "chat-long.png")
 
             await _open_and_refresh(tab, branch.id)
             assert view.row_layout(1).nav_text == "2/3"
             view._set_hovered(1)
-            _shot(tab, "chat-branch.png")
+            save_shot(tab, "chat-branch.png")
 
             # An error row after a partial reply (the connection dropped mid-stream).
             app_ctx.profile_list[0].max_retries = 0
@@ -414,7 +403,7 @@ def test_screenshots(qtbot: QtBot, qapp: QApplication, app_ctx: AppContext, arun
             assert tab.message_model.row(1).status == "error"
             select_row(view, 1)
             strip_rect(view, 1, "regenerate")  # the strip is offered on the error row too
-            _shot(tab, "chat-error-row.png")
+            save_shot(tab, "chat-error-row.png")
         finally:
             await tab.aclose()
 

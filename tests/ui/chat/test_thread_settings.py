@@ -26,13 +26,7 @@ from app.ui.chat.thread_settings import (
     parse_stop,
 )
 from app.ui.context import AppContext
-from tests.ui.chat.test_chat_tab import make_tab
-
-
-async def make_ready_tab(ctx: AppContext) -> ChatTab:
-    tab = await make_tab(ctx)
-    await tab.thread_settings.ready()
-    return tab
+from tests.ui.chat.helpers import chat_bodies, make_ready_tab, send_and_wait
 
 
 @pytest.fixture
@@ -51,16 +45,8 @@ def tab(qtbot: QtBot, app_ctx: AppContext, arun: Callable[..., Any]) -> Iterator
     widget.deleteLater()
 
 
-async def send_and_wait(tab: ChatTab, text: str) -> int:
-    finished = signal_future(tab.replyFinished)
-    tab.composer.set_text(text)
-    assert tab.send()
-    return int(await finished)
 
 
-def chat_bodies(app_ctx: AppContext, path: str = "chat/completions") -> list[dict[str, Any]]:
-    assert app_ctx.demo is not None
-    return [r.json for r in app_ctx.demo.requests.find(path, "POST") if isinstance(r.json, dict)]
 
 
 def test_panel_toggles_with_button_and_ctrl_shift_s(tab: ChatTab, qtbot: QtBot) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -12,9 +11,9 @@ from pytestqt.qtbot import QtBot
 
 from app.ui.async_bridge import signal_future
 from app.ui.chat import ChatTab
-from app.ui.chat.thread_list import THREAD_ID_ROLE
+from app.ui.chat.sidebar.thread_list import THREAD_ID_ROLE
 from app.ui.context import AppContext
-from tests.ui.chat.test_chat_tab import make_tab
+from tests.ui.chat.helpers import make_tab
 
 
 def _open(qtbot: QtBot, ctx: AppContext, arun: Callable[..., Any]) -> ChatTab:

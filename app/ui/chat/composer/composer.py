@@ -47,7 +47,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.ui.chat.attachments import LARGE_PASTE_CHARS, Attachment, attachment_from_paste, human_size
+from app.ui.chat.composer.attachments import (
+    LARGE_PASTE_CHARS,
+    Attachment,
+    attachment_from_paste,
+    human_size,
+)
 
 __all__ = [
     "DEFAULT_MESSAGE_MB",

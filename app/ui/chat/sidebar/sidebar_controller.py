@@ -32,10 +32,10 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from app.core.errors import SwitchboardError
 from app.core.store.records import SearchHit
-from app.ui.chat.export_actions import ThreadTransfer
+from app.ui.chat.sidebar.export_actions import ThreadTransfer
 
 if TYPE_CHECKING:
-    from app.ui.chat.thread_list import ThreadList
+    from app.ui.chat.sidebar.thread_list import ThreadList
     from app.ui.context import AppContext
 
 __all__ = ["ASK_MODEL_SETTING", "SidebarController"]

@@ -1,4 +1,4 @@
-"""The message list: a QListView whose delegate paints each message from a cached QTextDocument.
+"""The message delegate: paints each ChatRow from cached documents and hit-tests what it painted.
 
 Why a delegate and not a widget per message: a thread of thousands of messages must cost what is
 on screen. The delegate therefore works in two tiers:
@@ -9,37 +9,22 @@ on screen. The delegate therefore works in two tiers:
   `(message id, version, width)`), and when the real height differs from what the view used, it
   reports `sizeHintChanged` for that row (batched) so the view corrects it.
 
-A row whose reply is streaming keeps one `StreamingDocument`: markdown is converted
-incrementally (finished blocks once, then only the unfinished tail) and each finished chunk is its
-own small document, so a refresh costs the new text, not the whole reply; when the reply ends,
-those documents are its body (`StackedDocument`), with no full re-render on this thread.
-
-A long thread opens with placeholder rows (`ChatRow.loaded` False) above its newest messages;
-`sizeHint` sizes every row from cached estimates, and a placeholder painted on screen asks
+A row whose reply is streaming keeps one `StreamingDocument` (see `documents`). A long thread
+opens with placeholder rows (`ChatRow.loaded` False); a placeholder painted on screen asks
 (`loadRequested`) to be read next.
 
 Every clickable thing is painted and hit-tested from the cached `RowLayout` (no child widgets):
 
 - the header's action strip (Copy, Edit, Regenerate, Continue, Delete), shown on hover or
-  selection; the same actions are in the context menu and on keys of the selected row;
-- the sibling navigator `‹ 2/3 ›` on any message with other versions (Alt+Left / Alt+Right);
+  selection;
+- the sibling navigator `‹ 2/3 ›` on any message with other versions;
 - a "Copy" label on each fenced code block, which copies the block's raw code;
-- the reasoning toggle ("▸ Reasoning · N words", Space), collapsed by default;
+- the reasoning toggle ("▸ Reasoning · N words"), collapsed by default;
 - Retry / Continue / Regenerate buttons under failed, interrupted or cut-short replies.
 
 A message's image attachments are a row of thumbnails under its text (at most `THUMB_MAX` px on
 the long side). Each is decoded and scaled once, when its row is first laid out for painting, and
 kept by `(message id, part index)`; an image given by URL is a "[image: url]" label, never fetched.
-Until then the row's estimate reserves one thumbnail row.
-
-A *big* message (longer than `BIG_BODY_CHARS`, e.g. a 5 MB paste or log) is shown in pages
-(`PagedBody`): its first `HEAD_CHARS` as markdown (plain text for a user's message), then a note
-("Showing 8 KB of 5.0 MB") and a "Show more" button that adds one plain-text page of
-`PAGE_CHARS` at a time, each its own small document laid out once. Nothing on this thread
-parses or lays out the unseen megabytes, and its estimate is that of what is shown. Copy
-(Ctrl+C, the strip's Copy) still copies the whole message.
-
-Hover only repaints the two rows it moves between; nothing here relayouts the list per tick.
 Errors are painted as a distinct red box with the error sentence — never as model output.
 """
 
@@ -47,12 +32,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import bisect
 import math
-import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
 from PySide6.QtCore import (
     QEvent,
@@ -71,63 +54,64 @@ from PySide6.QtCore import (
 from PySide6.QtGui import (
     QAbstractTextDocumentLayout,
     QColor,
-    QContextMenuEvent,
     QDesktopServices,
     QFont,
     QFontMetrics,
-    QGuiApplication,
     QHelpEvent,
     QImage,
-    QKeyEvent,
-    QKeySequence,
     QMouseEvent,
     QPainter,
-    QPaintEvent,
     QPalette,
     QPen,
-    QTextCursor,
     QTextDocument,
-    QTextFrame,
-    QTextTable,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QListView,
-    QMenu,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QToolTip,
-    QWidget,
 )
 
-from app.ui.chat.markdown_render import (
-    THEMES,
-    IncrementalMarkdown,
+from app.ui.chat.messages.documents import (
+    BIG_BODY_CHARS,
+    HEAD_CHARS,
+    CodeBlock,
+    PagedBody,
+    StackedDocument,
+    StreamingDocument,
+    is_dark,
+    new_document,
+)
+from app.ui.chat.messages.markdown_render import (
     has_reference_links,
     render_markdown,
     render_plain,
-    stable_boundary,
 )
-from app.ui.chat.message_model import ROW_ROLE, ChatRow, MessageModel
-from app.ui.chat.message_rules import ACTION_LABELS, ACTION_SHORTCUTS, actions_for, can_continue
+from app.ui.chat.messages.message_model import ROW_ROLE, ChatRow, MessageModel
+from app.ui.chat.messages.message_rules import (
+    ACTION_LABELS,
+    actions_for,
+)
+from app.ui.chat.messages.row_text import (
+    BUTTON_LABELS,
+    CODE_COPIED_LABEL,
+    CODE_COPY_LABEL,
+    dropped_note,
+    footer_text,
+    inline_buttons,
+    status_note,
+    tooltip,
+)
 from app.ui.theme import accents
 
 __all__ = [
-    "EMPTY_HINT",
-    "CodeBlock",
+    "GAP",
+    "THUMB_MAX",
     "MessageDelegate",
-    "MessageView",
-    "PagedBody",
-    "StreamingDocument",
-    "code_blocks_in",
-    "dropped_note",
-    "finish_sentence",
-    "footer_text",
-    "status_note",
+    "RowLayout",
 ]
-
-EMPTY_HINT = "Ask anything. Enter sends, Shift+Enter adds a line."
 
 PAD_X = 16
 PAD_Y = 10
@@ -139,342 +123,10 @@ PILL_PAD = 7
 LAYOUT_CACHE = 300
 HTML_CACHE = 600
 FINISHED_STREAMS = 4  # streamed replies whose chunk documents are kept after they finish
-COPIED_MS = 1500
 THUMB_MAX = 160  # px, the long side of an image thumbnail (logical pixels)
 THUMB_GAP = 8
 THUMB_CACHE = 200  # decoded thumbnails kept, keyed by (message id, part index)
-BIG_BODY_CHARS = 32_000  # longer messages are shown in pages (PagedBody)
-HEAD_CHARS = 8_000  # a big message's first page: markdown (assistant) or plain text
-PAGE_CHARS = 64_000  # each further page ("Show more"): plain text
 PAGED_BODIES = 8  # big messages whose page documents are kept
-CODE_COPY_LABEL = "Copy"
-CODE_COPIED_LABEL = "Copied ✓"
-
-# Inline buttons under a reply (action -> label).
-BUTTON_LABELS = {
-    "retry": "↻ Retry",
-    "continue": "▸ Continue",
-    "regenerate": "↻ Regenerate",
-    # Under a reply whose text could not be saved (ChatRow.unsaved).
-    "copy_text": "Copy text",
-    "save_text": "Save as…",
-    "more": "▾ Show more",
-}
-# Sentences for finish reasons other than "stop" (shown in the footer).
-FINISH_SENTENCES = {
-    "length": "stopped at the length limit",
-    "max_tokens": "stopped at the length limit",
-    "content_filter": "The provider's content filter stopped this reply; the text above may be incomplete.",
-    "safety": "The model's safety filter stopped this reply; the text above may be incomplete.",
-    "recitation": "Stopped because the reply was repeating published text; the text above may be incomplete.",
-    "tool_calls": "The model asked to call a tool, which this chat does not run.",
-}
-
-
-def _is_dark(palette: QPalette) -> bool:
-    return palette.color(QPalette.ColorRole.Base).lightness() < 128
-
-
-class OfflineDocument(QTextDocument):
-    """A QTextDocument that never loads a resource except inline `data:` images."""
-
-    def loadResource(self, type_: int, name: QUrl | str) -> Any:
-        if QUrl(name).scheme() == "data":
-            return super().loadResource(type_, name)
-        return None
-
-
-def _new_document(font: QFont, palette: QPalette) -> QTextDocument:
-    doc = OfflineDocument()
-    doc.setUndoRedoEnabled(False)
-    doc.setDocumentMargin(0)
-    doc.setDefaultFont(font)
-    link = palette.color(QPalette.ColorRole.Link).name()
-    doc.setDefaultStyleSheet(
-        f"a {{ color: {link}; }} p {{ margin-top: 0px; margin-bottom: 6px; }} "
-        "pre { margin-top: 0px; margin-bottom: 0px; } "
-        "h1, h2, h3, h4 { margin-top: 6px; margin-bottom: 4px; } "
-        "ul, ol { margin-top: 0px; margin-bottom: 6px; } "
-        "th { background-color: rgba(127,127,127,40); } "
-        "table { border-color: rgba(127,127,127,90); }"
-    )
-    return doc
-
-
-@dataclass
-class CodeBlock:
-    """A fenced code block of a rendered message: its box (document coordinates) and raw code."""
-
-    rect: QRectF
-    code: str
-
-
-def code_blocks_in(doc: QTextDocument, dark: bool) -> list[CodeBlock]:
-    """The code blocks of a laid-out document, in order.
-
-    `markdown_render` draws each block as a one-cell table shaded with the theme's code
-    background, so a block is found by that format; its text is the cell's plain text (the
-    highlighting is formatting only, so this is the raw code).
-    """
-    background = QColor(THEMES[dark][1])
-    layout = doc.documentLayout()
-    blocks: list[CodeBlock] = []
-
-    def walk(frame: QTextFrame) -> None:
-        for child in frame.childFrames():
-            if (
-                isinstance(child, QTextTable)
-                and child.rows() == 1
-                and child.columns() == 1
-                and child.format().background().color() == background
-            ):
-                cell = child.cellAt(0, 0)
-                cursor = cell.firstCursorPosition()
-                cursor.setPosition(cell.lastCursorPosition().position(), QTextCursor.MoveMode.KeepAnchor)
-                code = cursor.selection().toPlainText().replace("\u2028", "\n").replace("\xa0", " ")
-                blocks.append(CodeBlock(layout.frameBoundingRect(child), code))
-            else:
-                walk(child)
-
-    walk(doc.rootFrame())
-    return blocks
-
-
-class StackedDocument:
-    """A message body made of documents painted one below the other.
-
-    A streamed reply is kept as one small document per finished markdown chunk plus one for the
-    unfinished tail, so each refresh parses and lays out only the new text; when the reply ends,
-    the same documents are kept (no full re-render). A message loaded from the database is a
-    stack of one document. Offsets are cumulative heights, so finding what is under a point or
-    what is on screen is a bisection.
-    """
-
-    def __init__(self, docs: list[QTextDocument] | None = None) -> None:
-        self.docs: list[QTextDocument] = []
-        self._tops: list[float] = []  # y of each doc, in stack coordinates
-        self._height = 0.0
-        # Each doc's code blocks (doc coordinates) once found, per theme: a finished reply of
-        # hundreds of chunks must not walk them all again when it ends.
-        self._code: list[dict[bool, list[CodeBlock]]] = []
-        for doc in docs or []:
-            self.append(doc)
-
-    def append(self, doc: QTextDocument) -> None:
-        self.docs.append(doc)
-        self._tops.append(self._height)
-        self._code.append({})
-        self._height += doc.size().height()
-
-    def pop_last(self) -> None:
-        """Drop the last document (a streaming tail about to be rebuilt)."""
-        if self.docs:
-            self.docs.pop()
-            self._code.pop()
-            self._height = self._tops.pop()
-
-    def set_width(self, width: int) -> None:
-        if self.docs and self.docs[0].textWidth() == width:
-            return
-        docs, self.docs, self._tops, self._code, self._height = self.docs, [], [], [], 0.0
-        for doc in docs:
-            doc.setTextWidth(width)
-            self.append(doc)
-
-    def height(self) -> float:
-        return self._height
-
-    def width(self) -> float:
-        return self.docs[0].textWidth() if self.docs else 0.0
-
-    @property
-    def first(self) -> QTextDocument | None:
-        return self.docs[0] if self.docs else None
-
-    def _visible(self, top: float, bottom: float) -> list[tuple[float, QTextDocument]]:
-        first = max(0, bisect.bisect_right(self._tops, top) - 1)
-        out = []
-        for i in range(first, len(self.docs)):
-            y = self._tops[i]
-            if y > bottom:
-                break
-            out.append((y, self.docs[i]))
-        return out
-
-    def draw(self, painter: QPainter, x: int, y: int, colour: QColor, visible: QRectF) -> None:
-        """Draw the documents that meet `visible` (row coordinates) at (x, y)."""
-        top, bottom = visible.top() - y, visible.bottom() - y
-        for doc_y, doc in self._visible(top, bottom):
-            painter.save()
-            painter.translate(x, y + doc_y)
-            ctx = QAbstractTextDocumentLayout.PaintContext()
-            ctx.palette.setColor(QPalette.ColorRole.Text, colour)
-            ctx.clip = QRectF(0, top - doc_y, max(1.0, visible.width()), bottom - top)
-            doc.documentLayout().draw(painter, ctx)
-            painter.restore()
-
-    def anchor_at(self, point: QPointF) -> str:
-        for doc_y, doc in self._visible(point.y(), point.y()):
-            anchor = doc.documentLayout().anchorAt(QPointF(point.x(), point.y() - doc_y))
-            if anchor:
-                return anchor
-        return ""
-
-    def doc_code_blocks(self, i: int, dark: bool) -> list[CodeBlock]:
-        """The code blocks of the `i`-th document, in its own coordinates (found once)."""
-        found = self._code[i].get(dark)
-        if found is None:
-            found = self._code[i][dark] = code_blocks_in(self.docs[i], dark)
-        return found
-
-    def code_blocks(self, dark: bool) -> list[CodeBlock]:
-        out: list[CodeBlock] = []
-        for i, doc_y in enumerate(self._tops):
-            for block in self.doc_code_blocks(i, dark):
-                out.append(CodeBlock(block.rect.translated(0, doc_y), block.code))
-        return out
-
-
-class StreamingDocument:
-    """The body of a reply that is still streaming, refreshed in time proportional to new text.
-
-    Markdown is converted incrementally (`IncrementalMarkdown`: finished blocks once, then only
-    the unfinished tail). Each finished chunk becomes its own small document, laid out once; the
-    tail is one more document, rebuilt on each refresh. So a refresh of a 100 KB reply parses and
-    lays out only the last paragraph, and when the reply ends the documents are kept as they are.
-    `last_cost` (seconds) lets the tab slow its ticks down if a refresh ever gets expensive.
-    """
-
-    def __init__(self, font: QFont, palette: QPalette) -> None:
-        self._font = QFont(font)
-        self._palette = QPalette(palette)  # the delegate's option.palette is short-lived
-        self.dark = _is_dark(palette)
-        self._markdown = IncrementalMarkdown(dark=self.dark)
-        self._chunks: list[str] = []
-        self._tail_html = ""
-        self.text = ""
-        self._seen = -1
-        self._width = 0
-        self.stack = StackedDocument()
-        self._tail: QTextDocument | None = None
-        self.last_cost = 0.0
-        self.finished = False  # the reply ended; its documents are its final body
-        self.checked = False  # compared with a full render (see MessageDelegate.confirm_render)
-
-    @property
-    def doc(self) -> QTextDocument:
-        """One document holding the whole body (built on demand; for tests and tools)."""
-        doc = _new_document(self._font, self._palette)
-        doc.setHtml(self.html())
-        doc.setTextWidth(self._width)
-        return doc
-
-    def html(self) -> str:
-        """The body's HTML: what `render_markdown` gives for the whole text, chunk by chunk."""
-        return "\n".join(part for part in [*self._chunks, self._tail_html] if part)
-
-    def _document(self, html: str, width: int) -> QTextDocument:
-        doc = _new_document(self._font, self._palette)
-        doc.setHtml(html)
-        doc.setTextWidth(width)
-        return doc
-
-    def update(self, text: str, width: int) -> None:
-        if len(text) == self._seen:
-            if width != self._width:
-                self._width = width
-                self.stack.set_width(width)
-            return
-        started = time.perf_counter()
-        if width != self._width:
-            self._width = width
-            self.stack.set_width(width)
-        self._seen = len(text)
-        self.text = text
-        chunk = self._markdown.update(text)
-        if self._tail is not None:
-            self.stack.pop_last()
-            self._tail = None
-        if chunk.stable_html:
-            self._chunks.append(chunk.stable_html)
-            self.stack.append(self._document(chunk.stable_html, width))
-            self.stack.doc_code_blocks(len(self.stack.docs) - 1, self.dark)  # now, not at the end
-        self._tail_html = chunk.tail_html
-        if chunk.tail_html:
-            self._tail = self._document(chunk.tail_html, width)
-            self.stack.append(self._tail)
-        self.last_cost = time.perf_counter() - started
-
-
-def _cut(text: str, start: int, size: int) -> int:
-    """The end of a page of about `size` characters from `start`: after a line break when there
-    is one in the second half of the page, else exactly `start + size`."""
-    end = start + size
-    if end >= len(text):
-        return len(text)
-    newline = text.rfind("\n", start + size // 2, end)
-    return newline + 1 if newline >= 0 else end
-
-
-def _head_end(text: str, markdown: bool) -> int:
-    """Where a big message's first page ends: at a markdown block boundary when there is one
-    in the second half of the first HEAD_CHARS (so the head renders as in the whole text)."""
-    if markdown:
-        boundary, _fence, _scanned = stable_boundary(text[: HEAD_CHARS + 1])
-        if boundary >= HEAD_CHARS // 2:
-            return boundary
-    return _cut(text, 0, HEAD_CHARS)
-
-
-def human_chars(n: int) -> str:
-    """A size in characters as the note says it (`16 KB`, `5.0 MB`)."""
-    if n < 1024 * 1024:
-        return f"{max(1, round(n / 1024))} KB"
-    return f"{n / (1024 * 1024):.1f} MB"
-
-
-class PagedBody:
-    """The body of a big message: its head, then the pages shown so far, as stacked documents.
-
-    The head of an assistant's message is markdown (its code blocks shaded but not highlighted); a user's message and every later page are plain text, so
-    each "Show more" costs one page's layout. `shown` is how many characters are on screen.
-    """
-
-    def __init__(self, content: str, markdown: bool, font: QFont, palette: QPalette, width: int) -> None:
-        self.content = content
-        self._font = QFont(font)
-        self._palette = QPalette(palette)
-        self.dark = _is_dark(palette)
-        self.shown = _head_end(content, markdown)
-        head = _new_document(self._font, self._palette)
-        head_text = content[: self.shown]
-        # No Pygments on the first page: highlighting 8 KB of code would stall the open.
-        html = render_markdown(head_text, dark=self.dark, highlight_limit=0) if markdown else render_plain(head_text)
-        head.setHtml(html)
-        head.setTextWidth(width)
-        self.stack = StackedDocument([head])
-
-    @property
-    def remaining(self) -> int:
-        return len(self.content) - self.shown
-
-    def show_more(self, width: int) -> None:
-        """Add the next page (plain text), laid out at `width`."""
-        if self.remaining <= 0:
-            return
-        end = _cut(self.content, self.shown, PAGE_CHARS)
-        doc = _new_document(self._font, self._palette)
-        doc.setPlainText(self.content[self.shown : end])
-        doc.setTextWidth(width)
-        self.stack.set_width(width)
-        self.stack.append(doc)
-        self.shown = end
-
-    def note(self) -> str:
-        return (
-            f"Long message: showing {human_chars(self.shown)} of {human_chars(len(self.content))}. "
-            "Copy copies all of it."
-        )
 
 
 @dataclass
@@ -514,80 +166,6 @@ class RowLayout:
     paged_note: str = ""  # a big message shown in part: how much of it is shown
 
 
-def finish_sentence(reason: str | None) -> str:
-    """What an unusual finish reason means, for the footer ("" for a normal stop)."""
-    if not reason or reason == "stop":
-        return ""
-    return FINISH_SENTENCES.get(reason.lower(), f"finished early ({reason})")
-
-
-def footer_text(row: ChatRow) -> str:
-    """The per-reply statistics line: time to first token, speed, usage, unusual finish.
-
-    While a reply with n > 1 choices streams it says how many alternatives are streaming.
-    """
-    if row.role != "assistant":
-        return ""
-    if row.is_streaming:
-        if row.alternatives_streaming:
-            return f"{row.alternatives_streaming + 1} alternatives streaming"
-        return ""
-    parts: list[str] = []
-    if row.ttft_ms is not None:
-        parts.append(f"first token {row.ttft_ms:,.0f} ms")
-    if row.tokens_per_s:
-        parts.append(f"{row.tokens_per_s:,.1f} tok/s")
-    usage = row.usage
-    if usage is not None:
-        if usage.prompt_tokens is not None or usage.completion_tokens is not None:
-            parts.append(
-                f"{usage.prompt_tokens or 0:,} in · {usage.completion_tokens or 0:,} out tokens"
-            )
-        elif usage.total_tokens is not None:
-            parts.append(f"{usage.total_tokens:,} tokens")
-    if row.status == "complete":
-        sentence = finish_sentence(row.finish_reason)
-        if sentence:
-            parts.append(sentence)
-    return " · ".join(parts)
-
-
-def status_note(row: ChatRow) -> str:
-    if row.unsaved and row.content:
-        return "⚠ Not saved — this text is shown here in full only; copy it or save it to a file."
-    if row.status == "cancelled":
-        return "■ Stopped — you cancelled this reply; the text above is partial."
-    if row.status == "interrupted":
-        if row.error:  # cut off by the provider or the network, not by a crash of the app
-            return "⚠ Incomplete — the connection ended before the reply finished."
-        return "⚠ Interrupted — the app closed while this reply was streaming."
-    return ""
-
-
-def dropped_note(row: ChatRow) -> str:
-    """The muted note above a reply whose request left older turns out ("" when none were)."""
-    n = row.dropped_turns
-    if row.role != "assistant" or n <= 0:
-        return ""
-    if n == 1:
-        return "1 older turn was left out to fit the model's context window"
-    return f"{n:,} older turns were left out to fit the model's context window"
-
-
-def inline_buttons(row: ChatRow) -> list[str]:
-    """Buttons painted under a reply that did not finish normally (besides an error's Retry)."""
-    if row.role != "assistant" or row.is_streaming:
-        return []
-    if row.status == "error":
-        saving = ["copy_text", "save_text"] if row.unsaved and row.content else []
-        return saving + ["retry"] + (["continue"] if can_continue(row) else [])
-    if row.status == "interrupted":
-        return (["continue"] if can_continue(row) else []) + ["regenerate"]
-    if can_continue(row):
-        return ["continue", "regenerate"] if row.status == "cancelled" else ["continue"]
-    return []
-
-
 class MessageDelegate(QStyledItemDelegate):
     """Paints ChatRows; caches HTML by (id, content) and layouts by (id, version, width)."""
 
@@ -597,9 +175,11 @@ class MessageDelegate(QStyledItemDelegate):
     codeCopyRequested = Signal(int, int)  # (row number, code block index)
     loadRequested = Signal(int)  # message id of a placeholder row that came on screen
 
-    def __init__(self, view: MessageView) -> None:
+    def __init__(self, view: QListView) -> None:
         super().__init__(view)
         self._view = view
+        # The row under the pointer (its action strip shows); set by MessageView on hover.
+        self.hovered_row = -1
         self._html: OrderedDict[tuple[int, bool], tuple[str, str]] = OrderedDict()
         self._layouts: OrderedDict[tuple[Any, ...], RowLayout] = OrderedDict()
         self._exact: dict[int, tuple[int, int, bool, int]] = {}  # id -> (version, width, exp, h)
@@ -616,7 +196,7 @@ class MessageDelegate(QStyledItemDelegate):
         self._flush = QTimer(self)
         self._flush.setSingleShot(True)
         self._flush.setInterval(0)
-        self._flush.timeout.connect(self._flush_size_changes)
+        self._flush.timeout.connect(self.flush_size_changes)
         # (message id, code block index) whose label says "Copied ✓" for a moment
         self.copied: tuple[int, int] | None = None
         # Counters read by tests and benchmarks: work done is what was on screen.
@@ -637,7 +217,7 @@ class MessageDelegate(QStyledItemDelegate):
         return base, bold, small
 
     def _dark_view(self) -> bool:
-        return _is_dark(self._view.palette())
+        return is_dark(self._view.palette())
 
     def content_width(self) -> int:
         return max(120, self._view.viewport().width() - 2 * PAD_X)
@@ -745,7 +325,7 @@ class MessageDelegate(QStyledItemDelegate):
 
     def layout_for(self, row: ChatRow, palette: QPalette) -> RowLayout:
         width = self.content_width()
-        dark = _is_dark(palette)
+        dark = is_dark(palette)
         key = (row.id, row.version, width, row.reasoning_expanded, dark)
         cached = self._layouts.get(key)
         if cached is not None:
@@ -906,7 +486,7 @@ class MessageDelegate(QStyledItemDelegate):
             )
             y += fm_small.height() + GAP // 2
             if row.reasoning_expanded:
-                doc = _new_document(small, palette)
+                doc = new_document(small, palette)
                 doc.setPlainText(row.reasoning)
                 doc.setTextWidth(width - 12)
                 layout.reasoning_doc = doc
@@ -935,7 +515,7 @@ class MessageDelegate(QStyledItemDelegate):
                 if paged.remaining > 0:
                     layout.paged_note = paged.note()
             if layout.body is None and row.content:
-                doc = _new_document(base, palette)
+                doc = new_document(base, palette)
                 doc.setHtml(self._html_for(row, dark))
                 doc.setTextWidth(width)
                 layout.body = StackedDocument([doc])
@@ -1096,12 +676,12 @@ class MessageDelegate(QStyledItemDelegate):
             self._pending_resize.add(QPersistentModelIndex(index))
             self._flush.start()
 
-        a = accents(_is_dark(palette))
+        a = accents(is_dark(palette))
         base, bold, small = self._fonts()
         fm_small = QFontMetrics(small)
         rect = option.rect
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        hovered = self._view.hovered_row == index.row()
+        hovered = self.hovered_row == index.row()
         painter.save()
         painter.setClipRect(rect)
         if row.role == "user":
@@ -1230,7 +810,7 @@ class MessageDelegate(QStyledItemDelegate):
         fm_bold = QFontMetrics(bold)
         painter.drawText(QPoint(rect.left() + PAD_X, rect.top() + PAD_Y + fm_bold.ascent()), row.role_label)
         painter.setFont(base)
-        painter.setPen(QColor(accents(_is_dark(palette))["muted"]))
+        painter.setPen(QColor(accents(is_dark(palette))["muted"]))
         y = rect.top() + PAD_Y + self._header_height() + GAP // 2 + QFontMetrics(base).ascent()
         painter.drawText(QPoint(rect.left() + PAD_X, y), "Loading…")
         painter.restore()
@@ -1276,7 +856,7 @@ class MessageDelegate(QStyledItemDelegate):
         doc.documentLayout().draw(painter, ctx)
         painter.restore()
 
-    def _flush_size_changes(self) -> None:
+    def flush_size_changes(self) -> None:
         pending, self._pending_resize = self._pending_resize, set()
         model = self._view.model()
         for pindex in pending:
@@ -1348,7 +928,7 @@ class MessageDelegate(QStyledItemDelegate):
         row: ChatRow | None = index.data(ROW_ROLE)
         if row is not None and event.type() == QEvent.Type.ToolTip:
             hit = self.hit_test(row, option.palette, event.pos() - option.rect.topLeft())
-            tip = _tooltip(hit[0]) if hit is not None else ""
+            tip = tooltip(hit[0]) if hit is not None else ""
             if tip:
                 QToolTip.showText(event.globalPos(), tip, view)
                 return True
@@ -1370,298 +950,3 @@ class MessageDelegate(QStyledItemDelegate):
         self._pending_resize.clear()
         self._thumbs.clear()
         self._metrics_key = None
-
-
-_TOOLTIPS = {
-    "copy": "Copy this message as markdown",
-    "edit": "Edit and resend as a new branch",
-    "regenerate": "Ask for another reply (a new version)",
-    "continue": "Ask the model to continue this reply",
-    "delete": "Delete this message and everything below it",
-    "prev": "Previous version",
-    "next": "Next version",
-    "reasoning": "Show or hide the model's reasoning",
-    "copy_code": "Copy this code block",
-    "retry": "Ask again",
-    "copy_text": "Copy the text of this reply (it could not be saved)",
-    "save_text": "Save the text of this reply to a file (it could not be saved)",
-}
-
-
-def _tooltip(action: str) -> str:
-    tip = _TOOLTIPS.get(action, "")
-    shortcut = ACTION_SHORTCUTS.get(action)
-    if tip and shortcut:
-        tip += f" ({shortcut})"
-    return tip
-
-
-class MessageView(QListView):
-    """The scrolling list of messages, with an empty-state hint and stick-to-bottom scrolling.
-
-    `actionRequested(action, message_id)` carries every per-message action the view does not do
-    itself (edit, regenerate, continue, delete, prev, next); copying is done here.
-    """
-
-    retryRequested = Signal(int)
-    actionRequested = Signal(str, int)
-    codeCopied = Signal(int, int)  # (message id, code block index)
-    painted = Signal()  # after each paint of the list (a thread's first paint starts its loading)
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("messageView")
-        self.setAccessibleName("Messages")
-        self.setAccessibleDescription(
-            "The conversation. Arrow keys move between messages; the context menu key lists the "
-            "actions. Ctrl+C copies, F2 edits, Ctrl+Shift+R regenerates, Ctrl+Shift+Enter "
-            "continues, Delete deletes, Alt+Left and Alt+Right switch versions, Space shows "
-            "reasoning."
-        )
-        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setResizeMode(QListView.ResizeMode.Adjust)
-        self.setUniformItemSizes(False)
-        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.setMouseTracking(True)  # hover shows a row's action strip
-        self.setFrameShape(QListView.Shape.NoFrame)
-        self.verticalScrollBar().setSingleStep(24)
-        self.empty_hint = EMPTY_HINT
-        self.hovered_row = -1
-        self._stick_to_bottom = True
-        self.message_delegate = MessageDelegate(self)
-        self.setItemDelegate(self.message_delegate)
-        self.message_delegate.retryRequested.connect(self.retryRequested)
-        self.message_delegate.reasoningToggled.connect(self.toggle_reasoning)
-        self.message_delegate.actionRequested.connect(self.actionRequested)
-        self.message_delegate.codeCopyRequested.connect(self.copy_code)
-        self._copied_timer = QTimer(self)
-        self._copied_timer.setSingleShot(True)
-        self._copied_timer.setInterval(COPIED_MS)
-        self._copied_timer.timeout.connect(self._clear_copied)
-        bar = self.verticalScrollBar()
-        bar.valueChanged.connect(self._on_scrolled)
-        bar.rangeChanged.connect(self._on_range_changed)
-
-    # --- model -----------------------------------------------------------------------------
-
-    def setModel(self, model: Any) -> None:
-        super().setModel(model)
-        self.message_delegate.model = model if isinstance(model, MessageModel) else None
-
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
-            self.message_delegate.forget_metrics()
-        super().changeEvent(event)
-
-    def message_model(self) -> MessageModel:
-        model = self.model()
-        assert isinstance(model, MessageModel)
-        return model
-
-    def toggle_reasoning(self, row_number: int) -> None:
-        model = self.message_model()
-        if 0 <= row_number < model.rowCount():
-            row = model.row(row_number)
-            if row.reasoning:
-                model.update_row(row_number, reasoning_expanded=not row.reasoning_expanded)
-                self.message_delegate.sizeHintChanged.emit(model.index(row_number, 0))
-
-    def settle(self) -> None:
-        """Paint and lay out the visible rows now, so their geometry is exact (tests, screenshots)."""
-        for _ in range(3):
-            self.viewport().repaint()
-            self.message_delegate._flush_size_changes()
-            self.doItemsLayout()
-
-    def row_layout(self, row_number: int) -> RowLayout:
-        """The painted layout of a row (built now if it was never painted)."""
-        return self.message_delegate.layout_for(self.message_model().row(row_number), self.palette())
-
-    def thumbnail_sizes(self, row_number: int) -> list[QSize]:
-        """The sizes of a row's image thumbnails, as painted (see `MessageDelegate.thumbnail_sizes`)."""
-        return self.message_delegate.thumbnail_sizes(self.message_model().row(row_number), self.palette())
-
-    # --- scrolling -------------------------------------------------------------------------
-
-    @property
-    def stick_to_bottom(self) -> bool:
-        return self._stick_to_bottom
-
-    def follow_bottom(self) -> None:
-        """Stick to the bottom again and go there (a new message was sent)."""
-        self._stick_to_bottom = True
-        self.scrollToBottom()
-
-    def _on_scrolled(self, value: int) -> None:
-        bar = self.verticalScrollBar()
-        self._stick_to_bottom = value >= bar.maximum() - 4
-
-    def _on_range_changed(self, _minimum: int, maximum: int) -> None:
-        if self._stick_to_bottom:
-            self.verticalScrollBar().setValue(maximum)
-
-    # --- hover -----------------------------------------------------------------------------
-
-    def _set_hovered(self, row_number: int) -> None:
-        if row_number == self.hovered_row:
-            return
-        model = self.model()
-        old, self.hovered_row = self.hovered_row, row_number
-        if model is None:
-            return
-        # Repaint just the two rows (their cached layouts are reused; no relayout).
-        for number in (old, row_number):
-            if 0 <= number < model.rowCount():
-                self.viewport().update(self.visualRect(model.index(number, 0)))
-
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:
-        pos = event.position().toPoint()
-        index = self.indexAt(pos)
-        self._set_hovered(index.row() if index.isValid() else -1)
-        cursor = Qt.CursorShape.ArrowCursor
-        if index.isValid():
-            row: ChatRow = index.data(ROW_ROLE)
-            hit = self.message_delegate.hit_test(row, self.palette(), pos - self.visualRect(index).topLeft())
-            if hit is not None:
-                cursor = Qt.CursorShape.PointingHandCursor
-        self.viewport().setCursor(cursor)
-        super().mouseMoveEvent(event)
-
-    def leaveEvent(self, event: QEvent) -> None:
-        self._set_hovered(-1)
-        super().leaveEvent(event)
-
-    # --- painting and keys -----------------------------------------------------------------
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        model = self.model()
-        if model is not None and model.rowCount() == 0 and self.empty_hint:
-            painter = QPainter(self.viewport())
-            colour = QColor(self.palette().color(QPalette.ColorRole.PlaceholderText))
-            painter.setPen(colour)
-            font = QFont(self.font())
-            font.setPointSizeF(font.pointSizeF() * 1.1)
-            painter.setFont(font)
-            painter.drawText(
-                self.viewport().rect().adjusted(24, 24, -24, -24),
-                int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap),
-                self.empty_hint,
-            )
-            painter.end()
-            return
-        super().paintEvent(event)
-        self.painted.emit()
-
-    _KEY_ACTIONS: ClassVar[dict[tuple[int, Qt.KeyboardModifier], str]] = {
-        (Qt.Key.Key_F2, Qt.KeyboardModifier.NoModifier): "edit",
-        (Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier): "regenerate",
-        (Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier): "continue",
-        (Qt.Key.Key_Enter, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier): "continue",
-        (Qt.Key.Key_Delete, Qt.KeyboardModifier.NoModifier): "delete",
-        (Qt.Key.Key_Left, Qt.KeyboardModifier.AltModifier): "prev",
-        (Qt.Key.Key_Right, Qt.KeyboardModifier.AltModifier): "next",
-    }
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        index = self.currentIndex()
-        # A placeholder (message still being read) offers no actions yet; arrows still move.
-        if index.isValid() and self.message_model().row(index.row()).loaded:
-            modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
-            if event.key() == Qt.Key.Key_Space and modifiers == Qt.KeyboardModifier.NoModifier:
-                self.toggle_reasoning(index.row())
-                return
-            if event.matches(QKeySequence.StandardKey.Copy):
-                self.copy_row(index.row())
-                return
-            action = self._KEY_ACTIONS.get((event.key(), modifiers))
-            if action is not None:
-                row: ChatRow = index.data(ROW_ROLE)
-                if action in ("prev", "next") and not row.has_siblings:
-                    super().keyPressEvent(event)
-                    return
-                self.actionRequested.emit(action, row.id)
-                return
-        super().keyPressEvent(event)
-
-    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
-        index = self.indexAt(event.pos()) if event.reason() == QContextMenuEvent.Reason.Mouse else self.currentIndex()
-        if not index.isValid() or not self.message_model().row(index.row()).loaded:
-            return
-        self.setCurrentIndex(index)
-        menu = self.context_menu(index.row())
-        menu.popup(event.globalPos())
-
-    def context_menu(self, row_number: int) -> QMenu:
-        """The actions of one message as a menu (shown with popup(), never exec())."""
-        row = self.message_model().row(row_number)
-        menu = QMenu(self)
-        menu.setAccessibleName("Message actions")
-        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-
-        def add(text: str, shortcut: str | None, slot: Any, enabled: bool = True) -> None:
-            action = menu.addAction(text)
-            if shortcut:
-                action.setShortcut(QKeySequence(shortcut))
-            action.setEnabled(enabled)
-            action.triggered.connect(slot)
-
-        if row.content or row.status == "error":
-            add("&Copy text", ACTION_SHORTCUTS["copy"], lambda: self.copy_row(row_number))
-        if self.row_layout(row_number).paged_note:
-            add("Show &more of this message", None, lambda: self.message_delegate.show_more(row.id))
-        blocks = self.row_layout(row_number).code_blocks
-        for i in range(min(len(blocks), 9)):
-            add(f"Copy code block &{i + 1}", None, lambda _=False, i=i: self.copy_code(row_number, i))
-        available = actions_for(row)
-        if row.has_siblings:
-            menu.addSeparator()
-            add("&Previous version", ACTION_SHORTCUTS["prev"], lambda: self.actionRequested.emit("prev", row.id), row.sibling_index > 0)
-            add("&Next version", ACTION_SHORTCUTS["next"], lambda: self.actionRequested.emit("next", row.id), row.sibling_index < row.sibling_count - 1)
-        if row.reasoning:
-            add("Hide &reasoning" if row.reasoning_expanded else "Show &reasoning", ACTION_SHORTCUTS["reasoning"], lambda: self.toggle_reasoning(row_number))
-        menu.addSeparator()
-        if row.status == "error":
-            add("Re&try", None, lambda: self.retryRequested.emit(row.id))
-        for name, text in (("edit", "&Edit and resend…"), ("regenerate", "Re&generate"), ("continue", "C&ontinue")):
-            if name in available:
-                add(text, ACTION_SHORTCUTS[name], lambda _=False, n=name: self.actionRequested.emit(n, row.id))
-        if "delete" in available:
-            menu.addSeparator()
-            add("&Delete…", ACTION_SHORTCUTS["delete"], lambda: self.actionRequested.emit("delete", row.id))
-        return menu
-
-    # --- clipboard -------------------------------------------------------------------------
-
-    def copy_row(self, row_number: int) -> None:
-        """Copy a message's text as markdown (an error row: its error sentence)."""
-        row = self.message_model().row(row_number)
-        QGuiApplication.clipboard().setText(row.content if row.status != "error" or row.content else (row.error or ""))
-
-    def _copy(self, row_number: int) -> None:  # kept for callers of the first version
-        self.copy_row(row_number)
-
-    def copy_code(self, row_number: int, block: int) -> bool:
-        """Copy the raw code of a message's `block`-th code block; the label says "Copied ✓"."""
-        model = self.message_model()
-        if not 0 <= row_number < model.rowCount():
-            return False
-        row = model.row(row_number)
-        blocks = self.row_layout(row_number).code_blocks
-        if not 0 <= block < len(blocks):
-            return False
-        QGuiApplication.clipboard().setText(blocks[block].code)
-        self.message_delegate.copied = (row.id, block)
-        self._copied_timer.start()
-        self.viewport().update(self.visualRect(model.index(row_number, 0)))
-        self.codeCopied.emit(row.id, block)
-        return True
-
-    def _clear_copied(self) -> None:
-        copied, self.message_delegate.copied = self.message_delegate.copied, None
-        if copied is None or self.model() is None:
-            return
-        i = self.message_model().find_row(copied[0])
-        if i >= 0:
-            self.viewport().update(self.visualRect(self.message_model().index(i, 0)))

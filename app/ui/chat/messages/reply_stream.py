@@ -37,14 +37,14 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.core.errors import StorageError, SwitchboardError
-from app.ui.chat.markdown_render import render_markdown
-from app.ui.chat.message_model import MessageModel, image_parts, row_from_message
+from app.ui.chat.messages.markdown_render import render_markdown
+from app.ui.chat.messages.message_model import MessageModel, image_parts, row_from_message
 
 if TYPE_CHECKING:
     from app.core.protocol.types import StreamNotice
     from app.core.services.chat import ReplyProgress
     from app.core.store.threads import ThreadRepository
-    from app.ui.chat.message_view import MessageView
+    from app.ui.chat.messages.message_view import MessageView
 
 __all__ = ["BUG_SENTENCE", "TICK_MS", "ProgressFactory", "ReplyStream", "Spawn", "Stream", "waiting_text"]
 

@@ -34,21 +34,21 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import SwitchboardError
-from app.ui.chat.message_model import ChatRow, new_temp_id, row_from_message
-from app.ui.chat.message_rules import (
+from app.ui.chat.messages.message_model import ChatRow, new_temp_id, row_from_message
+from app.ui.chat.messages.message_rules import (
     BUSY_MESSAGE,
     can_continue,
     delete_question,
     sibling_positions,
     subtree_size,
 )
-from app.ui.chat.reply_stream import ReplyStream, Spawn, Stream
+from app.ui.chat.messages.reply_stream import ReplyStream, Spawn, Stream
 
 if TYPE_CHECKING:
     from app.core.services.chat import ChatService
     from app.core.store.threads import ThreadRepository
-    from app.ui.chat.message_model import MessageModel
-    from app.ui.chat.message_view import MessageView
+    from app.ui.chat.messages.message_model import MessageModel
+    from app.ui.chat.messages.message_view import MessageView
 
 __all__ = ["EditPanel", "MessageActions"]
 

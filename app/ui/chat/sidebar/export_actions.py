@@ -228,20 +228,15 @@ class ThreadTransfer(QObject):
     async def _choose(self, caption: str, *, save: bool, name_filter: str, default_name: str = "",
                       default_suffix: str = "") -> Path | None:
         """A file dialog (shown with open()); for a save, the suffix follows the chosen type."""
-        from PySide6.QtWidgets import QFileDialog
-
-        from app.ui.async_bridge import signal_future
+        from app.ui.async_bridge import file_dialog, run_file_dialog
 
         folder = self.start_folder()
-        dlg = QFileDialog(self._parent, caption)
-        dlg.setAccessibleName(caption)
-        dlg.setObjectName("fileChooser")
-        dlg.setNameFilter(name_filter)
+        dlg = file_dialog(
+            self._parent, caption, save=save, name_filter=name_filter,
+            default_suffix=default_suffix if save else "",
+        )
         dlg.setDirectory(str(folder))
         if save:
-            dlg.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
-            if default_suffix:
-                dlg.setDefaultSuffix(default_suffix)
             if default_name:
                 dlg.selectFile(str(folder / default_name))
 
@@ -256,22 +251,14 @@ class ThreadTransfer(QObject):
                     dlg.selectFile(path_for_filter(Path(files[0]), chosen).name)
 
             dlg.filterSelected.connect(on_filter)
-        else:
-            dlg.setFileMode(QFileDialog.FileMode.ExistingFile)
-        fut = signal_future(dlg.finished)
-        dlg.open()
-        try:
-            result = await fut
-            files = dlg.selectedFiles()
-            if not result or not files:
-                return None
-            path = Path(files[0])
-            if save:
-                path = path_for_filter(path, dlg.selectedNameFilter())
-            self._remember_folder(path)
-            return path
-        finally:
-            dlg.deleteLater()
+        chosen = await run_file_dialog(dlg)
+        if chosen is None:
+            return None
+        path = Path(chosen[0])
+        if save:
+            path = path_for_filter(path, chosen[1])
+        self._remember_folder(path)
+        return path
 
     # --- flows (a file dialog, then the work) -------------------------------------------------
 

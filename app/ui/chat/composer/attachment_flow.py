@@ -11,7 +11,7 @@ import asyncio
 
 from PySide6.QtGui import QImage
 
-from app.ui.chat.attachments import (
+from app.ui.chat.composer.attachments import (
     Attachment,
     AttachmentError,
     attachment_from_image,

@@ -37,8 +37,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.ui.chat.search_panel import SearchBox, SearchResults
-from app.ui.chat.thread_model import (
+from app.ui.chat.sidebar.search_panel import SearchBox, SearchResults
+from app.ui.chat.sidebar.thread_model import (
     ARCHIVED_ROLE,
     DATE_ROLE,
     PINNED_ROLE,

@@ -17,7 +17,7 @@ from typing import Any
 from PySide6.QtGui import QColor, QTextCharFormat, QTextCursor, QTextOption
 from PySide6.QtWidgets import QLabel, QTextEdit, QVBoxLayout, QWidget
 
-from app.ui.chat.message_model import MessageModel
+from app.ui.chat.messages.message_model import MessageModel
 
 __all__ = ["CompletionView"]
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from app.core.store.tree import subtree_ids
-from app.ui.chat.message_model import ChatRow
+from app.ui.chat.messages.message_model import ChatRow
 
 __all__ = [
     "ACTION_LABELS",
