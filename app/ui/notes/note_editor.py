@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.services.notes import AppNote
-from app.ui.chat.markdown_render import render_markdown
+from app.ui.chat.messages.markdown_render import render_markdown
 
 __all__ = ["NoteEditor", "NotesList", "UndoBar"]
 

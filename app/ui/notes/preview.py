@@ -15,7 +15,7 @@ from PySide6.QtGui import QDesktopServices, QPalette
 from PySide6.QtWidgets import QTextBrowser
 
 from app.core.services.notes import HitPreview
-from app.ui.chat.markdown_render import open_fence, render_markdown, render_plain
+from app.ui.chat.messages.markdown_render import open_fence, render_markdown, render_plain
 
 __all__ = ["HIT_ANCHOR", "PreviewPane", "preview_html"]
 

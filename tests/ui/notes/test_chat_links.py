@@ -11,7 +11,7 @@ from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
 
 from app.ui.async_bridge import signal_future
-from app.ui.chat.markdown_render import render_markdown
+from app.ui.chat.messages.markdown_render import render_markdown
 
 
 def test_a_note_citation_link_is_kept_by_the_renderer() -> None:
@@ -67,7 +67,7 @@ def test_save_as_note_on_a_chat_message(
         assert tab.send()
         reply_id = int(await finished)
         row = tab.message_model.row(tab.message_model.find_row(reply_id))
-        from app.ui.chat.message_rules import actions_for
+        from app.ui.chat.messages.message_rules import actions_for
 
         assert "save_note" in actions_for(row)  # offered in the strip and the context menu
         note = await tab.message_actions.save_as_note(reply_id)
