@@ -333,15 +333,19 @@ def stream_rows() -> list[Row]:
 
 OPEN_MESSAGES = 5_000
 OPEN_TEXT_BYTES = 5_000_000
+# The long threads opened, as (messages, bytes of text): ~1 kB a message, as in issue 9.
+OPEN_SIZES = ((OPEN_MESSAGES, OPEN_TEXT_BYTES), (50_000, 50_000_000))
 
 
-def _build_long_thread(data_dir: Path) -> tuple[int, int, int]:
-    """A thread of OPEN_MESSAGES messages (~5 MB) and an empty one; returns (big, empty, bytes)."""
+def _build_long_thread(
+    data_dir: Path, messages: int = OPEN_MESSAGES, text_bytes: int = OPEN_TEXT_BYTES
+) -> tuple[int, int, int]:
+    """A thread of `messages` messages (~`text_bytes`) and an empty one; returns (big, empty, bytes)."""
     from app.core.store.db import Database
     from app.core.store.threads import ThreadRepository
 
     maker = TextMaker(seed=5)
-    per_pair = 2 * OPEN_TEXT_BYTES // OPEN_MESSAGES
+    per_pair = 2 * text_bytes // messages
     db = Database.open(data_dir / "switchboard.db")
     try:
         repo = ThreadRepository(db)
@@ -358,8 +362,8 @@ def _build_long_thread(data_dir: Path) -> tuple[int, int, int]:
         big_id, empty_id = asyncio.run(threads())
         rows: list[tuple[Any, ...]] = []
         size = 0
-        start = time.time() - OPEN_MESSAGES * 60
-        for i in range(OPEN_MESSAGES):
+        start = time.time() - messages * 60
+        for i in range(messages):
             user = i % 2 == 0
             rng_len = maker.rng.uniform(0.3, 1.7)
             text = (
@@ -374,7 +378,7 @@ def _build_long_thread(data_dir: Path) -> tuple[int, int, int]:
         db.run_sync(_insert_messages, rows)
         db.run_sync(
             lambda c: c.execute(
-                "UPDATE threads SET selected_leaf_id = ? WHERE id = ?", (OPEN_MESSAGES, big_id)
+                "UPDATE threads SET selected_leaf_id = ? WHERE id = ?", (messages, big_id)
             )
         )
     finally:
@@ -383,14 +387,18 @@ def _build_long_thread(data_dir: Path) -> tuple[int, int, int]:
 
 
 def open_rows() -> list[Row]:
+    return [row for messages, text in OPEN_SIZES for row in _open_rows(messages, text)]
+
+
+def _open_rows(messages: int, text: int) -> list[Row]:
     idle_server = DemoServer(port=9)  # never started: the profile points at a closed port
     with _data_dir() as data_dir:
-        big_id, empty_id, text_bytes = _build_long_thread(data_dir)
+        big_id, empty_id, text_bytes = _build_long_thread(data_dir, messages, text)
         _write_profiles(data_dir, idle_server)
         result = _drive(
             "open",
             data_dir,
-            {"thread_id": big_id, "empty_id": empty_id, "rows": OPEN_MESSAGES, "repeats": 3},
+            {"thread_id": big_id, "empty_id": empty_id, "rows": messages, "repeats": 3},
         )
     first = statistics.median(result["open_ms"])
     split = result["phases_ms"][result["open_ms"].index(first)]
@@ -400,7 +408,7 @@ def open_rows() -> list[Row]:
     mib = 2**20
     return [
         Row(
-            "chat: open a 5,000-message thread to first paint",
+            f"chat: open a {messages:,}-message thread to first paint",
             first,
             "ms",
             "<= 300",
@@ -411,7 +419,8 @@ def open_rows() -> list[Row]:
             f"median run: {split['to_filled']:.0f} ms to the model filled, {split['to_paint']:.0f} ms more to the paint",
         ),
         Row(
-            "chat: RSS after opening it vs (idle app + text)",
+            "chat: RSS after opening it vs (idle app + text)"
+            + ("" if messages == OPEN_MESSAGES else f" ({messages:,} messages)"),
             ratio,
             "x",
             "<= 1.5",
@@ -426,23 +435,29 @@ def open_rows() -> list[Row]:
 # --- 3. a big sidebar ---------------------------------------------------------------------------
 
 SIDEBAR_THREADS = 10_000
+# (threads, target in ms): issue 9 asks 100,000 threads shown within 300 ms.
+SIDEBAR_SIZES = ((SIDEBAR_THREADS, 200), (100_000, 300))
 
 
 def sidebar_rows() -> list[Row]:
+    return [row for n, target in SIDEBAR_SIZES for row in _sidebar_rows(n, target)]
+
+
+def _sidebar_rows(n: int, target: int) -> list[Row]:
     idle_server = DemoServer(port=9)
     with _data_dir() as data_dir:
         _write_profiles(data_dir, idle_server)
-        result = _drive("sidebar", data_dir, {"threads": SIDEBAR_THREADS, "repeats": 5})
+        result = _drive("sidebar", data_dir, {"threads": n, "repeats": 5})
     times = result["reload_ms"]
     first, worst, median = times[0], max(times), statistics.median(times)
     slow = result["phases_ms"][times.index(worst)]
     return [
         Row(
-            "chat: 10,000 threads shown in the sidebar",
+            f"chat: {n:,} threads shown in the sidebar",
             median,
             "ms",
-            "<= 200",
-            median <= 200 and result["rows"] >= SIDEBAR_THREADS,
+            f"<= {target}",
+            median <= target and result["rows"] >= n,
             f"reload_threads() to the sidebar's first paint with {result['rows']} rows; median of "
             f"{len(times)} (first, from an empty list: {first:.0f} ms; all: "
             f"{', '.join(f'{t:.0f}' for t in times)} ms); worst split: "

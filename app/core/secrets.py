@@ -17,11 +17,12 @@ import sys
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import keyring
-import keyring.errors
-from keyring.backend import KeyringBackend
-from keyring.backends import chainer, fail, null
+if TYPE_CHECKING:
+    # keyring (and its backends' D-Bus stack) loads with the first keychain use, off the start-up
+    # path of the composer (issue 9).
+    from keyring.backend import KeyringBackend
 
 from app.core.errors import ConfigError, KeychainError, register_secret
 from app.core.providers import KeySource, ProviderProfile
@@ -57,6 +58,8 @@ def unavailable_reason(platform: str = sys.platform) -> str:
 
 
 def _backend_usable(backend: KeyringBackend) -> bool:
+    from keyring.backends import chainer, fail, null
+
     if isinstance(backend, (fail.Keyring, null.Keyring)):
         return False
     if isinstance(backend, chainer.ChainerBackend):
@@ -96,6 +99,8 @@ class SecretStore:
     def backend(self) -> KeyringBackend:
         """The keyring backend in use (the injected one, else keyring's default)."""
         if self._backend is None:
+            import keyring
+
             self._backend = keyring.get_keyring()
         return self._backend
 
@@ -191,6 +196,8 @@ class SecretStore:
             return
         if not self.backend_status().available:
             return  # nothing can have been stored
+        import keyring.errors
+
         try:
             self.backend.delete_password(self.service, profile.id)
         except keyring.errors.PasswordDeleteError:

@@ -13,14 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-import httpx
-
 from app.core.errors import ConfigError
 from app.core.protocol.types import RateLimitInfo
 from app.core.providers import ProviderProfile
 from app.core.secrets import SecretStore
 
 if TYPE_CHECKING:
+    import httpx
+
     from app.core.client import ProviderClient
 
 __all__ = ["ClientPool", "ProfileLookup", "RateLimitCallback", "TransportFactory"]
@@ -33,7 +33,8 @@ class _HasGet(Protocol):
 # A function from profile id to profile, or an object with `get(profile_id)` such as
 # `ProfileRepository`.
 ProfileLookup = Callable[[str], ProviderProfile | None] | _HasGet
-TransportFactory = Callable[[ProviderProfile], httpx.AsyncBaseTransport | None]
+# A string: httpx loads with the first client (after start-up), not with this module (issue 9).
+TransportFactory = Callable[[ProviderProfile], "httpx.AsyncBaseTransport | None"]
 # Called with the profile id and what its server said about rate limits.
 RateLimitCallback = Callable[[str, RateLimitInfo], None]
 

@@ -74,16 +74,19 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
+if TYPE_CHECKING:
+    # numpy and usearch load on first use (an index or a search), not at start-up (issue 9).
+    import numpy as np
+
+    from app.core.notes.vectors import VectorIndex
 
 from app.core.errors import ConfigError, MalformedResponseError, SwitchboardError
 from app.core.jobs import ACTIVE_STATES, JobContext, JobEngine, JobEvent, JobKind, JobRecord
 from app.core.notes.chunking import chunk_document, estimate_tokens
 from app.core.notes.extract import ExtractionError, PdfWorker, decode, extract_html, format_for
 from app.core.notes.scan import ScannedFile, scan_folder
-from app.core.notes.vectors import VectorIndex, normalise, rescore
 from app.core.protocol.gemini import MAX_BATCH_EMBED
 from app.core.protocol.types import EmbeddingRequest
 from app.core.services.tasks import TaskOwner
@@ -873,6 +876,7 @@ class NotesService:
             await self.store.delete_vectors(index.id, orphans)
             if self._vindex is not None and self._vindex_id == index.id:
                 keys = [self._sha_key[s] for s in orphans if s in self._sha_key]
+                import numpy as np
                 await asyncio.to_thread(self._vindex.remove, np.asarray(keys, np.int64))
 
     # --- embedding ----------------------------------------------------------------------------
@@ -887,6 +891,8 @@ class NotesService:
         result = await client.embed(
             EmbeddingRequest(inputs=texts, model=index.model, dimensions=index.dim or None, task=task)
         )
+        import numpy as np
+        from app.core.notes.vectors import normalise
         vectors = np.asarray(result.vectors, dtype=np.float32)
         if vectors.ndim != 2 or len(vectors) != len(texts):
             raise MalformedResponseError(
@@ -969,6 +975,7 @@ class NotesService:
                 self._sha_key[s] = k
                 self._key_sha.append(s)
             keys.append(k)
+        import numpy as np
         return np.asarray(keys, np.int64)
 
     async def _vindex_add(self, index_id: int, shas: list[str], vectors: np.ndarray) -> None:
@@ -989,6 +996,8 @@ class NotesService:
             keys = self._keys_for([s for s, _ in rows])
 
             def build() -> VectorIndex:
+                import numpy as np
+                from app.core.notes.vectors import VectorIndex
                 matrix = np.frombuffer(b"".join(b for _, b in rows), dtype="<f2").reshape(-1, dim)
                 vindex = VectorIndex(dim, exact_limit=self.exact_limit)
                 vindex.add(keys, matrix)
@@ -1090,6 +1099,8 @@ class NotesService:
                     cand = [self._key_sha[k] for k, _ in found]
                     stored = dict(await self.store.vectors(index.id, cand))
                     cand = [c for c in cand if c in stored]
+                    import numpy as np
+                    from app.core.notes.vectors import rescore
                     matrix = np.frombuffer(b"".join(stored[c] for c in cand), dtype="<f2")
                     found = rescore(
                         qv, [self._sha_key[c] for c in cand], matrix.reshape(len(cand), -1), depth

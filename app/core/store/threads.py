@@ -58,8 +58,10 @@ class ThreadSummary(NamedTuple):
 
     id: int
     title: str
-    pinned: bool
-    archived: bool
+    # 0 or 1 as SQLite gives them (they compare equal to False/True): no per-row conversion in
+    # Python, which for a sidebar of 100,000 threads costs more than the query (issue 9).
+    pinned: int
+    archived: int
     updated_at: float
 
 
@@ -173,16 +175,17 @@ class ThreadRepository:
 
         def select(conn: sqlite3.Connection) -> list[ThreadSummary]:
             sql = (
-                "SELECT id, title, pinned, archived, updated_at FROM threads"
+                "SELECT id, title, pinned != 0, archived != 0,"
+                " CAST(COALESCE(updated_at, 0) AS REAL) FROM threads"
                 " WHERE deleted_at IS NULL"
             )
             if not include_archived:
                 sql += " AND archived = 0"
             sql += " ORDER BY pinned DESC, updated_at DESC, id DESC"
-            return [
-                ThreadSummary(r[0], r[1], bool(r[2]), bool(r[3]), float(r[4] or 0.0))
-                for r in conn.execute(sql)
-            ]
+            # Plain tuples straight into the NamedTuple: no sqlite3.Row, no per-row Python code.
+            cursor = conn.cursor()
+            cursor.row_factory = None
+            return list(map(ThreadSummary._make, cursor.execute(sql)))
 
         return await self.db.run(select)
 
