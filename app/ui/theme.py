@@ -13,6 +13,8 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QStyleFactory
 
+from app.ui.style import sheet as style_sheet
+
 # Passed to QApplication as `-style Fusion` by app.main: Qt then makes the style in C++ and
 # PySide6 does not build the Python types of QStyle's large enums before the first paint.
 STYLE_ARGS = ["-style", "Fusion"]
@@ -29,6 +31,7 @@ LIGHT_ACCENTS = {
     "info_fg": "#0f3a66",
     "muted": "#5b6270",
     "ok": "#1d6b34",
+    "ok_bg": "#e1f3e6",
     "error": "#a3261a",
 }
 DARK_ACCENTS = {
@@ -40,6 +43,7 @@ DARK_ACCENTS = {
     "info_fg": "#cfe3ff",
     "muted": "#a4abb8",
     "ok": "#7fd69a",
+    "ok_bg": "#1c3a26",
     "error": "#ff9a8c",
 }
 
@@ -191,6 +195,7 @@ class ThemeManager(QObject):
             QLabel[role="heading"] {{ font-size: 18pt; font-weight: 600; }}
             QLabel[role="subheading"] {{ font-size: 12pt; font-weight: 600; }}
             """
+            + style_sheet(self.dark, a, "#3d7bd9" if self.dark else "#2f6fd0")
         )
 
     def _on_scheme_changed(self, _scheme: object) -> None:

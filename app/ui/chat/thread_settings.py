@@ -61,6 +61,7 @@ from app.core.services.context_window import (
 from app.core.store.personas import PersonaRepository
 from app.core.store.records import Persona, Thread, ThreadKind
 from app.core.store.settings import SettingsRepository
+from app.ui import style
 from app.ui.async_bridge import signal_future
 from app.ui.chat.attachment_flow import ATTACH_FILTER, read_files, read_image
 from app.ui.chat.attachments import (
@@ -206,10 +207,13 @@ class ThreadSettingsController(QObject):
 
         self.toggle_button = QToolButton(tab)
         self.toggle_button.setObjectName("threadSettingsButton")
-        self.toggle_button.setText("Thread settings")
         self.toggle_button.setCheckable(True)
-        self.toggle_button.setAccessibleName("Thread settings")
-        self.toggle_button.setToolTip("Profile, model, system prompt and parameters of this thread (Ctrl+Shift+S)")
+        style.icon_button(
+            self.toggle_button,
+            "settings",
+            "Thread settings: profile, model, system prompt and parameters (Ctrl+Shift+S)",
+            "Thread settings",
+        )
 
         # The ▾ beside "New thread": chat, completion, or from a persona.
         self.new_menu = QMenu(tab)

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui import style
 from app.ui.chat.params_form import ParamsForm
 
 __all__ = ["ThreadSettingsPanel"]
@@ -41,10 +42,7 @@ class ThreadSettingsPanel(QFrame):
         title.setProperty("role", "subheading")
         self.close_button = QToolButton(self)
         self.close_button.setObjectName("closeThreadSettings")
-        self.close_button.setText("✕")
-        self.close_button.setAutoRaise(True)
-        self.close_button.setAccessibleName("Close thread settings")
-        self.close_button.setToolTip("Close (Ctrl+Shift+S)")
+        style.icon_button(self.close_button, "close", "Close (Ctrl+Shift+S)", "Close thread settings")
         top = QHBoxLayout()
         top.setContentsMargins(10, 8, 6, 0)
         top.addWidget(title, 1)
