@@ -12,13 +12,25 @@ from __future__ import annotations
 
 from functools import cache
 
-from PySide6.QtCore import QSize
+from typing import Any
+
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QIcon, QPixmap
-from PySide6.QtWidgets import QAbstractButton, QFrame, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QFrame,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.resources import resource_path
 
 __all__ = [
+    "ElidedLabel",
     "ICON_SIZE",
     "READING_CHARS",
     "SPACE",
@@ -85,6 +97,43 @@ def icon_button(
         button.setAutoRaise(True)
         button.setProperty("role", "iconButton")
     return button
+
+
+class ElidedLabel(QLabel):
+    """A one-line label (a header, a name) that ends in "…" when narrower than its text, with
+    the whole text in its tooltip, and never asks for more width than it is given."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setMinimumWidth(0)
+        self._full = ""
+        self.setText(text)
+
+    def setText(self, text: str) -> None:
+        self._full = text
+        self._elide()
+
+    def text(self) -> str:  # the whole text for callers; the screen shows it elided
+        return self._full
+
+    def shown_text(self) -> str:
+        return super().text()
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, max(self.width(), 1))
+        super().setText(shown)
+        self.setToolTip(self._full if shown != self._full else "")
+
+    def sizeHint(self) -> QSize:
+        return QSize(self.fontMetrics().horizontalAdvance(self._full) + 2, super().sizeHint().height())
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(0, super().minimumSizeHint().height())
 
 
 def _restyle(widget: QWidget) -> None:
