@@ -11,7 +11,6 @@ Settings dialog use this module; the Images and Videos tabs can adopt it later.
 from __future__ import annotations
 
 from functools import cache
-
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt
@@ -30,11 +29,11 @@ from PySide6.QtWidgets import (
 from app.resources import resource_path
 
 __all__ = [
-    "ElidedLabel",
     "ICON_SIZE",
     "READING_CHARS",
     "SPACE",
     "TYPE_PT",
+    "ElidedLabel",
     "badge",
     "empty_state",
     "error_card",

@@ -85,10 +85,12 @@ from PySide6.QtGui import (
     QPaintEvent,
     QPalette,
     QPen,
+    QResizeEvent,
     QTextCursor,
     QTextDocument,
     QTextFrame,
     QTextTable,
+    QWheelEvent,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -111,6 +113,7 @@ from app.ui.chat.markdown_render import (
 )
 from app.ui.chat.message_model import ROW_ROLE, ChatRow, MessageModel
 from app.ui.chat.message_rules import ACTION_LABELS, ACTION_SHORTCUTS, actions_for, can_continue
+from app.ui.style import READING_CHARS
 from app.ui.theme import accents
 
 __all__ = [
@@ -1426,6 +1429,9 @@ class MessageView(QListView):
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setMouseTracking(True)  # hover shows a row's action strip
         self.setFrameShape(QListView.Shape.NoFrame)
+        # The sides of the reading column are the view's own background, the messages' colour.
+        self.setBackgroundRole(QPalette.ColorRole.Base)
+        self.setAutoFillBackground(True)
         self.verticalScrollBar().setSingleStep(24)
         self.empty_hint = EMPTY_HINT
         self.hovered_row = -1
@@ -1453,7 +1459,37 @@ class MessageView(QListView):
     def changeEvent(self, event: QEvent) -> None:
         if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
             self.message_delegate.forget_metrics()
+            self._fit_reading_column()
         super().changeEvent(event)
+
+    # --- the reading column (docs/VISUAL.md) -------------------------------------------------
+
+    def reading_width(self) -> int:
+        """The widest a message row gets: READING_CHARS average characters plus the row's
+        padding. On a wider view the rows are centred and the sides stay empty."""
+        return self.fontMetrics().averageCharWidth() * READING_CHARS + 2 * PAD_X
+
+    def _fit_reading_column(self) -> None:
+        # Viewport margins, not a narrower delegate: every row coordinate, hit test and cached
+        # layout stays relative to the viewport, which simply is the column.
+        bar = self.verticalScrollBar()
+        bar_w = bar.sizeHint().width() if bar.isVisible() else 0
+        spare = self.width() - bar_w - self.reading_width()
+        side = max(0, spare // 2)
+        if self.viewportMargins().left() != side:
+            self.setViewportMargins(side, 0, side, 0)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        self._fit_reading_column()
+        super().resizeEvent(event)
+
+    def event(self, event: QEvent) -> bool:
+        # Qt gives the scroll area's margins no wheel handling (only the viewport scrolls):
+        # a wheel beside the reading column scrolls the messages all the same.
+        if event.type() == QEvent.Type.Wheel and isinstance(event, QWheelEvent):
+            self.wheelEvent(event)
+            return True
+        return super().event(event)
 
     def message_model(self) -> MessageModel:
         model = self.model()

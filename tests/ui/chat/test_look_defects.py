@@ -17,7 +17,7 @@ from app.ui.chat.attachments import Attachment
 from app.ui.chat.composer import AttachmentChip
 from app.ui.chat.thread_settings import panel_sizes
 from app.ui.context import AppContext
-from tests.ui.chat.test_message_tree import open_tab, send_and_wait
+from tests.ui.chat.test_message_tree import send_and_wait
 
 MIN_SIZE = (720, 480)  # MainWindow.setMinimumSize
 
@@ -91,4 +91,49 @@ def test_thread_settings_panel_fits_the_minimum_window(
     title.resize(40, title.height())
     assert title.shown_text().endswith("…") and title.text() == "Thread settings"
     assert title.toolTip() == "Thread settings"
+    window.close()
+
+
+# --- the last message at the minimum window size --------------------------------------------
+
+
+def _wheel(widget: QWidget, at: QPoint, notches: int) -> None:
+    """One wheel turn of `notches` (negative: towards the end) at `at` in `widget`."""
+    pos = QPointF(at)
+    event = QWheelEvent(
+        pos, QPointF(widget.mapToGlobal(at)), QPoint(0, 0), QPoint(0, 120 * notches),
+        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False,
+    )
+    QApplication.sendEvent(widget, event)
+
+
+def test_the_last_message_scrolls_into_view_at_the_minimum_window_size(
+    make_window: Callable[..., Any], app_ctx: AppContext, arun: Callable[..., Any]
+) -> None:
+    window = make_window()
+    window.resize(*MIN_SIZE)
+    window.show()
+
+    async def demo() -> None:
+        changed = signal_future(app_ctx.events.activeProfileChanged)
+        window.first_run.demo_button.click()
+        await changed
+        for text in ("How do I read a file in Python?", "And write one?"):
+            await send_and_wait(window.chat_tab, text)
+
+    arun(demo())
+    view = window.chat_tab.message_view
+    window.grab()
+    view.settle()
+    bar = view.verticalScrollBar()
+    assert bar.maximum() > 0 and bar.isVisible(), "taller than the view, yet no scroll bar"
+    view.scrollToBottom()
+    view.settle()
+    last = view.visualRect(view.message_model().index(view.message_model().rowCount() - 1, 0))
+    assert last.bottom() <= view.viewport().height(), "the last message is clipped"
+    # The wheel scrolls, over the messages and beside them (the margins of the reading column).
+    for target, at in ((view.viewport(), view.viewport().rect().center()), (view, QPoint(2, view.height() // 2))):
+        bar.setValue(bar.maximum())
+        _wheel(target, at, 3)
+        assert bar.value() < bar.maximum(), f"the wheel did not scroll over {target.objectName() or 'the view'}"
     window.close()
