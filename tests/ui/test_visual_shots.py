@@ -50,3 +50,40 @@ def test_chat_tab_and_settings_shots(theme: str, window: Any, app_ctx: Any, arun
     window.resize(*SIZES["min"])
     _save(window, f"chat-thread-settings-min-{theme}")
 
+
+
+def test_settings_dialog_shots_and_button_roles(
+    theme: str, app_ctx: Any, arun: Callable[..., Any]  # noqa: F811
+) -> None:
+    from PySide6.QtWidgets import QPushButton
+
+    from app.ui.demo_session import activate_demo
+    from app.ui.settings_dialog import SettingsDialog
+
+    arun(activate_demo(app_ctx))
+
+    async def build() -> SettingsDialog:
+        dlg = SettingsDialog(app_ctx)
+        await dlg.refresh()
+        return dlg
+
+    dlg = arun(build())
+    try:
+        dlg.resize(1000, 700)
+        dlg.show()
+        dlg.add_from_preset("openai")
+        # One primary action (Save), the rest secondary; Save is never the default button.
+        roles = {b.text(): b.property("role") for b in dlg.findChildren(QPushButton) if b.text()}
+        assert roles["&Save"] == "primary" and not dlg.save_button.isDefault()
+        assert {r for t, r in roles.items() if t not in ("&Save", "Add this provider")} == {"secondary"}
+        assert dlg.keychain_badge.isVisibleTo(dlg) and dlg.keychain_badge.property("role") == "badge"
+        _save(dlg, f"settings-{theme}")
+        dlg.select_profile(dlg.profiles()[0].id)
+        assert dlg.demo_badge.isVisibleTo(dlg)
+        assert dlg.active_badge.isVisibleTo(dlg) == (dlg.profiles()[0].id == app_ctx.active_profile_id)
+        dlg.resize(dlg.minimumSizeHint())
+        _save(dlg, f"settings-min-{theme}")
+    finally:
+        arun(dlg.aclose())
+        dlg.close()
+        dlg.deleteLater()
