@@ -13,7 +13,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QSize
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -124,6 +124,8 @@ class ElidedLabel(QLabel):
         self._elide()
 
     def _elide(self) -> None:
+        from PySide6.QtCore import Qt  # (not at import: the Qt namespace's enums cost ~20 ms)
+
         shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, max(self.width(), 1))
         super().setText(shown)
         self.setToolTip(self._full if shown != self._full else "")

@@ -13,8 +13,6 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QStyleFactory
 
-from app.ui.style import sheet as style_sheet
-
 # Passed to QApplication as `-style Fusion` by app.main: Qt then makes the style in C++ and
 # PySide6 does not build the Python types of QStyle's large enums before the first paint.
 STYLE_ARGS = ["-style", "Fusion"]
@@ -155,8 +153,9 @@ class ThemeManager(QObject):
             return
         self._following = True
         QGuiApplication.styleHints().colorSchemeChanged.connect(self._on_scheme_changed)
-        if self._mode == "system" and system_is_dark() != self.dark:
-            self.apply()
+        # Always re-applied: the visual language's rules (app.ui.style) join the sheet now,
+        # after the first paint, which only shows the window shell (they cost ~20 ms to import).
+        self.apply()
 
     @property
     def mode(self) -> ThemeMode:
@@ -195,8 +194,15 @@ class ThemeManager(QObject):
             QLabel[role="heading"] {{ font-size: 18pt; font-weight: 600; }}
             QLabel[role="subheading"] {{ font-size: 12pt; font-weight: 600; }}
             """
-            + style_sheet(self.dark, a, "#3d7bd9" if self.dark else "#2f6fd0")
+            + self._visual_rules(a)
         )
+
+    def _visual_rules(self, a: dict[str, str]) -> str:
+        if not self._following:
+            return ""
+        from app.ui.style import sheet
+
+        return sheet(self.dark, a, _palette(self.dark).color(QPalette.ColorRole.Highlight).name())
 
     def _on_scheme_changed(self, _scheme: object) -> None:
         if self._mode == "system":
