@@ -46,8 +46,12 @@ def test_chat_tab_and_settings_shots(theme: str, window: Any, app_ctx: Any, arun
         _save(window, f"chat-{size}-{theme}")
     window.resize(*SIZES["wide"])
     tab.thread_settings.toggle_button.click()
+    window.grab()  # lays out the new widths
+    tab.message_view.settle()
     _save(window, f"chat-thread-settings-{theme}")
     window.resize(*SIZES["min"])
+    window.grab()
+    tab.message_view.settle()
     _save(window, f"chat-thread-settings-min-{theme}")
 
 

@@ -137,3 +137,32 @@ def test_the_last_message_scrolls_into_view_at_the_minimum_window_size(
         _wheel(target, at, 3)
         assert bar.value() < bar.maximum(), f"the wheel did not scroll over {target.objectName() or 'the view'}"
     window.close()
+
+
+def test_a_streamed_reply_reflows_after_a_resize_and_back(
+    make_window: Callable[..., Any], app_ctx: AppContext, arun: Callable[..., Any]
+) -> None:
+    """Found on the screenshots: wide, minimum, wide again; the last (streamed) reply kept the
+    narrow body inside the wide layout, its footer drawn over its last line."""
+    window = make_window()
+    window.resize(1600, 1000)
+    window.show()
+
+    async def demo() -> None:
+        changed = signal_future(app_ctx.events.activeProfileChanged)
+        window.first_run.demo_button.click()
+        await changed
+        await send_and_wait(window.chat_tab, "How do I read a file in Python?")
+
+    arun(demo())
+    view = window.chat_tab.message_view
+    last = view.message_model().rowCount() - 1
+    for size in ((1600, 1000), MIN_SIZE, (1600, 1000), MIN_SIZE):
+        window.resize(*size)
+        window.grab()
+        view.settle()
+        layout = view.row_layout(last)
+        assert layout.body is not None
+        assert layout.body.width() == view.message_delegate.content_width(), size
+        assert layout.body_y + layout.body.height() < layout.height, "the footer overlaps the body"
+    window.close()
