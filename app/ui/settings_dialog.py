@@ -33,7 +33,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSplitter,
-    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -47,7 +46,9 @@ from app.core.providers import (
     preset_choices,
     validate_profile,
 )
+from app.ui import style
 from app.ui.async_bridge import Spawner, choose_file, confirm
+from app.ui.labels import DEMO_NAME, keychain_sentence
 from app.ui.profile_actions import (
     choose_profiles_file,
     commit_profiles,
@@ -173,7 +174,16 @@ class SettingsDialog(QDialog):
         heading = QLabel("Providers")
         heading.setProperty("role", "subheading")
         heading.setAccessibleName("Providers")
-        ll.addWidget(heading)
+        # Where keys go on this machine, as a badge beside the heading (worded by refresh()).
+        self.keychain_badge = style.badge("Keychain", "muted")
+        self.keychain_badge.setObjectName("keychainBadge")
+        self.keychain_badge.setAccessibleName("Key storage")
+        self.keychain_badge.hide()
+        heading_row = QHBoxLayout()
+        heading_row.addWidget(heading)
+        heading_row.addStretch(1)
+        heading_row.addWidget(self.keychain_badge)
+        ll.addLayout(heading_row)
         self.list = QListWidget()
         self.list.setAccessibleName("Provider profiles")
         self.list.setMinimumWidth(220)
@@ -257,6 +267,20 @@ class SettingsDialog(QDialog):
         right = QWidget()
         rl = QVBoxLayout(right)
         rl.setContentsMargins(6, 0, 0, 0)
+        # The selected profile's state: active, the offline demo.
+        self.active_badge = style.badge("Active", "ok")
+        self.active_badge.setObjectName("activeBadge")
+        self.active_badge.setToolTip("New threads use this provider")
+        self.demo_badge = style.badge(DEMO_NAME, "demo")
+        self.demo_badge.setObjectName("demoProfileBadge")
+        badge_row = QHBoxLayout()
+        badge_row.setSpacing(style.SPACE["s"])
+        badge_row.addWidget(self.active_badge)
+        badge_row.addWidget(self.demo_badge)
+        badge_row.addStretch(1)
+        self.active_badge.hide()
+        self.demo_badge.hide()
+        rl.addLayout(badge_row)
         rl.addWidget(self.empty_panel, 1)
         rl.addWidget(self.form_scroll, 1)
         self._right_layout = rl
@@ -278,9 +302,6 @@ class SettingsDialog(QDialog):
             "&Save", QDialogButtonBox.ButtonRole.ApplyRole
         )
         self.save_button.setAccessibleName("Save provider settings")
-        self.save_button.setIcon(
-            self.style().standardIcon(QStyle.StandardPixmap.SP_DialogSaveButton)
-        )
         self.save_button.setShortcut(QKeySequence.StandardKey.Save)
         self.save_button.setToolTip("Save the provider settings (Ctrl+S)")
         self.close_button = self.buttons.button(QDialogButtonBox.StandardButton.Close)
@@ -293,6 +314,12 @@ class SettingsDialog(QDialog):
         for button in self.findChildren(QPushButton):
             button.setAutoDefault(False)
             button.setDefault(False)
+        # One primary action per place (docs/VISUAL.md): Save, and Add on the empty state.
+        for button in self.findChildren(QPushButton):
+            if button is self.save_button or button is self.add_preset_button:
+                style.primary(button)
+            else:
+                style.secondary(button)
 
         # --- signals ---
         self.list.currentRowChanged.connect(self._on_row_changed)
@@ -460,6 +487,8 @@ class SettingsDialog(QDialog):
     def _update_buttons(self) -> None:
         p = self.current_profile()
         editable = p is not None and not p.is_demo
+        self.active_badge.setVisible(p is not None and p.id == self._active_id)
+        self.demo_badge.setVisible(p is not None and p.is_demo)
         self.duplicate_button.setEnabled(editable)
         self.delete_button.setEnabled(editable)
         self.use_session_button.setEnabled(editable)
@@ -641,6 +670,12 @@ class SettingsDialog(QDialog):
             )
             self.banner_label.setToolTip(status.reason)
         self.banner.setVisible(not status.available)
+        self.keychain_badge.setText("Keychain" if status.available else "No keychain")
+        style.set_badge_tone(self.keychain_badge, "ok" if status.available else "warn")
+        self.keychain_badge.setToolTip(
+            keychain_sentence(status.available, status.name)
+        )
+        self.keychain_badge.show()
         self.io_note.setText(
             "Exports never include API keys: they stay in the keychain."
             if status.available

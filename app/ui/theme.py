@@ -29,6 +29,7 @@ LIGHT_ACCENTS = {
     "info_fg": "#0f3a66",
     "muted": "#5b6270",
     "ok": "#1d6b34",
+    "ok_bg": "#e1f3e6",
     "error": "#a3261a",
 }
 DARK_ACCENTS = {
@@ -40,6 +41,7 @@ DARK_ACCENTS = {
     "info_fg": "#cfe3ff",
     "muted": "#a4abb8",
     "ok": "#7fd69a",
+    "ok_bg": "#1c3a26",
     "error": "#ff9a8c",
 }
 
@@ -151,8 +153,9 @@ class ThemeManager(QObject):
             return
         self._following = True
         QGuiApplication.styleHints().colorSchemeChanged.connect(self._on_scheme_changed)
-        if self._mode == "system" and system_is_dark() != self.dark:
-            self.apply()
+        # Always re-applied: the visual language's rules (app.ui.style) join the sheet now,
+        # after the first paint, which only shows the window shell (they cost ~20 ms to import).
+        self.apply()
 
     @property
     def mode(self) -> ThemeMode:
@@ -191,7 +194,15 @@ class ThemeManager(QObject):
             QLabel[role="heading"] {{ font-size: 18pt; font-weight: 600; }}
             QLabel[role="subheading"] {{ font-size: 12pt; font-weight: 600; }}
             """
+            + self._visual_rules(a)
         )
+
+    def _visual_rules(self, a: dict[str, str]) -> str:
+        if not self._following:
+            return ""
+        from app.ui.style import sheet
+
+        return sheet(self.dark, a, _palette(self.dark).color(QPalette.ColorRole.Highlight).name())
 
     def _on_scheme_changed(self, _scheme: object) -> None:
         if self._mode == "system":

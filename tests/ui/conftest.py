@@ -189,6 +189,26 @@ def window(make_window: Callable[..., Any]) -> Any:
     return make_window()
 
 
+@pytest.fixture(params=["light", "dark"])
+def theme(request: pytest.FixtureRequest, qapp: Any) -> Iterator[str]:
+    """Each screenshot test once in the light and once in the dark theme."""
+    from app.ui.theme import ThemeManager
+
+    style, palette, sheet = qapp.style().name(), qapp.palette(), qapp.styleSheet()
+    manager = ThemeManager(qapp, request.param)
+    try:
+        yield request.param
+    finally:
+        from PySide6.QtGui import QGuiApplication
+
+        QGuiApplication.styleHints().colorSchemeChanged.disconnect(manager._on_scheme_changed)
+        manager.deleteLater()
+        qapp.setStyleSheet(sheet)
+        qapp.setPalette(palette)
+        qapp.setStyle(style)
+
+
+
 # --- leak check (as napari's conftest does) ----------------------------------------------------
 # A UI test that leaves a top-level widget or a running QTimer behind fails: a leaked widget keeps
 # its tab's services alive into the next test, and a leaked timer fires into a closed window.

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtGui import QImage
 
-__all__ = ["find_leaks"]
+# Where screenshot tests save their PNGs (gitignored; looked at before calling UI work done).
+SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+
+__all__ = ["SHOTS", "find_leaks", "pixel_stddev"]
 
 
 def find_leaks(app: Any, timers: Iterable[Any], *, clean_up: bool) -> list[str]:
@@ -31,7 +35,9 @@ def find_leaks(app: Any, timers: Iterable[Any], *, clean_up: bool) -> list[str]:
     if leaked:
         problems.append(
             "left top-level widgets open: "
-            + ", ".join(f"{type(w).__name__}({w.objectName() or w.windowTitle()!r})" for w in leaked)
+            + ", ".join(
+                f"{type(w).__name__}({w.objectName() or w.windowTitle()!r})" for w in leaked
+            )
         )
     if running:
         problems.append(

@@ -5,20 +5,16 @@ Saved to artifacts/screenshots/ (gitignored) so a person can look at them; each 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QWidget
 
 from app.core.providers import KeySource
 from app.ui.async_bridge import signal_future
+from tests.ui.helpers import SHOTS as OUT
 from tests.ui.helpers import pixel_stddev
-
-OUT = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
-
-
 
 
 def save(widget: QWidget, name: str) -> Path:
@@ -28,24 +24,6 @@ def save(widget: QWidget, name: str) -> Path:
     assert image.save(str(path), "PNG")
     assert pixel_stddev(image) > 8, f"{name} looks blank"
     return path
-
-
-@pytest.fixture(params=["light", "dark"])
-def theme(request: pytest.FixtureRequest, qapp: QApplication) -> Iterator[str]:
-    from app.ui.theme import ThemeManager
-
-    style, palette, sheet = qapp.style().name(), qapp.palette(), qapp.styleSheet()
-    manager = ThemeManager(qapp, request.param)
-    try:
-        yield request.param
-    finally:
-        from PySide6.QtGui import QGuiApplication
-
-        QGuiApplication.styleHints().colorSchemeChanged.disconnect(manager._on_scheme_changed)
-        manager.deleteLater()
-        qapp.setStyleSheet(sheet)
-        qapp.setPalette(palette)
-        qapp.setStyle(style)
 
 
 def test_main_window_tabs(theme: str, window: Any, app_ctx: Any, arun: Callable[..., Any]) -> None:

@@ -57,7 +57,7 @@ from app.ui.chat.messages.reply_stream import (
 from app.ui.chat.profile_banner import MissingProfileBanner, missing_profile_reason
 from app.ui.chat.sidebar.sidebar_controller import SidebarController
 from app.ui.chat.sidebar.thread_list import ThreadList
-from app.ui.chat.thread_settings import TabHooks, ThreadSettingsController
+from app.ui.chat.thread_settings import CHAT_MIN_WIDTH, TabHooks, ThreadSettingsController
 
 if TYPE_CHECKING:
     from app.core.providers import ProviderProfile
@@ -264,6 +264,12 @@ class ChatTab(QWidget):
         header.addWidget(self.thread_settings.toggle_button)
         self.splitter.addWidget(self.thread_settings.panel)
         self.splitter.setStretchFactor(self.splitter.indexOf(self.thread_settings.panel), 0)
+        # An explicit minimum for the messages column: its size hint (~420 px, the header row)
+        # made sidebar + messages + panel wider than the smallest window, and Qt then squeezed
+        # the panel under its own minimum, cutting its right edge off.
+        column = self.splitter.widget(1)
+        if column is not None:
+            column.setMinimumWidth(CHAT_MIN_WIDTH)
 
     def _connect(self) -> None:
         self._new_shortcut.activated.connect(self.start_new_thread)

@@ -61,6 +61,7 @@ from app.core.services.context_window import (
 from app.core.store.personas import PersonaRepository
 from app.core.store.records import Persona, Thread, ThreadKind
 from app.core.store.settings import SettingsRepository
+from app.ui import style
 from app.ui.async_bridge import signal_future
 from app.ui.chat.composer.attachment_flow import ATTACH_FILTER, read_files, read_image
 from app.ui.chat.composer.attachments import (
@@ -128,6 +129,28 @@ class TabHooks:
     start_new_thread: Callable[[], None]
     focus_composer: Callable[[], None]
 
+
+
+# The messages keep at least this width when the panel opens beside them.
+CHAT_MIN_WIDTH = 220
+PANEL_WIDTH = 340
+
+
+def panel_sizes(sizes: list[int], panel_min: int, sidebar_min: int) -> list[int]:
+    """Splitter sizes (sidebar, chat, panel) that open the panel within the same total width.
+
+    The sum never grows: a sum larger than the splitter was scaled down by Qt below the panel's
+    minimum, and the panel's right part (the close button, the spin boxes) went off the window.
+    The chat keeps CHAT_MIN_WIDTH when it can, taking from the sidebar down to its minimum.
+    """
+    total = sum(sizes)
+    side = sizes[0]
+    panel = max(panel_min, min(PANEL_WIDTH, total - side - CHAT_MIN_WIDTH))
+    chat = total - side - panel
+    if chat < CHAT_MIN_WIDTH:
+        side = max(sidebar_min, side - (CHAT_MIN_WIDTH - chat))
+        chat = total - side - panel
+    return [side, max(0, chat), panel, *[0] * (len(sizes) - 3)]
 
 class ThreadSettingsController(QObject):
     """Per-thread settings, personas, completion threads and attachments for one ChatTab."""
@@ -206,10 +229,13 @@ class ThreadSettingsController(QObject):
 
         self.toggle_button = QToolButton(tab)
         self.toggle_button.setObjectName("threadSettingsButton")
-        self.toggle_button.setText("Thread settings")
         self.toggle_button.setCheckable(True)
-        self.toggle_button.setAccessibleName("Thread settings")
-        self.toggle_button.setToolTip("Profile, model, system prompt and parameters of this thread (Ctrl+Shift+S)")
+        style.icon_button(
+            self.toggle_button,
+            "settings",
+            "Thread settings: profile, model, system prompt and parameters (Ctrl+Shift+S)",
+            "Thread settings",
+        )
 
         # The ▾ beside "New thread": chat, completion, or from a persona.
         self.new_menu = QMenu(tab)
@@ -501,14 +527,16 @@ class ThreadSettingsController(QObject):
         if visible:
             self.update_context()
             sizes = self._splitter.sizes()
-            if len(sizes) >= 3 and sizes[-1] < 280:
-                total = sum(sizes)
-                sizes[-1] = 340
-                sizes[1] = max(300, total - sizes[0] - 340)
-                self._splitter.setSizes(sizes)
+            panel_min = self.panel.minimumSizeHint().width()
+            if len(sizes) >= 3 and sizes[-1] < panel_min:
+                self._splitter.setSizes(panel_sizes(sizes, panel_min, self._sidebar_min()))
             self.panel.profile_combo.setFocus(Qt.FocusReason.ShortcutFocusReason)
         else:
             self._hooks.focus_composer()
+
+    def _sidebar_min(self) -> int:
+        first = self._splitter.widget(0)
+        return first.minimumSizeHint().width() if first is not None else 0
 
     def toggle_panel(self) -> None:
         self.set_panel_visible(not self.panel.isVisible())

@@ -4,7 +4,7 @@ the context estimate); `thread_settings.ThreadSettingsController` fills it and l
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -20,9 +20,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui import style
 from app.ui.chat.params_form import ParamsForm
 
 __all__ = ["ThreadSettingsPanel"]
+
+
+MIN_WIDTH = 300
 
 
 class ThreadSettingsPanel(QFrame):
@@ -35,16 +39,14 @@ class ThreadSettingsPanel(QFrame):
         self.setObjectName("threadSettingsPanel")
         self.setAccessibleName("Thread settings")
         self.setFrameShape(QFrame.Shape.NoFrame)
-        self.setMinimumWidth(300)
 
-        title = QLabel("Thread settings", self)
+        # Elided, not clipped, when the window is at its narrowest.
+        self.title_label = title = style.ElidedLabel("Thread settings", self)
+        title.setObjectName("threadSettingsTitle")
         title.setProperty("role", "subheading")
         self.close_button = QToolButton(self)
         self.close_button.setObjectName("closeThreadSettings")
-        self.close_button.setText("✕")
-        self.close_button.setAutoRaise(True)
-        self.close_button.setAccessibleName("Close thread settings")
-        self.close_button.setToolTip("Close (Ctrl+Shift+S)")
+        style.icon_button(self.close_button, "close", "Close (Ctrl+Shift+S)", "Close thread settings")
         top = QHBoxLayout()
         top.setContentsMargins(10, 8, 6, 0)
         top.addWidget(title, 1)
@@ -139,3 +141,13 @@ class ThreadSettingsPanel(QFrame):
         outer.addWidget(self.scroll_area, 1)
 
         self.close_button.clicked.connect(self.closeRequested)
+
+    def minimumSizeHint(self) -> QSize:
+        """Never narrower than the form plus the scroll bar: the form cannot scroll sideways,
+        so a narrower panel cut its spin boxes off at the right edge. Asked again each time, as
+        the form widens once personas and a profile's models are filled in."""
+        hint = super().minimumSizeHint()
+        body = self.scroll_area.widget()
+        bar = self.scroll_area.verticalScrollBar().sizeHint().width()
+        need = body.minimumSizeHint().width() + bar + style.SPACE["xs"] if body is not None else 0
+        return QSize(max(MIN_WIDTH, need), hint.height())

@@ -47,6 +47,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui import style
 from app.ui.chat.composer.attachments import (
     LARGE_PASTE_CHARS,
     Attachment,
@@ -225,16 +226,16 @@ class AttachmentChip(QFrame):
         if attachment.preview is not None:
             icon.setPixmap(QPixmap.fromImage(attachment.preview))
         else:
-            icon.setText("📄")
+            # An SVG, not an emoji: the bundled fonts have no glyph for 📄 (a missing-glyph box).
+            icon.setPixmap(style.icon("file").pixmap(style.ICON_SIZE * 1.5))
         icon.setFixedHeight(40)
         label = QLabel(attachment.describe(), self)
         label.setObjectName("attachmentName")
         self.remove_button = QToolButton(self)
         self.remove_button.setObjectName("removeAttachmentButton")
-        self.remove_button.setText("✕")
-        self.remove_button.setAutoRaise(True)
-        self.remove_button.setAccessibleName(f"Remove attachment {attachment.name}")
-        self.remove_button.setToolTip(f"Remove {attachment.name}")
+        style.icon_button(
+            self.remove_button, "close", f"Remove {attachment.name}", f"Remove attachment {attachment.name}"
+        )
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 2, 2, 2)
         layout.setSpacing(6)
@@ -296,28 +297,34 @@ class Composer(QWidget):
         self.attach_error_label.setWordWrap(True)
         self.attach_error_label.hide()
 
-        self.attach_button = QPushButton("Attach…", self)
+        self.attach_button = QToolButton(self)
         self.attach_button.setObjectName("attachButton")
-        self.attach_button.setAccessibleName("Attach files")
-        self.attach_button.setToolTip(
-            "Attach images or text files (Ctrl+Shift+U). You can also drop files here or paste an image."
+        style.icon_button(
+            self.attach_button,
+            "attach",
+            "Attach images or text files (Ctrl+Shift+U). You can also drop files here or paste an image.",
+            "Attach files",
         )
-        self.attach_button.setAutoDefault(False)
         self.send_button = QPushButton("Send", self)
         self.send_button.setObjectName("sendButton")
-        self.send_button.setAccessibleName("Send message")
+        style.icon_button(self.send_button, "send", "Send (Enter)", "Send message", ink=style.ON_ACCENT_INK)
+        style.primary(self.send_button)
         self.send_button.setDefault(False)
         self.send_button.setAutoDefault(False)
         self.stop_button = QPushButton("Stop", self)
         self.stop_button.setObjectName("stopButton")
-        self.stop_button.setAccessibleName("Stop the reply")
-        self.stop_button.setToolTip("Stop the reply (Esc). The text so far is kept.")
+        style.icon_button(
+            self.stop_button, "stop", "Stop the reply (Esc). The text so far is kept.", "Stop the reply"
+        )
+        style.secondary(self.stop_button)
         self.stop_button.setAutoDefault(False)
         self.stop_button.hide()
         self.retry_button = QPushButton("Retry", self)
         self.retry_button.setObjectName("retryButton")
-        self.retry_button.setAccessibleName("Retry the failed reply")
-        self.retry_button.setToolTip("Ask again for the reply that failed (Ctrl+R)")
+        style.icon_button(
+            self.retry_button, "retry", "Ask again for the reply that failed (Ctrl+R)", "Retry the failed reply"
+        )
+        style.secondary(self.retry_button)
         self.retry_button.setAutoDefault(False)
         self.retry_button.hide()
 

@@ -328,8 +328,13 @@ class MessageDelegate(QStyledItemDelegate):
         dark = is_dark(palette)
         key = (row.id, row.version, width, row.reasoning_expanded, dark)
         cached = self._layouts.get(key)
-        if cached is not None:
+        # A finished streamed reply's documents are shared by its layouts at every width:
+        # after a resize and back, the cached layout's body may have been re-flowed to the
+        # other width (a narrower code box, the footer drawn over the last line), so it is
+        # only reused when its body still has this width.
+        if cached is not None and (cached.body is None or cached.body.width() in (width, 0)):
             self._layouts.move_to_end(key)
+            self._exact[row.id] = (row.version, width, row.reasoning_expanded, cached.height)
             return cached
         layout = self._build_layout(row, width, palette, dark)
         self.layouts_built += 1

@@ -35,6 +35,8 @@ from PySide6.QtGui import (
     QPainter,
     QPaintEvent,
     QPalette,
+    QResizeEvent,
+    QWheelEvent,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -43,12 +45,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.ui.chat.messages.message_delegate import MessageDelegate, RowLayout
+from app.ui.chat.messages.message_delegate import PAD_X, MessageDelegate, RowLayout
 from app.ui.chat.messages.message_model import ROW_ROLE, ChatRow, MessageModel
 from app.ui.chat.messages.message_rules import (
     ACTION_SHORTCUTS,
     actions_for,
 )
+from app.ui.style import READING_CHARS
 
 __all__ = [
     "EMPTY_HINT",
@@ -90,6 +93,9 @@ class MessageView(QListView):
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setMouseTracking(True)  # hover shows a row's action strip
         self.setFrameShape(QListView.Shape.NoFrame)
+        # The sides of the reading column are the view's own background, the messages' colour.
+        self.setBackgroundRole(QPalette.ColorRole.Base)
+        self.setAutoFillBackground(True)
         self.verticalScrollBar().setSingleStep(24)
         self.empty_hint = EMPTY_HINT
         self._stick_to_bottom = True
@@ -116,7 +122,37 @@ class MessageView(QListView):
     def changeEvent(self, event: QEvent) -> None:
         if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
             self.message_delegate.forget_metrics()
+            self._fit_reading_column()
         super().changeEvent(event)
+
+    # --- the reading column (docs/VISUAL.md) -------------------------------------------------
+
+    def reading_width(self) -> int:
+        """The widest a message row gets: READING_CHARS average characters plus the row's
+        padding. On a wider view the rows are centred and the sides stay empty."""
+        return self.fontMetrics().averageCharWidth() * READING_CHARS + 2 * PAD_X
+
+    def _fit_reading_column(self) -> None:
+        # Viewport margins, not a narrower delegate: every row coordinate, hit test and cached
+        # layout stays relative to the viewport, which simply is the column.
+        bar = self.verticalScrollBar()
+        bar_w = bar.sizeHint().width() if bar.isVisible() else 0
+        spare = self.width() - bar_w - self.reading_width()
+        side = max(0, spare // 2)
+        if self.viewportMargins().left() != side:
+            self.setViewportMargins(side, 0, side, 0)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        self._fit_reading_column()
+        super().resizeEvent(event)
+
+    def event(self, event: QEvent) -> bool:
+        # Qt gives the scroll area's margins no wheel handling (only the viewport scrolls):
+        # a wheel beside the reading column scrolls the messages all the same.
+        if event.type() == QEvent.Type.Wheel and isinstance(event, QWheelEvent):
+            self.wheelEvent(event)
+            return True
+        return super().event(event)
 
     def message_model(self) -> MessageModel:
         model = self.model()

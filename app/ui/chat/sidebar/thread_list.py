@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui import style
 from app.ui.chat.sidebar.search_panel import SearchBox, SearchResults
 from app.ui.chat.sidebar.thread_model import (
     ARCHIVED_ROLE,
@@ -296,8 +297,7 @@ class ThreadList(QWidget):
 
         self.new_button = QPushButton("New thread", self)
         self.new_button.setObjectName("newThreadButton")
-        self.new_button.setAccessibleName("New thread")
-        self.new_button.setToolTip("Start a new thread (Ctrl+N)")
+        style.icon_button(self.new_button, "new-thread", "Start a new thread (Ctrl+N)", "New thread")
         self.new_button.setAutoDefault(False)
 
         self.archived_header = QLabel("Archived threads", self)
