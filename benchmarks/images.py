@@ -19,13 +19,12 @@ import contextlib
 import io
 import random
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from benchmarks._demo_server import demo_server_process
 from benchmarks.report import Row
 
 N_IMAGES = 50_000
@@ -194,24 +193,9 @@ def thumbnail_rows() -> list[Row]:
 
 
 def generation_rows() -> list[Row]:
-    from app.core.demo.server import DemoServer
-
     key = "sk-bench-images"
-    # The server runs in its own process, as a real provider would: in-process, its PNG
-    # rendering would compete with the measured loop for the GIL.
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app.core.demo.server", "--port", "0", "--api-key", key],
-        stdout=subprocess.PIPE, text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        port = int(proc.stdout.readline().strip().rsplit(":", 1)[1])
-        return _generation_rows(DemoServer(port=port, api_key=key), key)
-    finally:
-        proc.terminate()
-        proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
+    with demo_server_process(key) as server:
+        return _generation_rows(server, key)
 
 
 def _generation_rows(server, key: str) -> list[Row]:  # type: ignore[no-untyped-def]

@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from benchmarks._demo_server import demo_server_process
 from benchmarks.images import _CALLBACK_CPU_MS, _CALLBACK_CPU_ON, _callback_cpu_timer
 from benchmarks.report import Row
 
@@ -34,23 +33,9 @@ BUDGET = 30.0  # poll requests per minute per profile (the service's default)
 
 
 def run() -> list[Row]:
-    from app.core.demo.server import DemoServer
-
     key = "sk-bench-videos"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app.core.demo.server", "--port", "0", "--api-key", key,
-         "--video-seconds", "3600"],
-        stdout=subprocess.PIPE, text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        port = int(proc.stdout.readline().strip().rsplit(":", 1)[1])
-        return _rows(DemoServer(port=port, api_key=key), key)
-    finally:
-        proc.terminate()
-        proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
+    with demo_server_process(key, "--video-seconds", "3600") as server:
+        return _rows(server, key)
 
 
 def _rows(server, key: str) -> list[Row]:  # type: ignore[no-untyped-def]
