@@ -296,7 +296,7 @@ def test_demo_screenshot_run_end_to_end(tmp_path: Path) -> None:
 
     from PySide6.QtGui import QImage
 
-    from tests.ui.test_screenshots import pixel_stddev
+    from tests.ui.helpers import pixel_stddev
 
     root = Path(__file__).resolve().parents[2]
     data = tmp_path / "data"

@@ -10,24 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QWidget
 
 from app.core.providers import KeySource
 from app.ui.async_bridge import signal_future
+from tests.ui.helpers import applied_theme, pixel_stddev
 
 OUT = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
-
-
-def pixel_stddev(image: QImage, step: int = 7) -> float:
-    """Standard deviation of grey levels over a grid of pixels (0 for a blank image)."""
-    values: list[int] = []
-    for y in range(0, image.height(), step):
-        for x in range(0, image.width(), step):
-            c = image.pixelColor(x, y)
-            values.append((c.red() * 30 + c.green() * 59 + c.blue() * 11) // 100)
-    mean = sum(values) / len(values)
-    return (sum((v - mean) ** 2 for v in values) / len(values)) ** 0.5
 
 
 def save(widget: QWidget, name: str) -> Path:
@@ -41,20 +30,8 @@ def save(widget: QWidget, name: str) -> Path:
 
 @pytest.fixture(params=["light", "dark"])
 def theme(request: pytest.FixtureRequest, qapp: QApplication) -> Iterator[str]:
-    from app.ui.theme import ThemeManager
-
-    style, palette, sheet = qapp.style().name(), qapp.palette(), qapp.styleSheet()
-    manager = ThemeManager(qapp, request.param)
-    try:
-        yield request.param
-    finally:
-        from PySide6.QtGui import QGuiApplication
-
-        QGuiApplication.styleHints().colorSchemeChanged.disconnect(manager._on_scheme_changed)
-        manager.deleteLater()
-        qapp.setStyleSheet(sheet)
-        qapp.setPalette(palette)
-        qapp.setStyle(style)
+    with applied_theme(qapp, request.param) as mode:
+        yield mode
 
 
 def test_main_window_tabs(theme: str, window: Any, app_ctx: Any, arun: Callable[..., Any]) -> None:
