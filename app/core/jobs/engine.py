@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.core.errors import SwitchboardError
+from app.core.jobs.listeners import Listeners
 from app.core.jobs.records import ACTIVE_STATES, JobEvent, JobRecord
 from app.core.jobs.store import JobStore
 from app.core.services.tasks import TaskOwner
@@ -130,7 +131,7 @@ class JobEngine:
         self._kinds: dict[str, JobKind] = {}
         self._tasks: dict[int, asyncio.Task[Any]] = {}
         self._cancelling: set[int] = set()
-        self._listeners: list[JobListener] = []
+        self._listeners: Listeners[JobEvent] = Listeners(log, "job listener failed", on_error)
 
     # --- registration and events --------------------------------------------------------------
 
@@ -139,23 +140,11 @@ class JobEngine:
 
     def subscribe(self, listener: JobListener) -> Callable[[], None]:
         """Call `listener(JobEvent)` on every change; returns a function that unsubscribes."""
-        self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
-
-        return unsubscribe
+        return self._listeners.add(listener)
 
     def _emit(self, event: JobEvent) -> None:
-        for listener in list(self._listeners):
-            try:
-                listener(event)
-            except Exception as exc:  # a listener's bug must not break the job
-                if self._on_error is not None:
-                    self._on_error(exc)
-                else:
-                    log.exception("job listener failed")
+        # A listener's bug must not break the job: Listeners sends it to on_error or the log.
+        self._listeners.emit(event)
 
     # --- starting and stopping ----------------------------------------------------------------
 
