@@ -11,7 +11,7 @@ from typing import Any
 
 from app.core.errors import SwitchboardError
 from app.core.jobs.listeners import Listeners
-from app.core.jobs.records import ACTIVE_STATES, JobEvent, JobRecord
+from app.core.jobs.records import ACTIVE_STATES, JobEvent, JobRecord, JobState
 from app.core.jobs.store import JobStore
 from app.core.services.tasks import TaskOwner
 
@@ -174,20 +174,16 @@ class JobEngine:
 
     async def cancel(self, job_id: int) -> JobRecord | None:
         """The user's cancel: the row becomes `cancelled` and its task is stopped."""
-        row = await self.store.transition(job_id, ACTIVE_STATES, "cancelled", error=None)
-        task = self._tasks.get(job_id)
-        if task is not None:
-            self._cancelling.add(job_id)
-            task.cancel()
-            await asyncio.wait({task})
-        if row is not None:
-            self._emit(JobEvent("state", row))
-        return await self.store.get(job_id)
+        return await self._stop(job_id, "cancelled", None)
 
     async def pause(self, job_id: int, reason: str = "Paused. Resume to carry on.") -> JobRecord | None:
         """Stop a running job so that `rerun` carries on from its saved result (a notes
         indexing run's pause). The row becomes `interrupted` with `reason` as its error."""
-        row = await self.store.transition(job_id, ACTIVE_STATES, "interrupted", error=reason)
+        return await self._stop(job_id, "interrupted", reason)
+
+    async def _stop(self, job_id: int, state: JobState, error: str | None) -> JobRecord | None:
+        """Write `state` (if the job is still active), stop its task, tell the listeners."""
+        row = await self.store.transition(job_id, ACTIVE_STATES, state, error=error)
         task = self._tasks.get(job_id)
         if task is not None:
             self._cancelling.add(job_id)
