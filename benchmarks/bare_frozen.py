@@ -3,13 +3,15 @@ PyInstaller, spec options and wheels as the app (benchmarks/bundle.py builds it)
 
 Self-contained (no `app` import), so its bundle is PySide6's own floor. Prints
 `painted 0 rss <bytes> at <epoch>` after its first paint, then quits, like the app's
-`--quit-after-paint`.
+`--quit-after-paint`. benchmarks/bare_window.py runs the same window unfrozen, with the app's
+own RSS reading.
 """
 
 from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication, QMainWindow, QTabWidget, QWidget
@@ -26,9 +28,10 @@ def _rss() -> int:
 
 
 class _PaintWatcher(QObject):
-    def __init__(self, app: QApplication) -> None:
+    def __init__(self, app: QApplication, rss: Callable[[], int]) -> None:
         super().__init__()
         self._app = app
+        self._rss = rss
         self._at = 0.0
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt name)
@@ -38,11 +41,12 @@ class _PaintWatcher(QObject):
         return False
 
     def _report(self) -> None:
-        print(f"painted 0 rss {_rss()} at {self._at:.6f}", flush=True)
+        print(f"painted 0 rss {self._rss()} at {self._at:.6f}", flush=True)
         self._app.quit()
 
 
-def main() -> int:
+def main(rss: Callable[[], int] = _rss) -> int:
+    """Show the bare window; report `rss()` after its first paint, then quit."""
     app = QApplication(sys.argv)
     window = QMainWindow()
     tabs = QTabWidget()
@@ -50,7 +54,7 @@ def main() -> int:
         tabs.addTab(QWidget(), name)
     window.setCentralWidget(tabs)
     window.resize(1100, 720)
-    watcher = _PaintWatcher(app)
+    watcher = _PaintWatcher(app, rss)
     window.installEventFilter(watcher)
     window.show()
     return app.exec()

@@ -19,13 +19,13 @@ import contextlib
 import io
 import random
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from benchmarks._demo_server import demo_server_process
+from benchmarks._loop_stalls import StallTicker
 from benchmarks.report import Row
 
 N_IMAGES = 50_000
@@ -194,24 +194,9 @@ def thumbnail_rows() -> list[Row]:
 
 
 def generation_rows() -> list[Row]:
-    from app.core.demo.server import DemoServer
-
     key = "sk-bench-images"
-    # The server runs in its own process, as a real provider would: in-process, its PNG
-    # rendering would compete with the measured loop for the GIL.
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app.core.demo.server", "--port", "0", "--api-key", key],
-        stdout=subprocess.PIPE, text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        port = int(proc.stdout.readline().strip().rsplit(":", 1)[1])
-        return _generation_rows(DemoServer(port=port, api_key=key), key)
-    finally:
-        proc.terminate()
-        proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
+    with demo_server_process(key) as server:
+        return _generation_rows(server, key)
 
 
 def _generation_rows(server, key: str) -> list[Row]:  # type: ignore[no-untyped-def]
@@ -239,29 +224,15 @@ def _generation_rows(server, key: str) -> list[Row]:  # type: ignore[no-untyped-
             service, engine = _service(db, data_dir / "images", clients)
 
             async def measure() -> tuple[float, float, int, float, float]:
-                stalls: list[float] = []
-                stop = asyncio.Event()
-
-                async def ticker() -> None:
-                    loop = asyncio.get_running_loop()
-                    while not stop.is_set():
-                        t = loop.time()
-                        await asyncio.sleep(0.005)
-                        stalls.append((loop.time() - t - 0.005) * 1000)
+                ticker = StallTicker()
 
                 # Warm-up: the profile's client (TLS context, connection pool) is built once.
                 await service.wait(
                     await service.generate(ImageGenerationRequest("demo-openai", "warm up"))
                 )
                 # The same ticker on an idle loop first: the machine's own scheduling noise.
-                idle = asyncio.create_task(ticker())
-                await asyncio.sleep(0.5)
-                stop.set()
-                await idle
-                baseline = max(stalls)
-                stalls.clear()
-                stop.clear()
-                tick = asyncio.create_task(ticker())
+                baseline = await ticker.idle_baseline()
+                ticker.start()
                 cpu_before = len(_CALLBACK_CPU_MS)
                 _CALLBACK_CPU_ON[0] = True
                 s = time.perf_counter()
@@ -280,14 +251,13 @@ def _generation_rows(server, key: str) -> list[Row]:  # type: ignore[no-untyped-
                 elapsed = time.perf_counter() - s
                 _CALLBACK_CPU_ON[0] = False
                 cpu_worst = max(_CALLBACK_CPU_MS[cpu_before:], default=0.0)
-                stop.set()
-                await tick
+                await ticker.stop()
                 ok = sum(1 for j in jobs if j is not None and j.state == "completed")
                 await service.aclose()
                 await engine.aclose()
                 for c in clients.open.values():
                     await c.aclose()
-                return elapsed, max(stalls), ok, baseline, cpu_worst
+                return elapsed, max(ticker.stalls), ok, baseline, cpu_worst
 
             with _callback_cpu_timer():
                 elapsed, stall, ok, baseline, cpu_worst = asyncio.run(measure())

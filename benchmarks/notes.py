@@ -36,6 +36,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from benchmarks._loop_stalls import StallTicker
 from benchmarks.images import _CALLBACK_CPU_MS, _CALLBACK_CPU_ON, _callback_cpu_timer
 from benchmarks.report import Row
 
@@ -215,15 +216,7 @@ def quality_and_indexing_rows() -> list[Row]:
             service = NotesService(db, engine, clients, batch_size=32, max_in_flight=2)
 
             async def measure() -> dict[str, Any]:
-                stalls: list[float] = []
-                stop = asyncio.Event()
-
-                async def ticker() -> None:
-                    loop = asyncio.get_running_loop()
-                    while not stop.is_set():
-                        t = loop.time()
-                        await asyncio.sleep(0.005)
-                        stalls.append((loop.time() - t - 0.005) * 1000)
+                ticker = StallTicker()
 
                 # Warm-up: the client (connection pool, httpx's lazy imports) is built once.
                 from app.core.protocol.types import EmbeddingRequest
@@ -232,16 +225,10 @@ def quality_and_indexing_rows() -> list[Row]:
                 await warm.embed(EmbeddingRequest(["warm up"], model="demo-embedding"))
                 clients.busy = 0.0
                 # The same ticker on an idle loop first: the machine's own scheduling noise.
-                idle = asyncio.create_task(ticker())
-                await asyncio.sleep(0.5)
-                stop.set()
-                await idle
-                baseline = max(stalls)
-                stalls.clear()
-                stop.clear()
+                baseline = await ticker.idle_baseline()
                 source = await service.add_folder(folder)
                 await service.set_index_model("demo-openai", "demo-embedding", 256)
-                tick = asyncio.create_task(ticker())
+                ticker.start()
                 cpu_before = len(_CALLBACK_CPU_MS)
                 _CALLBACK_CPU_ON[0] = True
                 s = time.perf_counter()
@@ -252,11 +239,10 @@ def quality_and_indexing_rows() -> list[Row]:
                 await service.wait(await service.index(source.id))
                 rescan = time.perf_counter() - s
                 _CALLBACK_CPU_ON[0] = False
-                stop.set()
-                await tick
+                await ticker.stop()
                 out: dict[str, Any] = {
                     "wall": wall, "client": wall - clients.busy, "rescan": rescan,
-                    "stall": max(stalls), "chunks": (await service.list_sources())[1].chunks,
+                    "stall": max(ticker.stalls), "chunks": (await service.list_sources())[1].chunks,
                     "baseline": baseline, "cpu": max(_CALLBACK_CPU_MS[cpu_before:], default=0.0),
                 }
                 for mode in ("semantic", "keyword", "both"):

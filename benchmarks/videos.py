@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from benchmarks._demo_server import demo_server_process
+from benchmarks._loop_stalls import StallTicker
 from benchmarks.images import _CALLBACK_CPU_MS, _CALLBACK_CPU_ON, _callback_cpu_timer
 from benchmarks.report import Row
 
@@ -34,23 +34,9 @@ BUDGET = 30.0  # poll requests per minute per profile (the service's default)
 
 
 def run() -> list[Row]:
-    from app.core.demo.server import DemoServer
-
     key = "sk-bench-videos"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app.core.demo.server", "--port", "0", "--api-key", key,
-         "--video-seconds", "3600"],
-        stdout=subprocess.PIPE, text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        port = int(proc.stdout.readline().strip().rsplit(":", 1)[1])
-        return _rows(DemoServer(port=port, api_key=key), key)
-    finally:
-        proc.terminate()
-        proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
+    with demo_server_process(key, "--video-seconds", "3600") as server:
+        return _rows(server, key)
 
 
 def _rows(server, key: str) -> list[Row]:  # type: ignore[no-untyped-def]
@@ -107,24 +93,10 @@ def _rows(server, key: str) -> list[Row]:  # type: ignore[no-untyped-def]
                 clients = Clients()
                 engine = JobEngine(JobStore(db))
                 service = VideoService(db, engine, clients, data_dir / "videos")
-                stalls: list[float] = []
-                stop = asyncio.Event()
+                ticker = StallTicker()
 
-                async def ticker() -> None:
-                    loop = asyncio.get_running_loop()
-                    while not stop.is_set():
-                        t = loop.time()
-                        await asyncio.sleep(0.005)
-                        stalls.append((loop.time() - t - 0.005) * 1000)
-
-                idle = asyncio.create_task(ticker())
-                await asyncio.sleep(0.5)
-                stop.set()
-                await idle
-                baseline = max(stalls)
-                stalls.clear()
-                stop.clear()
-                tick = asyncio.create_task(ticker())
+                baseline = await ticker.idle_baseline()
+                ticker.start()
                 cpu_before = len(_CALLBACK_CPU_MS)
                 _CALLBACK_CPU_ON[0] = True
                 started = time.monotonic()
@@ -133,19 +105,18 @@ def _rows(server, key: str) -> list[Row]:  # type: ignore[no-untyped-def]
                 # The first 3 s hold the recovery burst (200 claims, 200 task starts, the
                 # first polls); the rest is steady polling.
                 await asyncio.sleep(3.0)
-                burst_stalls = len(stalls)
+                burst_stalls = len(ticker.stalls)
                 await asyncio.sleep(WINDOW - 3.0)
                 _CALLBACK_CPU_ON[0] = False
                 cpu_worst = max(_CALLBACK_CPU_MS[cpu_before:], default=0.0)
                 polls = sum(service.poll_stats().values())
-                stop.set()
-                await tick
+                await ticker.stop()
                 await service.aclose()
                 await engine.aclose()
                 await clients.aclose()
                 assert len(resumed) == N_JOBS, len(resumed)
-                steady = max(stalls[burst_stalls:], default=0.0)
-                return max(stalls), cpu_worst, baseline, polls, recover_s, steady
+                steady = max(ticker.stalls[burst_stalls:], default=0.0)
+                return max(ticker.stalls), cpu_worst, baseline, polls, recover_s, steady
 
             with _callback_cpu_timer():
                 stall, cpu_worst, baseline, polls, recover_s, steady = asyncio.run(measure())

@@ -192,21 +192,10 @@ def window(make_window: Callable[..., Any]) -> Any:
 @pytest.fixture(params=["light", "dark"])
 def theme(request: pytest.FixtureRequest, qapp: Any) -> Iterator[str]:
     """Each screenshot test once in the light and once in the dark theme."""
-    from app.ui.theme import ThemeManager
+    from tests.ui.helpers import applied_theme
 
-    style, palette, sheet = qapp.style().name(), qapp.palette(), qapp.styleSheet()
-    manager = ThemeManager(qapp, request.param)
-    try:
-        yield request.param
-    finally:
-        from PySide6.QtGui import QGuiApplication
-
-        QGuiApplication.styleHints().colorSchemeChanged.disconnect(manager._on_scheme_changed)
-        manager.deleteLater()
-        qapp.setStyleSheet(sheet)
-        qapp.setPalette(palette)
-        qapp.setStyle(style)
-
+    with applied_theme(qapp, request.param) as mode:
+        yield mode
 
 
 # --- leak check (as napari's conftest does) ----------------------------------------------------

@@ -53,6 +53,7 @@ also fails the job (with a generic sentence) and goes to the `on_error` hook (th
 """
 
 from app.core.jobs.engine import JobCancelled, JobContext, JobEngine, JobKind, JobListener, RunFn
+from app.core.jobs.listeners import Listeners
 from app.core.jobs.records import (
     ACTIVE_STATES,
     FINAL_STATES,
@@ -76,5 +77,6 @@ __all__ = [
     "JobRecord",
     "JobState",
     "JobStore",
+    "Listeners",
     "RunFn",
 ]

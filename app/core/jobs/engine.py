@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.core.errors import SwitchboardError
-from app.core.jobs.records import ACTIVE_STATES, JobEvent, JobRecord
+from app.core.jobs.listeners import Listeners
+from app.core.jobs.records import ACTIVE_STATES, JobEvent, JobRecord, JobState
 from app.core.jobs.store import JobStore
 from app.core.services.tasks import TaskOwner
 
@@ -130,7 +131,7 @@ class JobEngine:
         self._kinds: dict[str, JobKind] = {}
         self._tasks: dict[int, asyncio.Task[Any]] = {}
         self._cancelling: set[int] = set()
-        self._listeners: list[JobListener] = []
+        self._listeners: Listeners[JobEvent] = Listeners(log, "job listener failed", on_error)
 
     # --- registration and events --------------------------------------------------------------
 
@@ -139,23 +140,11 @@ class JobEngine:
 
     def subscribe(self, listener: JobListener) -> Callable[[], None]:
         """Call `listener(JobEvent)` on every change; returns a function that unsubscribes."""
-        self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
-
-        return unsubscribe
+        return self._listeners.add(listener)
 
     def _emit(self, event: JobEvent) -> None:
-        for listener in list(self._listeners):
-            try:
-                listener(event)
-            except Exception as exc:  # a listener's bug must not break the job
-                if self._on_error is not None:
-                    self._on_error(exc)
-                else:
-                    log.exception("job listener failed")
+        # A listener's bug must not break the job: Listeners sends it to on_error or the log.
+        self._listeners.emit(event)
 
     # --- starting and stopping ----------------------------------------------------------------
 
@@ -185,20 +174,16 @@ class JobEngine:
 
     async def cancel(self, job_id: int) -> JobRecord | None:
         """The user's cancel: the row becomes `cancelled` and its task is stopped."""
-        row = await self.store.transition(job_id, ACTIVE_STATES, "cancelled", error=None)
-        task = self._tasks.get(job_id)
-        if task is not None:
-            self._cancelling.add(job_id)
-            task.cancel()
-            await asyncio.wait({task})
-        if row is not None:
-            self._emit(JobEvent("state", row))
-        return await self.store.get(job_id)
+        return await self._stop(job_id, "cancelled", None)
 
     async def pause(self, job_id: int, reason: str = "Paused. Resume to carry on.") -> JobRecord | None:
         """Stop a running job so that `rerun` carries on from its saved result (a notes
         indexing run's pause). The row becomes `interrupted` with `reason` as its error."""
-        row = await self.store.transition(job_id, ACTIVE_STATES, "interrupted", error=reason)
+        return await self._stop(job_id, "interrupted", reason)
+
+    async def _stop(self, job_id: int, state: JobState, error: str | None) -> JobRecord | None:
+        """Write `state` (if the job is still active), stop its task, tell the listeners."""
+        row = await self.store.transition(job_id, ACTIVE_STATES, state, error=error)
         task = self._tasks.get(job_id)
         if task is not None:
             self._cancelling.add(job_id)

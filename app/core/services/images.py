@@ -53,6 +53,7 @@ from urllib.parse import unquote_to_bytes, urlsplit
 
 from app.core.errors import APIError, ConfigError, MalformedResponseError, StorageError, SwitchboardError
 from app.core.jobs import JobContext, JobEngine, JobEvent, JobKind, JobRecord
+from app.core.jobs.listeners import Listeners
 from app.core.protocol.image_output import (
     ALLOWED_IMAGE_TYPES,
     EXTENSIONS,
@@ -182,7 +183,7 @@ class ImageService:
         self.max_download_bytes = max_download_bytes
         self.thumbnail_size = thumbnail_size
         self._clock = clock
-        self._listeners: list[ImageListener] = []
+        self._listeners: Listeners[ImageEvent] = Listeners(log, "image listener failed", on_error)
         self._on_error = on_error
         self._owner = TaskOwner("images", on_error=on_error)
         self._thumb_pool = ThreadPoolExecutor(thumbnail_workers, thread_name_prefix="thumbs")
@@ -208,23 +209,11 @@ class ImageService:
         await asyncio.to_thread(self._thumb_pool.shutdown, True)
 
     def on_event(self, callback: ImageListener) -> Callable[[], None]:
-        self._listeners.append(callback)
-
-        def unsubscribe() -> None:
-            if callback in self._listeners:
-                self._listeners.remove(callback)
-
-        return unsubscribe
+        return self._listeners.add(callback)
 
     def _emit(self, event: ImageEvent) -> None:
-        for listener in list(self._listeners):
-            try:
-                listener(event)
-            except Exception as exc:  # a view's bug must not stop a generation
-                if self._on_error is not None:
-                    self._on_error(exc)
-                else:
-                    log.exception("image listener failed")
+        # A view's bug must not stop a generation: Listeners sends it to on_error or the log.
+        self._listeners.emit(event)
 
     def _job_event(self, event: JobEvent) -> None:
         if event.job.kind == GENERATE_KIND:

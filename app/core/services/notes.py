@@ -84,6 +84,7 @@ if TYPE_CHECKING:
 
 from app.core.errors import ConfigError, MalformedResponseError, SwitchboardError
 from app.core.jobs import ACTIVE_STATES, JobContext, JobEngine, JobEvent, JobKind, JobRecord
+from app.core.jobs.listeners import Listeners
 from app.core.notes.chunking import chunk_document, estimate_tokens
 from app.core.notes.extract import ExtractionError, PdfWorker, decode, extract_html, format_for
 from app.core.notes.scan import ScannedFile, scan_folder
@@ -381,7 +382,7 @@ class NotesService:
         self.notes = NoteRepository(db, clock=self._clock)
         self._on_error = on_error
         self._owner = TaskOwner("notes", on_error=on_error)
-        self._listeners: list[NotesListener] = []
+        self._listeners: Listeners[NotesEvent] = Listeners(log, "notes listener failed", on_error)
         self._progress: dict[int, IndexProgress] = {}
         self._pdf = PdfWorker(pdf_timeout)
         self._vindex: VectorIndex | None = None
@@ -417,23 +418,11 @@ class NotesService:
         await asyncio.to_thread(self._pdf.close)
 
     def subscribe(self, listener: NotesListener) -> Callable[[], None]:
-        self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
-
-        return unsubscribe
+        return self._listeners.add(listener)
 
     def _emit(self, event: NotesEvent) -> None:
-        for listener in list(self._listeners):
-            try:
-                listener(event)
-            except Exception as exc:  # a view's bug must not stop indexing
-                if self._on_error is not None:
-                    self._on_error(exc)
-                else:
-                    log.exception("notes listener failed")
+        # A view's bug must not stop indexing: Listeners sends it to on_error or the log.
+        self._listeners.emit(event)
 
     def _job_event(self, event: JobEvent) -> None:
         if event.job.kind != INDEX_KIND:

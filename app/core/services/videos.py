@@ -75,6 +75,7 @@ from app.core.errors import (
     TimeoutError_,
 )
 from app.core.jobs import ACTIVE_STATES, JobContext, JobEngine, JobEvent, JobKind, JobRecord
+from app.core.jobs.listeners import Listeners
 from app.core.protocol.image_output import sniff_image_type
 from app.core.protocol.media_urls import check_media_url
 from app.core.protocol.retry import decide_retry, wait_phrase
@@ -371,7 +372,7 @@ class VideoService:
         self._clock = clock
         self._on_error = on_error
         self._random = random.Random()
-        self._listeners: list[VideoListener] = []
+        self._listeners: Listeners[VideoEvent] = Listeners(log, "video listener failed", on_error)
         self._gates: dict[str, _ProfileGate] = {}
         self._owner = TaskOwner("videos", on_error=on_error)
         jobs.register(
@@ -400,23 +401,11 @@ class VideoService:
 
     def subscribe(self, fn: VideoListener) -> Callable[[], None]:
         """Call `fn(VideoEvent)` on every change; returns a function that unsubscribes."""
-        self._listeners.append(fn)
-
-        def unsubscribe() -> None:
-            if fn in self._listeners:
-                self._listeners.remove(fn)
-
-        return unsubscribe
+        return self._listeners.add(fn)
 
     def _emit(self, event: VideoEvent) -> None:
-        for listener in list(self._listeners):
-            try:
-                listener(event)
-            except Exception as exc:  # a view's bug must not stop a job
-                if self._on_error is not None:
-                    self._on_error(exc)
-                else:
-                    log.exception("video listener failed")
+        # A view's bug must not stop a job: Listeners sends it to on_error or the log.
+        self._listeners.emit(event)
 
     def _job_event(self, event: JobEvent) -> None:
         if event.job.kind == VIDEO_KIND and self._listeners:

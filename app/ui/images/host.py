@@ -1,19 +1,19 @@
 """The Images tab's place in the main window, cheap until it is first shown.
 
 The window's shell is painted before any service exists, so the host starts empty. `attach(ctx)`
-gets (or, until the composition root builds one, makes) the ImageService and runs its start-up
-recovery at once — unfinished generations are resolved whether or not the tab is ever opened.
-The widgets of `ImagesTab` are built on first show. `aclose()` is part of the staged shutdown.
+takes the ImageService (`ctx.images`, built in app.main, which runs its start-up recovery at once —
+unfinished generations are resolved whether or not the tab is ever opened — and shuts it down).
+The widgets of `ImagesTab` are built on first show. The shared shape is `app.ui.tab_host.TabHost`.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QShowEvent
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from app.ui.tab_host import TabHost
 
 if TYPE_CHECKING:
     from app.core.services.images import ImageService
@@ -32,39 +32,22 @@ def import_pillow() -> None:
     Image.init()
 
 
-class ImagesHost(QWidget):
+class ImagesHost(TabHost):
     """Holds the Images tab; builds it on first show once attached."""
 
     sendToChatRequested = Signal(str)
-    tabBuilt = Signal()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setAccessibleName("Images tab")
-        self._layout = QVBoxLayout(self)
-        self._layout.setContentsMargins(0, 0, 0, 0)
-        self.ctx: AppContext | None = None
-        self.service: ImageService | None = None
-        self.tab: ImagesTab | None = None
-        self._tasks: Any = None
+    accessible_name = "Images tab"
+    tasks_name = "images-tab"
+    service: ImageService | None
+    tab: ImagesTab | None
 
-    def build(self) -> None:
-        """Called by the window with its other tabs; the real work waits for the first show."""
-        if self.isVisible():
-            self._build_tab()
-
-    def attach(self, ctx: AppContext) -> None:
-        if self.ctx is not None:
-            return
-        from app.core.services.tasks import TaskOwner
-
-        self.ctx = ctx
-        self._tasks = TaskOwner("images-tab")
+    def _service_from(self, ctx: AppContext) -> ImageService:
         # Built in app.main and recovered at start-up (`_recover`); the app shuts it down.
-        self.service = ctx.images
+        return ctx.images
+
+    def _on_attached(self) -> None:
         self._tasks.spawn(self._warm_imports())
-        if self.isVisible():
-            self._build_tab()
 
     async def _warm_imports(self) -> None:
         """Import Pillow (with its format plugins) on a worker thread now: the service imports
@@ -74,29 +57,15 @@ class ImagesHost(QWidget):
 
         await asyncio.to_thread(import_pillow)
 
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        self._build_tab()
-
-    def _build_tab(self) -> None:
-        if self.tab is not None or self.ctx is None or self.service is None:
-            return
+    def _make_tab(self, ctx: AppContext) -> ImagesTab:
         from app.ui.images.images_tab import ImagesTab
 
-        ctx = self.ctx
-        self.tab = ImagesTab(
+        assert self.service is not None
+        tab = ImagesTab(
             self.service,
             self._tasks,
             profiles=lambda: list(ctx.profile_list),
             client_for=ctx.clients.get,
         )
-        self.tab.sendToChatRequested.connect(self.sendToChatRequested)
-        ctx.events.profilesChanged.connect(self.tab.refresh_profiles)
-        self._layout.addWidget(self.tab)
-        self.tabBuilt.emit()
-
-    async def aclose(self) -> None:
-        if self.tab is not None:
-            await self.tab.aclose()
-        elif self._tasks is not None:
-            await self._tasks.aclose()
+        tab.sendToChatRequested.connect(self.sendToChatRequested)
+        return tab

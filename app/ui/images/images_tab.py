@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import SwitchboardError
 from app.ui.async_bridge import close_if_unstarted
+from app.ui.empty_state import EmptyStateCard
 from app.ui.images.detail_controller import DetailController
 from app.ui.images.detail_view import DetailView
 from app.ui.images.filter_bar import FilterBar
@@ -53,7 +54,7 @@ log = logging.getLogger(__name__)
 UNDO_MS = 10_000
 
 
-class EmptyState(QWidget):
+class EmptyState(EmptyStateCard):
     """What the gallery says when it has nothing to show (and the one action that helps)."""
 
     clearFiltersRequested = Signal()
@@ -61,25 +62,9 @@ class EmptyState(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setAccessibleName("Gallery empty")
-        layout = QVBoxLayout(self)
-        layout.addStretch(1)
-        self.title = QLabel()
-        self.title.setProperty("role", "heading")
-        self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.body = QLabel()
-        self.body.setWordWrap(True)
-        self.body.setProperty("role", "muted")
-        self.body.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.clear_button = QPushButton("Clear filters")
         self.clear_button.clicked.connect(self.clearFiltersRequested)
-        layout.addWidget(self.title)
-        layout.addWidget(self.body)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(self.clear_button)
-        row.addStretch(1)
-        layout.addLayout(row)
-        layout.addStretch(2)
+        self._lay_out([self.clear_button])
         self.show_state(filtered=False)
 
     def show_state(self, *, filtered: bool) -> None:

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import SwitchboardError
 from app.ui.async_bridge import close_if_unstarted, confirm, signal_future
+from app.ui.empty_state import EmptyStateCard
 from app.ui.notes.ask_controller import AskController
 from app.ui.notes.editor_controller import EditorController
 from app.ui.notes.events import NotesSignals
@@ -57,7 +58,7 @@ __all__ = ["EmptyState", "NotesTab"]
 log = logging.getLogger(__name__)
 
 
-class EmptyState(QWidget):
+class EmptyState(EmptyStateCard):
     """What the results area says when it has nothing to list, and the action that helps."""
 
     addFolderClicked = Signal()
@@ -66,32 +67,10 @@ class EmptyState(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setAccessibleName("Notes empty")
-        layout = QVBoxLayout(self)
-        layout.addStretch(1)
-        self.title = QLabel()
-        self.title.setProperty("role", "heading")
-        self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.body = QLabel()
-        self.body.setWordWrap(True)
-        self.body.setProperty("role", "muted")
-        self.body.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.body.setFixedWidth(420)
-        layout.addWidget(self.title)
-        body_row = QHBoxLayout()
-        body_row.addStretch(1)
-        body_row.addWidget(self.body)
-        body_row.addStretch(1)
-        layout.addLayout(body_row)
-        row = QHBoxLayout()
-        row.addStretch(1)
         self.add_button = QPushButton("Add a folder…")
         self.add_button.setDefault(True)
         self.new_button = QPushButton("Write a note")
-        row.addWidget(self.add_button)
-        row.addWidget(self.new_button)
-        row.addStretch(1)
-        layout.addLayout(row)
-        layout.addStretch(2)
+        self._lay_out([self.add_button, self.new_button], body_width=420)
         self.add_button.clicked.connect(self.addFolderClicked)
         self.new_button.clicked.connect(self.newNoteClicked)
         self.state = ""

@@ -4,6 +4,7 @@ The shell paints before any service exists, so the host starts empty. `attach(ct
 until the composition root builds one, makes) the VideoService and runs its start-up recovery
 at once — unfinished jobs are tracked whether or not the tab is ever opened, and a completion
 is announced even then. The tab's widgets (and QtMultimedia, later still) load on first show.
+The shared shape is `app.ui.tab_host.TabHost`.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Signal
-from PySide6.QtGui import QShowEvent
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QWidget
+
+from app.ui.tab_host import TabHost
 
 if TYPE_CHECKING:
     from app.core.services.videos import VideoService
@@ -26,20 +27,16 @@ __all__ = ["VideosHost"]
 log = logging.getLogger(__name__)
 
 
-class VideosHost(QWidget):
+class VideosHost(TabHost):
     """Holds the Videos tab; builds it on first show once attached."""
 
-    tabBuilt = Signal()
+    accessible_name = "Videos tab"
+    tasks_name = "videos-tab"
+    service: VideoService | None
+    tab: VideosTab | None
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setAccessibleName("Videos tab")
-        self._layout = QVBoxLayout(self)
-        self._layout.setContentsMargins(0, 0, 0, 0)
-        self.ctx: AppContext | None = None
-        self.service: VideoService | None = None
-        self.tab: VideosTab | None = None
-        self._tasks: Any = None
         self._pending_image = ""
         self.is_focused: Callable[[], bool] = lambda: self.window().isActiveWindow()
         self.tray_available: Callable[[], bool] | None = None
@@ -49,23 +46,13 @@ class VideosHost(QWidget):
         self._unsubscribe: Callable[[], None] | None = None
         self._announced: set[int] = set()
 
-    def build(self) -> None:
-        """Called by the window with its other tabs; the real work waits for the first show."""
-        if self.isVisible():
-            self._build_tab()
-
-    def attach(self, ctx: AppContext) -> None:
-        if self.ctx is not None:
-            return
-        from app.core.services.tasks import TaskOwner
-
-        self.ctx = ctx
-        self._tasks = TaskOwner("videos-tab")
+    def _service_from(self, ctx: AppContext) -> VideoService:
         # Built in app.main and recovered there after the window is attached; the app closes it.
-        self.service = ctx.videos
+        return ctx.videos
+
+    def _on_attached(self) -> None:
+        assert self.service is not None
         self._unsubscribe = self.service.subscribe(self._on_event)
-        if self.isVisible():
-            self._build_tab()
 
     def _on_event(self, event: Any) -> None:
         view = getattr(event, "view", None)
@@ -87,10 +74,6 @@ class VideosHost(QWidget):
 
         self.notifier.completed(row_from_view(view))
 
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        self._build_tab()
-
     def prefill_image(self, path: str) -> None:
         """Image-to-video from `path` (the main window calls this, e.g. from the gallery)."""
         if self.tab is not None:
@@ -98,14 +81,12 @@ class VideosHost(QWidget):
         else:
             self._pending_image = path
 
-    def _build_tab(self) -> None:
-        if self.tab is not None or self.ctx is None or self.service is None:
-            return
+    def _make_tab(self, ctx: AppContext) -> VideosTab:
         from app.ui.videos.port import ServicePort
         from app.ui.videos.videos_tab import VideosTab
 
-        ctx = self.ctx
-        self.tab = VideosTab(
+        assert self.service is not None
+        return VideosTab(
             ServicePort(self.service),
             self._tasks,
             profiles=lambda: list(ctx.profile_list),
@@ -114,12 +95,11 @@ class VideosHost(QWidget):
             tray_available=self.tray_available,
             cache_dir=ctx.data_dir / "cache" / "video-posters",
         )
-        ctx.events.profilesChanged.connect(self.tab.refresh_profiles)
-        self._layout.addWidget(self.tab)
+
+    def _tab_built(self, tab: VideosTab) -> None:
         if self._pending_image:
-            self.tab.prefill_image(self._pending_image)
+            tab.prefill_image(self._pending_image)
             self._pending_image = ""
-        self.tabBuilt.emit()
 
     async def aclose(self) -> None:
         if self._unsubscribe is not None:
@@ -132,6 +112,4 @@ class VideosHost(QWidget):
                 self.ctx.events.profilesChanged.disconnect(self.tab.refresh_profiles)  # type: ignore[union-attr]
             except (RuntimeError, TypeError):
                 pass
-            await self.tab.aclose()
-        elif self._tasks is not None:
-            await self._tasks.aclose()
+        await super().aclose()

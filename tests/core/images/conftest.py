@@ -2,44 +2,21 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 
-from app.core.client import ProviderClient
 from app.core.demo.server import DemoServer
-from app.core.errors import ConfigError
-from app.core.jobs import JobEngine, JobStore
 from app.core.providers import ProviderProfile
 from app.core.services.images import ImageService
 from app.core.store.db import Database
+from tests.core.helpers import open_database, profiles_without_retries, service_over
+
+__all__ = ["KEY", "image_service"]
 
 KEY = "sk-images-secret-0123456789"
-
-
-class Clients:
-    """A minimal client pool: one ProviderClient per profile, closed by `aclose`."""
-
-    def __init__(self, profiles: list[ProviderProfile], key: str | None = KEY) -> None:
-        self.profiles = {p.id: p for p in profiles}
-        self.key = key
-        self.open: dict[str, ProviderClient] = {}
-
-    async def get(self, profile_id: str) -> ProviderClient:
-        if profile_id not in self.profiles:
-            # What ClientPool raises for a deleted profile.
-            raise ConfigError("This provider profile no longer exists.")
-        if profile_id not in self.open:
-            self.open[profile_id] = ProviderClient(self.profiles[profile_id], self.key)
-        return self.open[profile_id]
-
-    async def aclose(self) -> None:
-        for client in self.open.values():
-            await client.aclose()
-        self.open.clear()
 
 
 @pytest.fixture(scope="module")
@@ -55,28 +32,18 @@ def fresh(server: DemoServer) -> None:
 
 @pytest.fixture
 def profiles(server: DemoServer) -> list[ProviderProfile]:
-    return [dataclasses.replace(p, max_retries=0) for p in server.profiles()]
+    return profiles_without_retries(server)
 
 
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database.open(tmp_path / "images.db")
-    try:
+    with open_database(tmp_path / "images.db") as database:
         yield database
-    finally:
-        database.close()
 
 
 @asynccontextmanager
 async def image_service(
     db: Database, profiles: list[ProviderProfile], images_dir: Path, **kwargs: object
 ) -> AsyncIterator[ImageService]:
-    clients = Clients(profiles)
-    engine = JobEngine(JobStore(db))
-    service = ImageService(db, engine, clients, images_dir, **kwargs)  # type: ignore[arg-type]
-    try:
+    async with service_over(ImageService, db, profiles, KEY, images_dir, **kwargs) as service:
         yield service
-    finally:
-        await service.aclose()
-        await engine.aclose()
-        await clients.aclose()

@@ -14,7 +14,7 @@ from app.core.demo.server import DemoServer
 from app.core.jobs import JobEngine, JobStore
 from app.core.services.images import ImageEvent, ImageGenerationRequest, ImageService
 from app.core.store.db import Database
-from tests.core.images.conftest import Clients
+from tests.core.helpers import Clients
 
 
 async def main(db_path: str, images_dir: str, port: int, key: str, profile_id: str) -> None:

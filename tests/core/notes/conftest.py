@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -10,11 +9,10 @@ from pathlib import Path
 import pytest
 
 from app.core.demo.server import DemoServer
-from app.core.jobs import JobEngine, JobStore
 from app.core.providers import ProviderProfile
 from app.core.services.notes import NotesService
 from app.core.store.db import Database
-from tests.core.images.conftest import Clients
+from tests.core.helpers import open_database, profiles_without_retries, service_over
 
 KEY = "sk-notes-secret-0123456789"
 
@@ -32,16 +30,13 @@ def fresh(server: DemoServer) -> None:
 
 @pytest.fixture
 def profiles(server: DemoServer) -> list[ProviderProfile]:
-    return [dataclasses.replace(p, max_retries=0) for p in server.profiles()]
+    return profiles_without_retries(server)
 
 
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database.open(tmp_path / "notes.db")
-    try:
+    with open_database(tmp_path / "notes.db") as database:
         yield database
-    finally:
-        database.close()
 
 
 def write_notes(folder: Path, notes: dict[str, str]) -> None:
@@ -69,12 +64,5 @@ SAMPLE = {
 async def notes_service(
     db: Database, profiles: list[ProviderProfile], **kwargs: object
 ) -> AsyncIterator[NotesService]:
-    clients = Clients(profiles, KEY)
-    engine = JobEngine(JobStore(db))
-    service = NotesService(db, engine, clients, **kwargs)  # type: ignore[arg-type]
-    try:
+    async with service_over(NotesService, db, profiles, KEY, **kwargs) as service:
         yield service
-    finally:
-        await service.aclose()
-        await engine.aclose()
-        await clients.aclose()

@@ -12,7 +12,7 @@ from app.core.demo.server import DemoServer
 from app.core.jobs import JobEngine, JobStore
 from app.core.services.notes import NotesEvent, NotesService
 from app.core.store.db import Database
-from tests.core.images.conftest import Clients
+from tests.core.helpers import Clients
 
 
 async def main(db_path: str, folder: str, port: int, key: str) -> None:

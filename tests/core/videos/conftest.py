@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -10,11 +9,10 @@ from pathlib import Path
 import pytest
 
 from app.core.demo.server import DemoServer
-from app.core.jobs import JobEngine, JobStore
 from app.core.providers import ProviderProfile
 from app.core.services.videos import VideoService
 from app.core.store.db import Database
-from tests.core.images.conftest import Clients
+from tests.core.helpers import open_database, profiles_without_retries, service_over
 
 KEY = "sk-videos-secret-0123456789"
 
@@ -43,29 +41,19 @@ def fresh(server: DemoServer) -> None:
 
 @pytest.fixture
 def profiles(server: DemoServer) -> list[ProviderProfile]:
-    return [dataclasses.replace(p, max_retries=0) for p in server.profiles()]
+    return profiles_without_retries(server)
 
 
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database.open(tmp_path / "videos.db")
-    try:
+    with open_database(tmp_path / "videos.db") as database:
         yield database
-    finally:
-        database.close()
 
 
 @asynccontextmanager
 async def video_service(
     db: Database, profiles: list[ProviderProfile], videos_dir: Path, **kwargs: object
 ) -> AsyncIterator[VideoService]:
-    clients = Clients(profiles, KEY)
-    engine = JobEngine(JobStore(db))
     options = {**FAST, **kwargs}
-    service = VideoService(db, engine, clients, videos_dir, **options)  # type: ignore[arg-type]
-    try:
+    async with service_over(VideoService, db, profiles, KEY, videos_dir, **options) as service:
         yield service
-    finally:
-        await service.aclose()
-        await engine.aclose()
-        await clients.aclose()

@@ -18,7 +18,7 @@ from app.core.demo.server import DemoServer
 from app.core.jobs import JobEngine, JobEvent, JobStore
 from app.core.services.videos import VideoService, VideoSubmitRequest
 from app.core.store.db import Database
-from tests.core.images.conftest import Clients
+from tests.core.helpers import Clients
 from tests.core.videos.conftest import FAST
 
 

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.core.demo.faults import FaultRule
 from app.ui.async_bridge import signal_future
+from tests.ui.helpers import applied_theme, save_grab
 from tests.ui.images.helpers import seed_images, until
 
 OUT = Path(__file__).resolve().parents[3] / "artifacts" / "screenshots"
@@ -20,31 +21,12 @@ OUT = Path(__file__).resolve().parents[3] / "artifacts" / "screenshots"
 
 @pytest.fixture(params=["light", "dark"])
 def theme(request: pytest.FixtureRequest, qapp: QApplication) -> Iterator[str]:
-    from app.ui.theme import ThemeManager
-
-    style, palette, sheet = qapp.style().name(), qapp.palette(), qapp.styleSheet()
-    manager = ThemeManager(qapp, request.param)
-    try:
-        yield request.param
-    finally:
-        from PySide6.QtGui import QGuiApplication
-
-        # As tests/ui/test_screenshots.py does: the manager follows the system scheme.
-        QGuiApplication.styleHints().colorSchemeChanged.disconnect(manager._on_scheme_changed)
-        manager.deleteLater()
-        qapp.setStyleSheet(sheet)
-        qapp.setPalette(palette)
-        qapp.setStyle(style)
+    with applied_theme(qapp, request.param) as mode:
+        yield mode
 
 
 def save(tab: Any, name: str) -> Path:
-    OUT.mkdir(parents=True, exist_ok=True)
-    path = OUT / f"{name}.png"
-    QApplication.processEvents()
-    image = tab.grab().toImage()
-    assert image.save(str(path), "PNG")
-    assert path.stat().st_size > 10_000, f"{name} looks blank"
-    return path
+    return save_grab(tab, OUT, name, min_bytes=10_000)
 
 
 def test_screenshots(theme: str, tab: Any, image_service: Any, demo_server: Any, arun: Any) -> None:

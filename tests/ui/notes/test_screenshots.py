@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from app.core.demo.faults import FaultRule
 from app.ui.async_bridge import signal_future
+from tests.ui.helpers import applied_theme, save_grab
 from tests.ui.notes.helpers import click_box, find_box, find_dialog, until
 
 OUT = Path(__file__).resolve().parents[3] / "artifacts" / "screenshots"
@@ -50,33 +51,13 @@ TOPICS = [
 
 @pytest.fixture(params=["light", "dark"])
 def theme(request: pytest.FixtureRequest, qapp: QApplication) -> Iterator[str]:
-    from PySide6.QtGui import QGuiApplication
-
-    from app.ui.theme import ThemeManager
-
-    style, palette, sheet = qapp.style().name(), qapp.palette(), qapp.styleSheet()
-    manager = ThemeManager(qapp, request.param)
-    try:
-        yield request.param
-    finally:
-        QGuiApplication.styleHints().colorSchemeChanged.disconnect(manager._on_scheme_changed)
-        manager.deleteLater()
-        qapp.setStyleSheet(sheet)
-        qapp.setPalette(palette)
-        qapp.setStyle(style)
+    with applied_theme(qapp, request.param) as mode:
+        yield mode
 
 
 def save(widget: QWidget, name: str, *, in_loop: bool = False) -> Path:
-    """Grab `widget` to OUT/name.png. Inside a coroutine (`in_loop`) no processEvents(): it would
-    run the qasync loop's callbacks re-entrantly, inside the running task."""
-    OUT.mkdir(parents=True, exist_ok=True)
-    path = OUT / f"{name}.png"
-    if not in_loop:
-        QApplication.processEvents()
-    image = widget.grab().toImage()
-    assert image.save(str(path), "PNG")
-    assert path.stat().st_size > 8_000, f"{name} looks blank"
-    return path
+    """Grab `widget` to OUT/name.png. Inside a coroutine (`in_loop`) no processEvents()."""
+    return save_grab(widget, OUT, name, min_bytes=8_000, process_events=not in_loop)
 
 
 def _vault(root: Path, extra: int) -> Path:

@@ -12,6 +12,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QWidget
 
 from app.ui.videos.records import VideoDraft
+from tests.ui.helpers import applied_theme
 from tests.ui.videos.helpers import MULTIMEDIA_NOISE, FakePort, signal_once, until
 
 pytestmark = pytest.mark.qt_log_ignore(*MULTIMEDIA_NOISE, extend=True)
@@ -45,17 +46,8 @@ def _save(widget: QWidget, name: str, *, from_screen: bool = False) -> Path:
 
 @pytest.fixture(params=["light", "dark"])
 def theme(request: pytest.FixtureRequest, qapp: QApplication) -> Iterator[str]:
-    from app.ui.theme import ThemeManager
-
-    style, palette, sheet = qapp.style().name(), qapp.palette(), qapp.styleSheet()
-    manager = ThemeManager(qapp, request.param, follow=False)
-    try:
-        yield request.param
-    finally:
-        manager.deleteLater()
-        qapp.setStyleSheet(sheet)
-        qapp.setPalette(palette)
-        qapp.setStyle(style)
+    with applied_theme(qapp, request.param, follow=False) as mode:
+        yield mode
 
 
 def test_videos_tab_screens(theme: str, make_tab: Any, arun: Any, tmp_path: Path) -> None:
