@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
 from app.ui.card_layout import centered, fit_wrapped_labels
 from app.ui.images.host import ImagesHost
 from app.ui.labels import DEMO_NAME, keychain_sentence
-from app.ui.notes.citations import NOTE_SCHEME
 from app.ui.notes.host import NotesHost
 from app.ui.status_bar import StatusBar
 from app.ui.theme import ThemeManager, ThemeMode
@@ -318,6 +317,8 @@ class MainWindow(QMainWindow):
         """Wire the window to the services: profiles, the chat tab, status, settings."""
         self.install_shortcuts()
         from PySide6.QtGui import QDesktopServices
+
+        from app.ui.notes.citations import NOTE_SCHEME  # after the first paint: urllib is slow
 
         # A citation link in a chat reply (`switchboard-note://<chunk>`, written by Notes' "Ask
         # about these") opens the hit in the Notes tab; every view that opens URLs gets this.
@@ -843,6 +844,8 @@ class MainWindow(QMainWindow):
 
     async def _staged_close(self) -> None:
         from PySide6.QtGui import QDesktopServices
+
+        from app.ui.notes.citations import NOTE_SCHEME
 
         QDesktopServices.unsetUrlHandler(NOTE_SCHEME)
         self.save_window_state()
