@@ -10,8 +10,8 @@ on screen. The delegate therefore works in two tiers:
   reports `sizeHintChanged` for that row (batched) so the view corrects it.
 
 A row whose reply is streaming keeps one `StreamingDocument` (see `documents`). A long thread
-opens with placeholder rows (`ChatRow.loaded` False); a placeholder painted on screen asks
-(`loadRequested`) to be read next.
+is a window of its newest rows (see `message_model`); rows inserted above it are sized by the
+estimate until they come on screen.
 
 Every clickable thing is painted and hit-tested from the cached `RowLayout` (no child widgets):
 
@@ -173,7 +173,6 @@ class MessageDelegate(QStyledItemDelegate):
     reasoningToggled = Signal(int)  # row number
     actionRequested = Signal(str, int)  # (action, message id): edit, regenerate, prev, next...
     codeCopyRequested = Signal(int, int)  # (row number, code block index)
-    loadRequested = Signal(int)  # message id of a placeholder row that came on screen
 
     def __init__(self, view: QListView) -> None:
         super().__init__(view)
@@ -269,18 +268,14 @@ class MessageDelegate(QStyledItemDelegate):
     def _estimate_height(self, row: ChatRow, width: int) -> int:
         """A row's height before it is painted, from its size alone (no markdown, no layout)."""
         line, header, per_line, small_line = self._estimate_metrics(width)
-        if row.size_basis is not None:
-            chars, breaks = row.size_basis
-            if chars > BIG_BODY_CHARS:  # shown in pages: the head's share of the line breaks
-                breaks, chars = breaks * HEAD_CHARS // chars, HEAD_CHARS
-        elif len(row.content) > BIG_BODY_CHARS and not row.is_streaming:
+        if len(row.content) > BIG_BODY_CHARS and not row.is_streaming:
             # Only what a PagedBody shows is counted (never a whole 5 MB string per estimate).
             paged = self._paged.get((row.id, self._dark_view()))
             chars = paged.shown if paged is not None and paged.content is row.content else HEAD_CHARS
             breaks = row.content.count("\n", 0, chars)
         else:
             chars, breaks = len(row.content), row.content.count("\n")
-        big = chars != len(row.content) and row.loaded and not row.is_streaming
+        big = chars != len(row.content) and not row.is_streaming
         body = (breaks + 1 + chars // per_line) * line
         if big:
             body += small_line + RETRY_H + GAP
@@ -458,7 +453,7 @@ class MessageDelegate(QStyledItemDelegate):
             layout.nav_next = QRect(x + arrow_w + text_w, pill_y, arrow_w, pill_h)
         right = PAD_X + width
         strip: list[tuple[str, QRect]] = []
-        for action in reversed(actions_for(row) if row.loaded else []):
+        for action in reversed(actions_for(row)):
             rect = self._pill(fm_small, ACTION_LABELS[action], right, pill_y, pill_h)
             strip.append((action, rect))
             right = rect.left() - 4
@@ -509,8 +504,6 @@ class MessageDelegate(QStyledItemDelegate):
                 layout.body = sdoc.stack
             else:
                 layout.placeholder = row.waiting or "Waiting for the first token…"
-        elif not row.loaded:
-            layout.placeholder = "Loading…"
         else:
             if sdoc is not None:
                 layout.body = self._finish_streamed(row, sdoc, width, dark)
@@ -539,7 +532,7 @@ class MessageDelegate(QStyledItemDelegate):
             layout.body_y = y
             y += fm_base.lineSpacing() + GAP // 2
 
-        if row.images and row.loaded:
+        if row.images:
             y = self._layout_images(row, layout, y, width, fm_small)
 
         if row.refusal:
@@ -672,10 +665,6 @@ class MessageDelegate(QStyledItemDelegate):
         self.paint_calls += 1
         self.painted_ids.add(row.id)
         palette = option.palette
-        if not row.loaded:
-            self._paint_placeholder(painter, option, row)
-            self.loadRequested.emit(row.id)
-            return
         layout = self.layout_for(row, palette)
         if layout.height != option.rect.height():
             self._pending_resize.add(QPersistentModelIndex(index))
@@ -798,26 +787,6 @@ class MessageDelegate(QStyledItemDelegate):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         painter.setPen(QPen(palette.color(QPalette.ColorRole.Midlight), 1))
         painter.drawLine(0, rect.height() - 1, rect.width(), rect.height() - 1)
-        painter.restore()
-
-    def _paint_placeholder(self, painter: QPainter, option: QStyleOptionViewItem, row: ChatRow) -> None:
-        """A row whose message is still being read: its role and a muted "Loading…", in the
-        estimated height (so filling it in moves nothing until it is really laid out)."""
-        palette = option.palette
-        base, bold, _small = self._fonts()
-        rect = option.rect
-        painter.save()
-        painter.setClipRect(rect)
-        if row.role == "user":
-            painter.fillRect(rect, palette.color(QPalette.ColorRole.AlternateBase))
-        painter.setFont(bold)
-        painter.setPen(palette.color(QPalette.ColorRole.Text))
-        fm_bold = QFontMetrics(bold)
-        painter.drawText(QPoint(rect.left() + PAD_X, rect.top() + PAD_Y + fm_bold.ascent()), row.role_label)
-        painter.setFont(base)
-        painter.setPen(QColor(accents(is_dark(palette))["muted"]))
-        y = rect.top() + PAD_Y + self._header_height() + GAP // 2 + QFontMetrics(base).ascent()
-        painter.drawText(QPoint(rect.left() + PAD_X, y), "Loading…")
         painter.restore()
 
     @staticmethod
