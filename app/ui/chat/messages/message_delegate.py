@@ -15,8 +15,9 @@ estimate until they come on screen.
 
 Every clickable thing is painted and hit-tested from the cached `RowLayout` (no child widgets):
 
-- the header's action strip (Copy, Edit, Regenerate, Continue, Delete), shown on hover or
-  selection;
+- the header's action strip: flat icon buttons (Copy, Save as note, Edit, Regenerate, Continue,
+  Delete; the SVGs of `resources/icons`, docs/VISUAL.md), shown on hover or selection, the one
+  under the pointer framed, each with a tooltip naming its shortcut;
 - the sibling navigator `‹ 2/3 ›` on any message with other versions;
 - a "Copy" label on each fenced code block, which copies the block's raw code;
 - the reasoning toggle ("▸ Reasoning · N words"), collapsed by default;
@@ -90,10 +91,7 @@ from app.ui.chat.messages.markdown_render import (
     render_plain,
 )
 from app.ui.chat.messages.message_model import ROW_ROLE, ChatRow, MessageModel
-from app.ui.chat.messages.message_rules import (
-    ACTION_LABELS,
-    actions_for,
-)
+from app.ui.chat.messages.message_rules import actions_for
 from app.ui.chat.messages.row_text import (
     BUTTON_LABELS,
     CODE_COPIED_LABEL,
@@ -104,6 +102,7 @@ from app.ui.chat.messages.row_text import (
     status_note,
     tooltip,
 )
+from app.ui.style import ICON_SIZE, NEUTRAL_INK, icon
 from app.ui.theme import accents
 
 __all__ = [
@@ -120,6 +119,17 @@ RETRY_W = 84
 RETRY_H = 26
 BUTTON_GAP = 8
 PILL_PAD = 7
+STRIP_BUTTON = 22  # px, the square of an action strip's icon button
+STRIP_GAP = 2
+# The action strip's icons (resources/icons/<name>.svg).
+STRIP_ICONS: dict[str, str] = {
+    "copy": "copy",
+    "save_note": "note",
+    "edit": "edit",
+    "regenerate": "regenerate",
+    "continue": "continue",
+    "delete": "delete",
+}
 LAYOUT_CACHE = 300
 HTML_CACHE = 600
 FINISHED_STREAMS = 4  # streamed replies whose chunk documents are kept after they finish
@@ -179,6 +189,8 @@ class MessageDelegate(QStyledItemDelegate):
         self._view = view
         # The row under the pointer (its action strip shows); set by MessageView on hover.
         self.hovered_row = -1
+        # The strip button under the pointer (framed), as (row number, action).
+        self.hovered_action: tuple[int, str] | None = None
         self._html: OrderedDict[tuple[int, bool], tuple[str, str]] = OrderedDict()
         self._layouts: OrderedDict[tuple[Any, ...], RowLayout] = OrderedDict()
         self._exact: dict[int, tuple[int, int, bool, int]] = {}  # id -> (version, width, exp, h)
@@ -429,10 +441,6 @@ class MessageDelegate(QStyledItemDelegate):
         while len(self._html) > HTML_CACHE:
             self._html.popitem(last=False)
 
-    def _pill(self, fm: QFontMetrics, label: str, right: int, y: int, h: int) -> QRect:
-        w = fm.horizontalAdvance(label) + 2 * PILL_PAD
-        return QRect(right - w, y, w, h)
-
     def _layout_header(self, row: ChatRow, layout: RowLayout, width: int) -> None:
         _base, bold, small = self._fonts()
         fm_bold, fm_small = QFontMetrics(bold), QFontMetrics(small)
@@ -453,10 +461,11 @@ class MessageDelegate(QStyledItemDelegate):
             layout.nav_next = QRect(x + arrow_w + text_w, pill_y, arrow_w, pill_h)
         right = PAD_X + width
         strip: list[tuple[str, QRect]] = []
+        button_y = y + (h - STRIP_BUTTON) // 2
         for action in reversed(actions_for(row)):
-            rect = self._pill(fm_small, ACTION_LABELS[action], right, pill_y, pill_h)
+            rect = QRect(right - STRIP_BUTTON, button_y, STRIP_BUTTON, STRIP_BUTTON)
             strip.append((action, rect))
-            right = rect.left() - 4
+            right = rect.left() - STRIP_GAP
         layout.strip = list(reversed(strip))
 
     def _build_layout(self, row: ChatRow, width: int, palette: QPalette, dark: bool) -> RowLayout:
@@ -704,9 +713,7 @@ class MessageDelegate(QStyledItemDelegate):
         if layout.nav_rect is not None and layout.nav_prev is not None and layout.nav_next is not None:
             self._paint_navigator(painter, row, layout, palette, small, muted)
         if (hovered or selected) and layout.strip:
-            painter.setFont(small)
-            for action, pill in layout.strip:
-                self._paint_pill(painter, pill, ACTION_LABELS[action], palette, danger=action == "delete", accent=a)
+            self._paint_strip(painter, index.row(), layout, palette, a)
 
         # reasoning: a dimmed, collapsible section above the answer
         if layout.reasoning_toggle is not None:
@@ -788,6 +795,21 @@ class MessageDelegate(QStyledItemDelegate):
         painter.setPen(QPen(palette.color(QPalette.ColorRole.Midlight), 1))
         painter.drawLine(0, rect.height() - 1, rect.width(), rect.height() - 1)
         painter.restore()
+
+    def _paint_strip(
+        self, painter: QPainter, row_number: int, layout: RowLayout, palette: QPalette, accent: dict[str, str]
+    ) -> None:
+        """The action strip: flat icon buttons; the one under the pointer gets a frame."""
+        for action, rect in layout.strip:
+            if self.hovered_action == (row_number, action):
+                painter.setPen(QPen(palette.color(QPalette.ColorRole.Mid), 1))
+                painter.setBrush(palette.color(QPalette.ColorRole.Button))
+                painter.drawRoundedRect(QRectF(rect).adjusted(0.5, 0.5, -0.5, -0.5), 4, 4)
+                painter.setBrush(Qt.BrushStyle.NoBrush)
+            ink = accent["error"] if action == "delete" else NEUTRAL_INK
+            target = QRect(QPoint(0, 0), ICON_SIZE)
+            target.moveCenter(rect.center())
+            icon(STRIP_ICONS[action], ink).paint(painter, target)
 
     @staticmethod
     def _paint_pill(

@@ -25,7 +25,7 @@ scrolled near its top.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -182,6 +182,9 @@ class MessageModel(QAbstractListModel):
         self.has_older = False
         self.has_newer = False
         self.fetching = False  # a read of older or newer rows is under way
+        # Given by the view: a row's actions in words (AccessibleDescriptionRole), for screen
+        # readers, since the strip's buttons are painted icons.
+        self.describe_actions: Callable[[ChatRow], str] | None = None
 
     # --- Qt model API ----------------------------------------------------------------------
 
@@ -196,6 +199,8 @@ class MessageModel(QAbstractListModel):
             return row
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
             return row.accessible_text()
+        if role == Qt.ItemDataRole.AccessibleDescriptionRole and self.describe_actions is not None:
+            return self.describe_actions(row)
         if role == Qt.ItemDataRole.ToolTipRole and row.status == "error":
             return row.error
         return None

@@ -51,9 +51,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.ui.chat.messages.message_delegate import PAD_X, MessageDelegate, RowLayout
+from app.ui.chat.messages.message_delegate import PAD_X, STRIP_ICONS, MessageDelegate, RowLayout
 from app.ui.chat.messages.message_model import ROW_ROLE, ChatRow, MessageModel
 from app.ui.chat.messages.message_rules import (
+    ACTION_LABELS,
     ACTION_SHORTCUTS,
     actions_for,
 )
@@ -67,6 +68,18 @@ __all__ = [
 EMPTY_HINT = "Ask anything. Enter sends, Shift+Enter adds a line."
 
 COPIED_MS = 1500
+
+
+def describe_actions(row: ChatRow) -> str:
+    """What a screen reader says of a message's action strip (its icon buttons have no text):
+    each action's name and key, and where to find them all."""
+    names = []
+    for action in actions_for(row):
+        key = ACTION_SHORTCUTS.get(action)
+        names.append(f"{ACTION_LABELS[action]} ({key})" if key else ACTION_LABELS[action])
+    if not names:
+        return ""
+    return "Actions: " + ", ".join(names) + ". The context menu key lists them."
 
 
 class MessageView(QListView):
@@ -132,6 +145,7 @@ class MessageView(QListView):
         self.message_delegate.model = model if isinstance(model, MessageModel) else None
         if isinstance(model, MessageModel):
             model.rowsAboutToBeInserted.connect(self._on_rows_about_to_be_inserted)
+            model.describe_actions = describe_actions
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
@@ -299,16 +313,31 @@ class MessageView(QListView):
         index = self.indexAt(pos)
         self._set_hovered(index.row() if index.isValid() else -1)
         cursor = Qt.CursorShape.ArrowCursor
+        button: tuple[int, str] | None = None
         if index.isValid():
             row: ChatRow = index.data(ROW_ROLE)
             hit = self.message_delegate.hit_test(row, self.palette(), pos - self.visualRect(index).topLeft())
             if hit is not None:
                 cursor = Qt.CursorShape.PointingHandCursor
+                if hit[0] in STRIP_ICONS:
+                    button = (index.row(), hit[0])
+        self._set_hovered_action(button)
         self.viewport().setCursor(cursor)
         super().mouseMoveEvent(event)
 
+    def _set_hovered_action(self, button: tuple[int, str] | None) -> None:
+        """Frame the strip button under the pointer (repainting only its row)."""
+        old, self.message_delegate.hovered_action = self.message_delegate.hovered_action, button
+        model = self.model()
+        if old == button or model is None:
+            return
+        for entry in (old, button):
+            if entry is not None and 0 <= entry[0] < model.rowCount():
+                self.viewport().update(self.visualRect(model.index(entry[0], 0)))
+
     def leaveEvent(self, event: QEvent) -> None:
         self._set_hovered(-1)
+        self._set_hovered_action(None)
         super().leaveEvent(event)
 
     # --- painting and keys -----------------------------------------------------------------
