@@ -16,6 +16,7 @@ the tab did instead of polling.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
@@ -73,6 +74,20 @@ log = logging.getLogger(__name__)
 OPEN_TAIL = 50
 LOAD_BATCH = 100
 DEMO_BADGE = "Demo (offline)"
+
+
+def citation_links(system_prompt: str) -> Callable[[str], str] | None:
+    """For a thread made by Notes' "Ask about these" (its system prompt numbers the hits, each
+    with its `switchboard-note://` link): a filter turning the replies' bare `[n]` citations
+    into those links. None for any other thread."""
+    if "switchboard-note://" not in system_prompt:
+        return None
+    from app.core.notes.citations import linkify_citations, numbering_from_prompt  # urllib: lazily
+
+    numbering = numbering_from_prompt(system_prompt)
+    if not numbering:
+        return None
+    return lambda text: linkify_citations(text, numbering)
 
 
 class ChatTab(QWidget):
@@ -513,6 +528,7 @@ class ChatTab(QWidget):
         self._open_generation += 1
         self._thread_id = None
         self._leaf_id = None
+        self.message_view.message_delegate.set_text_filter(None)
         self.message_view.message_delegate.forget()
         self.message_model.clear()
         self.thread_settings.reset_for_new_thread()
@@ -543,6 +559,7 @@ class ChatTab(QWidget):
             return
         self._thread_id = thread_id
         self.thread_settings.load_thread(thread)  # its profile, prompt, params and kind
+        self.message_view.message_delegate.set_text_filter(citation_links(thread.system_prompt))
         self._show_window(window)
         self.thread_list.select_thread(thread_id)
         profile = self.profile()

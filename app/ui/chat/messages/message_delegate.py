@@ -20,6 +20,8 @@ Every clickable thing is painted and hit-tested from the cached `RowLayout` (no 
   under the pointer framed, each with a tooltip naming its shortcut;
 - the sibling navigator `‹ 2/3 ›` on any message with other versions;
 - a "Copy" label on each fenced code block, which copies the block's raw code;
+- links (http, https, mailto, and `switchboard-note:` citations of the Notes tab), opened on a
+  click through QDesktopServices;
 - the reasoning toggle ("▸ Reasoning · N words"), collapsed by default;
 - Retry / Continue / Regenerate buttons under failed, interrupted or cut-short replies.
 
@@ -35,6 +37,7 @@ import base64
 import binascii
 import math
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,6 +122,9 @@ RETRY_W = 84
 RETRY_H = 26
 BUTTON_GAP = 8
 PILL_PAD = 7
+# Links a click opens (through QDesktopServices; the main window handles `switchboard-note`, a
+# citation of the Notes tab, by showing the hit there).
+LINK_SCHEMES = ("http", "https", "mailto", "switchboard-note")
 STRIP_BUTTON = 22  # px, the square of an action strip's icon button
 STRIP_GAP = 2
 # The action strip's icons (resources/icons/<name>.svg).
@@ -210,6 +216,9 @@ class MessageDelegate(QStyledItemDelegate):
         self._flush.timeout.connect(self.flush_size_changes)
         # (message id, code block index) whose label says "Copied ✓" for a moment
         self.copied: tuple[int, int] | None = None
+        # What a reply's text goes through before it is rendered, set per thread by the tab: an
+        # "Ask about these" thread links its bare [n] citations (`linkify_citations`).
+        self._text_filter: Callable[[str], str] | None = None
         # Counters read by tests and benchmarks: work done is what was on screen.
         self.paint_calls = 0
         self.painted_ids: set[int] = set()
@@ -315,6 +324,21 @@ class MessageDelegate(QStyledItemDelegate):
 
     # --- layout ----------------------------------------------------------------------------
 
+    def set_text_filter(self, text_filter: Callable[[str], str] | None) -> None:
+        """Render replies through `text_filter` from now on (the caches are dropped)."""
+        if text_filter is not self._text_filter:
+            self._text_filter = text_filter
+            self._html.clear()
+            self._layouts.clear()
+            self._streaming.clear()
+            self._paged.clear()
+
+    def _display(self, row: ChatRow) -> str:
+        """The markdown rendered for a row: a reply's text through the thread's filter."""
+        if self._text_filter is None or row.role != "assistant":
+            return row.content
+        return self._text_filter(row.content)
+
     def _html_for(self, row: ChatRow, dark: bool) -> str:
         # Keyed by content, not version: a row whose navigator or status changed keeps its HTML.
         key = (row.id, dark)
@@ -323,7 +347,7 @@ class MessageDelegate(QStyledItemDelegate):
             self._html.move_to_end(key)
             return cached[1]
         if row.role == "assistant":
-            html = render_markdown(row.content, dark=dark)
+            html = render_markdown(self._display(row), dark=dark)
             self.markdown_renders += 1
         else:
             html = render_plain(row.content)
@@ -358,10 +382,11 @@ class MessageDelegate(QStyledItemDelegate):
         the streamed chunks already are that render, block by block. The tab then checks them
         against a full render made off this thread (`streamed_render` / `confirm_render`).
         """
-        if row.role != "assistant" or sdoc.dark != dark or not row.content.startswith(sdoc.text):
+        text = self._display(row)
+        if row.role != "assistant" or sdoc.dark != dark or not text.startswith(sdoc.text):
             self._streaming.pop(row.id, None)
             return None
-        sdoc.update(row.content, width)  # the tokens that arrived after the last refresh
+        sdoc.update(text, width)  # the tokens that arrived after the last refresh
         self._cache_html((row.id, dark), row.content, sdoc.html())
         sdoc.finished = True
         finished = [key for key, kept in self._streaming.items() if kept.finished]
@@ -508,7 +533,7 @@ class MessageDelegate(QStyledItemDelegate):
                 sdoc = StreamingDocument(base, palette)
                 self._streaming[row.id] = sdoc
             sdoc.finished = sdoc.checked = False  # (a continued reply streams on)
-            sdoc.update(row.content, width)
+            sdoc.update(self._display(row), width)
             if row.content:
                 layout.body = sdoc.stack
             else:
@@ -886,7 +911,7 @@ class MessageDelegate(QStyledItemDelegate):
         if layout.body is not None:
             local = QPointF(pos.x() - PAD_X, pos.y() - layout.body_y)
             anchor = layout.body.anchor_at(local)
-            if anchor and QUrl(anchor).scheme() in ("http", "https", "mailto"):
+            if anchor and QUrl(anchor).scheme() in LINK_SCHEMES:
                 return "link", 0
         return None
 
