@@ -678,7 +678,7 @@ class ChatTab(QWidget):
             self.ctx.events.statusMessage.emit("That message is not in this conversation any more.")
             return
         self._show_window(window)
-        self.message_view._stick_to_bottom = False
+        self.message_view.stop_following()
         if self._scroll_to_message(message_id):
             self.revealed.emit(message_id)
 

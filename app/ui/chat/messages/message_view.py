@@ -221,6 +221,10 @@ class MessageView(QListView):
         self._stick_to_bottom = True
         self.scrollToBottom()
 
+    def stop_following(self) -> None:
+        """Stay where the view is put (a jump to an old message), not at the bottom."""
+        self._stick_to_bottom = False
+
     def _on_scrolled(self, value: int) -> None:
         bar = self.verticalScrollBar()
         self._stick_to_bottom = value >= bar.maximum() - 4
