@@ -413,9 +413,12 @@ def _open_rows(messages: int, text: int) -> list[Row]:
             "ms",
             "<= 300",
             first <= 300,
-            f"open_thread() call to the message view's first paint with {result['rows']} rows; "
+            f"open_thread() call to the message view's first paint; {result['rows']} of the "
+            f"{messages:,} rows read (the newest; older ones as the user scrolls up), "
+            f"{max(result.get('layouts_built', [0]))} laid out; "
             f"median of {len(result['open_ms'])} opens from an empty thread "
-            f"({', '.join(f'{t:.0f}' for t in result['open_ms'])} ms); "
+            f"({', '.join(f'{t:.0f}' for t in result['open_ms'])} ms; GUI-thread CPU "
+            f"{', '.join(f'{t:.0f}' for t in result.get('gui_cpu_ms', []))} ms); "
             f"median run: {split['to_filled']:.0f} ms to the model filled, {split['to_paint']:.0f} ms more to the paint",
         ),
         Row(

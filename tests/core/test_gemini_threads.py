@@ -23,6 +23,7 @@ from app.core.errors import AuthenticationError, ConfigError
 from app.core.protocol.types import GenerationParams, ImagePart, TextPart
 from app.core.providers import ProviderProfile
 from app.core.services.chat import ChatService, ReplyProgress
+from app.core.services.continuation import CONTINUE_INSTRUCTION
 from app.core.services.export import export_archive, export_thread
 from app.core.services.importers import import_archive
 from app.core.store.db import Database
@@ -254,8 +255,10 @@ def test_a_reply_cut_by_max_tokens_is_continued_in_place(
         assert final.assistant_message_id == cut.assistant_message_id
         assert final.content.startswith(partial) and len(final.content) > len(partial)
         body = generate_bodies(server, flavour)[-1]
-        # The partial reply goes back as the last `model` turn, n is never asked for.
-        assert body["contents"][-1] == {"role": "model", "parts": [{"text": partial}]}
+        # The partial reply goes back as a `model` turn, then a user turn asks to continue
+        # (recent Gemini models refuse contents that end with a model turn); n is never asked.
+        assert body["contents"][-2] == {"role": "model", "parts": [{"text": partial}]}
+        assert body["contents"][-1] == {"role": "user", "parts": [{"text": CONTINUE_INSTRUCTION}]}
         assert body["generationConfig"] == {"maxOutputTokens": 5}
         reply = await service.threads.get_message(cut.assistant_message_id)
         assert reply is not None and reply.content == final.content

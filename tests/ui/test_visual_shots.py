@@ -40,6 +40,9 @@ def test_chat_tab_and_settings_shots(theme: str, window: Any, app_ctx: Any, arun
 
     arun(demo())
     tab = window.chat_tab
+    # The last reply selected: its action strip (icon buttons) shows, as on hover.
+    last = tab.message_model.index(tab.message_model.rowCount() - 1, 0)
+    tab.message_view.setCurrentIndex(last)
     for size, (w, h) in SIZES.items():
         window.resize(w, h)
         tab.message_view.scrollToBottom()

@@ -96,6 +96,7 @@ def _plan(req: DemoRequest, model: str) -> tuple[ChatPlan, dict[str, Any], bool]
     if not isinstance(contents, list) or not contents:
         raise BadRequest("* GenerateContentRequest.contents: contents is not specified")
     prompt, images, prompt_tokens = "", 0, 0
+    turns: list[tuple[str, str, int]] = []  # (role, text, images)
     for content in contents:
         if not isinstance(content, dict) or not isinstance(content.get("parts"), list):
             raise BadRequest("* GenerateContentRequest.contents: each content needs parts")
@@ -104,8 +105,21 @@ def _plan(req: DemoRequest, model: str) -> tuple[ChatPlan, dict[str, Any], bool]
             raise BadRequest(f"Please use a valid role: user, model. Got '{role}'.")
         content_text, content_images = _parts_text(content["parts"])
         prompt_tokens += text.count_tokens(content_text)
+        turns.append((role, content_text, content_images))
         if role == "user":
             prompt, images = content_text, content_images
+    # user, model, user: a request to continue a reply the demo had begun (and not finished)
+    # to give to the first user turn is answered as chat models do (`text.continuation_of`).
+    continue_from: str | None = None
+    if (
+        len(turns) >= 3
+        and [t[0] for t in turns[-3:]] == ["user", "model", "user"]
+        and "continue" in turns[-1][1].lower()
+    ):
+        (_r, asked, asked_images), (_m, partial, _i) = turns[-3], turns[-2]
+        whole = text.compose_reply(asked, images=asked_images)
+        if partial and len(partial) < len(whole) and whole.startswith(partial):
+            prompt, images, continue_from = asked, asked_images, partial
     system = body.get("systemInstruction")
     if isinstance(system, dict):
         prompt_tokens += text.count_tokens(_parts_text(system.get("parts"))[0])
@@ -136,6 +150,8 @@ def _plan(req: DemoRequest, model: str) -> tuple[ChatPlan, dict[str, Any], bool]
         images=images,
         prompt_tokens=prompt_tokens,
         reply_id=f"demo-{text.stable_hash(json.dumps(body, sort_keys=True)):x}",
+        continue_from=continue_from,
+        reopen_fence=True,
     )
     blocked = "[blocked]" in prompt.lower()
     if not include_thoughts and "thinking" not in model and "reasoner" not in model:

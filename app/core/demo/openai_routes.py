@@ -239,10 +239,14 @@ def plan_reply(
     prompt_tokens: int,
     reply_id: str,
     completion: bool = False,
+    continue_from: str | None = None,
+    reopen_fence: bool = False,
 ) -> ChatPlan:
     """Decide every choice's tokens and finish reason up front (shared by all dialects).
 
     Magic words for testing clients: "[refuse]" in the prompt gives a refusal instead of content.
+    `continue_from`: the partial reply the request asks to continue (see
+    `text.continuation_of`; `reopen_fence` when it was asked by a "continue" user turn).
     """
     reasoner = "reasoner" in model.lower() or "thinking" in model.lower()
     plan = ChatPlan(id=reply_id, model=model, prompt_tokens=prompt_tokens)
@@ -251,6 +255,10 @@ def plan_reply(
             full = text.compose_completion(prompt, variant=index)
         else:
             full = text.compose_reply(prompt, variant=index, images=images)
+        more = None
+        if continue_from is not None and not completion:
+            more = text.continuation_of(full, continue_from, reopen_fence=reopen_fence)
+            full = full if more is None else more
         cut, _ = text.apply_stop(full, stops)
         tokens = text.tokenize(cut)
         finish = "stop"
@@ -260,7 +268,9 @@ def plan_reply(
         if "[refuse]" in prompt.lower() and not completion:
             refusal, tokens = text.tokenize("I'm sorry, but I can't help with that request."), []
         reasoning = (
-            text.tokenize(text.compose_reasoning(prompt)) if reasoner and not completion else []
+            text.tokenize(text.compose_reasoning(prompt))
+            if reasoner and not completion and more is None
+            else []
         )
         plan.choices.append(PlannedChoice(index, reasoning, tokens, refusal, finish))
     return plan
@@ -285,6 +295,9 @@ def _chat_plan(req: DemoRequest) -> tuple[ChatPlan, dict[str, Any]]:
         if message.get("role") == "user":
             prompt, images = message_text, message_images
     _check_sampling(body)
+    # A final assistant message is a prefix to continue (as llama.cpp reads it).
+    last = messages[-1]
+    continue_from = _message_text(last)[0] if last.get("role") == "assistant" else None
     n = _int_param(body, "n", 1, 1, 8)
     plan = plan_reply(
         prompt,
@@ -295,6 +308,7 @@ def _chat_plan(req: DemoRequest) -> tuple[ChatPlan, dict[str, Any]]:
         images=images,
         prompt_tokens=prompt_tokens,
         reply_id=_stable_id("chatcmpl-", body),
+        continue_from=continue_from,
     )
     return plan, body
 

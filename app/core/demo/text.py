@@ -220,6 +220,33 @@ def compose_reply(prompt: str, *, variant: int = 0, images: int = 0) -> str:
     return "".join(tokens[:wanted])
 
 
+_FENCE_LINE = re.compile(r"^ {0,3}(`{3,}|~{3,})[^\n]*$")
+
+
+def continuation_of(full: str, partial: str, *, reopen_fence: bool = False) -> str | None:
+    """What the demo sends to continue `partial`, a stopped copy of its reply `full`; None when
+    `partial` is not the start of `full` (the demo then answers afresh).
+
+    As llama.cpp does with a final assistant message (a prefix), the rest of `full`. With
+    `reopen_fence` (asked by a "continue" user turn, as Gemini threads are) it answers as chat
+    models often do: when `partial` stopped inside a code block, it opens the block again and
+    repeats the unfinished line before going on.
+    """
+    if not full.startswith(partial):
+        return None
+    rest = full[len(partial) :]
+    if not reopen_fence:
+        return rest
+    fence = None
+    for line in partial.split("\n"):
+        if _FENCE_LINE.match(line):
+            fence = None if fence is not None and line.strip() == fence.strip()[:3] else (fence or line)
+    if fence is None:
+        return rest
+    unfinished = "" if partial.endswith("\n") else partial[partial.rfind("\n") + 1 :]
+    return f"{fence}\n{unfinished}{rest}"
+
+
 def compose_reasoning(prompt: str) -> str:
     """The thinking a "reasoner" model shows before its answer."""
     topic = _topic(prompt)

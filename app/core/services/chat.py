@@ -87,6 +87,7 @@ from app.core.protocol.types import (
     Usage,
 )
 from app.core.services.context_window import context_window_for, fit_to_window
+from app.core.services.continuation import ContinuationJoin, continuation_messages
 from app.core.services.titles import DEFAULT_TITLE, fallback_title, suggest_title
 from app.core.store.db import Database
 from app.core.store.records import Message, MessageStatus, Thread
@@ -323,6 +324,8 @@ class _Request:
 
     messages: list[ChatMessage] | None = None
     prompt: str | None = None
+    # A chat reply being continued: its partial text is the last message (see `continuation`).
+    continuing: bool = False
 
 
 # --- the service ------------------------------------------------------------------------------
@@ -502,9 +505,11 @@ class ChatService:
 
         For a reply cut by `finish_reason == 'length'`, or stopped (`interrupted`, `cancelled`,
         `error`) with partial text. A chat thread sends the path up to and including the partial
-        reply as the last assistant message (llama.cpp, vLLM and others continue it; other
-        servers still answer, and the answer is appended); a completion thread re-prompts with
-        the whole text so far. The row is journaled as usual, `content` of each progress is the
+        reply as the last assistant message, and on Gemini a user turn asking to continue after
+        it; what comes back is joined to the partial text by `ContinuationJoin`, which drops a
+        repetition of it and a re-opened code block (the decision per dialect and why are in
+        `app.core.services.continuation`). A completion thread re-prompts with the whole text so
+        far and appends what comes back as it is. The row is journaled as usual, `content` of each progress is the
         whole text, and the usage's completion tokens add up. Only one choice is asked for
         (`n` is ignored). Settings default to the reply's, then the thread's.
         """
@@ -526,10 +531,10 @@ class ChatService:
         params = dataclasses.replace(params, n=None)
         await self._check_kind(thread, profile_id)
         path = await self.threads.path_to(reply.id)
+        request = _request_for(thread, path)
+        request.continuing = request.messages is not None and bool(reply.content)
         async with aclosing(
-            self._stream_reply(
-                path[-2], _request_for(thread, path), profile_id, model, params, resume=reply
-            )
+            self._stream_reply(path[-2], request, profile_id, model, params, resume=reply)
         ) as progress:
             async for step in progress:
                 yield step
@@ -567,6 +572,8 @@ class ChatService:
             return client.complete_stream(model, request.prompt, params), 0
         messages = request.messages or []
         profile = getattr(client, "profile", None)
+        if request.continuing:
+            messages = continuation_messages(messages, str(getattr(profile, "dialect", "openai")))
         overrides = getattr(profile, "context_windows", None)
         fit = fit_to_window(
             messages,
@@ -619,6 +626,16 @@ class ChatService:
             await self.threads.select_leaf(assistant.thread_id, assistant.id)
         reply_id = assistant.id
         fold = _ReplyFold(resume)
+        # A continued chat reply: what the server sends is joined to the partial text (a
+        # repetition or a re-opened code block dropped); `continuation` says why, per dialect.
+        joiner = ContinuationJoin(resume.content) if resume is not None and request.continuing else None
+
+        def flush_join() -> None:
+            nonlocal joiner
+            if joiner is not None:
+                rest, joiner = joiner.finish(), None
+                if rest:
+                    fold.add(ChatDelta(content=rest), self._clock())
         row_ids: dict[int, int] = {0: reply_id}  # choice index -> message id
         usage: Usage | None = None
         notice: StreamNotice | None = None
@@ -761,6 +778,8 @@ class ChatService:
                             )
                             row_ids[index] = alternative.id
                             self._active.add(alternative.id)
+                        if joiner is not None and delta.content:
+                            delta = dataclasses.replace(delta, content=joiner.feed(delta.content))
                         now = self._clock()
                         fold.add(delta, now)
                         if delta.content or delta.reasoning or delta.refusal or delta.tool_calls:
@@ -775,23 +794,28 @@ class ChatService:
                             choice_index=index,
                         )
             except (asyncio.CancelledError, GeneratorExit):
+                flush_join()
                 await finish_quietly("cancelled")
                 raise
             except IncompleteReplyError as err:
                 # Cut off with no finish reason and no [DONE]: kept as an incomplete reply, the
                 # same state as one a crash left behind (Continue / Regenerate).
+                flush_join()
                 notice = None
                 saved = await finish_or_mark("interrupted", str(err))
                 yield progress(done=True, error=err, status="interrupted", saved=saved)
                 return
             except SwitchboardError as err:
+                flush_join()
                 notice = None
                 saved = await finish_or_mark("error", str(err))
                 yield progress(done=True, error=err, status="error", saved=saved)
                 return
             except Exception as exc:
+                flush_join()
                 await finish_quietly("error", f"Internal error: {type(exc).__name__}")
                 raise
+            flush_join()
             try:
                 blocked = await finish("complete")
             except StorageError as err:

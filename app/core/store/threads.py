@@ -35,7 +35,16 @@ from app.core.store.records import (
 )
 from app.core.store.tree import PATH_UP_CTE, path_to
 
-__all__ = ["PURGE_BATCH", "RANK_WINDOW", "UNSET", "PathEntry", "ThreadRepository", "ThreadSummary", "TreeLink"]
+__all__ = [
+    "PURGE_BATCH",
+    "RANK_WINDOW",
+    "UNSET",
+    "PathEntry",
+    "PathWindow",
+    "ThreadRepository",
+    "ThreadSummary",
+    "TreeLink",
+]
 
 # Messages deleted per transaction by `purge_deleted`. Each batch holds the database thread
 # (~10-30 ms for 500 messages with their FTS entries; 2,000 took up to ~250 ms on a loaded
@@ -76,6 +85,19 @@ class PathEntry(NamedTuple):
     role: str
     size: int
     breaks: int
+
+
+class PathWindow(NamedTuple):
+    """A contiguous part of a thread's visible path (root to `leaf_id`), oldest first.
+
+    `has_older`: messages above the first one are not in the window; `has_newer`: messages
+    between the last one and the leaf are not in it (a window opened around an old message).
+    """
+
+    messages: list[Message]
+    leaf_id: int | None
+    has_older: bool
+    has_newer: bool
 
 
 class _Unset:
@@ -474,6 +496,68 @@ class ThreadRepository:
 
         return await self.db.run(select)
 
+    # Windows of the visible path, read by keyset: a path is a chain of `parent_id` links, so
+    # "the N messages above X" is an N-step walk up from X (one primary-key lookup per step)
+    # and "the N messages below X towards the leaf" a walk up from the leaf that stops at X.
+    # No OFFSET, no count of the path: opening a 50,000-message thread reads its tail only.
+
+    async def path_tail(self, thread_id: int, limit: int) -> PathWindow:
+        """The last `limit` messages of the thread's visible path (ending at its default leaf)."""
+
+        def select(conn: sqlite3.Connection) -> PathWindow:
+            leaf = _default_leaf(conn, thread_id)
+            if leaf is None:
+                return PathWindow([], None, False, False)
+            messages = _walk_up(conn, leaf.id, max(1, limit))
+            return PathWindow(messages, leaf.id, messages[0].parent_id is not None, False)
+
+        return await self.db.run(select)
+
+    async def path_above(self, message_id: int, limit: int) -> list[Message]:
+        """Up to `limit` messages above `message_id` on its path (its parent first up), oldest
+        first; `message_id` itself is not included."""
+
+        def select(conn: sqlite3.Connection) -> list[Message]:
+            row = conn.execute("SELECT parent_id FROM messages WHERE id = ?", (message_id,)).fetchone()
+            if row is None or row[0] is None or limit <= 0:
+                return []
+            return _walk_up(conn, row[0], limit)
+
+        return await self.db.run(select)
+
+    async def path_below(self, leaf_id: int, message_id: int, limit: int) -> list[Message]:
+        """Up to `limit` messages after `message_id` on the path to `leaf_id`, oldest first
+        ([] when `message_id` is the leaf or not on that path)."""
+
+        def select(conn: sqlite3.Connection) -> list[Message]:
+            ids = _ids_below(conn, leaf_id, message_id, limit)
+            return [] if ids is None else _messages_by_ids(conn, ids)
+
+        return await self.db.run(select)
+
+    async def path_around(
+        self, thread_id: int, message_id: int, above: int, below: int
+    ) -> PathWindow | None:
+        """A window of the visible path around `message_id`: up to `above` messages before it
+        and `below` after it. None when the message is not on the visible path."""
+
+        def select(conn: sqlite3.Connection) -> PathWindow | None:
+            leaf = _default_leaf(conn, thread_id)
+            if leaf is None:
+                return None
+            ids = _ids_below(conn, leaf.id, message_id, below)
+            if ids is None:
+                return None
+            target = _get_message(conn, message_id)
+            if target is None:
+                return None
+            older = [] if target.parent_id is None else _walk_up(conn, target.parent_id, above)
+            messages = [*older, target, *_messages_by_ids(conn, ids)]
+            last = messages[-1].id
+            return PathWindow(messages, leaf.id, messages[0].parent_id is not None, last != leaf.id)
+
+        return await self.db.run(select)
+
     async def messages_by_ids(self, ids: Sequence[int]) -> list[Message]:
         """The messages with these ids, in the order given (missing ones left out)."""
         return await self.db.run(_messages_by_ids, list(ids))
@@ -680,6 +764,36 @@ def _path_outline(conn: sqlite3.Connection, leaf_id: int) -> list[PathEntry]:
         (leaf_id,),
     )
     return [PathEntry(*r) for r in rows]
+
+
+def _walk_up(conn: sqlite3.Connection, message_id: int, limit: int) -> list[Message]:
+    """`message_id` and up to `limit - 1` of its ancestors, root-most first."""
+    rows = conn.execute(
+        "WITH RECURSIVE up(id, parent_id, depth) AS ("
+        " SELECT id, parent_id, 0 FROM messages WHERE id = ?"
+        " UNION ALL SELECT m.id, m.parent_id, up.depth + 1 FROM messages m"
+        " JOIN up ON m.id = up.parent_id WHERE up.depth + 1 < ?)"
+        " SELECT m.* FROM up JOIN messages m ON m.id = up.id ORDER BY up.depth DESC",
+        (message_id, limit),
+    )
+    return [Message.from_row(r) for r in rows]
+
+
+def _ids_below(conn: sqlite3.Connection, leaf_id: int, message_id: int, limit: int) -> list[int] | None:
+    """The ids of up to `limit` messages after `message_id` on the path to `leaf_id`, oldest
+    first; None when `message_id` is not on that path. Walks up from the leaf reading only ids
+    and stops at `message_id` (the walk is as long as the distance, never the whole thread)."""
+    rows = conn.execute(
+        "WITH RECURSIVE up(id, parent_id, depth) AS ("
+        " SELECT id, parent_id, 0 FROM messages WHERE id = ?"
+        " UNION ALL SELECT m.id, m.parent_id, up.depth + 1 FROM messages m"
+        " JOIN up ON m.id = up.parent_id WHERE up.id != ?)"
+        " SELECT id FROM up ORDER BY depth DESC LIMIT ?",
+        (leaf_id, message_id, max(0, limit) + 1),
+    ).fetchall()
+    if not rows or rows[0][0] != message_id:
+        return None
+    return [r[0] for r in rows[1:]]
 
 
 def _messages_by_ids(conn: sqlite3.Connection, ids: list[int]) -> list[Message]:

@@ -8,15 +8,15 @@ The tab builds the widgets and wires the collaborators; it holds no stream logic
   tick, Stop, the final state of the row, storage problems;
 - `message_actions`, `sidebar`, `thread_settings` are controllers given what they use.
 
-Signals (`replyStarted`, `replyFinished`, `threadOpened`, `pathLoaded`, `threadsReloaded`,
+Signals (`replyStarted`, `replyFinished`, `threadOpened`, `rowsFetched`, `revealed`, `threadsReloaded`,
 `modelsLoaded`, `storage_problem`, `openThreadChanged`) let tests and the main window await what
 the tab did instead of polling.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
@@ -43,7 +43,6 @@ from app.ui.chat.messages.message_model import (
     ChatRow,
     MessageModel,
     new_temp_id,
-    placeholder_row,
     row_from_message,
 )
 from app.ui.chat.messages.message_view import MessageView
@@ -62,19 +61,33 @@ from app.ui.chat.thread_settings import CHAT_MIN_WIDTH, TabHooks, ThreadSettings
 if TYPE_CHECKING:
     from app.core.providers import ProviderProfile
     from app.core.services.tasks import TaskOwner
-    from app.core.store.threads import PathEntry
+    from app.core.store.threads import PathWindow
     from app.ui.context import AppContext
 
 __all__ = ["BUG_SENTENCE", "TICK_MS", "ChatTab", "waiting_text"]
 
 log = logging.getLogger(__name__)
 
-# Opening a thread reads this many of its newest messages first (the view opens at the bottom);
-# the rest are placeholders filled in batches after the first paint, rows on screen first.
-OPEN_TAIL = 60
-LOAD_BATCH = 250
-FIRST_PAINT_WAIT_S = 0.25  # a hidden view never paints: start filling anyway after this
+# Opening a thread reads this many of its newest messages (the view opens at the bottom): more
+# than fill a tall window, so the first screen never waits for a second read. Older ones are
+# read this many at a time as the user scrolls up (and newer ones below an old search hit).
+OPEN_TAIL = 50
+LOAD_BATCH = 100
 DEMO_BADGE = "Demo (offline)"
+
+
+def citation_links(system_prompt: str) -> Callable[[str], str] | None:
+    """For a thread made by Notes' "Ask about these" (its system prompt numbers the hits, each
+    with its `switchboard-note://` link): a filter turning the replies' bare `[n]` citations
+    into those links. None for any other thread."""
+    if "switchboard-note://" not in system_prompt:
+        return None
+    from app.core.notes.citations import linkify_citations, numbering_from_prompt  # urllib: lazily
+
+    numbering = numbering_from_prompt(system_prompt)
+    if not numbering:
+        return None
+    return lambda text: linkify_citations(text, numbering)
 
 
 class ChatTab(QWidget):
@@ -83,7 +96,8 @@ class ChatTab(QWidget):
     replyStarted = Signal(int)  # assistant message id (stored)
     replyFinished = Signal(int)  # assistant message id (<0 when nothing was stored)
     threadOpened = Signal(int)  # thread id (0 for a new, not yet saved thread)
-    pathLoaded = Signal(int)  # thread id: every row of the opened path has its message read
+    rowsFetched = Signal(int)  # thread id: rows beyond the window were read and inserted
+    revealed = Signal(int)  # message id: `reveal_message` put it on screen (perhaps after a read)
     threadsReloaded = Signal()
     modelsLoaded = Signal(list)  # model ids offered for the active profile
     # A write failed while a reply streamed (disk full, a value too large): the sentence, for the
@@ -112,8 +126,7 @@ class ChatTab(QWidget):
         self._models_generation = 0
         self._closed = False
         self._shown_profile_id = ""
-        self._wanted: list[int] = []  # placeholder rows to read next (on screen, revealed)
-        self._reveal_pending: int | None = None
+        self._leaf_id: int | None = None  # the leaf of the open path (its window's end)
 
         self._build_ui()
         self.replies = ReplyStream(
@@ -308,7 +321,8 @@ class ChatTab(QWidget):
         self.message_model.rowsInserted.connect(self._refresh_retry)
         self.message_model.modelReset.connect(self._refresh_retry)
         self.message_model.dataChanged.connect(self._refresh_retry)
-        self.message_view.message_delegate.loadRequested.connect(self._wanted.append)
+        self.message_model.olderRequested.connect(self._fetch_older)
+        self.message_model.newerRequested.connect(self._fetch_newer)
 
     # --- tasks -----------------------------------------------------------------------------
 
@@ -513,6 +527,8 @@ class ChatTab(QWidget):
         """Show an empty conversation; the thread is stored when its first message is sent."""
         self._open_generation += 1
         self._thread_id = None
+        self._leaf_id = None
+        self.message_view.message_delegate.set_text_filter(None)
         self.message_view.message_delegate.forget()
         self.message_model.clear()
         self.thread_settings.reset_for_new_thread()
@@ -523,29 +539,40 @@ class ChatTab(QWidget):
 
     async def open_thread(self, thread_id: int, *, focus: bool = True) -> None:
         """Show the thread's visible path (root to its selected leaf); with `focus` the composer
-        gets the keyboard focus (else only when focus was nowhere in the tab)."""
+        gets the keyboard focus (else only when focus was nowhere in the tab).
+
+        Only the newest `OPEN_TAIL` messages are read (the view opens at the bottom); older
+        ones are read `LOAD_BATCH` at a time as the user scrolls up (`_fetch_older`).
+        """
         self._open_generation += 1
         generation = self._open_generation
         thread = await self.ctx.threads.get_thread(thread_id, include_deleted=False)
-        outline: list[PathEntry] = []
-        tail: list[Any] = []
+        window: PathWindow | None = None
         if thread is not None:
             # A completion thread shows all its text as one document: read it whole.
-            tail_size = OPEN_TAIL if thread.kind != "completion" else 2**31
-            outline, tail = await self.ctx.threads.open_path(thread_id, tail_size)
+            tail_size = OPEN_TAIL if thread.kind != "completion" else 2**31 - 1
+            window = await self.ctx.threads.path_tail(thread_id, tail_size)
         if generation != self._open_generation or self._closed:
             return  # the user opened another thread meanwhile
-        if thread is None:
+        if thread is None or window is None:
             await self.reload_threads()
             return
         self._thread_id = thread_id
         self.thread_settings.load_thread(thread)  # its profile, prompt, params and kind
-        loaded = {m.id: m for m in tail}
-        rows = [
-            row_from_message(loaded[e.id]) if e.id in loaded
-            else placeholder_row(e.id, e.parent_id, e.role, e.size, e.breaks)
-            for e in outline
-        ]
+        self.message_view.message_delegate.set_text_filter(citation_links(thread.system_prompt))
+        self._show_window(window)
+        self.thread_list.select_thread(thread_id)
+        profile = self.profile()
+        if thread.model and profile is not None and thread.profile_id == profile.id:
+            self.set_model(thread.model)
+        self._update_blocked_reason()  # the banner of a missing profile; openThreadChanged
+        self.message_view.follow_bottom()
+        if focus or self._focus_is_lost():
+            self.focus_composer()
+        self.threadOpened.emit(thread_id)
+
+    def _show_window(self, window: PathWindow) -> None:
+        rows = [row_from_message(m) for m in window.messages]
         stream = self.replies.active
         if stream is not None and stream.latest is not None:
             # The reply streaming into this thread continues to update its row.
@@ -553,74 +580,59 @@ class ChatTab(QWidget):
                 if row.id == stream.latest.assistant_message_id:
                     row.status = "streaming"
         self.message_view.message_delegate.forget()
-        self._wanted.clear()
-        self._reveal_pending = None
-        self.message_model.set_rows(rows)
-        self.thread_list.select_thread(thread_id)
-        profile = self.profile()
-        if thread.model and profile is not None and thread.profile_id == profile.id:
-            self.set_model(thread.model)
-        self._update_blocked_reason()  # the banner of a missing profile; openThreadChanged
-        self.message_view.follow_bottom()
-        if len(loaded) < len(rows):
-            self.spawn(self._load_path(thread_id, generation))
-        else:
-            self.pathLoaded.emit(thread_id)
-        if focus or self._focus_is_lost():
-            self.focus_composer()
-        self.threadOpened.emit(thread_id)
+        self._leaf_id = window.leaf_id
+        self.message_model.set_rows(rows, has_older=window.has_older, has_newer=window.has_newer)
 
-    async def _load_path(self, thread_id: int, generation: int) -> None:
-        """Read the opened path's placeholder rows in batches: rows on screen or revealed
-        first, then upward from the newest. Starts after the first paint, which it must not
-        delay."""
-        painted = asyncio.get_running_loop().create_future()
+    def _fetch_older(self) -> None:
+        self.spawn(self._read_beyond(self._open_generation, older=True))
 
-        def on_paint() -> None:
-            if not painted.done():
-                painted.set_result(None)
+    def _fetch_newer(self) -> None:
+        self.spawn(self._read_beyond(self._open_generation, older=False))
 
-        self.message_view.painted.connect(on_paint)
-        try:
-            await asyncio.wait_for(painted, FIRST_PAINT_WAIT_S)
-        except TimeoutError:
-            pass
-        finally:
-            self.message_view.painted.disconnect(on_paint)
+    async def _read_beyond(self, generation: int, *, older: bool) -> None:
+        """Read `LOAD_BATCH` rows above the window's first row (or below its last, towards the
+        leaf) by keyset and insert them; the view keeps what is on screen in place."""
         model = self.message_model
-        while generation == self._open_generation and not self._closed:
-            ids = self._next_batch()
-            if not ids:
-                self.pathLoaded.emit(thread_id)
+        thread_id = self._thread_id
+        try:
+            if not model.rows or thread_id is None:
                 return
-            messages = await self.ctx.threads.messages_by_ids(ids)
-            if generation != self._open_generation or self._closed:
+            if older:
+                key = model.row(0).id
+                messages = await self.ctx.threads.path_above(key, LOAD_BATCH)
+            else:
+                key = model.row(model.rowCount() - 1).id
+                leaf = self._leaf_id
+                messages = [] if leaf is None else await self.ctx.threads.path_below(leaf, key, LOAD_BATCH)
+            if generation != self._open_generation or self._closed or not model.rows:
                 return
             rows = [row_from_message(m) for m in messages]
-            found = {m.id for m in messages}
-            # Deleted meanwhile: shown empty rather than "Loading…" for ever.
-            rows += [ChatRow(id=i, role="system", loaded=True) for i in ids if i not in found]
-            model.fill_rows(rows)
-            pending = self._reveal_pending
-            if pending is not None and pending in found:
-                self._reveal_pending = None
-                self._scroll_to_message(pending)
+            if older:
+                if model.row(0).id != key:
+                    return  # the window changed meanwhile (another branch, a reset)
+                has_older = bool(messages) and messages[0].parent_id is not None
+                model.fetching = False
+                model.prepend_rows(rows, has_older=has_older)
+            else:
+                if model.row(model.rowCount() - 1).id != key:
+                    return
+                has_newer = bool(messages) and messages[-1].id != self._leaf_id
+                model.fetching = False
+                model.extend_rows(rows, has_newer=has_newer)
+        finally:
+            model.fetching = False
+        self.rowsFetched.emit(thread_id)
 
-    def _next_batch(self) -> list[int]:
-        """The next placeholder ids to read: around a wanted row, else the lowest ones left."""
-        unloaded = self.message_model.unloaded_ids()
-        if not unloaded:
-            return []
-        wanted, self._wanted[:] = list(self._wanted), []
-        if self._reveal_pending is not None:
-            wanted.append(self._reveal_pending)
-        position = {message_id: i for i, message_id in enumerate(unloaded)}
-        for message_id in reversed(wanted):
-            at = position.get(message_id)
-            if at is not None:
-                start = max(0, min(at - LOAD_BATCH // 2, len(unloaded) - LOAD_BATCH))
-                return unloaded[start : start + LOAD_BATCH]
-        return unloaded[-LOAD_BATCH:]
+    async def _return_to_tail(self) -> None:
+        """A window opened around an old message goes back to the path's newest rows."""
+        thread_id = self._thread_id
+        if thread_id is None:
+            return
+        generation = self._open_generation
+        window = await self.ctx.threads.path_tail(thread_id, OPEN_TAIL)
+        if generation == self._open_generation and not self._closed:
+            self._show_window(window)
+            self.message_view.follow_bottom()
 
     async def rename_thread(self, thread_id: int, title: str) -> None:
         await self.ctx.threads.rename(thread_id, title)
@@ -641,14 +653,34 @@ class ChatTab(QWidget):
         return await self.sidebar.delete_with_undo(thread_id)
 
     def reveal_message(self, message_id: int) -> bool:
-        """Scroll the open thread to a message (centred) and select it; False if not shown."""
-        if not self._scroll_to_message(message_id):
+        """Scroll the open thread to a message (centred) and select it.
+
+        A message of the path outside the window (an old search hit) is read with the rows
+        around it (`path_around`), then shown; `revealed` is emitted once it is on screen.
+        False when no thread is open.
+        """
+        if self._scroll_to_message(message_id):
+            self.revealed.emit(message_id)
+            return True
+        if self._thread_id is None:
             return False
-        row = self.message_model.row(self.message_model.find_row(message_id))
-        if not row.loaded:
-            # Not read yet (a long thread still filling in): read it next, then centre it again.
-            self._reveal_pending = message_id
+        self.spawn(self._jump_to(message_id, self._open_generation))
         return True
+
+    async def _jump_to(self, message_id: int, generation: int) -> None:
+        thread_id = self._thread_id
+        if thread_id is None:
+            return
+        window = await self.ctx.threads.path_around(thread_id, message_id, LOAD_BATCH // 2, LOAD_BATCH // 2)
+        if generation != self._open_generation or self._closed or thread_id != self._thread_id:
+            return
+        if window is None:
+            self.ctx.events.statusMessage.emit("That message is not in this conversation any more.")
+            return
+        self._show_window(window)
+        self.message_view.stop_following()
+        if self._scroll_to_message(message_id):
+            self.revealed.emit(message_id)
 
     def _scroll_to_message(self, message_id: int) -> bool:
         row = self.message_model.find_row(message_id)
@@ -723,6 +755,10 @@ class ChatTab(QWidget):
         if refusal:
             self.composer.show_size_refusal(refusal)
             return False
+        if self.message_model.has_newer:
+            # A window around an old message: the reply goes below the newest one, shown first.
+            self.spawn(self._send_after_tail(text))
+            return True
         self.composer.clear()
         user_row = ChatRow(id=new_temp_id(), role="user", content=outgoing.text)
         reply_row = ChatRow(id=new_temp_id(), role="assistant", model=model, status="streaming")
@@ -732,6 +768,11 @@ class ChatTab(QWidget):
         stream.outgoing = outgoing
         self.replies.start(stream, lambda: self._send_progress(stream, profile.id, model))
         return True
+
+    async def _send_after_tail(self, text: str | None) -> None:
+        await self._return_to_tail()
+        if not self.message_model.has_newer:
+            self.send(text)
 
     def retry_last(self) -> None:
         rows = self.message_model.rows

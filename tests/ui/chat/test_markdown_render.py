@@ -143,3 +143,18 @@ def test_pending_blank_lines_are_scanned_again() -> None:
 def test_reference_links_are_detected() -> None:
     assert has_reference_links("See [the docs][d].\n\n[d]: https://example.com\n")
     assert not has_reference_links("A [link](https://example.com) and [brackets] only.")
+
+
+def test_a_fence_line_with_an_info_string_does_not_close_a_block() -> None:
+    # A "```python" line inside a block is code (the renderer reads it so): the chunks cut while
+    # streaming must agree, or the text after the block would be shown as code.
+    text = "Intro\n\n```markdown\n```python\nx = 1\n```\n\nAfter the block.\n\nMore text.\n"
+    boundary, fence, _ = stable_boundary(text)
+    assert fence == "" and boundary == text.index("More text.")
+    assert stable_boundary("```\n```python\n")[1] == "```"
+    incremental = IncrementalMarkdown()
+    chunks = [incremental.update(text[:i]) for i in range(1, len(text) + 1)]
+    html = "\n".join(c.stable_html for c in chunks if c.stable_html)
+    whole = html + ("\n" if html and chunks[-1].tail_html else "") + chunks[-1].tail_html
+    assert whole == render_markdown(text)
+    assert "After the block." in whole.split("</table>")[-1]

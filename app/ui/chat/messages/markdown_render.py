@@ -148,6 +148,11 @@ def _qt_friendly(fragment: str, dark: bool) -> str:
     return fragment.replace("</pre></div>", "</pre></td></tr></table>")
 
 
+def _closes(line: str, found: str, marker: str) -> bool:
+    """True when a fence line (its fence `found`) closes a block opened with `marker`."""
+    return found[0] == marker[0] and len(found) >= len(marker) and not line.strip()[len(found) :]
+
+
 def open_fence(text: str) -> str | None:
     """The marker of a code fence left open at the end of `text` (e.g. "```"), else None."""
     marker: str | None = None
@@ -158,7 +163,7 @@ def open_fence(text: str) -> str | None:
         found = match.group(1)
         if marker is None:
             marker = found
-        elif found[0] == marker[0] and len(found) >= len(marker) and not line.strip()[len(found):]:
+        elif _closes(line, found, marker):
             marker = None
     return marker
 
@@ -239,14 +244,16 @@ def _fresh_block(line: str) -> bool:
     return bool(line) and not line[0].isspace() and line[0] != ">" and not _LIST_ITEM.match(line)
 
 
-def stable_boundary(text: str, start: int = 0, in_fence: bool = False) -> tuple[int, bool, int]:
+def stable_boundary(text: str, start: int = 0, in_fence: str = "") -> tuple[int, str, int]:
     """Find the last block boundary in `text[start:]`.
 
-    Returns (boundary, fence_open_at_scan_end, scanned_to): `boundary` is the start of the last
+    Returns (boundary, open_fence_at_scan_end, scanned_to): `boundary` is the start of the last
     line that follows blank lines outside a code fence and begins a fresh block (or -1 when
     none), so `text[:boundary]` renders exactly as it does inside the whole text. Only complete
     lines are scanned; blank lines whose next line has not arrived are scanned again next time,
-    and `scanned_to` says where the next call should resume.
+    and `scanned_to` says where the next call should resume. The fence is its marker ("```"),
+    "" outside one: only a bare fence as long closes it (a "```python" line inside a block is
+    code, as the renderer reads it), which `open_fence` also follows.
     """
     boundary = -1
     pos = start
@@ -257,10 +264,11 @@ def stable_boundary(text: str, start: int = 0, in_fence: bool = False) -> tuple[
         if newline < 0:
             break
         line = text[pos:newline]
-        if _FENCE.match(line):
+        match = _FENCE.match(line)
+        if match and (not fence or _closes(line, match.group(1), fence)):
             if not fence and blank_run >= 0 and _fresh_block(line):
                 boundary = pos
-            fence = not fence
+            fence = "" if fence else match.group(1)
             blank_run = -1
         elif not fence and not line.strip():
             if blank_run < 0:
@@ -294,8 +302,7 @@ class IncrementalMarkdown:
         self._dark = dark
         self._stable_end = 0  # text[:stable_end] has been rendered into stable HTML
         self._scan_pos = 0
-        self._scan_fence = False
-        self._fence_at_stable = False
+        self._scan_fence = ""
 
     @property
     def stable_end(self) -> int:

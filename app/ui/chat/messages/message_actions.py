@@ -221,6 +221,9 @@ class MessageActions(QObject):
         self._save_note = save_note
         self._parent = parent
         self._refresh_generation = 0
+        # The open thread's `{message id: (sibling index, count)}` as last read: rows read later
+        # (older rows inserted above a long thread's window) get their navigators from it.
+        self._positions: dict[int, tuple[int, int]] = {}
         self.edit_panel = EditPanel(parent)
         self._place_edit_panel()
         view.actionRequested.connect(self.trigger)
@@ -236,6 +239,7 @@ class MessageActions(QObject):
         reply_started.connect(self._on_reply_started)
         reply_finished.connect(self._on_reply_finished)
         model.dataChanged.connect(self._on_rows_changed)
+        model.rowsInserted.connect(self._on_rows_inserted)
 
     def emitters(self) -> list[QObject]:
         """Objects whose signals reach Python slots here; the tab silences them when it closes."""
@@ -474,10 +478,19 @@ class MessageActions(QObject):
         if self._current_thread() != thread_id or self._replies.closed:
             return
         model = self._model
-        keep = 0
-        while keep < min(len(path), model.rowCount()) and model.row(keep).id == path[keep].id:
-            keep += 1
-        model.replace_rows_from(keep, [row_from_message(m) for m in path[keep:]])
+        # A long thread shows a window of its path: line the path up with the window's first
+        # row, keep the rows that did not change, replace the rest (never the whole path).
+        first = model.row(0).id if model.rowCount() else None
+        offset = next((i for i, m in enumerate(path) if m.id == first), None)
+        if offset is None:
+            # The window's first row left the path (or nothing was shown): the newest rows.
+            tail = path[-(model.rowCount() or len(path) or 1) :]
+            model.set_rows([row_from_message(m) for m in tail], has_older=len(tail) < len(path))
+        else:
+            keep = 0
+            while keep < min(len(path) - offset, model.rowCount()) and model.row(keep).id == path[offset + keep].id:
+                keep += 1
+            model.replace_rows_from(keep, [row_from_message(m) for m in path[offset + keep :]])
         await self.refresh_siblings(thread_id)
         self.pathReloaded.emit()
 
@@ -491,7 +504,8 @@ class MessageActions(QObject):
         links = await self._threads.thread_tree(thread_id)
         if generation != self._refresh_generation or self._current_thread() != thread_id or self._replies.closed:
             return
-        self._apply_positions(sibling_positions(links))
+        self._positions = sibling_positions(links)
+        self._apply_positions(self._positions)
         self.siblingsRefreshed.emit()
 
     async def refresh_rows(self, message_ids: Sequence[int]) -> None:
@@ -510,6 +524,15 @@ class MessageActions(QObject):
         model = self._model
         for i, row in enumerate(model.rows):
             position = positions.get(row.id)
+            if position is not None and (row.sibling_index, row.sibling_count) != position:
+                model.update_row(i, sibling_index=position[0], sibling_count=position[1])
+
+    def _on_rows_inserted(self, _parent: Any, first: int, last: int) -> None:
+        """Rows read into the window later get the navigators last read for the thread."""
+        model = self._model
+        for i in range(first, last + 1):
+            row = model.row(i)
+            position = self._positions.get(row.id)
             if position is not None and (row.sibling_index, row.sibling_count) != position:
                 model.update_row(i, sibling_index=position[0], sibling_count=position[1])
 

@@ -10,15 +10,18 @@ on screen. The delegate therefore works in two tiers:
   reports `sizeHintChanged` for that row (batched) so the view corrects it.
 
 A row whose reply is streaming keeps one `StreamingDocument` (see `documents`). A long thread
-opens with placeholder rows (`ChatRow.loaded` False); a placeholder painted on screen asks
-(`loadRequested`) to be read next.
+is a window of its newest rows (see `message_model`); rows inserted above it are sized by the
+estimate until they come on screen.
 
 Every clickable thing is painted and hit-tested from the cached `RowLayout` (no child widgets):
 
-- the header's action strip (Copy, Edit, Regenerate, Continue, Delete), shown on hover or
-  selection;
+- the header's action strip: flat icon buttons (Copy, Save as note, Edit, Regenerate, Continue,
+  Delete; the SVGs of `resources/icons`, docs/VISUAL.md), shown on hover or selection, the one
+  under the pointer framed, each with a tooltip naming its shortcut;
 - the sibling navigator `‹ 2/3 ›` on any message with other versions;
 - a "Copy" label on each fenced code block, which copies the block's raw code;
+- links (http, https, mailto, and `switchboard-note:` citations of the Notes tab), opened on a
+  click through QDesktopServices;
 - the reasoning toggle ("▸ Reasoning · N words"), collapsed by default;
 - Retry / Continue / Regenerate buttons under failed, interrupted or cut-short replies.
 
@@ -34,6 +37,7 @@ import base64
 import binascii
 import math
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,10 +94,7 @@ from app.ui.chat.messages.markdown_render import (
     render_plain,
 )
 from app.ui.chat.messages.message_model import ROW_ROLE, ChatRow, MessageModel
-from app.ui.chat.messages.message_rules import (
-    ACTION_LABELS,
-    actions_for,
-)
+from app.ui.chat.messages.message_rules import actions_for
 from app.ui.chat.messages.row_text import (
     BUTTON_LABELS,
     CODE_COPIED_LABEL,
@@ -104,6 +105,7 @@ from app.ui.chat.messages.row_text import (
     status_note,
     tooltip,
 )
+from app.ui.style import ICON_SIZE, NEUTRAL_INK, icon
 from app.ui.theme import accents
 
 __all__ = [
@@ -120,6 +122,20 @@ RETRY_W = 84
 RETRY_H = 26
 BUTTON_GAP = 8
 PILL_PAD = 7
+# Links a click opens (through QDesktopServices; the main window handles `switchboard-note`, a
+# citation of the Notes tab, by showing the hit there).
+LINK_SCHEMES = ("http", "https", "mailto", "switchboard-note")
+STRIP_BUTTON = 22  # px, the square of an action strip's icon button
+STRIP_GAP = 2
+# The action strip's icons (resources/icons/<name>.svg).
+STRIP_ICONS: dict[str, str] = {
+    "copy": "copy",
+    "save_note": "note",
+    "edit": "edit",
+    "regenerate": "regenerate",
+    "continue": "continue",
+    "delete": "delete",
+}
 LAYOUT_CACHE = 300
 HTML_CACHE = 600
 FINISHED_STREAMS = 4  # streamed replies whose chunk documents are kept after they finish
@@ -173,13 +189,14 @@ class MessageDelegate(QStyledItemDelegate):
     reasoningToggled = Signal(int)  # row number
     actionRequested = Signal(str, int)  # (action, message id): edit, regenerate, prev, next...
     codeCopyRequested = Signal(int, int)  # (row number, code block index)
-    loadRequested = Signal(int)  # message id of a placeholder row that came on screen
 
     def __init__(self, view: QListView) -> None:
         super().__init__(view)
         self._view = view
         # The row under the pointer (its action strip shows); set by MessageView on hover.
         self.hovered_row = -1
+        # The strip button under the pointer (framed), as (row number, action).
+        self.hovered_action: tuple[int, str] | None = None
         self._html: OrderedDict[tuple[int, bool], tuple[str, str]] = OrderedDict()
         self._layouts: OrderedDict[tuple[Any, ...], RowLayout] = OrderedDict()
         self._exact: dict[int, tuple[int, int, bool, int]] = {}  # id -> (version, width, exp, h)
@@ -199,6 +216,9 @@ class MessageDelegate(QStyledItemDelegate):
         self._flush.timeout.connect(self.flush_size_changes)
         # (message id, code block index) whose label says "Copied ✓" for a moment
         self.copied: tuple[int, int] | None = None
+        # What a reply's text goes through before it is rendered, set per thread by the tab: an
+        # "Ask about these" thread links its bare [n] citations (`linkify_citations`).
+        self._text_filter: Callable[[str], str] | None = None
         # Counters read by tests and benchmarks: work done is what was on screen.
         self.paint_calls = 0
         self.painted_ids: set[int] = set()
@@ -269,18 +289,14 @@ class MessageDelegate(QStyledItemDelegate):
     def _estimate_height(self, row: ChatRow, width: int) -> int:
         """A row's height before it is painted, from its size alone (no markdown, no layout)."""
         line, header, per_line, small_line = self._estimate_metrics(width)
-        if row.size_basis is not None:
-            chars, breaks = row.size_basis
-            if chars > BIG_BODY_CHARS:  # shown in pages: the head's share of the line breaks
-                breaks, chars = breaks * HEAD_CHARS // chars, HEAD_CHARS
-        elif len(row.content) > BIG_BODY_CHARS and not row.is_streaming:
+        if len(row.content) > BIG_BODY_CHARS and not row.is_streaming:
             # Only what a PagedBody shows is counted (never a whole 5 MB string per estimate).
             paged = self._paged.get((row.id, self._dark_view()))
             chars = paged.shown if paged is not None and paged.content is row.content else HEAD_CHARS
             breaks = row.content.count("\n", 0, chars)
         else:
             chars, breaks = len(row.content), row.content.count("\n")
-        big = chars != len(row.content) and row.loaded and not row.is_streaming
+        big = chars != len(row.content) and not row.is_streaming
         body = (breaks + 1 + chars // per_line) * line
         if big:
             body += small_line + RETRY_H + GAP
@@ -308,6 +324,21 @@ class MessageDelegate(QStyledItemDelegate):
 
     # --- layout ----------------------------------------------------------------------------
 
+    def set_text_filter(self, text_filter: Callable[[str], str] | None) -> None:
+        """Render replies through `text_filter` from now on (the caches are dropped)."""
+        if text_filter is not self._text_filter:
+            self._text_filter = text_filter
+            self._html.clear()
+            self._layouts.clear()
+            self._streaming.clear()
+            self._paged.clear()
+
+    def _display(self, row: ChatRow) -> str:
+        """The markdown rendered for a row: a reply's text through the thread's filter."""
+        if self._text_filter is None or row.role != "assistant":
+            return row.content
+        return self._text_filter(row.content)
+
     def _html_for(self, row: ChatRow, dark: bool) -> str:
         # Keyed by content, not version: a row whose navigator or status changed keeps its HTML.
         key = (row.id, dark)
@@ -316,7 +347,7 @@ class MessageDelegate(QStyledItemDelegate):
             self._html.move_to_end(key)
             return cached[1]
         if row.role == "assistant":
-            html = render_markdown(row.content, dark=dark)
+            html = render_markdown(self._display(row), dark=dark)
             self.markdown_renders += 1
         else:
             html = render_plain(row.content)
@@ -351,10 +382,11 @@ class MessageDelegate(QStyledItemDelegate):
         the streamed chunks already are that render, block by block. The tab then checks them
         against a full render made off this thread (`streamed_render` / `confirm_render`).
         """
-        if row.role != "assistant" or sdoc.dark != dark or not row.content.startswith(sdoc.text):
+        text = self._display(row)
+        if row.role != "assistant" or sdoc.dark != dark or not text.startswith(sdoc.text):
             self._streaming.pop(row.id, None)
             return None
-        sdoc.update(row.content, width)  # the tokens that arrived after the last refresh
+        sdoc.update(text, width)  # the tokens that arrived after the last refresh
         self._cache_html((row.id, dark), row.content, sdoc.html())
         sdoc.finished = True
         finished = [key for key, kept in self._streaming.items() if kept.finished]
@@ -434,10 +466,6 @@ class MessageDelegate(QStyledItemDelegate):
         while len(self._html) > HTML_CACHE:
             self._html.popitem(last=False)
 
-    def _pill(self, fm: QFontMetrics, label: str, right: int, y: int, h: int) -> QRect:
-        w = fm.horizontalAdvance(label) + 2 * PILL_PAD
-        return QRect(right - w, y, w, h)
-
     def _layout_header(self, row: ChatRow, layout: RowLayout, width: int) -> None:
         _base, bold, small = self._fonts()
         fm_bold, fm_small = QFontMetrics(bold), QFontMetrics(small)
@@ -458,10 +486,11 @@ class MessageDelegate(QStyledItemDelegate):
             layout.nav_next = QRect(x + arrow_w + text_w, pill_y, arrow_w, pill_h)
         right = PAD_X + width
         strip: list[tuple[str, QRect]] = []
-        for action in reversed(actions_for(row) if row.loaded else []):
-            rect = self._pill(fm_small, ACTION_LABELS[action], right, pill_y, pill_h)
+        button_y = y + (h - STRIP_BUTTON) // 2
+        for action in reversed(actions_for(row)):
+            rect = QRect(right - STRIP_BUTTON, button_y, STRIP_BUTTON, STRIP_BUTTON)
             strip.append((action, rect))
-            right = rect.left() - 4
+            right = rect.left() - STRIP_GAP
         layout.strip = list(reversed(strip))
 
     def _build_layout(self, row: ChatRow, width: int, palette: QPalette, dark: bool) -> RowLayout:
@@ -504,13 +533,11 @@ class MessageDelegate(QStyledItemDelegate):
                 sdoc = StreamingDocument(base, palette)
                 self._streaming[row.id] = sdoc
             sdoc.finished = sdoc.checked = False  # (a continued reply streams on)
-            sdoc.update(row.content, width)
+            sdoc.update(self._display(row), width)
             if row.content:
                 layout.body = sdoc.stack
             else:
                 layout.placeholder = row.waiting or "Waiting for the first token…"
-        elif not row.loaded:
-            layout.placeholder = "Loading…"
         else:
             if sdoc is not None:
                 layout.body = self._finish_streamed(row, sdoc, width, dark)
@@ -539,7 +566,7 @@ class MessageDelegate(QStyledItemDelegate):
             layout.body_y = y
             y += fm_base.lineSpacing() + GAP // 2
 
-        if row.images and row.loaded:
+        if row.images:
             y = self._layout_images(row, layout, y, width, fm_small)
 
         if row.refusal:
@@ -672,10 +699,6 @@ class MessageDelegate(QStyledItemDelegate):
         self.paint_calls += 1
         self.painted_ids.add(row.id)
         palette = option.palette
-        if not row.loaded:
-            self._paint_placeholder(painter, option, row)
-            self.loadRequested.emit(row.id)
-            return
         layout = self.layout_for(row, palette)
         if layout.height != option.rect.height():
             self._pending_resize.add(QPersistentModelIndex(index))
@@ -715,9 +738,7 @@ class MessageDelegate(QStyledItemDelegate):
         if layout.nav_rect is not None and layout.nav_prev is not None and layout.nav_next is not None:
             self._paint_navigator(painter, row, layout, palette, small, muted)
         if (hovered or selected) and layout.strip:
-            painter.setFont(small)
-            for action, pill in layout.strip:
-                self._paint_pill(painter, pill, ACTION_LABELS[action], palette, danger=action == "delete", accent=a)
+            self._paint_strip(painter, index.row(), layout, palette, a)
 
         # reasoning: a dimmed, collapsible section above the answer
         if layout.reasoning_toggle is not None:
@@ -800,25 +821,20 @@ class MessageDelegate(QStyledItemDelegate):
         painter.drawLine(0, rect.height() - 1, rect.width(), rect.height() - 1)
         painter.restore()
 
-    def _paint_placeholder(self, painter: QPainter, option: QStyleOptionViewItem, row: ChatRow) -> None:
-        """A row whose message is still being read: its role and a muted "Loading…", in the
-        estimated height (so filling it in moves nothing until it is really laid out)."""
-        palette = option.palette
-        base, bold, _small = self._fonts()
-        rect = option.rect
-        painter.save()
-        painter.setClipRect(rect)
-        if row.role == "user":
-            painter.fillRect(rect, palette.color(QPalette.ColorRole.AlternateBase))
-        painter.setFont(bold)
-        painter.setPen(palette.color(QPalette.ColorRole.Text))
-        fm_bold = QFontMetrics(bold)
-        painter.drawText(QPoint(rect.left() + PAD_X, rect.top() + PAD_Y + fm_bold.ascent()), row.role_label)
-        painter.setFont(base)
-        painter.setPen(QColor(accents(is_dark(palette))["muted"]))
-        y = rect.top() + PAD_Y + self._header_height() + GAP // 2 + QFontMetrics(base).ascent()
-        painter.drawText(QPoint(rect.left() + PAD_X, y), "Loading…")
-        painter.restore()
+    def _paint_strip(
+        self, painter: QPainter, row_number: int, layout: RowLayout, palette: QPalette, accent: dict[str, str]
+    ) -> None:
+        """The action strip: flat icon buttons; the one under the pointer gets a frame."""
+        for action, rect in layout.strip:
+            if self.hovered_action == (row_number, action):
+                painter.setPen(QPen(palette.color(QPalette.ColorRole.Mid), 1))
+                painter.setBrush(palette.color(QPalette.ColorRole.Button))
+                painter.drawRoundedRect(QRectF(rect).adjusted(0.5, 0.5, -0.5, -0.5), 4, 4)
+                painter.setBrush(Qt.BrushStyle.NoBrush)
+            ink = accent["error"] if action == "delete" else NEUTRAL_INK
+            target = QRect(QPoint(0, 0), ICON_SIZE)
+            target.moveCenter(rect.center())
+            icon(STRIP_ICONS[action], ink).paint(painter, target)
 
     @staticmethod
     def _paint_pill(
@@ -895,7 +911,7 @@ class MessageDelegate(QStyledItemDelegate):
         if layout.body is not None:
             local = QPointF(pos.x() - PAD_X, pos.y() - layout.body_y)
             anchor = layout.body.anchor_at(local)
-            if anchor and QUrl(anchor).scheme() in ("http", "https", "mailto"):
+            if anchor and QUrl(anchor).scheme() in LINK_SCHEMES:
                 return "link", 0
         return None
 

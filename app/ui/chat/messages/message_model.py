@@ -8,16 +8,28 @@ Rows for a reply that is still streaming are updated in place (`update_row`); on
 `dataChanged` is emitted, so nothing else is re-rendered. Rows also carry what the view paints
 besides the stored message: the position among siblings (`‹ 2/3 ›`), the turns left out of the
 request, and how many alternatives stream beside the reply.
+
+A long thread is a *window* of its path: opening it reads the newest rows that fill the screen
+(plus a margin), and older rows are inserted above them as the user scrolls up; a jump to an old
+message (a search hit) opens the window around it, with the newer rows read as the user scrolls
+down. `has_older` / `has_newer` say what lies beyond the window; the tab reads it by keyset from
+SQLite (`ThreadRepository.path_above` / `path_below`).
+
+Why newer rows use Qt's `canFetchMore`/`fetchMore` and older ones `can_fetch_older`/
+`fetch_older`: Qt's views call `fetchMore` whenever the *last* row is visible (and on every
+layout while it stays visible). A chat view always shows its last row, so "more" can only mean
+the rows past the end; the rows above the first one are asked for by `MessageView` when it is
+scrolled near its top.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 
 from app.core.protocol.types import Usage
 
@@ -27,7 +39,6 @@ __all__ = [
     "MessageModel",
     "image_parts",
     "new_temp_id",
-    "placeholder_row",
     "row_from_message",
 ]
 
@@ -74,12 +85,6 @@ class ChatRow:
     # other choices (n > 1) are streaming beside this one.
     dropped_turns: int = 0
     alternatives_streaming: int = 0
-    # A long thread opens with its tail read and the rows above it as placeholders (`loaded`
-    # False, no content yet) that are filled in the background. `size_basis` (characters, line
-    # breaks) sizes a row before it is painted; a placeholder gets it from the database and
-    # keeps it when filled, so filling a row never moves the rows below it.
-    loaded: bool = True
-    size_basis: tuple[int, int] | None = None
     # The message's image attachments as stored (`Message.parts` records of type "image":
     # {"mime", "data_b64"} or {"mime", "url"}); the view paints them as thumbnails.
     images: tuple[dict[str, Any], ...] = ()
@@ -161,19 +166,25 @@ def row_from_message(message: Any) -> ChatRow:
     )
 
 
-def placeholder_row(message_id: int, parent_id: int | None, role: str, size: int, breaks: int) -> ChatRow:
-    """A row whose message is not read yet (see `ChatRow.loaded`)."""
-    return ChatRow(
-        id=message_id, role=role, parent_id=parent_id, loaded=False, size_basis=(size, breaks)
-    )
-
-
 class MessageModel(QAbstractListModel):
-    """Rows of the visible path; `ROW_ROLE` returns the `ChatRow`."""
+    """Rows of (a window of) the visible path; `ROW_ROLE` returns the `ChatRow`.
+
+    `olderRequested` / `newerRequested` ask the owner (the tab) to read the rows beyond the
+    window; it inserts them with `prepend_rows` / `extend_rows`.
+    """
+
+    olderRequested = Signal()
+    newerRequested = Signal()
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self._rows: list[ChatRow] = []
+        self.has_older = False
+        self.has_newer = False
+        self.fetching = False  # a read of older or newer rows is under way
+        # Given by the view: a row's actions in words (AccessibleDescriptionRole), for screen
+        # readers, since the strip's buttons are painted icons.
+        self.describe_actions: Callable[[ChatRow], str] | None = None
 
     # --- Qt model API ----------------------------------------------------------------------
 
@@ -188,9 +199,29 @@ class MessageModel(QAbstractListModel):
             return row
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
             return row.accessible_text()
+        if role == Qt.ItemDataRole.AccessibleDescriptionRole and self.describe_actions is not None:
+            return self.describe_actions(row)
         if role == Qt.ItemDataRole.ToolTipRole and row.status == "error":
             return row.error
         return None
+
+    def canFetchMore(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> bool:  # noqa: B008
+        """Rows past the end: only a window opened around an old message has them."""
+        return not parent.isValid() and self.has_newer and not self.fetching
+
+    def fetchMore(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> None:  # noqa: B008
+        if self.canFetchMore(parent):
+            self.fetching = True
+            self.newerRequested.emit()
+
+    def can_fetch_older(self) -> bool:
+        """Rows above the first one (the first one is stored, so the read has a key)."""
+        return self.has_older and not self.fetching and bool(self._rows) and self._rows[0].is_stored
+
+    def fetch_older(self) -> None:
+        if self.can_fetch_older():
+            self.fetching = True
+            self.olderRequested.emit()
 
     def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
         if not index.isValid():
@@ -214,10 +245,31 @@ class MessageModel(QAbstractListModel):
             row.version = next(_versions)
         return out
 
-    def set_rows(self, rows: Iterable[ChatRow]) -> None:
+    def set_rows(self, rows: Iterable[ChatRow], *, has_older: bool = False, has_newer: bool = False) -> None:
         self.beginResetModel()
         self._rows = self._stamped(rows)
+        self.has_older, self.has_newer = has_older, has_newer
+        self.fetching = False
         self.endResetModel()
+
+    def prepend_rows(self, rows: Iterable[ChatRow], *, has_older: bool) -> None:
+        """Insert older rows above the first one (the view keeps what is on screen in place)."""
+        new = self._stamped(rows)
+        self.has_older = has_older
+        if new:
+            self.beginInsertRows(QModelIndex(), 0, len(new) - 1)
+            self._rows[:0] = new
+            self.endInsertRows()
+
+    def extend_rows(self, rows: Iterable[ChatRow], *, has_newer: bool) -> None:
+        """Append newer rows below the last one (a window opened around an old message)."""
+        new = self._stamped(rows)
+        self.has_newer = has_newer
+        if new:
+            first = len(self._rows)
+            self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
+            self._rows.extend(new)
+            self.endInsertRows()
 
     def clear(self) -> None:
         self.set_rows([])
@@ -231,7 +283,11 @@ class MessageModel(QAbstractListModel):
         return i
 
     def remove_rows_from(self, start: int) -> None:
-        """Drop rows `start..end` (e.g. the tail of a path being replaced by a retry)."""
+        """Drop rows `start..end` (e.g. the tail of a path being replaced by a retry).
+
+        What follows is a new branch of the path, so nothing lies below the window any more.
+        """
+        self.has_newer = False
         if start >= len(self._rows):
             return
         self.beginRemoveRows(QModelIndex(), start, len(self._rows) - 1)
@@ -257,32 +313,6 @@ class MessageModel(QAbstractListModel):
             if self._rows[i].id == message_id:
                 return i
         return -1
-
-    def fill_rows(self, rows: Iterable[ChatRow]) -> int:
-        """Put loaded rows in place of their placeholders (matched by id); returns how many.
-
-        Each filled row keeps its placeholder's `size_basis` and view state; one `dataChanged`
-        covers the span that changed.
-        """
-        index_of = {row.id: i for i, row in enumerate(self._rows) if not row.loaded}
-        first, last, filled = len(self._rows), -1, 0
-        for row in rows:
-            i = index_of.get(row.id, -1)
-            if i < 0:
-                continue  # shown no longer (another branch, a reset)
-            old = self._rows[i]
-            row.size_basis = old.size_basis
-            row.carry_view_state(old)
-            row.version = next(_versions)
-            self._rows[i] = row
-            first, last, filled = min(first, i), max(last, i), filled + 1
-        if filled:
-            self.dataChanged.emit(self.index(first, 0), self.index(last, 0), [ROW_ROLE])
-        return filled
-
-    def unloaded_ids(self) -> list[int]:
-        """Ids of the placeholder rows, top to bottom."""
-        return [row.id for row in self._rows if not row.loaded]
 
     def update_row(self, i: int, **changes: Any) -> ChatRow:
         """Replace fields of row `i`, bump its version and emit dataChanged for it alone."""

@@ -10,6 +10,12 @@ The transcript is four modules, one reason to change each:
 
 Hover only repaints the two rows it moves between; nothing here relayouts the list per tick.
 Copy (Ctrl+C, the strip's Copy) copies the whole message, even a big one shown in pages.
+
+A long thread is a window of its path (see `message_model`): scrolled to within a screen of its
+top, the view asks the model for older rows (`fetch_older`), and Qt itself asks for newer ones
+(`fetchMore`) at the bottom of a window opened around an old message. Rows inserted above, and
+rows whose estimated height is corrected when they are first painted, never move what is on
+screen: the first row fully in view is an *anchor* kept at the same place across the relayout.
 """
 
 
@@ -45,9 +51,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.ui.chat.messages.message_delegate import PAD_X, MessageDelegate, RowLayout
+from app.ui.chat.messages.message_delegate import PAD_X, STRIP_ICONS, MessageDelegate, RowLayout
 from app.ui.chat.messages.message_model import ROW_ROLE, ChatRow, MessageModel
 from app.ui.chat.messages.message_rules import (
+    ACTION_LABELS,
     ACTION_SHORTCUTS,
     actions_for,
 )
@@ -61,6 +68,18 @@ __all__ = [
 EMPTY_HINT = "Ask anything. Enter sends, Shift+Enter adds a line."
 
 COPIED_MS = 1500
+
+
+def describe_actions(row: ChatRow) -> str:
+    """What a screen reader says of a message's action strip (its icon buttons have no text):
+    each action's name and key, and where to find them all."""
+    names = []
+    for action in actions_for(row):
+        key = ACTION_SHORTCUTS.get(action)
+        names.append(f"{ACTION_LABELS[action]} ({key})" if key else ACTION_LABELS[action])
+    if not names:
+        return ""
+    return "Actions: " + ", ".join(names) + ". The context menu key lists them."
 
 
 class MessageView(QListView):
@@ -77,6 +96,8 @@ class MessageView(QListView):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        # (message id, its top in the viewport) to keep in place across the next relayout
+        self._anchor: tuple[int, int] | None = None
         self.setObjectName("messageView")
         self.setAccessibleName("Messages")
         self.setAccessibleDescription(
@@ -109,6 +130,7 @@ class MessageView(QListView):
         self._copied_timer.setSingleShot(True)
         self._copied_timer.setInterval(COPIED_MS)
         self._copied_timer.timeout.connect(self._clear_copied)
+        self.message_delegate.sizeHintChanged.connect(self._hold_position)
         bar = self.verticalScrollBar()
         bar.valueChanged.connect(self._on_scrolled)
         bar.rangeChanged.connect(self._on_range_changed)
@@ -116,8 +138,14 @@ class MessageView(QListView):
     # --- model -----------------------------------------------------------------------------
 
     def setModel(self, model: Any) -> None:
+        old = self.model()
+        if isinstance(old, MessageModel):
+            old.rowsAboutToBeInserted.disconnect(self._on_rows_about_to_be_inserted)
         super().setModel(model)
         self.message_delegate.model = model if isinstance(model, MessageModel) else None
+        if isinstance(model, MessageModel):
+            model.rowsAboutToBeInserted.connect(self._on_rows_about_to_be_inserted)
+            model.describe_actions = describe_actions
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
@@ -193,13 +221,77 @@ class MessageView(QListView):
         self._stick_to_bottom = True
         self.scrollToBottom()
 
+    def stop_following(self) -> None:
+        """Stay where the view is put (a jump to an old message), not at the bottom."""
+        self._stick_to_bottom = False
+
     def _on_scrolled(self, value: int) -> None:
         bar = self.verticalScrollBar()
         self._stick_to_bottom = value >= bar.maximum() - 4
+        self._fetch_older_if_near_top()
 
     def _on_range_changed(self, _minimum: int, maximum: int) -> None:
         if self._stick_to_bottom:
             self.verticalScrollBar().setValue(maximum)
+        self._fetch_older_if_near_top()
+
+    def _fetch_older_if_near_top(self) -> None:
+        """Within a screen of the window's top (or a window shorter than two screens): ask
+        for the older rows, so they are there before the user reaches the top."""
+        model = self.model()
+        if (
+            isinstance(model, MessageModel)
+            and model.can_fetch_older()
+            and self.verticalScrollBar().value() <= self.viewport().height()
+        ):
+            model.fetch_older()
+
+    # --- keeping what is on screen in place ---------------------------------------------------
+
+    def _anchor_now(self) -> tuple[int, int] | None:
+        """The first row whose top is in view (else the row at the top), and that top."""
+        model = self.model()
+        if not isinstance(model, MessageModel) or model.rowCount() == 0:
+            return None
+        index = self.indexAt(self.viewport().rect().topLeft())
+        if not index.isValid():
+            return None
+        rect = self.visualRect(index)
+        if rect.top() < 0 and index.row() + 1 < model.rowCount():
+            below = model.index(index.row() + 1, 0)
+            below_rect = self.visualRect(below)
+            if below_rect.top() < self.viewport().height():
+                index, rect = below, below_rect
+        return model.row(index.row()).id, rect.top()
+
+    def _hold_position(self, *_args: Any) -> None:
+        """Rows are about to change size or be inserted: keep the anchor at its place."""
+        if self._anchor is None and not self._stick_to_bottom:
+            self._anchor = self._anchor_now()
+
+    def _on_rows_about_to_be_inserted(self, _parent: Any, first: int, _last: int) -> None:
+        if first == 0:
+            self._hold_position()
+
+    def reset(self) -> None:
+        self._anchor = None  # another thread (or a reloaded one): nothing to keep in place
+        super().reset()
+
+    def rowsInserted(self, parent: Any, start: int, end: int) -> None:
+        super().rowsInserted(parent, start, end)
+        if start == 0 and self._anchor is not None:
+            self.doItemsLayout()  # now, so the anchor is restored before the next paint
+
+    def updateGeometries(self) -> None:
+        super().updateGeometries()
+        anchor, self._anchor = self._anchor, None
+        model = self.model()
+        if anchor is None or not isinstance(model, MessageModel) or self._stick_to_bottom:
+            return
+        i = model.find_row(anchor[0])
+        if i >= 0:
+            bar = self.verticalScrollBar()
+            bar.setValue(bar.value() + self.visualRect(model.index(i, 0)).top() - anchor[1])
 
     @property
     def hovered_row(self) -> int:
@@ -225,16 +317,31 @@ class MessageView(QListView):
         index = self.indexAt(pos)
         self._set_hovered(index.row() if index.isValid() else -1)
         cursor = Qt.CursorShape.ArrowCursor
+        button: tuple[int, str] | None = None
         if index.isValid():
             row: ChatRow = index.data(ROW_ROLE)
             hit = self.message_delegate.hit_test(row, self.palette(), pos - self.visualRect(index).topLeft())
             if hit is not None:
                 cursor = Qt.CursorShape.PointingHandCursor
+                if hit[0] in STRIP_ICONS:
+                    button = (index.row(), hit[0])
+        self._set_hovered_action(button)
         self.viewport().setCursor(cursor)
         super().mouseMoveEvent(event)
 
+    def _set_hovered_action(self, button: tuple[int, str] | None) -> None:
+        """Frame the strip button under the pointer (repainting only its row)."""
+        old, self.message_delegate.hovered_action = self.message_delegate.hovered_action, button
+        model = self.model()
+        if old == button or model is None:
+            return
+        for entry in (old, button):
+            if entry is not None and 0 <= entry[0] < model.rowCount():
+                self.viewport().update(self.visualRect(model.index(entry[0], 0)))
+
     def leaveEvent(self, event: QEvent) -> None:
         self._set_hovered(-1)
+        self._set_hovered_action(None)
         super().leaveEvent(event)
 
     # --- painting and keys -----------------------------------------------------------------
@@ -270,8 +377,7 @@ class MessageView(QListView):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         index = self.currentIndex()
-        # A placeholder (message still being read) offers no actions yet; arrows still move.
-        if index.isValid() and self.message_model().row(index.row()).loaded:
+        if index.isValid():
             modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
             if event.key() == Qt.Key.Key_Space and modifiers == Qt.KeyboardModifier.NoModifier:
                 self.toggle_reasoning(index.row())
@@ -291,7 +397,7 @@ class MessageView(QListView):
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
         index = self.indexAt(event.pos()) if event.reason() == QContextMenuEvent.Reason.Mouse else self.currentIndex()
-        if not index.isValid() or not self.message_model().row(index.row()).loaded:
+        if not index.isValid():
             return
         self.setCurrentIndex(index)
         menu = self.context_menu(index.row())

@@ -127,6 +127,7 @@ def inline_buttons(row: ChatRow) -> list[str]:
 
 TOOLTIPS = {
     "copy": "Copy this message as markdown",
+    "save_note": "Save this message as a note in the Notes tab",
     "edit": "Edit and resend as a new branch",
     "regenerate": "Ask for another reply (a new version)",
     "continue": "Ask the model to continue this reply",
