@@ -79,7 +79,7 @@ async def _fill(data_dir: Path, count: int) -> None:
     from app.core.jobs import JobEngine, JobStore
     from app.core.services.images import ImageService
     from app.core.store.db import Database
-    from app.core.store.images import NewImage
+    from app.core.store.records import ImageRecord
 
     db = Database.open(data_dir / "switchboard.db")
     engine = JobEngine(JobStore(db))
@@ -88,12 +88,12 @@ async def _fill(data_dir: Path, count: int) -> None:
         rng = random.Random(12)
         files = [service.files.write(_png(rng, 512), ".png") for _ in range(DISTINCT)]
         start = 1_700_000_000.0
-        batch: list[NewImage] = []
+        batch: list[ImageRecord] = []
         for i in range(count):
             sha, rel = files[i % len(files)]
             words = rng.sample(WORDS, 3)
             batch.append(
-                NewImage(
+                ImageRecord.new(
                     path=rel,
                     sha256=sha,
                     prompt=f"a {words[0]} by a {words[1]} at dusk, {words[2]}",

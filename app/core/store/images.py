@@ -18,7 +18,7 @@ import sqlite3
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from app.core.store.db import Database, transaction
 from app.core.store.fts import fts_query
 from app.core.store.records import ImageRecord
 
-__all__ = ["ImageFiles", "ImageQuery", "ImageRepository", "NewImage"]
+__all__ = ["ImageFiles", "ImageQuery", "ImageRepository"]
 
 
 class ImageFiles:
@@ -95,33 +95,6 @@ def _fsync_dir(path: Path) -> None:
 
 
 @dataclass
-class NewImage:
-    """What `ImageRepository.add_image` writes."""
-
-    path: str
-    sha256: str
-    prompt: str
-    revised_prompt: str = ""
-    model: str | None = None
-    profile_id: str | None = None
-    size: str | None = None
-    job_id: int | None = None
-    batch_index: int = 0
-    provider: str | None = None
-    quality: str | None = None
-    style: str | None = None
-    seed: int | None = None
-    negative_prompt: str | None = None
-    params: dict[str, Any] = field(default_factory=dict)
-    width: int | None = None
-    height: int | None = None
-    mime: str | None = None
-    byte_size: int | None = None
-    raw_response: dict[str, Any] = field(default_factory=dict)
-    created_at: float | None = None
-
-
-@dataclass
 class ImageQuery:
     """A gallery query (the service's GalleryFilter, in column terms)."""
 
@@ -162,10 +135,10 @@ class ImageRepository:
         size: str | None = None,
     ) -> ImageRecord:
         return await self.add_image(
-            NewImage(
-                path=path,
-                sha256=sha256,
-                prompt=prompt,
+            ImageRecord.new(
+                path,
+                sha256,
+                prompt,
                 revised_prompt=revised_prompt or "",
                 model=model,
                 profile_id=profile_id,
@@ -173,8 +146,9 @@ class ImageRepository:
             )
         )
 
-    async def add_image(self, image: NewImage) -> ImageRecord:
-        """Insert one image; for a generation's image (`job_id` set) the row already written
+    async def add_image(self, image: ImageRecord) -> ImageRecord:
+        """Insert one image (made with `ImageRecord.new`; its id, star and trash mark are not
+        written) and return it as stored; for a generation's image (`job_id` set) the row already written
         for that place in the batch is returned instead (a resumed download saves once)."""
         if image.job_id is not None:
             job_id, index = image.job_id, image.batch_index
@@ -187,7 +161,7 @@ class ImageRepository:
                 return ImageRecord.from_row(existing)
         return (await self.add_many([image]))[0]
 
-    async def add_many(self, images: list[NewImage]) -> list[ImageRecord]:
+    async def add_many(self, images: list[ImageRecord]) -> list[ImageRecord]:
         """Insert rows in one transaction (benchmarks and imports insert thousands)."""
         now = self._clock()
 
@@ -200,7 +174,7 @@ class ImageRepository:
                         " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (
                             im.path, im.sha256, im.prompt, im.revised_prompt, im.model,
-                            im.profile_id, im.size, now if im.created_at is None else im.created_at,
+                            im.profile_id, im.size, im.created_at or now,
                             im.job_id, im.batch_index, im.provider, im.quality, im.style, im.seed,
                             im.negative_prompt, json.dumps(im.params), im.width, im.height,
                             im.mime, im.byte_size, json.dumps(im.raw_response),

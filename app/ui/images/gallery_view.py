@@ -331,13 +331,25 @@ class GalleryView(QAbstractItemView):
         self.sync_scroll_range()
         self.viewport().update()
         self.schedule_wanted()
+        self._prefetch()
 
     def _on_scrolled(self, value: int) -> None:
         self.viewport().update()
         self.schedule_wanted()
-        # Fetch the next page two screens before the end, not at the very bottom.
+        self._prefetch()
+
+    def _prefetch(self) -> None:
+        """Ask for the next page while a page's worth of rows (at least two screens) is still
+        below the screen: a fast flick then never reaches the end of what is loaded."""
+        if not self._model.canFetchMore():
+            return
         bar = self.verticalScrollBar()
-        if bar.maximum() - value < 2 * self.viewport().height() and self._model.canFetchMore():
+        left_px = bar.maximum() - bar.value()
+        per_line = self.columns()
+        margin_px = max(
+            2 * self.viewport().height(), -(-self._model.page_size // per_line) * CELL.height()
+        )
+        if left_px < margin_px:
             self._model.fetchMore()
 
     # -- which thumbnails --
@@ -366,8 +378,7 @@ class GalleryView(QAbstractItemView):
         order = list(rows)
         order += list(range(rows.stop, min(n, rows.stop + near)))
         order += list(range(max(0, rows.start - near), rows.start))[::-1]
-        ids = [it.id for r in order if (it := self._model.item(r)) is not None]
-        self.loader.want(ids)
+        self.loader.want([(it.id, it) for r in order if (it := self._model.item(r)) is not None])
         self.visibleChanged.emit()
 
     def showEvent(self, event: QShowEvent) -> None:

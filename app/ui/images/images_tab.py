@@ -130,7 +130,13 @@ class ImagesTab(QWidget):
         right_layout.setContentsMargins(8, 12, 12, 8)
         self.filters = FilterBar()
         right_layout.addWidget(self.filters)
-        self.loader = ThumbnailLoader(service.thumbnail, self.spawn, size=THUMB, parent=self)
+        self.loader = ThumbnailLoader(
+            self._make_thumbnail,
+            self.spawn,
+            locate=self._locate_thumbnail,
+            size=THUMB,
+            parent=self,
+        )
         self.model = GalleryModel(self.spawn, parent=self)
         self.gallery = GalleryView(self.model, self.loader)
         self.empty = EmptyState()
@@ -247,6 +253,14 @@ class ImagesTab(QWidget):
         task = self.tasks.spawn(guarded())
         task.add_done_callback(lambda _t: close_if_unstarted(coro))
         return task
+
+    def _locate_thumbnail(self, item: GalleryItem) -> str | None:
+        return str(self.service.thumbnail_path(item.sha256)) if item.sha256 else None
+
+    async def _make_thumbnail(self, item: GalleryItem) -> Path:
+        if item.sha256 and item.path is not None:
+            return await self.service.thumbnail_file(item.sha256, item.path)
+        return await self.service.thumbnail(item.id)
 
     def show_message(self, text: str) -> None:
         self.message_label.setText(text)
