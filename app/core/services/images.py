@@ -17,7 +17,9 @@ Events. `on_event(callback)` -> unsubscribe function; `callback(ImageEvent)` on 
 - `ImageEvent("changed", image=...)`: starred / restored; `ImageEvent("deleted", image=...)`.
 
 Gallery. `page(filter, after=None, limit=...)` -> `GalleryPage` newest first (created_at, id),
-keyset-paginated: pass `page.next` as `after` for the following page (never OFFSET). The
+keyset-paginated: pass `page.next` as `after` for the following page (never OFFSET);
+`summaries(...)` is the same page as `ImageSummary` rows (only what a grid cell shows) for the
+gallery to adapt cheaply on the loop's thread. The
 filter combines prompt search (FTS5 over prompt and revised prompt), profile, model, size, a
 date range, starred and one batch. `get`, `batch(job_id)` (a generation's images in order),
 `regenerations(job_id)` (the jobs that re-ran it, oldest first; regenerating never replaces),
@@ -53,7 +55,13 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote_to_bytes, urlsplit
 
-from app.core.errors import APIError, ConfigError, MalformedResponseError, StorageError, SwitchboardError
+from app.core.errors import (
+    APIError,
+    ConfigError,
+    MalformedResponseError,
+    StorageError,
+    SwitchboardError,
+)
 from app.core.jobs import JobContext, JobEngine, JobEvent, JobKind, JobRecord
 from app.core.jobs.listeners import Listeners
 from app.core.protocol.image_output import (
@@ -72,7 +80,7 @@ from app.core.protocol.openai import format_size
 from app.core.protocol.types import ImageRequest
 from app.core.services.tasks import TaskOwner
 from app.core.store.db import Database
-from app.core.store.images import ImageFiles, ImageQuery, ImageRepository
+from app.core.store.images import ImageFiles, ImageQuery, ImageRepository, ImageSummary
 from app.core.store.records import ImageRecord
 
 log = logging.getLogger(__name__)
@@ -491,6 +499,19 @@ class ImageService:
         )
         last = items[-1] if len(items) == limit else None
         return GalleryPage(items, None if last is None else GalleryCursor(last.created_at, last.id))
+
+    async def summaries(
+        self,
+        filter: GalleryFilter | None = None,
+        after: GalleryCursor | None = None,
+        limit: int = 200,
+    ) -> tuple[list[ImageSummary], GalleryCursor | None]:
+        """`page` for a grid: `ImageSummary` rows (what a cell shows) and the next cursor."""
+        items = await self.repo.summaries(
+            _query(filter), None if after is None else (after.created_at, after.id), limit
+        )
+        last = items[-1] if len(items) == limit else None
+        return items, None if last is None else GalleryCursor(last.created_at, last.id)
 
     async def count(self, filter: GalleryFilter | None = None) -> int:
         return await self.repo.count(_query(filter))

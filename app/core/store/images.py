@@ -20,14 +20,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from app.core.errors import StorageError
 from app.core.store.db import Database, transaction
 from app.core.store.fts import fts_query
 from app.core.store.records import ImageRecord
 
-__all__ = ["ImageFiles", "ImageQuery", "ImageRepository"]
+__all__ = ["ImageFiles", "ImageQuery", "ImageRepository", "ImageSummary"]
 
 
 class ImageFiles:
@@ -92,6 +92,27 @@ def _fsync_dir(path: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+class ImageSummary(NamedTuple):
+    """What a grid or list of images shows of one (a page of the gallery reads only these
+    columns: no JSON to decode, and the row is a tuple sqlite3 builds). The full record is
+    `ImageRecord` (`ImageRepository.get`)."""
+
+    id: int
+    path: str  # relative to the images directory, as ImageRecord.path
+    sha256: str
+    prompt: str
+    model: str | None
+    profile_id: str | None
+    size: str | None
+    created_at: float
+    starred: int  # 0 / 1 as stored
+    job_id: int | None
+    batch_index: int
+
+
+_SUMMARY_COLUMNS = ", ".join(f"i.{name}" for name in ImageSummary._fields)
 
 
 @dataclass
@@ -237,17 +258,24 @@ class ImageRepository:
         self, query: ImageQuery, after: tuple[float, int] | None, limit: int
     ) -> list[ImageRecord]:
         """Newest first, strictly after the `(created_at, id)` cursor."""
-        where, args = _where(query)
-        if after is not None:
-            where.append("(i.created_at, i.id) < (?, ?)")
-            args.extend(after)
-        sql = (
-            f"SELECT i.* FROM images i WHERE {' AND '.join(where)}"
-            " ORDER BY i.created_at DESC, i.id DESC LIMIT ?"
-        )
+        sql, args = _page_sql("i.*", query, after)
 
         def select(conn: sqlite3.Connection) -> list[ImageRecord]:
             return [ImageRecord.from_row(r) for r in conn.execute(sql, (*args, limit))]
+
+        return await self.db.run(select)
+
+    async def summaries(
+        self, query: ImageQuery, after: tuple[float, int] | None, limit: int
+    ) -> list[ImageSummary]:
+        """`page`, but only what a grid or list shows of each image (`ImageSummary`)."""
+        sql, args = _page_sql(_SUMMARY_COLUMNS, query, after)
+
+        def select(conn: sqlite3.Connection) -> list[ImageSummary]:
+            cur = conn.cursor()
+            cur.row_factory = None  # plain tuples, built by sqlite3 in C
+            make = ImageSummary._make
+            return [make(r) for r in cur.execute(sql, (*args, limit))]
 
         return await self.db.run(select)
 
@@ -318,6 +346,20 @@ class ImageRepository:
 def _get(conn: sqlite3.Connection, image_id: int) -> ImageRecord | None:
     row = conn.execute("SELECT * FROM images WHERE id = ?", (image_id,)).fetchone()
     return None if row is None else ImageRecord.from_row(row)
+
+
+def _page_sql(
+    columns: str, query: ImageQuery, after: tuple[float, int] | None
+) -> tuple[str, list[Any]]:
+    where, args = _where(query)
+    if after is not None:
+        where.append("(i.created_at, i.id) < (?, ?)")
+        args.extend(after)
+    sql = (
+        f"SELECT {columns} FROM images i WHERE {' AND '.join(where)}"
+        " ORDER BY i.created_at DESC, i.id DESC LIMIT ?"
+    )
+    return sql, args
 
 
 def _where(q: ImageQuery) -> tuple[list[str], list[Any]]:

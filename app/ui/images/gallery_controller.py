@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
-from app.ui.images.adapters import gallery_filter, gallery_item
+from app.ui.images.adapters import gallery_filter, gallery_item, gallery_items
 from app.ui.images.filter_bar import FilterBar, GalleryQuery
 from app.ui.images.gallery_model import GalleryItem, GalleryModel
 from app.ui.images.gallery_view import GalleryView
@@ -96,8 +96,8 @@ class GalleryController(QObject):
         limit = self.model.page_size
 
         async def fetch(cursor: Any) -> tuple[list[GalleryItem], Any]:
-            page = await service.page(flt, after=cursor, limit=limit)
-            return [gallery_item(r, root) for r in page.items], page.next
+            rows, after = await service.summaries(flt, after=cursor, limit=limit)
+            return gallery_items(rows, root), after
 
         self.model.reset(fetch)
         self.model.fetchMore()

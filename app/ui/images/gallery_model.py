@@ -115,18 +115,20 @@ class GalleryModel(QAbstractListModel):
         if role == ITEM_ROLE:
             return item
         if role == BATCH_ROLE:
-            if not item.batch_id:
-                return None
-            size = max(
-                self._batch_counts.get(item.batch_id, 1), item.batch_index + 1, item.batch_size
-            )
-            return (item.batch_index + 1, size) if size > 1 else None
+            return self.batch_badge(item)
         if role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.AccessibleTextRole):
             star = "Starred. " if item.starred else ""
             return f"{star}{item.prompt}"
         if role == Qt.ItemDataRole.DisplayRole:
             return item.prompt
         return None
+
+    def batch_badge(self, item: GalleryItem) -> tuple[int, int] | None:
+        """(position 1-based, batch size) of an image of a batch of several, else None."""
+        if not item.batch_id:
+            return None
+        size = max(self._batch_counts.get(item.batch_id, 1), item.batch_index + 1, item.batch_size)
+        return (item.batch_index + 1, size) if size > 1 else None
 
     def flags(self, index: _INDEX) -> Qt.ItemFlag:
         base = super().flags(index)

@@ -116,8 +116,9 @@ class ImagesTab(QWidget):
         gen_heading.setProperty("role", "subheading")
         left_layout.addWidget(gen_heading)
         self.job_list = JobList()
-        left_layout.addWidget(self.job_list)
-        left_layout.addStretch(1)
+        # The list takes the rest of the column (and scrolls inside it): a job arriving or
+        # finishing repaints the list, never re-lays out the form above it.
+        left_layout.addWidget(self.job_list, 1)
         left_scroll = QScrollArea()
         left_scroll.setWidgetResizable(True)
         left_scroll.setFrameShape(QFrame.Shape.NoFrame)

@@ -19,7 +19,9 @@ slowest stall of benchmarks/images_ui.py's "10 generations at once"). Here
   a menu of the job's actions. Each row's accessible text says its prompt, state and buttons;
 - `JobList` is the small facade the controller and the tab use (signals per action,
   `update_job`, `dismiss`, `set_error`, `job`, `actions`). A timer refreshes active rows
-  (elapsed time, the busy bar) twice a second, and only while a job is active.
+  (elapsed time, the busy bar) twice a second, and only while a job is active. It fills the
+  rest of the form's column and scrolls inside it, so jobs coming and going never change its
+  height (which re-laid out and repainted the whole form).
 
 Compared with a QTableView (columns do not suit a card with wrapped error text) and with
 persistent editors (a real QPushButton per row, which brings back widget-per-job costs), a
@@ -766,7 +768,7 @@ class JobList(QWidget):
     rerunRequested = Signal(int)
     dismissRequested = Signal(int)
 
-    MAX_HEIGHT = 420  # beyond this the list scrolls inside the form's column
+    MIN_HEIGHT = 160  # the list fills the rest of the form's column, at least this tall
 
     def __init__(
         self, clock: Callable[[], float] = time.time, parent: QWidget | None = None
@@ -779,11 +781,11 @@ class JobList(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view)
         self.view.delegate.actionTriggered.connect(self._on_action)
-        self.model.shapeChanged.connect(self._fit_height)
+        self.model.shapeChanged.connect(self.view.scheduleDelayedItemsLayout)
         self._timer = QTimer(self)
         self._timer.setInterval(TICK_MS)
         self._timer.timeout.connect(self.model.tick)
-        self._fit_height()
+        self.setMinimumHeight(self.MIN_HEIGHT)
 
     # -- reading --
 
@@ -834,18 +836,3 @@ class JobList(QWidget):
         elif action == "dismiss":
             self.dismiss(job_id)
             self.dismissRequested.emit(job_id)
-
-    def _fit_height(self) -> None:
-        """As tall as its rows (up to MAX_HEIGHT): the form's column scrolls, not the list."""
-        self.view.doItemsLayout()
-        option = QStyleOptionViewItem()
-        self.view.initViewItemOption(option)
-        total = 0
-        for row in range(self.model.rowCount()):
-            total += self.view.delegate.sizeHint(option, self.model.index(row)).height()
-            if total >= self.MAX_HEIGHT:
-                break
-        height = min(total, self.MAX_HEIGHT) + 2
-        if self.view.height() != height:
-            self.view.setFixedHeight(height)
-        self.setVisible(self.model.rowCount() > 0)
