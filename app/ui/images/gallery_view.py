@@ -5,6 +5,9 @@
   never loads anything: it draws the loader's pixmap or a placeholder.
 - Thumbnails for what is on or near the screen: after a scroll or resize settles (one 30 ms timer)
   the view tells the loader the visible rows first, then a few rows above and below.
+- Pages: while scrolling, the next page is asked for as soon as less than a page's worth of
+  rows (at least two screens) is left below the screen, so a fast flick does not reach the end
+  of what is loaded; at the top nothing more is fetched until the user scrolls.
 - The scroll position never moves when rows are inserted or removed above the viewport (a new image,
   a delete, an undo): the first visible image is the anchor, kept at the same height.
 - Batches: each cell shows "2/4" when its image is one of several from one generation, and a band
