@@ -53,17 +53,17 @@ def _png(rng: random.Random, size: int) -> bytes:
 
 
 async def _fill(service, count: int) -> None:  # type: ignore[no-untyped-def]
-    from app.core.store.images import NewImage
+    from app.core.store.records import ImageRecord
 
     rng = random.Random(10)
     files = [await asyncio.to_thread(service.files.write, _png(rng, 64), ".png") for _ in range(500)]
     start = 1_700_000_000.0
-    batch: list[NewImage] = []
+    batch: list[ImageRecord] = []
     for i in range(count):
         sha, rel = files[i % len(files)]
         words = rng.sample(WORDS, 4)
         batch.append(
-            NewImage(
+            ImageRecord.new(
                 path=rel, sha256=sha, prompt=f"a {words[0]} and a {words[1]} near a {words[2]}, "
                 f"{rng.choice(STYLES)}", revised_prompt=f"A detailed {words[3]} scene",
                 model=rng.choice(("dall-e-3", "gpt-image-1", "flux", "sdxl")),
@@ -158,7 +158,7 @@ def query_rows() -> list[Row]:
 
 def thumbnail_rows() -> list[Row]:
     from app.core.store.db import Database
-    from app.core.store.images import NewImage
+    from app.core.store.records import ImageRecord
 
     count = 60
     with _data_dir() as data_dir:
@@ -171,7 +171,7 @@ def thumbnail_rows() -> list[Row]:
                 rows = []
                 for _ in range(count):
                     sha, rel = await asyncio.to_thread(service.files.write, _png(rng, 1024), ".png")
-                    rows.append(NewImage(path=rel, sha256=sha, prompt="p"))
+                    rows.append(ImageRecord.new(path=rel, sha256=sha, prompt="p"))
                 records = await service.repo.add_many(rows)
                 s = time.perf_counter()
                 await asyncio.gather(*(service.thumbnail_for(r) for r in records))

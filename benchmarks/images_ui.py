@@ -79,7 +79,7 @@ async def _fill(data_dir: Path, count: int) -> None:
     from app.core.jobs import JobEngine, JobStore
     from app.core.services.images import ImageService
     from app.core.store.db import Database
-    from app.core.store.images import NewImage
+    from app.core.store.records import ImageRecord
 
     db = Database.open(data_dir / "switchboard.db")
     engine = JobEngine(JobStore(db))
@@ -88,12 +88,12 @@ async def _fill(data_dir: Path, count: int) -> None:
         rng = random.Random(12)
         files = [service.files.write(_png(rng, 512), ".png") for _ in range(DISTINCT)]
         start = 1_700_000_000.0
-        batch: list[NewImage] = []
+        batch: list[ImageRecord] = []
         for i in range(count):
             sha, rel = files[i % len(files)]
             words = rng.sample(WORDS, 3)
             batch.append(
-                NewImage(
+                ImageRecord.new(
                     path=rel,
                     sha256=sha,
                     prompt=f"a {words[0]} by a {words[1]} at dusk, {words[2]}",
@@ -131,7 +131,11 @@ def _library() -> Iterator[Path]:
 
 
 class StallWatch:
-    """A 4 ms timer; the longest gap beyond its interval is the longest stall."""
+    """A 4 ms timer; the longest gap beyond its interval is the longest stall.
+
+    It also keeps the UI thread's own CPU time between two ticks (`worst_cpu_ms`): the work
+    done on the loop in that gap. A wall-clock stall well above it is the thread waiting for a
+    CPU or the GIL (this machine's 2 cores are shared), not work the UI did."""
 
     def __init__(self) -> None:
         from PySide6.QtCore import QTimer
@@ -141,10 +145,14 @@ class StallWatch:
         self.timer.timeout.connect(self._tick)
         self.last = 0.0
         self.worst = 0.0
+        self.last_cpu = 0.0
+        self.worst_cpu_ms = 0.0
 
     def start(self) -> None:
         self.last = time.perf_counter()
+        self.last_cpu = time.thread_time()
         self.worst = 0.0
+        self.worst_cpu_ms = 0.0
         self.timer.start()
 
     def stop(self) -> float:
@@ -153,8 +161,11 @@ class StallWatch:
 
     def _tick(self) -> None:
         now = time.perf_counter()
+        cpu = time.thread_time()
         self.worst = max(self.worst, now - self.last - 0.004)
+        self.worst_cpu_ms = max(self.worst_cpu_ms, (cpu - self.last_cpu) * 1000)
         self.last = now
+        self.last_cpu = cpu
 
 
 def _peak_rss_mb() -> float:
@@ -245,6 +256,7 @@ async def _child(data_dir: Path, params: dict[str, Any]) -> dict[str, Any]:
             frames += 1
             await asyncio.sleep(0.016)
         out["scroll_stall_ms"] = watch.stop()
+        out["scroll_cpu_ms"] = watch.worst_cpu_ms
         out["scroll_s"] = time.perf_counter() - started
         out["rows"] = tab.model.rowCount()
         out["frames"] = frames
@@ -254,14 +266,25 @@ async def _child(data_dir: Path, params: dict[str, Any]) -> dict[str, Any]:
         form = tab.form
         form.profile_combo.setCurrentIndex(form.profile_combo.findData("demo-openai"))
         form.model_combo.setCurrentText("demo-image")
-        before = tab.model.rowCount()
+        finished: list[int] = []
+        tab.generate.jobFinished.connect(lambda job_id, _state: finished.append(job_id))
+
+        tag = f"benchmark image {time.time_ns()}"  # this run's own prompts
+
+        def arrived() -> int:
+            # Counted by prompt among the top rows (new images go on top): a page of older
+            # images may be appended meanwhile.
+            top = (tab.model.item(r) for r in range(min(tab.model.rowCount(), 40)))
+            return sum(1 for it in top if it is not None and it.prompt.startswith(tag))
+
         watch.start()
         for i in range(10):
-            form.prompt_edit.setPlainText(f"benchmark image {i}")
+            form.prompt_edit.setPlainText(f"{tag} {i}")
             form.generate_button.click()
-        while tab.model.rowCount() < before + 10 or tab.loader.pending():
+        while len(finished) < 10 or arrived() < 10 or tab.loader.pending():
             await asyncio.wait(
                 [
+                    asyncio.ensure_future(signal_future(tab.generate.jobFinished)),
                     asyncio.ensure_future(signal_future(tab.model.rowsInserted)),
                     asyncio.ensure_future(signal_future(tab.loader.idle)),
                 ],
@@ -269,7 +292,8 @@ async def _child(data_dir: Path, params: dict[str, Any]) -> dict[str, Any]:
                 timeout=0.5,
             )
         out["generate_stall_ms"] = watch.stop()
-        out["generated"] = tab.model.rowCount() - before
+        out["generate_cpu_ms"] = watch.worst_cpu_ms
+        out["generated"] = arrived()
     out["peak_rss_mb"] = _peak_rss_mb()
     await tab.aclose()
     tab.close()
@@ -381,12 +405,33 @@ def run() -> list[Row]:
     )
     rows.append(
         Row(
+            "images UI: scroll top to bottom, longest UI-thread CPU between ticks",
+            scroll["scroll_cpu_ms"],
+            "ms",
+            "<= 16",
+            scroll["scroll_cpu_ms"] <= 16,
+            "the loop's own work in the worst 4 ms-timer gap (thread CPU time): a stall well "
+            "above it is waiting for a CPU or the GIL on a busy machine",
+        )
+    )
+    rows.append(
+        Row(
             "images UI: 10 generations at once, longest stall",
             gen["generate_stall_ms"],
             "ms",
             "<= 16",
             gen["generate_stall_ms"] <= 16,
             f"{gen['generated']} images arrived",
+        )
+    )
+    rows.append(
+        Row(
+            "images UI: 10 generations at once, longest UI-thread CPU between ticks",
+            gen["generate_cpu_ms"],
+            "ms",
+            "<= 16",
+            gen["generate_cpu_ms"] <= 16,
+            "as the scroll row's CPU figure, while the ten generations arrive",
         )
     )
     return rows

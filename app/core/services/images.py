@@ -17,7 +17,9 @@ Events. `on_event(callback)` -> unsubscribe function; `callback(ImageEvent)` on 
 - `ImageEvent("changed", image=...)`: starred / restored; `ImageEvent("deleted", image=...)`.
 
 Gallery. `page(filter, after=None, limit=...)` -> `GalleryPage` newest first (created_at, id),
-keyset-paginated: pass `page.next` as `after` for the following page (never OFFSET). The
+keyset-paginated: pass `page.next` as `after` for the following page (never OFFSET);
+`summaries(...)` is the same page as `ImageSummary` rows (only what a grid cell shows) for the
+gallery to adapt cheaply on the loop's thread. The
 filter combines prompt search (FTS5 over prompt and revised prompt), profile, model, size, a
 date range, starred and one batch. `get`, `batch(job_id)` (a generation's images in order),
 `regenerations(job_id)` (the jobs that re-ran it, oldest first; regenerating never replaces),
@@ -25,7 +27,9 @@ date range, starred and one batch. `get`, `batch(job_id)` (a generation's images
 
 Thumbnails. `await thumbnail(image_id)` -> Path of a ~256 px WebP made by Pillow on a worker
 thread, at most `thumbnail_workers` at a time, identical concurrent requests merged, cached on
-disk beside the images (`thumbs/ab/<sha256>.webp`).
+disk beside the images (`thumbs/ab/<sha256>.webp`). A view that already has the content hash
+uses `thumbnail_path(sha256)` (where the cached file is, no I/O) and `thumbnail_file(sha256,
+source)` (make it when missing; no database read, no file access on the loop's thread).
 
 Start-up and shutdown. `await recover()` once at start (resumes downloads whose URLs are saved;
 a generation that may have reached the provider becomes `interrupted` and is not re-sent:
@@ -51,13 +55,18 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote_to_bytes, urlsplit
 
-from app.core.errors import APIError, ConfigError, MalformedResponseError, StorageError, SwitchboardError
+from app.core.errors import (
+    APIError,
+    ConfigError,
+    MalformedResponseError,
+    StorageError,
+    SwitchboardError,
+)
 from app.core.jobs import JobContext, JobEngine, JobEvent, JobKind, JobRecord
 from app.core.jobs.listeners import Listeners
 from app.core.protocol.image_output import (
     ALLOWED_IMAGE_TYPES,
     EXTENSIONS,
-    ImageOutput,
     build_gemini_image_body,
     build_openai_image_body,
     decode_b64,
@@ -71,7 +80,7 @@ from app.core.protocol.openai import format_size
 from app.core.protocol.types import ImageRequest
 from app.core.services.tasks import TaskOwner
 from app.core.store.db import Database
-from app.core.store.images import ImageFiles, ImageQuery, ImageRepository, NewImage
+from app.core.store.images import ImageFiles, ImageQuery, ImageRepository, ImageSummary
 from app.core.store.records import ImageRecord
 
 log = logging.getLogger(__name__)
@@ -455,7 +464,7 @@ class ImageService:
         size = _canonical_size(request.size) or f"{width}x{height}"
         params = {k: v for k, v in request.to_json().items() if k not in ("prompt",)}
         return await self.repo.add_image(
-            NewImage(
+            ImageRecord.new(
                 path=relative,
                 sha256=sha,
                 prompt=request.prompt,
@@ -490,6 +499,19 @@ class ImageService:
         )
         last = items[-1] if len(items) == limit else None
         return GalleryPage(items, None if last is None else GalleryCursor(last.created_at, last.id))
+
+    async def summaries(
+        self,
+        filter: GalleryFilter | None = None,
+        after: GalleryCursor | None = None,
+        limit: int = 200,
+    ) -> tuple[list[ImageSummary], GalleryCursor | None]:
+        """`page` for a grid: `ImageSummary` rows (what a cell shows) and the next cursor."""
+        items = await self.repo.summaries(
+            _query(filter), None if after is None else (after.created_at, after.id), limit
+        )
+        last = items[-1] if len(items) == limit else None
+        return items, None if last is None else GalleryCursor(last.created_at, last.id)
 
     async def count(self, filter: GalleryFilter | None = None) -> int:
         return await self.repo.count(_query(filter))
@@ -565,20 +587,31 @@ class ImageService:
 
     async def thumbnail_for(self, image: ImageRecord) -> Path:
         """`thumbnail` for a record the caller already has (no database read)."""
-        target = self._thumb_path(image.sha256)
-        task = self._thumb_inflight.get(image.sha256)
+        return await self.thumbnail_file(image.sha256, self.file_path(image))
+
+    def thumbnail_path(self, sha256: str) -> Path:
+        """Where the thumbnail of the image with this content hash is cached (no I/O: the file
+        may not exist yet; `thumbnail_file` makes it)."""
+        return self._thumb_path(sha256)
+
+    async def thumbnail_file(self, sha256: str, source: Path | str) -> Path:
+        """The thumbnail of the image file `source` (content hash `sha256`), made if missing.
+
+        No database read, and no file access on the loop's thread: the check for a cached file
+        and the making both run on the thumbnail pool. Concurrent requests for one hash share
+        one run."""
+        task = self._thumb_inflight.get(sha256)
         if task is None:
-            if target.exists():
-                return target
             loop = asyncio.get_running_loop()
-            source = self.file_path(image)
-            size = self.thumbnail_size
             task = self._owner.spawn(
-                _in_pool(loop, self._thumb_pool, _make_thumbnail, source, target, size),
-                name=f"thumb-{image.sha256[:8]}",
+                _in_pool(
+                    loop, self._thumb_pool, _ensure_thumbnail, Path(source),
+                    self._thumb_path(sha256), self.thumbnail_size,
+                ),
+                name=f"thumb-{sha256[:8]}",
             )
-            self._thumb_inflight[image.sha256] = task
-            task.add_done_callback(lambda _t, sha=image.sha256: self._thumb_inflight.pop(sha, None))
+            self._thumb_inflight[sha256] = task
+            task.add_done_callback(lambda _t, sha=sha256: self._thumb_inflight.pop(sha, None))
         # shield: one caller giving up (scrolled away) must not cancel the others' thumbnail.
         outcome = await asyncio.shield(task)
         if isinstance(outcome, SwitchboardError):
@@ -609,6 +642,13 @@ async def _in_pool(
         return await loop.run_in_executor(pool, fn, *args)
     except SwitchboardError as exc:
         return exc
+
+
+def _ensure_thumbnail(source: Path, target: Path, size: int) -> Path:
+    """The cached thumbnail when it exists, else a new one (blocking; on the thumbnail pool)."""
+    if target.exists():
+        return target
+    return _make_thumbnail(source, target, size)
 
 
 def _make_thumbnail(source: Path, target: Path, size: int) -> Path:

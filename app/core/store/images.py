@@ -18,16 +18,16 @@ import sqlite3
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from app.core.errors import StorageError
 from app.core.store.db import Database, transaction
 from app.core.store.fts import fts_query
 from app.core.store.records import ImageRecord
 
-__all__ = ["ImageFiles", "ImageQuery", "ImageRepository", "NewImage"]
+__all__ = ["ImageFiles", "ImageQuery", "ImageRepository", "ImageSummary"]
 
 
 class ImageFiles:
@@ -94,31 +94,25 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-@dataclass
-class NewImage:
-    """What `ImageRepository.add_image` writes."""
+class ImageSummary(NamedTuple):
+    """What a grid or list of images shows of one (a page of the gallery reads only these
+    columns: no JSON to decode, and the row is a tuple sqlite3 builds). The full record is
+    `ImageRecord` (`ImageRepository.get`)."""
 
-    path: str
+    id: int
+    path: str  # relative to the images directory, as ImageRecord.path
     sha256: str
     prompt: str
-    revised_prompt: str = ""
-    model: str | None = None
-    profile_id: str | None = None
-    size: str | None = None
-    job_id: int | None = None
-    batch_index: int = 0
-    provider: str | None = None
-    quality: str | None = None
-    style: str | None = None
-    seed: int | None = None
-    negative_prompt: str | None = None
-    params: dict[str, Any] = field(default_factory=dict)
-    width: int | None = None
-    height: int | None = None
-    mime: str | None = None
-    byte_size: int | None = None
-    raw_response: dict[str, Any] = field(default_factory=dict)
-    created_at: float | None = None
+    model: str | None
+    profile_id: str | None
+    size: str | None
+    created_at: float
+    starred: int  # 0 / 1 as stored
+    job_id: int | None
+    batch_index: int
+
+
+_SUMMARY_COLUMNS = ", ".join(f"i.{name}" for name in ImageSummary._fields)
 
 
 @dataclass
@@ -162,10 +156,10 @@ class ImageRepository:
         size: str | None = None,
     ) -> ImageRecord:
         return await self.add_image(
-            NewImage(
-                path=path,
-                sha256=sha256,
-                prompt=prompt,
+            ImageRecord.new(
+                path,
+                sha256,
+                prompt,
                 revised_prompt=revised_prompt or "",
                 model=model,
                 profile_id=profile_id,
@@ -173,8 +167,9 @@ class ImageRepository:
             )
         )
 
-    async def add_image(self, image: NewImage) -> ImageRecord:
-        """Insert one image; for a generation's image (`job_id` set) the row already written
+    async def add_image(self, image: ImageRecord) -> ImageRecord:
+        """Insert one image (made with `ImageRecord.new`; its id, star and trash mark are not
+        written) and return it as stored; for a generation's image (`job_id` set) the row already written
         for that place in the batch is returned instead (a resumed download saves once)."""
         if image.job_id is not None:
             job_id, index = image.job_id, image.batch_index
@@ -187,7 +182,7 @@ class ImageRepository:
                 return ImageRecord.from_row(existing)
         return (await self.add_many([image]))[0]
 
-    async def add_many(self, images: list[NewImage]) -> list[ImageRecord]:
+    async def add_many(self, images: list[ImageRecord]) -> list[ImageRecord]:
         """Insert rows in one transaction (benchmarks and imports insert thousands)."""
         now = self._clock()
 
@@ -200,7 +195,7 @@ class ImageRepository:
                         " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (
                             im.path, im.sha256, im.prompt, im.revised_prompt, im.model,
-                            im.profile_id, im.size, now if im.created_at is None else im.created_at,
+                            im.profile_id, im.size, im.created_at or now,
                             im.job_id, im.batch_index, im.provider, im.quality, im.style, im.seed,
                             im.negative_prompt, json.dumps(im.params), im.width, im.height,
                             im.mime, im.byte_size, json.dumps(im.raw_response),
@@ -263,17 +258,24 @@ class ImageRepository:
         self, query: ImageQuery, after: tuple[float, int] | None, limit: int
     ) -> list[ImageRecord]:
         """Newest first, strictly after the `(created_at, id)` cursor."""
-        where, args = _where(query)
-        if after is not None:
-            where.append("(i.created_at, i.id) < (?, ?)")
-            args.extend(after)
-        sql = (
-            f"SELECT i.* FROM images i WHERE {' AND '.join(where)}"
-            " ORDER BY i.created_at DESC, i.id DESC LIMIT ?"
-        )
+        sql, args = _page_sql("i.*", query, after)
 
         def select(conn: sqlite3.Connection) -> list[ImageRecord]:
             return [ImageRecord.from_row(r) for r in conn.execute(sql, (*args, limit))]
+
+        return await self.db.run(select)
+
+    async def summaries(
+        self, query: ImageQuery, after: tuple[float, int] | None, limit: int
+    ) -> list[ImageSummary]:
+        """`page`, but only what a grid or list shows of each image (`ImageSummary`)."""
+        sql, args = _page_sql(_SUMMARY_COLUMNS, query, after)
+
+        def select(conn: sqlite3.Connection) -> list[ImageSummary]:
+            cur = conn.cursor()
+            cur.row_factory = None  # plain tuples, built by sqlite3 in C
+            make = ImageSummary._make
+            return [make(r) for r in cur.execute(sql, (*args, limit))]
 
         return await self.db.run(select)
 
@@ -344,6 +346,20 @@ class ImageRepository:
 def _get(conn: sqlite3.Connection, image_id: int) -> ImageRecord | None:
     row = conn.execute("SELECT * FROM images WHERE id = ?", (image_id,)).fetchone()
     return None if row is None else ImageRecord.from_row(row)
+
+
+def _page_sql(
+    columns: str, query: ImageQuery, after: tuple[float, int] | None
+) -> tuple[str, list[Any]]:
+    where, args = _where(query)
+    if after is not None:
+        where.append("(i.created_at, i.id) < (?, ?)")
+        args.extend(after)
+    sql = (
+        f"SELECT {columns} FROM images i WHERE {' AND '.join(where)}"
+        " ORDER BY i.created_at DESC, i.id DESC LIMIT ?"
+    )
+    return sql, args
 
 
 def _where(q: ImageQuery) -> tuple[list[str], list[Any]]:

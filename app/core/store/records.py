@@ -246,6 +246,12 @@ class ImageRecord:
         return self.deleted_at is not None
 
     @classmethod
+    def new(cls, path: str, sha256: str, prompt: str = "", **fields: Any) -> ImageRecord:
+        """An image not written yet (`ImageRepository.add_image` / `add_many` take it): no id
+        (0), and `created_at` 0 means "when it is written"."""
+        return cls(0, path, sha256, prompt, **fields)
+
+    @classmethod
     def from_row(cls, row: sqlite3.Row) -> ImageRecord:
         base = dict(
             id=row["id"],

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
-from app.ui.images.adapters import gallery_filter, gallery_item
+from app.ui.images.adapters import gallery_filter, gallery_item, gallery_items
 from app.ui.images.filter_bar import FilterBar, GalleryQuery
 from app.ui.images.gallery_model import GalleryItem, GalleryModel
 from app.ui.images.gallery_view import GalleryView
@@ -72,6 +72,7 @@ class GalleryController(QObject):
         self.filters = filters
         self._profile_names = profile_names
         self.query = GalleryQuery()
+        self._root = str(service.images_dir)
         self._unsubscribe = service.on_event(self._on_event)
         filters.queryChanged.connect(self.set_query)
         model.pageLoaded.connect(lambda _n: self._check_empty())
@@ -91,12 +92,12 @@ class GalleryController(QObject):
         self.query = q
         flt = gallery_filter(q)
         service = self.service
-        path_of = service.file_path
+        root = self._root
         limit = self.model.page_size
 
         async def fetch(cursor: Any) -> tuple[list[GalleryItem], Any]:
-            page = await service.page(flt, after=cursor, limit=limit)
-            return [gallery_item(r, path_of) for r in page.items], page.next
+            rows, after = await service.summaries(flt, after=cursor, limit=limit)
+            return gallery_items(rows, root), after
 
         self.model.reset(fetch)
         self.model.fetchMore()
@@ -136,14 +137,14 @@ class GalleryController(QObject):
                     with self.view.keep_position():
                         self.model.remove(rec.id)
             else:
-                item = gallery_item(rec, self.service.file_path)
+                item = gallery_item(rec, self._root)
                 if matches(self.query, item):
                     with self.view.keep_position():
                         self.model.insert_sorted(item)
             self._check_empty()
 
     def _add(self, rec: ImageRecord) -> None:
-        item = gallery_item(rec, self.service.file_path)
+        item = gallery_item(rec, self._root)
         fits = matches(self.query, item)
         if fits is False:
             return
@@ -171,13 +172,13 @@ class GalleryController(QObject):
         with self.view.keep_position():
             self.model.remove(image_id)
         self._check_empty()
-        self.deleted.emit(item or gallery_item(rec, self.service.file_path))
+        self.deleted.emit(item or gallery_item(rec, self._root))
 
     async def restore(self, image_id: int) -> None:
         rec = await self.service.restore(image_id)
         if rec is None:
             return
-        item = gallery_item(rec, self.service.file_path)
+        item = gallery_item(rec, self._root)
         if matches(self.query, item) is not False:
             with self.view.keep_position():
                 self.model.insert_sorted(item)

@@ -42,11 +42,13 @@ DRAG_IMAGE_MAX_BYTES = 40 * 1024 * 1024
 
 
 class GalleryItem(NamedTuple):
-    """One image as the gallery shows it.
+    """One image as the gallery shows it (plain values only, path as text).
 
-    A tuple of plain values (not a dataclass, path as text): the cyclic GC stops tracking such
-    tuples, so 50,000 loaded rows add nothing to each collection (full collections over 50,000
-    dataclasses stalled scrolling by ~240 ms in benchmarks/images_ui.py).
+    The model stores each row as a plain `tuple` of these fields and makes a `GalleryItem` when
+    one is read: the cyclic GC stops tracking an exact tuple of atomic values, but never a
+    NamedTuple instance, and 50,000 tracked rows made each collection scan them all (a
+    generation-1 collection stalled scrolling by up to 76 ms in benchmarks/images_ui.py; full
+    collections over 50,000 dataclasses by ~240 ms before that).
     """
 
     id: int
@@ -60,7 +62,14 @@ class GalleryItem(NamedTuple):
     batch_id: str = ""
     batch_index: int = 0  # 0-based position in its batch
     batch_size: int = 1
+    sha256: str = ""  # the file's content hash: names its cached thumbnail
 
+
+_ID = GalleryItem._fields.index("id")
+_CREATED = GalleryItem._fields.index("created_at")
+_BATCH_ID = GalleryItem._fields.index("batch_id")
+_BATCH_INDEX = GalleryItem._fields.index("batch_index")
+_make = GalleryItem._make
 
 PageFn = Callable[[Any], Awaitable[tuple[Sequence[GalleryItem], Any]]]
 SpawnFn = Callable[[Any], Any]
@@ -86,7 +95,7 @@ class GalleryModel(QAbstractListModel):
         self._spawn = spawn
         self._fetch = fetch
         self.page_size = page_size
-        self._items: list[GalleryItem] = []
+        self._items: list[tuple[Any, ...]] = []  # plain tuples (see GalleryItem)
         self._rows: dict[int, int] = {}  # image id -> row
         self._batch_counts: dict[str, int] = {}  # batch id -> images of it loaded
         self._cursor: Any = None
@@ -102,22 +111,24 @@ class GalleryModel(QAbstractListModel):
     def data(self, index: _INDEX, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or index.row() >= len(self._items):
             return None
-        item = self._items[index.row()]
+        item = _make(self._items[index.row()])
         if role == ITEM_ROLE:
             return item
         if role == BATCH_ROLE:
-            if not item.batch_id:
-                return None
-            size = max(
-                self._batch_counts.get(item.batch_id, 1), item.batch_index + 1, item.batch_size
-            )
-            return (item.batch_index + 1, size) if size > 1 else None
+            return self.batch_badge(item)
         if role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.AccessibleTextRole):
             star = "Starred. " if item.starred else ""
             return f"{star}{item.prompt}"
         if role == Qt.ItemDataRole.DisplayRole:
             return item.prompt
         return None
+
+    def batch_badge(self, item: GalleryItem) -> tuple[int, int] | None:
+        """(position 1-based, batch size) of an image of a batch of several, else None."""
+        if not item.batch_id:
+            return None
+        size = max(self._batch_counts.get(item.batch_id, 1), item.batch_index + 1, item.batch_size)
+        return (item.batch_index + 1, size) if size > 1 else None
 
     def flags(self, index: _INDEX) -> Qt.ItemFlag:
         base = super().flags(index)
@@ -140,7 +151,9 @@ class GalleryModel(QAbstractListModel):
     def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:
         data = QMimeData()
         items = [
-            self._items[i.row()] for i in indexes if i.isValid() and i.row() < len(self._items)
+            _make(self._items[i.row()])
+            for i in indexes
+            if i.isValid() and i.row() < len(self._items)
         ]
         paths = [Path(it.path) for it in items if it.path is not None]
         data.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
@@ -171,14 +184,14 @@ class GalleryModel(QAbstractListModel):
         return self._loading
 
     def item(self, row: int) -> GalleryItem | None:
-        return self._items[row] if 0 <= row < len(self._items) else None
+        return _make(self._items[row]) if 0 <= row < len(self._items) else None
 
     def row_of(self, image_id: int) -> int:
         """The row of `image_id`, or -1 when it is not loaded."""
         return self._rows.get(image_id, -1)
 
     def items(self) -> list[GalleryItem]:
-        return list(self._items)
+        return [_make(t) for t in self._items]
 
     # -- changing --
 
@@ -203,7 +216,7 @@ class GalleryModel(QAbstractListModel):
                 continue
             row = self._sibling_row(item)
             self.beginInsertRows(QModelIndex(), row, row)
-            self._items.insert(row, item)
+            self._items.insert(row, tuple(item))
             self._count(item, +1)
             self._reindex()
             self.endInsertRows()
@@ -215,14 +228,14 @@ class GalleryModel(QAbstractListModel):
             return 0
         rows: list[int] = []
         for r, it in enumerate(self._items):
-            if it.batch_id == item.batch_id:
+            if it[_BATCH_ID] == item.batch_id:
                 rows.append(r)
             elif rows:
                 break  # a batch's loaded images are contiguous
         if not rows:
             return 0
         for r in rows:
-            if self._items[r].batch_index > item.batch_index:
+            if self._items[r][_BATCH_INDEX] > item.batch_index:
                 return r
         return rows[-1] + 1
 
@@ -236,7 +249,7 @@ class GalleryModel(QAbstractListModel):
             return
         seen = False
         for r, it in enumerate(self._items):
-            if it.batch_id == batch_id:
+            if it[_BATCH_ID] == batch_id:
                 seen = True
                 index = self.index(r)
                 self.dataChanged.emit(index, index, [BATCH_ROLE])
@@ -250,7 +263,7 @@ class GalleryModel(QAbstractListModel):
         if item.batch_id and self._batch_counts.get(item.batch_id):
             row = self._sibling_row(item)  # back beside the rest of its batch
             self.beginInsertRows(QModelIndex(), row, row)
-            self._items.insert(row, item)
+            self._items.insert(row, tuple(item))
             self._count(item, +1)
             self._reindex()
             self.endInsertRows()
@@ -258,12 +271,13 @@ class GalleryModel(QAbstractListModel):
             return
         row = 0
         key = (item.created_at, item.id)
-        while row < len(self._items) and (self._items[row].created_at, self._items[row].id) > key:
+        items = self._items
+        while row < len(items) and (items[row][_CREATED], items[row][_ID]) > key:
             row += 1
         if row == len(self._items) and not self._exhausted:
             return  # it belongs to a page not loaded yet: it comes with that page
         self.beginInsertRows(QModelIndex(), row, row)
-        self._items.insert(row, item)
+        self._items.insert(row, tuple(item))
         self._count(item, +1)
         self._reindex()
         self.endInsertRows()
@@ -273,7 +287,7 @@ class GalleryModel(QAbstractListModel):
         if row < 0:
             return None
         self.beginRemoveRows(QModelIndex(), row, row)
-        item = self._items.pop(row)
+        item = _make(self._items.pop(row))
         self._count(item, -1)
         self._reindex()
         self.endRemoveRows()
@@ -283,7 +297,7 @@ class GalleryModel(QAbstractListModel):
         row = self._rows.get(image_id, -1)
         if row < 0:
             return
-        self._items[row] = self._items[row]._replace(**changes)
+        self._items[row] = tuple(_make(self._items[row])._replace(**changes))
         index = self.index(row)
         self.dataChanged.emit(index, index)
 
@@ -295,7 +309,7 @@ class GalleryModel(QAbstractListModel):
             self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
 
     def _reindex(self) -> None:
-        self._rows = {it.id: r for r, it in enumerate(self._items)}
+        self._rows = {it[_ID]: r for r, it in enumerate(self._items)}
 
     async def _load_page(self, generation: int, fetch: PageFn, cursor: Any) -> None:
         try:
@@ -312,7 +326,7 @@ class GalleryModel(QAbstractListModel):
         if fresh:
             first = len(self._items)
             self.beginInsertRows(QModelIndex(), first, first + len(fresh) - 1)
-            self._items.extend(fresh)
+            self._items.extend(tuple(it) for it in fresh)
             for r, it in enumerate(fresh, start=first):
                 self._rows[it.id] = r
                 self._count(it, +1)

@@ -5,6 +5,9 @@
   never loads anything: it draws the loader's pixmap or a placeholder.
 - Thumbnails for what is on or near the screen: after a scroll or resize settles (one 30 ms timer)
   the view tells the loader the visible rows first, then a few rows above and below.
+- Pages: while scrolling, the next page is asked for as soon as less than a page's worth of
+  rows (at least two screens) is left below the screen, so a fast flick does not reach the end
+  of what is loaded; at the top nothing more is fetched until the user scrolls.
 - The scroll position never moves when rows are inserted or removed above the viewport (a new image,
   a delete, an undo): the first visible image is the anchor, kept at the same height.
 - Batches: each cell shows "2/4" when its image is one of several from one generation, and a band
@@ -50,7 +53,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.ui.images.gallery_model import BATCH_ROLE, ITEM_ROLE, GalleryItem, GalleryModel
+from app.ui.images.gallery_model import BATCH_ROLE, ITEM_ROLE, GalleryModel
 from app.ui.images.thumbnails import ThumbnailLoader
 
 __all__ = ["CELL", "GalleryDelegate", "GalleryView", "star_polygon"]
@@ -61,6 +64,10 @@ CELL = QSize(192, 192)
 THUMB = QSize(CELL.width() - 8, CELL.height() - 8)
 NEAR_ROWS = 3  # grid rows above/below the screen whose thumbnails are fetched too
 _INDEX = QModelIndex | QPersistentModelIndex
+# Looked up once: each `QStyle.StateFlag.X` is an enum attribute lookup, and `&` on them goes
+# through Python's Flag machinery (~1 µs each, several per cell per paint).
+_SELECTED = QStyle.StateFlag.State_Selected
+_HAS_FOCUS = QStyle.StateFlag.State_HasFocus
 
 
 def star_polygon(box: QRect) -> QPolygonF:
@@ -79,15 +86,28 @@ def star_polygon(box: QRect) -> QPolygonF:
 class GalleryDelegate(QStyledItemDelegate):
     """Draws a thumbnail (or a placeholder), a star, and the batch badge."""
 
-    def __init__(self, loader: ThumbnailLoader, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        loader: ThumbnailLoader,
+        parent: QWidget | None = None,
+        model: GalleryModel | None = None,
+    ) -> None:
         super().__init__(parent)
         self.loader = loader
+        self.model = model
 
     def sizeHint(self, option: QStyleOptionViewItem, index: _INDEX) -> QSize:
         return CELL
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _INDEX) -> None:
-        item: GalleryItem | None = index.data(ITEM_ROLE)
+        model = self.model
+        if model is not None and index.model() is model:
+            # The view's own model: read it directly (no round trip through QModelIndex.data).
+            item = model.item(index.row())
+            batch = model.batch_badge(item) if item is not None else None
+        else:
+            item = index.data(ITEM_ROLE)
+            batch = index.data(BATCH_ROLE)
         if item is None:
             return
         pal = option.palette  # type: ignore[attr-defined]
@@ -95,7 +115,7 @@ class GalleryDelegate(QStyledItemDelegate):
         state = option.state  # type: ignore[attr-defined]
         cell = rect.adjusted(4, 4, -4, -4)
         painter.save()
-        selected = bool(state & QStyle.StateFlag.State_Selected)
+        selected = bool(state & _SELECTED)
         if selected:
             painter.fillRect(rect.adjusted(1, 1, -1, -1), pal.color(QPalette.ColorRole.Highlight))
         pix = self.loader.pixmap(item.id)
@@ -116,7 +136,6 @@ class GalleryDelegate(QStyledItemDelegate):
             text = "Could not load" if self.loader.failed(item.id) else ""
             if text:
                 painter.drawText(cell, Qt.AlignmentFlag.AlignCenter, text)
-        batch = index.data(BATCH_ROLE)
         if batch is not None:
             pos, size = batch
             badge = f"{pos}/{size}"
@@ -146,7 +165,7 @@ class GalleryDelegate(QStyledItemDelegate):
             painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
             painter.setBrush(QColor(255, 200, 40))
             painter.drawPolygon(star_polygon(box.adjusted(3, 3, -3, -3)))
-        if bool(state & QStyle.StateFlag.State_HasFocus):
+        if bool(state & _HAS_FOCUS):
             painter.setPen(QPen(pal.color(QPalette.ColorRole.Highlight), 2))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRect(rect.adjusted(1, 1, -2, -2))
@@ -183,7 +202,7 @@ class GalleryView(QAbstractItemView):
         self.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         self.setDefaultDropAction(Qt.DropAction.CopyAction)
         self.loader = loader
-        self.setItemDelegate(GalleryDelegate(loader, self))
+        self.setItemDelegate(GalleryDelegate(loader, self, model))
         self.setModel(model)
         self._want_timer = QTimer(self)
         self._want_timer.setSingleShot(True)
@@ -312,32 +331,49 @@ class GalleryView(QAbstractItemView):
         self.initViewItemOption(option)
         delegate = self.itemDelegate()
         selection = self.selectionModel()
+        # Selection is single: the selected and current rows, asked once per paint, not per cell.
+        selected_rows = (
+            {i.row() for i in selection.selectedIndexes()} if selection is not None else set()
+        )
         current = self.currentIndex()
-        focus = self.hasFocus()
+        focus_row = current.row() if self.hasFocus() and current.isValid() else -1
         base_state = option.state  # type: ignore[attr-defined]
+        model = self._model
         for row in self.visible_rows():
-            index = self._model.index(row)
             option.rect = self._row_rect(row)  # type: ignore[attr-defined]
             state = base_state
-            if selection is not None and selection.isSelected(index):
-                state |= QStyle.StateFlag.State_Selected
-            if focus and index == current:
-                state |= QStyle.StateFlag.State_HasFocus
+            if row in selected_rows:
+                state |= _SELECTED
+            if row == focus_row:
+                state |= _HAS_FOCUS
             option.state = state  # type: ignore[attr-defined]
-            delegate.paint(painter, option, index)
+            delegate.paint(painter, option, model.index(row))
         painter.end()
 
     def _on_rows_changed(self, *_args: object) -> None:
         self.sync_scroll_range()
         self.viewport().update()
         self.schedule_wanted()
+        if self.verticalScrollBar().value() > 0:
+            self._prefetch()  # still scrolling: keep a page ahead (at the top, wait for a scroll)
 
     def _on_scrolled(self, value: int) -> None:
         self.viewport().update()
         self.schedule_wanted()
-        # Fetch the next page two screens before the end, not at the very bottom.
+        self._prefetch()
+
+    def _prefetch(self) -> None:
+        """Ask for the next page while a page's worth of rows (at least two screens) is still
+        below the screen: a fast flick then never reaches the end of what is loaded."""
+        if not self._model.canFetchMore():
+            return
         bar = self.verticalScrollBar()
-        if bar.maximum() - value < 2 * self.viewport().height() and self._model.canFetchMore():
+        left_px = bar.maximum() - bar.value()
+        per_line = self.columns()
+        margin_px = max(
+            2 * self.viewport().height(), -(-self._model.page_size // per_line) * CELL.height()
+        )
+        if left_px < margin_px:
             self._model.fetchMore()
 
     # -- which thumbnails --
@@ -366,8 +402,7 @@ class GalleryView(QAbstractItemView):
         order = list(rows)
         order += list(range(rows.stop, min(n, rows.stop + near)))
         order += list(range(max(0, rows.start - near), rows.start))[::-1]
-        ids = [it.id for r in order if (it := self._model.item(r)) is not None]
-        self.loader.want(ids)
+        self.loader.want([(it.id, it) for r in order if (it := self._model.item(r)) is not None])
         self.visibleChanged.emit()
 
     def showEvent(self, event: QShowEvent) -> None:

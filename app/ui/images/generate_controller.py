@@ -188,10 +188,7 @@ class GenerateController(QObject):
         try:
             await coro
         except SwitchboardError as exc:
-            row = self.jobs.row(job_id)
-            if row is not None:
-                row.error_label.setText(exc.user_message)
-                row.error_label.setVisible(True)
+            self.jobs.set_error(job_id, exc.user_message)
 
     async def load_jobs(self) -> None:
         """Show generations still running, and those that failed or were interrupted in the last

@@ -116,8 +116,9 @@ class ImagesTab(QWidget):
         gen_heading.setProperty("role", "subheading")
         left_layout.addWidget(gen_heading)
         self.job_list = JobList()
-        left_layout.addWidget(self.job_list)
-        left_layout.addStretch(1)
+        # The list takes the rest of the column (and scrolls inside it): a job arriving or
+        # finishing repaints the list, never re-lays out the form above it.
+        left_layout.addWidget(self.job_list, 1)
         left_scroll = QScrollArea()
         left_scroll.setWidgetResizable(True)
         left_scroll.setFrameShape(QFrame.Shape.NoFrame)
@@ -130,7 +131,13 @@ class ImagesTab(QWidget):
         right_layout.setContentsMargins(8, 12, 12, 8)
         self.filters = FilterBar()
         right_layout.addWidget(self.filters)
-        self.loader = ThumbnailLoader(service.thumbnail, self.spawn, size=THUMB, parent=self)
+        self.loader = ThumbnailLoader(
+            self._make_thumbnail,
+            self.spawn,
+            locate=self._locate_thumbnail,
+            size=THUMB,
+            parent=self,
+        )
         self.model = GalleryModel(self.spawn, parent=self)
         self.gallery = GalleryView(self.model, self.loader)
         self.empty = EmptyState()
@@ -247,6 +254,14 @@ class ImagesTab(QWidget):
         task = self.tasks.spawn(guarded())
         task.add_done_callback(lambda _t: close_if_unstarted(coro))
         return task
+
+    def _locate_thumbnail(self, item: GalleryItem) -> str | None:
+        return str(self.service.thumbnail_path(item.sha256)) if item.sha256 else None
+
+    async def _make_thumbnail(self, item: GalleryItem) -> Path:
+        if item.sha256 and item.path is not None:
+            return await self.service.thumbnail_file(item.sha256, item.path)
+        return await self.service.thumbnail(item.id)
 
     def show_message(self, text: str) -> None:
         self.message_label.setText(text)

@@ -16,7 +16,7 @@ from app.core.services.images import (
     _check_image,
 )
 from app.core.store.db import Database
-from app.core.store.images import NewImage
+from app.core.store.records import ImageRecord
 from tests.core.images.conftest import image_service
 
 
@@ -32,7 +32,7 @@ async def fill(service: ImageService, count: int) -> list[int]:
         data = png((i % 256, (i * 7) % 256, 90))
         sha, rel = await asyncio.to_thread(service.files.write, data, ".png")
         rows.append(
-            NewImage(
+            ImageRecord.new(
                 path=rel, sha256=sha,
                 prompt=("a red fox" if i % 3 == 0 else "a blue whale") + f" number {i}",
                 model="m-a" if i % 2 else "m-b", profile_id="p1" if i < count // 2 else "p2",
@@ -103,7 +103,7 @@ def test_thumbnails_are_small_webp_cached_and_merged(db: Database, tmp_path: Pat
         async with image_service(db, [], tmp_path / "images", thumbnail_size=32) as service:
             data = png((10, 200, 30), (640, 480))
             sha, rel = await asyncio.to_thread(service.files.write, data, ".png")
-            (record,) = await service.repo.add_many([NewImage(path=rel, sha256=sha, prompt="p")])
+            (record,) = await service.repo.add_many([ImageRecord.new(path=rel, sha256=sha, prompt="p")])
             paths = await asyncio.gather(*(service.thumbnail(record.id) for _ in range(5)))
             assert len(set(paths)) == 1
             with Image.open(paths[0]) as im:
@@ -147,7 +147,7 @@ def test_a_thumbnail_of_a_missing_file_is_a_known_error(db: Database, tmp_path: 
 
     async def scenario() -> None:
         async with image_service(db, [], tmp_path / "images") as service:
-            (record,) = await service.repo.add_many([NewImage(path="ab/ab.png", sha256="ab" * 32, prompt="p")])
+            (record,) = await service.repo.add_many([ImageRecord.new(path="ab/ab.png", sha256="ab" * 32, prompt="p")])
             with pytest.raises(StorageError, match="missing or damaged"):
                 await service.thumbnail(record.id)
             with pytest.raises(StorageError, match="no longer in the library"):
@@ -163,7 +163,7 @@ def test_a_failed_thumbnail_does_not_reach_the_error_hook(db: Database, tmp_path
 
     async def scenario() -> None:
         async with image_service(db, [], tmp_path / "images", on_error=errors.append) as service:
-            (record,) = await service.repo.add_many([NewImage(path="cd/cd.png", sha256="cd" * 32, prompt="p")])
+            (record,) = await service.repo.add_many([ImageRecord.new(path="cd/cd.png", sha256="cd" * 32, prompt="p")])
             results = await asyncio.gather(
                 service.thumbnail(record.id), service.thumbnail(record.id), return_exceptions=True
             )
@@ -179,7 +179,7 @@ def test_a_generation_slot_is_saved_once(db: Database, tmp_path: Path, arun) -> 
     async def scenario() -> None:
         async with image_service(db, [], tmp_path / "images") as service:
             job = await JobStore(db).create("image.generate", {})
-            new = NewImage(path="ab/x.png", sha256="x", prompt="p", job_id=job.id, batch_index=1)
+            new = ImageRecord.new(path="ab/x.png", sha256="x", prompt="p", job_id=job.id, batch_index=1)
             first = await service.repo.add_image(new)
             again = await service.repo.add_image(new)  # a resumed download after a crash
             assert again.id == first.id and len(await service.batch(job.id)) == 1

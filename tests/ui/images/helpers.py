@@ -56,3 +56,20 @@ async def seed_images(
         left -= n
         k += 1
     return ids
+
+
+def press_job_button(job_list: Any, job_id: int, action: str) -> None:
+    """Click the drawn button `action` of a job's row, as a user would (the list must be shown).
+
+    Pending repaints and re-layouts are flushed first so the row is where it is drawn."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    job_list.model.flush()
+    view = job_list.view
+    view.doItemsLayout()
+    rect = view.button_rect(job_id, action)
+    assert rect is not None, (action, job_list.actions(job_id))
+    QTest.mouseClick(
+        view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, rect.center()
+    )

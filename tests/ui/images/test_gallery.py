@@ -225,3 +225,81 @@ def test_keyboard_space_opens_delete_deletes_and_drag_data(
     arun(delete_it())
     assert tab.model.rowCount() == 2
     assert tab.undo_bar.isVisible()
+
+
+def test_thumbnails_touch_neither_the_database_nor_files_on_the_ui_thread(
+    tab: Any, image_service: Any, arun: Any, monkeypatch: Any
+) -> None:
+    import shutil
+    import threading
+
+    import app.core.services.images as service_module
+    import app.ui.images.thumbnails as thumbnails_module
+
+    arun(seed_images(image_service, 8), timeout=60)
+    shutil.rmtree(image_service.thumbs_dir, ignore_errors=True)  # cold: every file is made
+    main = threading.main_thread()
+    record_reads: list[int] = []
+    file_threads: list[threading.Thread] = []
+    real_get = image_service.repo.get
+    real_decode = thumbnails_module.decode_thumbnail
+    real_ensure = service_module._ensure_thumbnail
+
+    async def get(image_id: int) -> Any:
+        record_reads.append(image_id)
+        return await real_get(image_id)
+
+    def decode(*args: Any) -> Any:
+        file_threads.append(threading.current_thread())
+        return real_decode(*args)
+
+    def ensure(*args: Any) -> Any:
+        file_threads.append(threading.current_thread())
+        return real_ensure(*args)
+
+    monkeypatch.setattr(image_service.repo, "get", get)
+    monkeypatch.setattr(thumbnails_module, "decode_thumbnail", decode)
+    monkeypatch.setattr(service_module, "_ensure_thumbnail", ensure)
+    tab.show()
+
+    async def load() -> None:
+        tab.gallery_ctl.set_query(tab.filters.query())
+        await until(tab.model.pageLoaded, lambda: tab.model.rowCount() == 8)
+        tab.gallery.refresh_wanted()
+        await until(tab.loader.idle, lambda: tab.loader.pending() == 0)
+
+    arun(load(), timeout=20)
+    assert all(tab.loader.pixmap(it.id) is not None for it in tab.model.items())
+    tab.loader.forget(tab.model.item(0).id)  # and once more warm, from the disk cache
+    arun(load(), timeout=20)
+    assert record_reads == []  # no database read per thumbnail
+    # 8 made + 8 read cold + 8 read warm: every file access ran off the UI thread.
+    assert len(file_threads) >= 17
+    assert main not in file_threads
+
+
+def test_loaded_rows_add_no_objects_for_the_cyclic_gc(
+    tab: Any, image_service: Any, arun: Any
+) -> None:
+    import gc
+
+    from app.core.store.records import ImageRecord
+
+    rows = [
+        ImageRecord.new(f"ab/{i:064x}.png", f"{i:064x}", f"prompt {i}", created_at=1e9 + i)
+        for i in range(600)
+    ]
+    arun(image_service.repo.add_many(rows))
+    gc.collect()
+    before = len(gc.get_objects())
+
+    async def load() -> None:
+        tab.gallery_ctl.set_query(tab.filters.query())
+        await until(tab.model.pageLoaded, lambda: tab.model.rowCount() >= 240)
+
+    arun(load(), timeout=20)
+    gc.collect()
+    assert tab.model.rowCount() >= 240
+    # A tracked object per row would add hundreds (a NamedTuple or dataclass row is tracked).
+    assert len(gc.get_objects()) - before < 100
+    assert tab.model.item(0).prompt.startswith("prompt")

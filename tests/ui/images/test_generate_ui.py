@@ -4,12 +4,14 @@ Cancel, the provider's own failure beside the form with what to do next, Retry d
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from app.core.demo.faults import FaultRule
 from app.ui.async_bridge import signal_future
 from app.ui.images.generate_form import FormSettings
-from tests.ui.images.helpers import generate, until
+from app.ui.images.job_list import elapsed_text, next_step
+from tests.ui.images.helpers import generate, press_job_button, until
 
 
 def select_profile(tab: Any, profile_id: str) -> None:
@@ -91,16 +93,18 @@ def test_running_jobs_show_progress_elapsed_and_cancel(
         started = signal_future(tab.generate.jobStarted)
         tab.form.generate_button.click()
         job_id = await started
-        row = tab.job_list.row(job_id)
-        assert row is not None and row.active
-        assert row.cancel_button.isVisible() and row.progress.isVisible()
-        assert row.elapsed_label.text().startswith("0:0")
+        job = tab.job_list.job(job_id)
+        assert job is not None and job.state in ("submitting", "running")
+        assert tab.job_list.actions(job_id) == ["cancel"]
+        assert tab.job_list.view.delegate.geometry(
+            job, tab.job_list.view.row_option(job_id)
+        ).bar is not None
+        assert elapsed_text(job, time.time()).startswith("0:0")
         finished = signal_future(tab.generate.jobFinished)
-        row.cancel_button.click()
+        press_job_button(tab.job_list, job_id, "cancel")
         assert await finished == (job_id, "cancelled")
-        row = tab.job_list.row(job_id)
-        assert row is not None and not row.cancel_button.isVisible()
-        assert row.rerun_button.isVisible()
+        assert tab.job_list.job(job_id) is not None
+        assert tab.job_list.actions(job_id) == ["rerun", "dismiss"]
 
     arun(scenario(), timeout=10)
 
@@ -133,14 +137,15 @@ def test_a_refusal_is_shown_beside_the_form_with_what_to_do(
         return job_id
 
     job_id = arun(scenario(), timeout=10)
-    row = tab.job_list.row(job_id)
-    assert row is not None
-    assert "rejected by the safety system" in row.error_label.text()
-    assert row.error_label.isVisible() and row.next_label.isVisible()
-    assert "Reword the prompt" in row.next_label.text()
-    assert row.rerun_button.isVisible() and not row.retry_button.isVisible()
-    row.dismiss_button.click()
-    assert tab.job_list.row(job_id) is None
+    job = tab.job_list.job(job_id)
+    assert job is not None
+    assert "rejected by the safety system" in job.error
+    assert "Reword the prompt" in next_step(job.error, job.state)
+    geometry = tab.job_list.view.delegate.geometry(job, tab.job_list.view.row_option(job_id))
+    assert geometry.error is not None and geometry.next is not None  # both are drawn
+    assert tab.job_list.actions(job_id) == ["rerun", "dismiss"]  # no Retry download
+    press_job_button(tab.job_list, job_id, "dismiss")
+    assert tab.job_list.job(job_id) is None
 
 
 def test_a_failed_download_offers_retry_which_saves_the_rest(
@@ -158,11 +163,13 @@ def test_a_failed_download_offers_retry_which_saves_the_rest(
         tab.form.generate_button.click()
         job_id, state = await finished
         assert state == "failed"
-        row = tab.job_list.row(job_id)
-        assert row is not None and row.retry_button.isVisible()
-        assert "1 of 2 images were saved" in row.error_label.text()
-        assert "Retry the download" in row.next_label.text()
-        row.retry_button.click()
+        job = tab.job_list.job(job_id)
+        assert job is not None and "retry" in tab.job_list.actions(job_id)
+        assert "1 of 2 images were saved" in job.error
+        assert "Retry the download" in next_step(
+            job.error, job.state, can_retry_download=job.can_retry_download
+        )
+        press_job_button(tab.job_list, job_id, "retry")
         await until(tab.model.rowsInserted, lambda: tab.model.rowCount() == 2)
         await tab.service.wait(job_id)
 

@@ -91,6 +91,6 @@ def test_screenshots(theme: str, tab: Any, image_service: Any, demo_server: Any,
 
     arun(detail())
     save(tab, f"images-detail-{theme}")
-    for row in tab.job_list.rows().values():
-        if row.active:
-            row.cancel_button.click()
+    for job_id in tab.job_list.jobs():
+        if "cancel" in tab.job_list.actions(job_id):
+            tab.job_list.cancelRequested.emit(job_id)
