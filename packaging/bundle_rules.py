@@ -9,7 +9,8 @@ this drops what the app is proven not to load:
 - Qt plugins other than the desktop ones (`KEEP_PLUGINS`), a few image formats, translations;
 - Qt libraries only the dropped plugins link (`DROP_LIBS`), found with `needed_libraries()`:
   every library a kept plugin or library names in its ELF `DT_NEEDED` stays (the FFmpeg media
-  plugin links Qt Quick/Qml/OpenGL, so those stay although the app never imports them);
+  plugin links Qt Quick/Qml/OpenGL, so those stay although the app never imports them), and
+  `prune_unlinked_qt_libraries()` then drops each library of the Qt wheel no kept file links;
 - on Linux, the DWARF debug info some wheels ship (`strip_debug_info()`): numkong's 45 MB
   library is 41 MB of it, usearch's 7 of 10 MB, and Pillow and libpython carry some.
 
@@ -22,6 +23,7 @@ Only the standard library is imported: PyInstaller runs this inside its spec.
 
 from __future__ import annotations
 
+import mmap
 import struct
 import sys
 from pathlib import Path
@@ -96,7 +98,16 @@ def keep(dest: str) -> bool:
     return not any(lib in name for lib in DROP_LIBS)
 
 
-def _elf_sections(data: bytes) -> list[tuple[str, int, int, int, int, int]]:
+def _read(path: Path) -> bytes | mmap.mmap:
+    """The file's bytes, memory-mapped (libraries are large; only their headers are read)."""
+    with open(path, "rb") as handle:
+        try:
+            return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        except ValueError:  # an empty file
+            return b""
+
+
+def _elf_sections(data: bytes | mmap.mmap) -> list[tuple[str, int, int, int, int, int]]:
     """(name, type, offset, size, link, entsize) of each section of a 64-bit little-endian ELF
     file; [] for anything else."""
     if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
@@ -117,7 +128,7 @@ def _elf_sections(data: bytes) -> list[tuple[str, int, int, int, int, int]]:
 
 def debug_info_size(path: Path) -> int:
     """Bytes of DWARF (`.debug_*` sections) in an ELF file: what `strip --strip-debug` removes."""
-    return sum(size for name, _kind, _off, size, _link, _ent in _elf_sections(path.read_bytes())
+    return sum(size for name, _kind, _off, size, _link, _ent in _elf_sections(_read(path))
                if name.startswith(".debug_"))
 
 
@@ -157,10 +168,42 @@ def strip_debug_info(
     return out, saved
 
 
+def prune_unlinked_qt_libraries(
+    entries: list[tuple[str, str, str]],
+) -> tuple[list[tuple[str, str, str]], list[str]]:
+    """Drop the libraries in PySide6/Qt/lib/ that no other kept file links: PyInstaller
+    collects the libraries of every plugin it looked at, and keep() then dropped some plugins
+    (the virtual keyboard's brings Qt Quick). Qt loads the libraries of its wheel only through
+    DT_NEEDED (plugins are dlopen()ed, and they are never pruned here), so an unlinked one is
+    dead weight. Returns (kept entries, pruned destination paths)."""
+    def is_qt_lib(dest: str) -> bool:
+        path = dest.replace("\\", "/")
+        return "/Qt/lib/" in path
+
+    needs: dict[str, set[str]] = {}
+    for dest, source, _kind in entries:
+        try:
+            needs[dest] = set(needed_libraries(Path(source)))
+        except (OSError, struct.error, IndexError, ValueError):
+            needs[dest] = set()
+    kept = {dest for dest, _source, _kind in entries}
+    while True:
+        linked = {name for dest in kept for name in needs[dest]}
+        unlinked = {
+            dest for dest in kept
+            if is_qt_lib(dest) and dest.replace("\\", "/").rsplit("/", 1)[-1] not in linked
+        }
+        if not unlinked:
+            break
+        kept -= unlinked
+    pruned = [dest for dest, _source, _kind in entries if dest not in kept]
+    return [entry for entry in entries if entry[0] in kept], pruned
+
+
 def needed_libraries(path: Path) -> list[str]:
     """The DT_NEEDED names of a 64-bit little-endian ELF file ([] for anything else): what the
     dynamic loader must find before the library loads."""
-    data = path.read_bytes()
+    data = _read(path)
     sections = _elf_sections(data)
     needed: list[str] = []
     for _name, kind, offset, size, link, entsize in sections:
@@ -172,6 +215,6 @@ def needed_libraries(path: Path) -> list[str]:
             if tag == 0:  # DT_NULL
                 break
             if tag == 1:  # DT_NEEDED
-                end = data.index(b"\0", str_off + value)
+                end = data.find(b"\0", str_off + value)
                 needed.append(data[str_off + value : end].decode())
     return needed

@@ -241,3 +241,32 @@ def test_deferred_runtime_hooks_run_when_their_module_is_first_imported(tmp_path
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["[]", "True", "json", "SourceFileLoader", "True"]
 
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the Linux wheels' ELF files")
+def test_qt_libraries_nothing_kept_links_are_pruned() -> None:
+    pyside = _qt_root()
+
+    def entries(with_multimedia: bool) -> list[tuple[str, str, str]]:
+        modules = ["QtCore", "QtGui", "QtWidgets"] + (["QtMultimedia"] if with_multimedia else [])
+        found = [p for p in pyside.glob("Qt*.abi3.so") if p.name.split(".")[0] in modules]
+        found += (pyside / "Qt" / "lib").glob("*.so*")
+        found += [
+            p for p in (pyside / "Qt" / "plugins").rglob("*.so")
+            if RULES.keep(f"PySide6/{p.relative_to(pyside).as_posix()}")
+            and (with_multimedia or "/multimedia/" not in p.as_posix())
+        ]
+        return [(f"PySide6/{p.relative_to(pyside).as_posix()}", str(p), "BINARY") for p in found]
+
+    def names(kept: list[tuple[str, str, str]]) -> set[str]:
+        return {dest.rsplit("/", 1)[-1] for dest, _src, _kind in kept}
+
+    bare, pruned = RULES.prune_unlinked_qt_libraries(entries(with_multimedia=False))
+    assert {"libQt6Widgets.so.6", "libQt6Gui.so.6", "libQt6XcbQpa.so.6"} <= names(bare)
+    assert "libQt6Quick.so.6" not in names(bare) and "PySide6/Qt/lib/libQt6Quick.so.6" in pruned
+    assert "libQt6Multimedia.so.6" not in names(bare)
+    app, _ = RULES.prune_unlinked_qt_libraries(entries(with_multimedia=True))
+    # The FFmpeg plugin links Quick, which links Qml, QmlModels... all stay.
+    assert {"libQt6Multimedia.so.6", "libQt6Quick.so.6", "libQt6Qml.so.6", "libQt6QmlModels.so.6",
+            "libQt6OpenGL.so.6", "libQt6FFmpegStub-va.so.2"} <= names(app)
+    assert all(dest in names(app) or not dest.startswith("libQt6") for dest in names(bare))
