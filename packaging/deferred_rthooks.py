@@ -3,8 +3,10 @@ first imports that module, not before the app's first line.
 
 PyInstaller runs each runtime hook before the entry script, and those three import their
 module at once to patch it (`inspect.getsourcefile` for frozen paths, `pkgutil.iter_modules`
-for frozen packages, `multiprocessing.freeze_support`): together about 50 ms of CPU before the
-window can paint, for modules the app imports later or never. pyinstaller.spec leaves the
+for frozen packages, `multiprocessing.freeze_support`). pkgutil (never imported by the app) and
+multiprocessing + subprocess (imported by the notes service, after the first paint) cost about
+30 ms of CPU before the window can paint; inspect is imported by shiboken6 itself while PySide6
+loads, so deferring its hook only keeps the three alike. pyinstaller.spec leaves the
 three hooks out of the start-up scripts and prepends `_DEFERRED = {module: hook source}` to
 this file, which becomes one runtime hook: a meta-path finder that wraps the loader of each of
 those modules so the original hook, unchanged, runs right after the module has executed.
