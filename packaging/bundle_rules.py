@@ -45,6 +45,9 @@ EXCLUDES = [
     # usearch's index/search use arrays, dtypes and linalg.norm only.
     "numpy.random", "numpy.fft", "numpy.polynomial", "numpy.ma", "numpy.f2py", "numpy.testing",
     "numpy.distutils", "numpy._pyinstaller", "numpy.conftest",
+    # sqlite3's command line (it brings `code`, readline, libreadline and libtinfo), pydoc (only
+    # numpy.info() uses it) and the pure-Python decimal (only used when _decimal is missing).
+    "sqlite3.__main__", "pydoc", "_pydecimal",
     "PySide6.QtQml", "PySide6.QtQuick", "PySide6.QtWebEngineCore", "PySide6.QtPdf",
     "PySide6.QtOpenGL", "PySide6.QtDBus", "PySide6.QtUiTools", "PySide6.QtDesigner",
     # httpx's command-line tool (click, rich): `import httpx` tries it and falls back cleanly.
