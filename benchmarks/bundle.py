@@ -39,7 +39,9 @@ def _build() -> None:
     if not APP.exists():
         subprocess.run(["bash", str(ROOT / "scripts" / "bundle.sh")], check=True, cwd=ROOT)
     python = CACHE / "venv" / "bin" / "python"
-    if BARE.exists() and BARE.stat().st_mtime >= (ROOT / "pyinstaller.spec").stat().st_mtime:
+    # The spec and the rules it reads decide what the bare bundle holds too.
+    inputs = [ROOT / "pyinstaller.spec", *(ROOT / "packaging").glob("*.py")]
+    if BARE.exists() and BARE.stat().st_mtime >= max(p.stat().st_mtime for p in inputs):
         return
     env = dict(
         os.environ,
