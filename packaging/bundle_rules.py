@@ -184,8 +184,12 @@ def prune_unlinked_qt_libraries(
         return "/Qt/lib/" in path
 
     needs: dict[str, set[str]] = {}
+    elf: set[str] = set()  # only ELF files are ever pruned (never a macOS framework or a DLL)
     for dest, source, _kind in entries:
         try:
+            with open(source, "rb") as handle:
+                if handle.read(4) == b"\x7fELF":
+                    elf.add(dest)
             needs[dest] = set(needed_libraries(Path(source)))
         except (OSError, struct.error, IndexError, ValueError):
             needs[dest] = set()
@@ -193,7 +197,7 @@ def prune_unlinked_qt_libraries(
     while True:
         linked = {name for dest in kept for name in needs[dest]}
         unlinked = {
-            dest for dest in kept
+            dest for dest in kept & elf
             if is_qt_lib(dest) and dest.replace("\\", "/").rsplit("/", 1)[-1] not in linked
         }
         if not unlinked:

@@ -270,3 +270,10 @@ def test_qt_libraries_nothing_kept_links_are_pruned() -> None:
     assert {"libQt6Multimedia.so.6", "libQt6Quick.so.6", "libQt6Qml.so.6", "libQt6QmlModels.so.6",
             "libQt6OpenGL.so.6", "libQt6FFmpegStub-va.so.2"} <= names(app)
     assert all(dest in names(app) or not dest.startswith("libQt6") for dest in names(bare))
+
+
+def test_pruning_never_drops_a_file_it_cannot_read_as_elf(tmp_path: Path) -> None:
+    framework = tmp_path / "QtCore"  # what a macOS framework binary looks like to the rule
+    framework.write_bytes(b"\xcf\xfa\xed\xfe" + bytes(60))
+    entries = [("PySide6/Qt/lib/QtCore.framework/Versions/A/QtCore", str(framework), "BINARY")]
+    assert RULES.prune_unlinked_qt_libraries(entries) == (entries, [])
