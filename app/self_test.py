@@ -165,6 +165,26 @@ async def step_video(ctx: Any, window: Any) -> None:
         raise RuntimeError(f"the job ended {state}: {view.error if view is not None else ''}")
     if view.file_path is None or not view.file_path.is_file() or view.file_path.stat().st_size == 0:
         raise RuntimeError(f"the video file {view.file_path} is missing")
+    from app.core.demo.video import demo_video
+
+    if not demo_video().playable:
+        raise RuntimeError("the demo's sample video (resources/demo/demo.mp4) is missing")
+    if view.file_path.read_bytes() != demo_video().data:
+        raise RuntimeError(f"{view.file_path} is not the video the demo served")
+
+
+async def step_playback(ctx: Any, window: Any) -> None:
+    """Decode a frame of the demo's H.264 video with QtMultimedia: its FFmpeg plugin and every
+    library it links must be in the build (a bundle that drops one plays nothing)."""
+    from app.core.demo.video import VIDEO_FILE
+    from app.resources import resource_path
+    from app.ui.videos.posters import grab_frame
+
+    image = await grab_frame(str(resource_path("demo", VIDEO_FILE)), timeout=STEP_TIMEOUT / 2)
+    if image is None or image.isNull():
+        raise RuntimeError("QtMultimedia decoded no frame of the demo video")
+    if (image.width(), image.height()) != (320, 180):
+        raise RuntimeError(f"the decoded frame is {image.width()}x{image.height()}, not 320x180")
 
 
 async def step_note(ctx: Any, window: Any) -> None:
@@ -189,6 +209,46 @@ async def step_note(ctx: Any, window: Any) -> None:
         raise RuntimeError(f"the note was not found by search ({len(hits)} other hits)")
 
 
+def _one_page_pdf(text: str) -> bytes:
+    """A minimal valid PDF with one line of Helvetica text (byte offsets computed)."""
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        (b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+         b" /Resources << /Font << /F1 5 0 R >> >> >>"),
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+async def step_pdf(ctx: Any, window: Any) -> None:
+    """Read a PDF's text in the notes' worker process (multiprocessing "spawn": in the frozen
+    bundle the child is the app's own executable, diverted by packaging/entry.py)."""
+    from app.core.notes.extract import PdfWorker
+
+    path = ctx.data_dir / "self-test.pdf"
+    path.write_bytes(_one_page_pdf("Patch cords and jacks"))
+    worker = PdfWorker(timeout=STEP_TIMEOUT / 2)
+    try:
+        text = (await asyncio.to_thread(worker.extract, path)).text
+    finally:
+        await asyncio.to_thread(worker.close)
+        path.unlink(missing_ok=True)
+    if "Patch cords" not in text:
+        raise RuntimeError(f"the PDF's text was not read (got {text[:60]!r})")
+
+
 STEPS: list[Step] = [
     Step("resources", step_resources),
     Step("log", step_log),
@@ -196,7 +256,9 @@ STEPS: list[Step] = [
     Step("chat", step_chat),
     Step("image", step_image),
     Step("video", step_video, needs="videos"),
+    Step("playback", step_playback, needs="videos"),
     Step("note", step_note, needs="notes"),
+    Step("pdf", step_pdf, needs="notes"),
 ]
 
 

@@ -3,34 +3,14 @@ against each wheel's RECORD), and the full `pyside6` meta-package is not what is
 
 from __future__ import annotations
 
-import ast
 import re
 import tomllib
 from importlib import metadata
 from pathlib import Path
 
+from tests.packaging.helpers import qt_modules_imported
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def qt_modules_imported(root: Path) -> dict[str, str]:
-    """{"QtWidgets": "app/ui/x.py", ...}: every PySide6.Qt* module imported anywhere in root."""
-    found: dict[str, str] = {}
-    for path in sorted(root.rglob("*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
-        for node in ast.walk(tree):
-            names: list[str] = []
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                if node.module == "PySide6":
-                    names = [f"PySide6.{a.name}" for a in node.names]
-                else:
-                    names = [node.module]
-            for name in names:
-                parts = name.split(".")
-                if parts[0] == "PySide6" and len(parts) > 1 and parts[1].startswith("Qt"):
-                    found.setdefault(parts[1], str(path.relative_to(root.parent)))
-    return found
 
 
 def declared_pyside_wheels() -> list[str]:

@@ -30,7 +30,7 @@ def test_the_app_passes_its_self_test(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     steps = {m.group(1): m.group(2) for m in map(LINE.match, lines[:-1]) if m}
     assert len(steps) == len(lines) - 1, lines  # every step line has the documented form
-    for name in ("resources", "log", "window", "chat", "image", "video", "note"):
+    for name in ("resources", "log", "window", "chat", "image", "video", "playback", "note", "pdf"):
         assert steps[name].startswith("ok"), lines
     assert lines[-1] == "self-test: passed"
     assert "Switchboard" in (tmp_path / "logs" / "switchboard.log").read_text(encoding="utf-8")
@@ -72,5 +72,5 @@ def test_a_step_runs_once_its_service_is_on_the_context(capsys: pytest.CaptureFi
 
 def test_registry_names_the_issue_steps() -> None:
     names = [s.name for s in STEPS]
-    assert names[-2:] == ["video", "note"]
+    assert names[-4:] == ["video", "playback", "note", "pdf"]
     assert {"chat", "image"} <= set(names)

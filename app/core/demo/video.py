@@ -17,11 +17,12 @@ time and slow bodies on any path): "fail" fails half-way; "stall" stays running 
 ever; "expire" completes but the file is already gone (OpenAI: status `expired` on the content,
 `expires_at` in the past; tasks and Veo: the file URL answers 404/410).
 
-The video is real and playable: a 1 s 320x180 H.264 MP4 (and a JPEG poster) made once per
-process by the ffmpeg binary that `imageio-ffmpeg` ships inside its wheel, never downloaded.
-Why imageio-ffmpeg rather than PyAV: its wheel is 29.5 MB (80 MB installed) against PyAV's
-35 MB (128 MB installed), it needs no numpy, and one `ffmpeg -f lavfi -i testsrc` call is the
-whole generator (about 50 ms). Without it the demo falls back to a non-playable placeholder.
+The video is real and playable: a 1 s 320x180 H.264 MP4 of about 6 KB and its JPEG poster,
+shipped as resources/demo/demo.mp4 and poster.jpg (made once with packaging/make_demo_video.py)
+and read on first use. Nothing runs ffmpeg at run time, so no ffmpeg binary is a run-time
+dependency or goes into the bundle (imageio-ffmpeg's alone is 77 MB, more than the bundle's whole
+Qt GUI core). If the files are missing (a broken install) the demo falls back to a non-playable
+placeholder and says so in the log; the frozen `--self-test` checks the real file is served.
 """
 
 from __future__ import annotations
@@ -30,10 +31,7 @@ import email.parser
 import email.policy
 import functools
 import logging
-import os
 import re
-import subprocess
-import tempfile
 import threading
 import time
 import uuid
@@ -165,39 +163,23 @@ class DemoVideo:
 
 
 _VIDEO_LOCK = threading.Lock()
+# In resources/demo/ (packaging/make_demo_video.py makes them).
+VIDEO_FILE = "demo.mp4"
+POSTER_FILE = "poster.jpg"
 
 
 @functools.cache
 def _generate() -> DemoVideo:
+    from app.resources import ResourcesMissing, resource_path
+
     try:
-        import imageio_ffmpeg
-    except ImportError:
-        log.warning("imageio-ffmpeg is not installed: the demo serves a non-playable video")
+        with open(resource_path("demo", VIDEO_FILE), "rb") as handle:
+            data = handle.read()
+        with open(resource_path("demo", POSTER_FILE), "rb") as handle:
+            jpeg = handle.read()
+    except (OSError, ResourcesMissing) as exc:
+        log.warning("the demo video is missing (%s): the demo serves a non-playable one", exc)
         return _placeholder()
-    exe = imageio_ffmpeg.get_ffmpeg_exe()
-    with tempfile.TemporaryDirectory(prefix="switchboard-demo-video-") as folder:
-        video = os.path.join(folder, "demo.mp4")
-        poster = os.path.join(folder, "poster.jpg")
-        source = "testsrc=size=320x180:rate=12:duration=1"
-        try:
-            subprocess.run(
-                [exe, "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
-                 "-f", "lavfi", "-i", source, "-c:v", "libx264", "-pix_fmt", "yuv420p",
-                 "-preset", "ultrafast", "-movflags", "+faststart", video],
-                check=True, capture_output=True, timeout=60,
-            )
-            subprocess.run(
-                [exe, "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
-                 "-i", video, "-frames:v", "1", "-q:v", "4", poster],
-                check=True, capture_output=True, timeout=60,
-            )
-            with open(video, "rb") as handle:
-                data = handle.read()
-            with open(poster, "rb") as handle:
-                jpeg = handle.read()
-        except (OSError, subprocess.SubprocessError) as exc:
-            log.warning("ffmpeg could not make the demo video (%s): using a placeholder", exc)
-            return _placeholder()
     return DemoVideo(data, "video/mp4", jpeg, "image/jpeg", playable=True)
 
 
@@ -212,7 +194,7 @@ def _placeholder() -> DemoVideo:
 
 
 def demo_video() -> DemoVideo:
-    """The demo's video and poster, generated on first use and cached for the process."""
+    """The demo's video and poster, read on first use and cached for the process."""
     with _VIDEO_LOCK:
         return _generate()
 

@@ -2,19 +2,65 @@
 
 from __future__ import annotations
 
-import httpx
+import logging
+import struct
+from pathlib import Path
 
+import httpx
+import pytest
+
+from app.core.demo import video as video_module
 from app.core.demo.server import DemoServer
-from app.core.demo.video import demo_video
+from app.core.demo.video import POSTER_FILE, VIDEO_FILE, demo_video
+from app.resources import resource_dir
 from tests.core.videos.conftest import KEY
 
 
-def test_the_demo_video_is_a_real_h264_mp4_made_once() -> None:
+def _boxes(data: bytes) -> dict[bytes, bytes]:
+    """The top-level ISO-BMFF boxes of an MP4: {type: payload}."""
+    boxes: dict[bytes, bytes] = {}
+    at = 0
+    while at + 8 <= len(data):
+        size, kind = struct.unpack(">I4s", data[at : at + 8])
+        assert size >= 8, f"bad box size {size} at {at}"
+        boxes[kind] = data[at + 8 : at + size]
+        at += size
+    assert at == len(data)
+    return boxes
+
+
+def test_the_demo_video_is_the_shipped_h264_mp4_read_once() -> None:
     video = demo_video()
     assert video.playable and video.data[4:8] == b"ftyp"
-    assert b"avc1" in video.data and b"moov" in video.data  # H.264 track, a real index
+    assert video.data == (resource_dir() / "demo" / VIDEO_FILE).read_bytes()
+    assert video.poster == (resource_dir() / "demo" / POSTER_FILE).read_bytes()
     assert video.poster[:3] == b"\xff\xd8\xff"
+    assert len(video.data) < 64 * 1024  # "a few KB": it ships in every install
+    boxes = _boxes(video.data)
+    assert list(boxes)[:2] == [b"ftyp", b"moov"]  # +faststart: the index before the data
+    assert b"mdat" in boxes and b"avc1" in boxes[b"moov"]  # an H.264 track
+    # mvhd (version 0): flags, created, modified, timescale, duration -> about one second.
+    moov = boxes[b"moov"]
+    mvhd = moov[moov.index(b"mvhd") + 4 :]
+    timescale, duration = struct.unpack(">II", mvhd[12:20])
+    assert abs(duration / timescale - 1.0) < 0.15
     assert demo_video() is video  # cached for the process
+
+
+def test_a_missing_video_file_falls_back_to_the_placeholder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import app.resources
+
+    monkeypatch.setattr(app.resources, "resource_dir", lambda: tmp_path)
+    video_module._generate.cache_clear()
+    try:
+        with caplog.at_level(logging.WARNING, logger=video_module.__name__):
+            video = demo_video()
+        assert not video.playable and video.data[4:8] == b"ftyp" and b"moov" not in video.data
+        assert "demo video is missing" in caplog.text
+    finally:
+        video_module._generate.cache_clear()
 
 
 def test_range_requests_resume_and_ranges_past_the_end_are_refused(server: DemoServer) -> None:

@@ -1,4 +1,4 @@
-"""Playback of a real short video (the demo's, generated with imageio-ffmpeg), its keyboard,
+"""Playback of a real short video (the demo's, shipped in resources/demo/), its keyboard,
 and the completion notification."""
 
 from __future__ import annotations
@@ -20,8 +20,7 @@ def real_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from app.core.demo.video import demo_video
 
     video = demo_video()
-    if not video.playable:
-        pytest.skip("imageio-ffmpeg is not installed: no real video to play")
+    assert video.playable, "resources/demo/demo.mp4 is missing"
     path = tmp_path_factory.mktemp("video") / "demo.mp4"
     path.write_bytes(video.data)
     return path
