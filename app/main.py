@@ -129,6 +129,12 @@ def run(argv: Sequence[str] | None = None) -> int:
     from PySide6.QtCore import QSettings
 
     _cheaper_pyside_import_check()
+    # httpx's `__init__` imports its command-line client (`httpx._main`: click, rich and
+    # pygments' lexers, ~100 ms on the GUI thread right after the composer shows) whenever those
+    # are installed, and falls back to a stub when the import fails. Switchboard never runs
+    # that client: a None entry makes the import fail at once (the documented meaning of None
+    # in sys.modules).
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
     from PySide6.QtWidgets import QApplication
 
     # One instance writes to a data folder: a second start brings the first window forward and
@@ -635,7 +641,6 @@ async def _open_data(
     import errno
 
     from app.core.errors import StorageError
-    from app.ui import startup_failure as sf
 
     read_only = bool(args.read_only)
     log_problem_shown = False
@@ -674,6 +679,8 @@ async def _open_data(
             exc = SwitchboardError(startup.log_problem)
             exc.kind = "log-unwritable"  # type: ignore[attr-defined]
             log_problem_shown = True
+        from app.ui import startup_failure as sf  # only when something went wrong
+
         problem = await asyncio.to_thread(_describe_failure, exc, data_dir, startup)
         action, argument = await _ask(problem, args, window, startup)
         if action == sf.CONTINUE and ctx is not None:

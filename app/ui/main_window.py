@@ -237,7 +237,7 @@ class MainWindow(QMainWindow):
         loading_layout.addStretch(2)
         self.chat_stack.addWidget(self.loading)
         # The first-run panel is built when there is no profile to show (_ensure_first_run).
-        self.first_run: FirstRunPanel | None = None
+        self._first_run: FirstRunPanel | None = None
         self.chat_stack.setCurrentWidget(self.loading)
         self.chat_tab: QWidget | None = None
         self.tabs.addTab(self.chat_stack, "&Chat")
@@ -459,16 +459,21 @@ class MainWindow(QMainWindow):
         self._apply_read_only()
         self._refresh_active()
 
+    @property
+    def first_run(self) -> FirstRunPanel:
+        """The first-run panel (in the chat stack), built when first needed: at start-up only
+        when there is no profile to show."""
+        return self._ensure_first_run()
+
     def _ensure_first_run(self) -> FirstRunPanel:
-        """The first-run panel, built the first time there is no profile to show."""
-        if self.first_run is None:
-            self.first_run = FirstRunPanel()
-            self.chat_stack.addWidget(self.first_run)
-            self.first_run.addProviderRequested.connect(self.open_settings_on_presets)
-            self.first_run.demoRequested.connect(self._on_demo_clicked)
+        if self._first_run is None:
+            panel = self._first_run = FirstRunPanel()
+            self.chat_stack.addWidget(panel)
+            panel.addProviderRequested.connect(self.open_settings_on_presets)
+            panel.demoRequested.connect(self._on_demo_clicked)
             if self._keychain is not None:
-                self.first_run.set_keychain_status(*self._keychain)
-        return self.first_run
+                panel.set_keychain_status(*self._keychain)
+        return self._first_run
 
     def _wire_chat_tab(self, tab: QWidget) -> None:
         """Follow what the chat tab shows: the open thread's profile and model, and whether
@@ -751,8 +756,8 @@ class MainWindow(QMainWindow):
         """One keychain status for the status bar and the first-run panel (they must agree)."""
         self._keychain = (available, backend, reason)
         self.status.set_keychain_status(available, reason)
-        if self.first_run is not None:
-            self.first_run.set_keychain_status(available, backend, reason)
+        if self._first_run is not None:
+            self._first_run.set_keychain_status(available, backend, reason)
 
     async def _offer_local_servers(self, detect: DetectFn) -> None:
         try:
