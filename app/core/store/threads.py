@@ -13,6 +13,7 @@ levels of trigger recursion"), so purges and branch deletes remove leaves or det
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import sqlite3
 import time
@@ -72,6 +73,11 @@ class ThreadSummary(NamedTuple):
     pinned: int
     archived: int
     updated_at: float
+
+
+class OrderedSummaries(list[ThreadSummary]):
+    """`list_thread_summaries`' rows, already in the sidebar's order (pinned first, then the
+    most recent activity, then the newest id): a list model can take them without sorting."""
 
 
 class PathEntry(NamedTuple):
@@ -188,14 +194,16 @@ class ThreadRepository:
 
         return await self.db.run(select)
 
-    async def list_thread_summaries(self, include_archived: bool = True) -> list[ThreadSummary]:
+    async def list_thread_summaries(self, include_archived: bool = True) -> OrderedSummaries:
         """Live threads as `ThreadSummary` rows, ordered like `list_threads`, in one query.
 
-        For long lists (a sidebar of 10,000 threads): about ten times cheaper than
+        For long lists (a sidebar of 100,000 threads): the query walks the covering index
+        `threads_sidebar` (v7) in order, with no sort and no table lookups, and the rows become
+        `ThreadSummary` tuples in C (no Python code per row): about ten times cheaper than
         `list_threads`, whose full records parse each thread's params JSON.
         """
 
-        def select(conn: sqlite3.Connection) -> list[ThreadSummary]:
+        def select(conn: sqlite3.Connection) -> OrderedSummaries:
             sql = (
                 "SELECT id, title, pinned != 0, archived != 0,"
                 " CAST(COALESCE(updated_at, 0) AS REAL) FROM threads"
@@ -204,10 +212,13 @@ class ThreadRepository:
             if not include_archived:
                 sql += " AND archived = 0"
             sql += " ORDER BY pinned DESC, updated_at DESC, id DESC"
-            # Plain tuples straight into the NamedTuple: no sqlite3.Row, no per-row Python code.
+            # Plain tuples straight into the NamedTuple (`tuple.__new__`, as its `_make` does
+            # without the length check: the query gives five columns): no sqlite3.Row, no
+            # per-row Python code.
             cursor = conn.cursor()
             cursor.row_factory = None
-            return list(map(ThreadSummary._make, cursor.execute(sql)))
+            rows = cursor.execute(sql)
+            return OrderedSummaries(map(tuple.__new__, itertools.repeat(ThreadSummary), rows))
 
         return await self.db.run(select)
 

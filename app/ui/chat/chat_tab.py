@@ -158,7 +158,8 @@ class ChatTab(QWidget):
             reply_started=self.replyStarted,
             reply_finished=self.replyFinished,
             parent=self,
-            save_note=ctx.notes.save_message_as_note,
+            # Looked up when used: the notes service is built after the composer is ready.
+            save_note=lambda message_id: ctx.notes.save_message_as_note(message_id),
         )
 
         ctx.events.activeProfileChanged.connect(self._on_active_profile_changed)
