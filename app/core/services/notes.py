@@ -332,6 +332,33 @@ def _highlight(text: str, words: set[str], width: int = 220) -> str:
     return ("…" if start else "") + marked + ("…" if start + width < len(flat) else "")
 
 
+def _unit_vectors(
+    raw: list[list[float]], count: int, dim: int | None
+) -> tuple[np.ndarray, list[bytes]]:
+    """An embeddings reply's vectors as unit float32 rows and their float16 blobs (on a worker
+    thread); MalformedResponseError when they do not match the texts or the index's size."""
+    import numpy as np
+
+    from app.core.notes.vectors import normalise
+
+    try:
+        vectors = np.asarray(raw, dtype=np.float32)
+    except ValueError:  # rows of different lengths
+        vectors = np.zeros(0, np.float32)
+    if vectors.ndim != 2 or len(vectors) != count:
+        raise MalformedResponseError(
+            "The embeddings reply did not have one vector per text. Try again.",
+        )
+    dim = dim or vectors.shape[1]
+    if vectors.shape[1] != dim:
+        raise MalformedResponseError(
+            f"The model returned vectors of {vectors.shape[1]} numbers, but this index holds "
+            f"{dim}. Choose the model again to build a new index.",
+        )
+    vectors = normalise(vectors)
+    return vectors, [row.tobytes() for row in vectors.astype("<f2")]
+
+
 @dataclass
 class _Prepared:
     rel_path: str
@@ -877,26 +904,27 @@ class NotesService:
         return max(1, min(self.batch_size, limit, by_tokens))
 
     async def _embed(self, client: Any, index: IndexRow, texts: list[str], task: str) -> np.ndarray:
+        """Unit vectors (float32 [len(texts), dim]) of `texts` from the index's model."""
+        vectors, _ = await self._embed_packed(client, index, texts, task)
+        return vectors
+
+    async def _embed_packed(
+        self, client: Any, index: IndexRow, texts: list[str], task: str
+    ) -> tuple[np.ndarray, list[bytes]]:
+        """`_embed`, and each vector as the float16 blob stored in SQLite. The list -> array
+        conversion, normalising and packing of a batch (~5 ms for 64 × 1,536) run on a worker
+        thread, not on the loop."""
         result = await client.embed(
             EmbeddingRequest(inputs=texts, model=index.model, dimensions=index.dim or None, task=task)
         )
-        import numpy as np
-        from app.core.notes.vectors import normalise
-        vectors = np.asarray(result.vectors, dtype=np.float32)
-        if vectors.ndim != 2 or len(vectors) != len(texts):
-            raise MalformedResponseError(
-                "The embeddings reply did not have one vector per text. Try again.",
-            )
-        dim = index.actual_dim or vectors.shape[1]
-        if vectors.shape[1] != dim:
-            raise MalformedResponseError(
-                f"The model returned vectors of {vectors.shape[1]} numbers, but this index holds "
-                f"{dim}. Choose the model again to build a new index.",
-            )
+        vectors, blobs = await asyncio.to_thread(
+            _unit_vectors, result.vectors, len(texts), index.actual_dim
+        )
         if index.actual_dim is None:
+            dim = int(vectors.shape[1])
             await self.store.set_actual_dim(index.id, dim)
             index.actual_dim = dim
-        return normalise(vectors)
+        return vectors, blobs
 
     async def _embed_pending(
         self, ctx: JobContext, index: IndexRow, source_ids: list[int], prog: IndexProgress
@@ -927,20 +955,19 @@ class NotesService:
                 todo = [(s, c) for s, c in batch if s not in known]
                 texts_by_id = await self.store.chunk_texts([c for _, c in todo])
                 texts = [embed_text(*texts_by_id[c]) for _, c in todo]
+                tokens_by_id = {c: estimate_tokens(t) for (_, c), t in zip(todo, texts)}
                 if todo:
                     try:
-                        vectors = await self._embed(client, index, texts, "document")
+                        vectors, blobs = await self._embed_packed(client, index, texts, "document")
                     except SwitchboardError as exc:
                         prog.failed_batches += 1
                         errors.append(exc)
                         await self._report(ctx, prog)
                         return
                     shas = [s for s, _ in todo]
-                    await self.store.put_vectors(
-                        index.id, list(zip(shas, (v.tobytes() for v in vectors.astype("<f2"))))
-                    )
+                    await self.store.put_vectors(index.id, list(zip(shas, blobs)))
                     await self._vindex_add(index.id, shas, vectors)
-                    prog.tokens += sum(estimate_tokens(t) for t in texts)
+                    prog.tokens += sum(tokens_by_id[c] for _, c in todo)
                 prog.chunks_done += len(todo) + gone + (len(batch) - len(todo))
                 elapsed = time.monotonic() - started
                 if prog.chunks_done:
@@ -986,6 +1013,7 @@ class NotesService:
 
             def build() -> VectorIndex:
                 import numpy as np
+
                 from app.core.notes.vectors import VectorIndex
                 matrix = np.frombuffer(b"".join(b for _, b in rows), dtype="<f2").reshape(-1, dim)
                 vindex = VectorIndex(dim, exact_limit=self.exact_limit)
@@ -1089,6 +1117,7 @@ class NotesService:
                     stored = dict(await self.store.vectors(index.id, cand))
                     cand = [c for c in cand if c in stored]
                     import numpy as np
+
                     from app.core.notes.vectors import rescore
                     matrix = np.frombuffer(b"".join(stored[c] for c in cand), dtype="<f2")
                     found = rescore(
