@@ -411,6 +411,15 @@ CREATE TABLE note_vectors (
     )
 
 
+def _v7_note_index_generation(conn: sqlite3.Connection) -> None:
+    """v7: `note_indexes.generation`, bumped by every change to an index's vectors, so the saved
+    copy of its nearest-neighbour graph (a file beside the database) is known to match SQLite
+    without reading every vector (a mismatch rebuilds it)."""
+    execute_script(
+        conn, "ALTER TABLE note_indexes ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;"
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _v1_initial_schema,
     _v2_refusals_tool_calls_and_recovery_index,
@@ -418,6 +427,7 @@ MIGRATIONS: list[Migration] = [
     _v4_jobs_and_image_library,
     _v5_selected_leaf_index,
     _v6_notes_index,
+    _v7_note_index_generation,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)
