@@ -45,7 +45,7 @@ def test_the_graph_is_saved_and_loaded_at_the_next_start(
             return (await service.search("vpn drops when laptop sleeps", mode="semantic"))[0].title
 
     assert arun(first(), timeout=60) == "vpn"
-    graph, fingerprint = _files(db)
+    _, fingerprint = _files(db)
     saved = json.loads(fingerprint.read_text())
     assert saved["count"] == len(SAMPLE) - 2 + 1 and saved["model"] == "demo-embedding"  # rst: 2 chunks
 
