@@ -56,6 +56,16 @@ Events. `subscribe(fn)` -> unsubscribe; `fn(NotesEvent)` with kind
 - `"sources"`: the list of sources or their counts changed;
 - `"notes"`: an app note changed (`note`).
 
+The search copy. Up to `exact_limit` vectors are searched exactly; above it an HNSW graph is
+built on a worker thread in the background (searches are exact over the float16 vectors
+meanwhile, never waiting for it; `search_ready`, `await wait_search_ready()`), then saved to
+`index_dir` (default `notes-vectors/` beside the database) as `index-<id>.usearch` with a
+fingerprint `index-<id>.json` (index id, profile, model, dimensions, created_at, vector count
+and the index's generation, which every vector write bumps). `warm()` (also a few seconds after
+`recover()`) loads the saved graph when its fingerprint matches SQLite, else loads the vectors
+and rebuilds it. SQLite stays the source of truth: a missing, stale or damaged file only costs
+a rebuild. The graph is saved after an indexing run that changed it and at `aclose()`.
+
 Start-up and shutdown. `await recover()` once at start (resumes an indexing run left by a
 crash or quit). `await aclose()` stops watching and background work; indexing jobs run on the
 shared `JobEngine`, whose `aclose()` leaves their rows for the next start.
@@ -412,6 +422,7 @@ class NotesService:
         pdf_timeout: float = 30.0,  # seconds per PDF in the worker process
         exact_limit: int = 20_000,  # vectors searched exactly; beyond: HNSW + rescoring
         index_dir: str | Path | None = None,  # saved graphs; default: notes-vectors/ beside the db
+        warm_after: float | None = 3.0,  # seconds after recover() to load the search copy; None: at first search
         on_error: Callable[[BaseException], None] | None = None,
         clock: Callable[[], float] | None = None,
     ) -> None:
@@ -426,6 +437,7 @@ class NotesService:
         self.poll_interval = poll_interval
         self.debounce = debounce
         self.exact_limit = exact_limit
+        self.warm_after = warm_after
         self._clock = clock or time.time
         self.store = NotesIndexStore(db, clock=self._clock)
         self.notes = NoteRepository(db, clock=self._clock)
@@ -439,6 +451,7 @@ class NotesService:
         self._vgen = 0  # the generation of the vectors the loaded copy holds
         self._vsaved = -1  # the generation saved in the index file (-1: not saved)
         self._vbuild: asyncio.Task[None] | None = None
+        self._warming: asyncio.Task[None] | None = None  # the load a few seconds after recover()
         # Loading the copy, and every vector write together with its change to the copy, hold
         # this lock, so the copy and `_vgen` always describe the same state of SQLite.
         self._vlock = asyncio.Lock()
@@ -465,7 +478,17 @@ class NotesService:
         for source in await self.store.list_sources():
             if source.watching:
                 self._start_watcher(source.id)
+        if self.warm_after is not None and not self._owner.closed:
+            self._warming = self._owner.spawn(self._warm_later(self.warm_after), name="notes-warm")
         return resolved
+
+    async def _warm_later(self, delay: float) -> None:
+        # After start-up has settled: loading the saved graph imports numpy and usearch.
+        await asyncio.sleep(delay)
+        try:
+            await self.warm()
+        except SwitchboardError as exc:
+            log.warning("the notes search copy could not be loaded: %s", exc)
 
     async def aclose(self) -> None:
         self._unsubscribe()

@@ -50,8 +50,10 @@ def test_the_graph_is_saved_and_loaded_at_the_next_start(
     assert saved["count"] == len(SAMPLE) - 2 + 1 and saved["model"] == "demo-embedding"  # rst: 2 chunks
 
     async def second() -> None:
-        async with notes_service(db, profiles, exact_limit=2) as service:
-            await service.warm()
+        async with notes_service(db, profiles, exact_limit=2, warm_after=0.0) as service:
+            await service.recover()  # loads the saved copy in the background, before any search
+            assert service._warming is not None
+            await service._warming
             assert service.search_ready and service._vbuild is None  # loaded, not rebuilt
             assert service._vindex is not None and service._vindex.approximate
             hits = await service.search("vpn drops when laptop sleeps", mode="semantic")
