@@ -540,8 +540,8 @@ class NotesService:
             last_indexed_at=row.last_indexed_at,
         )
 
-    async def _active(self) -> IndexRow | None:
-        return next((i for i in await self.store.indexes() if i.active), None)
+    async def _active(self, *, counts: bool = True) -> IndexRow | None:
+        return next((i for i in await self.store.indexes(counts=counts) if i.active), None)
 
     async def add_folder(
         self,
@@ -1280,7 +1280,7 @@ class NotesService:
         semantic: list[tuple[ChunkRow, float]] = []
         keyword: list[ChunkRow] = []
         if mode in ("semantic", "both"):
-            index = await self._active()
+            index = await self._active(counts=False)  # a count reads every vector (1M: ~1 s)
             vindex = None if index is None else await self._load_vindex(index)
             if vindex is None or index is None:
                 if mode == "semantic":

@@ -484,11 +484,14 @@ class NotesIndexStore:
 
     # --- indexes and vectors ------------------------------------------------------------------
 
-    async def indexes(self) -> list[IndexRow]:
+    async def indexes(self, *, counts: bool = True) -> list[IndexRow]:
+        """Every index; `counts=False` leaves `vectors` at 0 (counting reads every vector: a
+        search does not need it)."""
+        count = "(SELECT COUNT(*) FROM note_vectors v WHERE v.index_id = i.id)" if counts else "0"
+
         def select(conn: sqlite3.Connection) -> list[IndexRow]:
             rows = conn.execute(
-                "SELECT i.*, (SELECT COUNT(*) FROM note_vectors v WHERE v.index_id = i.id) AS vectors"
-                " FROM note_indexes i ORDER BY i.id"
+                f"SELECT i.*, {count} AS vectors FROM note_indexes i ORDER BY i.id"
             )
             return [_record(IndexRow, r) for r in rows]
 
