@@ -64,7 +64,7 @@ from app.core.errors import (
 from app.core.network import build_client_kwargs
 from app.core.protocol import gemini, openai
 from app.core.protocol.errors import api_error_from_response, error_info_from_json
-from app.core.protocol.json_body import encode_json_pieces, has_big_string
+from app.core.protocol.json_body import OFF_LOOP_BODY_BYTES, encode_json_pieces, has_big_string
 from app.core.protocol.ratelimit import parse_rate_limits, parse_retry_after
 from app.core.protocol.retry import (
     BACKOFF_BASE,
@@ -82,6 +82,7 @@ from app.core.protocol.stream_reader import (
     StreamLimits,
     StreamReader,
     Verdict,
+    adecode_json_body,
     decode_json_body,
     has_output,
     result_deltas,
@@ -655,8 +656,12 @@ class ProviderClient:
             ) from None
         return b"".join(chunks)
 
-    def _decode_json(self, response: httpx.Response, body: bytes) -> Any:
+    async def _decode_json(self, response: httpx.Response, body: bytes) -> Any:
         try:
+            if len(body) >= OFF_LOOP_BODY_BYTES:
+                # A batch of embeddings (~2 MB): decoded in slices between other work on the
+                # loop, not in one ~20-30 ms json.loads (see protocol/json_body.py).
+                return await adecode_json_body(response.status_code, response.headers, body)
             return decode_json_body(response.status_code, response.headers, body)
         except APIError as error:
             raise _Failure(
@@ -701,7 +706,7 @@ class ProviderClient:
                     body = await self._read_all(response, cap=self.body_caps.get(cap))
                 finally:
                     await response.aclose()
-                return body if raw else self._decode_json(response, body)
+                return body if raw else await self._decode_json(response, body)
             except _Failure as failure:
                 wait = self._plan_retry(failure, attempt, retries)
                 if wait is None:

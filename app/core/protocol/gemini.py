@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import json
+from array import array
 from typing import Any
 
 from app.core.errors import APIError, ContentBlockedError, MalformedResponseError
@@ -576,7 +577,12 @@ def build_batch_embed_body(
     }
 
 
+_PLAIN_NUMBERS = frozenset({float, int})
+
+
 def _vector(values: Any) -> list[float]:
+    if isinstance(values, list) and set(map(type, values)) <= _PLAIN_NUMBERS:
+        return array("d", values).tolist()  # what JSON decodes to, checked in C (3x faster)
     if not isinstance(values, list) or not all(
         isinstance(v, (int, float)) and not isinstance(v, bool) for v in values
     ):

