@@ -370,7 +370,7 @@ def vector_rows(n: int, dim: int, query_target: float, mem_target_mb: float, rec
             f"p95 {p95:.2f} ms; usearch HNSW int8 M=16 ef=128, 40 candidates rescored; searched "
             f"after a save and a restore"),
         Row(f"notes: HNSW build {label} (once; saved, then loaded at start)", build, "s", "report", True,
-            f"{build_cpu:.0f} s CPU on {os.cpu_count()} threads (expansion_add 64); save {save:.1f} s"),
+            f"{build_cpu:.0f} s CPU on {os.cpu_count()} threads (expansion_add 128); save {save:.1f} s"),
         Row(f"notes: loading the saved HNSW {label} at start", load, "s", "report", True,
             "instead of a rebuild; a search meanwhile is exact"),
         Row(f"notes: vector index memory {label}", memory, "MB", f"<= {mem_target_mb:g}", memory <= mem_target_mb),

@@ -26,12 +26,13 @@ from `python -m benchmarks notes` and a scratch comparison):
 
 The last row is `benchmarks/notes.py` (median; p95 6.3 ms; 40 candidates rescored exactly
 from the stored float16 vectors; data with a 32-dimensional latent structure, see there). Its
-cost is the build: 219 s for 100,000 × 1,536 on 2 shared cores with expansion_add=128; with
-expansion_add=64 the build takes ~35-45 % less CPU at the same recall (20,000 × 1,536: recall@10
-0.999 vs 0.998; 40 loses 0.5 %, connectivity 12 or 8 loses 1-4 %; float16 or bfloat16 vectors
-build 1.7-2.5x slower than int8), so 64 it is. The build runs once: the graph is saved and
-loaded at the next start. The int8 quantisation needs each vector spread to ±1 first
-(`_spread`), or recall stays near 0.75.
+cost is the build: 219 s for 100,000 × 1,536 on 2 shared cores (expansion_add 128). It runs
+once: the graph is saved and loaded at the next start (0.37 s at 100k). A cheaper build was
+tried: expansion_add 64 takes ~40 % less CPU and keeps recall at 20,000 × 1,536 (0.999), but
+at 100,000 × 1,536 recall@10 fell to 0.973 (40 candidates rescored), under the 0.98 target, so
+128 stays; connectivity 12 or 8 lose 1-4 % at 20k, and float16/bfloat16 vectors build 1.7-2.5x
+slower than int8. The build uses every CPU. The int8 quantisation needs each vector spread to
+±1 first (`_spread`), or recall stays near 0.75.
 
 Brute force cannot meet 20 ms at 100k × 1,536 on this hardware (it is bound by memory
 bandwidth: every query reads the whole matrix), and float32 alone breaks the 400 MB budget, so
@@ -115,7 +116,7 @@ class VectorIndex:
         exact_limit: int = 20_000,
         dtype: str = "i8",
         connectivity: int = 16,
-        expansion_add: int = 64,
+        expansion_add: int = 128,
         expansion_search: int = 128,
         threads: int = 0,  # 0: every CPU
     ) -> None:
