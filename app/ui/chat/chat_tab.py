@@ -276,8 +276,7 @@ class ChatTab(QWidget):
             parent=self,
         )
         header.addWidget(self.thread_settings.toggle_button)
-        self.splitter.addWidget(self.thread_settings.panel)
-        self.splitter.setStretchFactor(self.splitter.indexOf(self.thread_settings.panel), 0)
+        # The settings panel joins the splitter (third column) when it is first opened.
         # An explicit minimum for the messages column: its size hint (~420 px, the header row)
         # made sidebar + messages + panel wider than the smallest window, and Qt then squeezed
         # the panel under its own minimum, cutting its right edge off.

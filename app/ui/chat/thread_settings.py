@@ -12,7 +12,11 @@
   and this one stay in step; the list comes from the profile's `/models`, loaded by the tab in
   the background), system prompt, the sampling parameters each with an explicit "set" box (an
   unset parameter is `None` and never sent), a context estimate "≈ N / W tokens", personas, and
-  the composer's "Ctrl+Enter sends" preference (SettingsRepository key `chat.ctrl_enter_sends`);
+  the composer's "Ctrl+Enter sends" preference (SettingsRepository key `chat.ctrl_enter_sends`).
+  It is built, and its modules imported, on first use (`panel`): until then the draft alone is
+  the truth and the panel's fields are filled from it when it is built. With markdown's lazy
+  import (markdown_render) this took ~200 M of the ~1100 M instructions (callgrind) between the
+  window's first paint and the composer accepting typing;
 - the **New thread menu** (the ▾ beside New thread): a chat thread, a completion thread
   (Ctrl+Shift+N; raw text to `/completions`, the profile's completion model), or a thread from
   a persona. A completion thread is not offered while the active profile (the one a new thread
@@ -20,7 +24,8 @@
   with the reason as its tooltip, and Ctrl+Shift+N only says why;
 - the **attachments** the composer offers (picked, dropped, pasted): files are read and checked
   off the GUI thread (`attachments.load_attachments`), refusals are shown under the chips;
-- the **completion view** shown instead of the bubbles for completion threads.
+- the **completion view** shown instead of the bubbles for completion threads (built when the
+  first completion thread is shown, or asked for).
 
 Edits are written with `ThreadRepository.update_thread_settings` a moment after the last change
 (`SAVE_DELAY_MS`); `flush()` writes at once (before a send, on switching threads, in tests).
@@ -68,8 +73,6 @@ from app.ui.chat.composer.attachments import (
     Attachment,
     build_content,
 )
-from app.ui.chat.messages.completion_view import CompletionView
-from app.ui.chat.params_form import ParamsForm
 from app.ui.chat.personas import PersonaManager
 from app.ui.chat.thread_draft import (
     MAX_STOP_SEQUENCES,
@@ -77,14 +80,16 @@ from app.ui.chat.thread_draft import (
     ThreadSettings,
     parse_stop,
 )
-from app.ui.chat.thread_settings_panel import ThreadSettingsPanel
 
 if TYPE_CHECKING:
     from app.core.providers import ProviderProfile
     from app.ui.chat.composer.composer import Composer
+    from app.ui.chat.messages.completion_view import CompletionView
     from app.ui.chat.messages.message_model import MessageModel
     from app.ui.chat.messages.message_view import MessageView
     from app.ui.chat.messages.reply_stream import Spawn
+    from app.ui.chat.params_form import ParamsForm
+    from app.ui.chat.thread_settings_panel import ThreadSettingsPanel
     from app.ui.context import AppContext
 
 __all__ = [
@@ -101,6 +106,21 @@ __all__ = [
     "ThreadSettingsPanel",
     "parse_stop",
 ]
+
+
+
+def __getattr__(name: str) -> Any:
+    # The panel's modules load with the panel (on first open), not with the tab.
+    if name == "ThreadSettingsPanel":
+        from app.ui.chat.thread_settings_panel import ThreadSettingsPanel
+
+        return ThreadSettingsPanel
+    if name == "ParamsForm":
+        from app.ui.chat.params_form import ParamsForm
+
+        return ParamsForm
+    raise AttributeError(name)
+
 
 log = logging.getLogger(__name__)
 
@@ -203,6 +223,10 @@ class ThreadSettingsController(QObject):
         self._startup: asyncio.Future[Any] | None = None
         # The file dialog open right now (tests pick files in it).
         self.file_dialog: QFileDialog | None = None
+        # Built on first use (`panel`): an empty composer at start-up does not need it.
+        self._panel: ThreadSettingsPanel | None = None
+        self._ctrl_enter = False
+        self._completion_view: CompletionView | None = None
 
         self._save_timer = QTimer(self)
         self._save_timer.setSingleShot(True)
@@ -220,12 +244,12 @@ class ThreadSettingsController(QObject):
 
     def _build(self) -> None:
         tab = self._parent  # the widget holding the panel, menus and shortcuts
-        self.panel = ThreadSettingsPanel(tab)
-        self.panel.hide()
+        # The personas fill the "New thread from persona" menu from the start; the manager's
+        # widget moves into the panel when that is built.
         self.personas = PersonaManager(
-            self.personas_repo, self._spawn, lambda: self.panel.system_edit.toPlainText(), self.panel.persona_box
+            self.personas_repo, self._spawn, lambda: self.panel.system_edit.toPlainText(), tab
         )
-        self.panel.persona_layout.addWidget(self.personas)
+        self.personas.hide()
 
         self.toggle_button = QToolButton(tab)
         self.toggle_button.setObjectName("threadSettingsButton")
@@ -267,24 +291,69 @@ class ThreadSettingsController(QObject):
         self.new_menu_button.setMenu(self.new_menu)
         self._place_beside(new_button, self.new_menu_button)
 
-        self.completion_view = CompletionView(self._messages, tab)
-        self.completion_view.hide()
-        view_parent = self._view.parentWidget()
-        layout = view_parent.layout() if view_parent is not None else None
-        if layout is not None:
-            index = layout.indexOf(self._view)
-            if isinstance(layout, QVBoxLayout) and index >= 0:
-                layout.insertWidget(index + 1, self.completion_view, 1)
 
         context = Qt.ShortcutContext.WidgetWithChildrenShortcut
         self._toggle_shortcut = QShortcut(QKeySequence("Ctrl+Shift+S"), tab, context=context)
         self._completion_shortcut = QShortcut(QKeySequence("Ctrl+Shift+N"), tab, context=context)
 
         QWidget.setTabOrder(self._composer.retry_button, self._composer.attach_button)
-        QWidget.setTabOrder(self._composer.attach_button, self.panel.close_button)
-        QWidget.setTabOrder(self.panel.close_button, self.panel.profile_combo)
-        QWidget.setTabOrder(self.panel.profile_combo, self.panel.model_combo)
-        QWidget.setTabOrder(self.panel.model_combo, self.panel.system_edit)
+
+    @property
+    def completion_view(self) -> CompletionView:
+        """The completion thread's view (below the message view), built on first use."""
+        if self._completion_view is None:
+            from app.ui.chat.messages.completion_view import CompletionView
+
+            view = self._completion_view = CompletionView(self._messages, self._parent)
+            view.hide()
+            view_parent = self._view.parentWidget()
+            layout = view_parent.layout() if view_parent is not None else None
+            if layout is not None:
+                index = layout.indexOf(self._view)
+                if isinstance(layout, QVBoxLayout) and index >= 0:
+                    layout.insertWidget(index + 1, view, 1)
+        return self._completion_view
+
+    @property
+    def panel(self) -> ThreadSettingsPanel:
+        """The settings panel, built (hidden, showing the draft) on first use."""
+        if self._panel is None:
+            self._panel = self._build_panel()
+        return self._panel
+
+    def _build_panel(self) -> ThreadSettingsPanel:
+        from app.ui.chat.thread_settings_panel import ThreadSettingsPanel
+
+        panel = ThreadSettingsPanel(self._parent)
+        panel.hide()
+        panel.persona_layout.addWidget(self.personas)
+        self.personas.show()
+        splitter = self._splitter
+        splitter.addWidget(panel)
+        splitter.setStretchFactor(splitter.indexOf(panel), 0)
+        QWidget.setTabOrder(self._composer.attach_button, panel.close_button)
+        QWidget.setTabOrder(panel.close_button, panel.profile_combo)
+        QWidget.setTabOrder(panel.profile_combo, panel.model_combo)
+        QWidget.setTabOrder(panel.model_combo, panel.system_edit)
+
+        panel.closeRequested.connect(lambda: self.set_panel_visible(False))
+        panel.profile_combo.activated.connect(self._on_profile_picked)
+        panel.model_combo.activated.connect(lambda _i: self._on_panel_model(panel.model_combo.currentText()))
+        line_edit = panel.model_combo.lineEdit()
+        if line_edit is not None:
+            line_edit.textEdited.connect(self._on_panel_model)
+        panel.system_edit.textChanged.connect(self._on_system_prompt)
+        panel.params_form.changed.connect(self._on_params)
+        panel.ctrl_enter_check.toggled.connect(self._on_ctrl_enter)
+
+        # What the panel shows: the draft, the profiles, the header's models, the preference.
+        self._panel = panel
+        panel.ctrl_enter_check.blockSignals(True)
+        panel.ctrl_enter_check.setChecked(self._ctrl_enter)
+        panel.ctrl_enter_check.blockSignals(False)
+        self._show_draft()
+        self._mirror_models()
+        return panel
 
     @staticmethod
     def _place_beside(anchor: QWidget, extra: QWidget) -> None:
@@ -308,27 +377,17 @@ class ThreadSettingsController(QObject):
         layout.insertLayout(index, row)
 
     def _wire(self) -> None:
-        panel = self.panel
         self.toggle_button.toggled.connect(self.set_panel_visible)
-        panel.closeRequested.connect(lambda: self.set_panel_visible(False))
         self._toggle_shortcut.activated.connect(self.toggle_panel)
         self._completion_shortcut.activated.connect(self.new_completion_thread)
         self.new_chat_action.triggered.connect(self._hooks.start_new_thread)
         self.new_completion_action.triggered.connect(self.new_completion_thread)
         self.manage_personas_action.triggered.connect(self.show_personas)
 
-        panel.profile_combo.activated.connect(self._on_profile_picked)
-        panel.model_combo.activated.connect(lambda _i: self._on_panel_model(panel.model_combo.currentText()))
-        line_edit = panel.model_combo.lineEdit()
-        if line_edit is not None:
-            line_edit.textEdited.connect(self._on_panel_model)
         self._model_combo.activated.connect(lambda _i: self._model_chosen())
         header_edit = self._model_combo.lineEdit()
         if header_edit is not None:
             header_edit.editingFinished.connect(self._model_chosen)
-        panel.system_edit.textChanged.connect(self._on_system_prompt)
-        panel.params_form.changed.connect(self._on_params)
-        panel.ctrl_enter_check.toggled.connect(self._on_ctrl_enter)
         self.personas.personasChanged.connect(self._fill_persona_menu)
         self.personas.personasChanged.connect(self.personasReloaded)
         self.personas.useRequested.connect(self.use_persona)
@@ -355,9 +414,11 @@ class ThreadSettingsController(QObject):
         except SwitchboardError as exc:
             log.warning("could not read %s: %s", CTRL_ENTER_SETTING, exc)
             ctrl_enter = False
-        self.panel.ctrl_enter_check.blockSignals(True)
-        self.panel.ctrl_enter_check.setChecked(ctrl_enter)
-        self.panel.ctrl_enter_check.blockSignals(False)
+        self._ctrl_enter = ctrl_enter
+        if self._panel is not None:
+            self._panel.ctrl_enter_check.blockSignals(True)
+            self._panel.ctrl_enter_check.setChecked(ctrl_enter)
+            self._panel.ctrl_enter_check.blockSignals(False)
         self._composer.set_ctrl_enter_sends(ctrl_enter)
         await self.personas.reload()
 
@@ -404,7 +465,8 @@ class ThreadSettingsController(QObject):
         shown, content = build_content(text, attachments)
         if not attachments:
             shown, content = text, text
-        params = self.panel.params_form.params(self.draft.params)
+        # Without a panel nothing edited the draft's parameters.
+        params = self._panel.params_form.params(self.draft.params) if self._panel is not None else self.draft.params
         self.draft.params = params
         return Outgoing(
             text=shown,
@@ -417,7 +479,13 @@ class ThreadSettingsController(QObject):
     def on_header_changed(self) -> None:
         """The tab changed the profile shown or the model: mirror it in the panel."""
         self._sync_profiles()
-        panel_combo, header = self.panel.model_combo, self._model_combo
+        self._mirror_models()
+        self.schedule_context()
+
+    def _mirror_models(self) -> None:
+        if self._panel is None:
+            return
+        panel_combo, header = self._panel.model_combo, self._model_combo
         items = [header.itemText(i) for i in range(header.count())]
         mine = [panel_combo.itemText(i) for i in range(panel_combo.count())]
         panel_combo.blockSignals(True)
@@ -427,7 +495,6 @@ class ThreadSettingsController(QObject):
         if panel_combo.currentText() != header.currentText():
             panel_combo.setCurrentText(header.currentText())
         panel_combo.blockSignals(False)
-        self.schedule_context()
 
     def reset_for_new_thread(self) -> None:
         """A new, unsaved chat thread: the active profile, no prompt, no parameters."""
@@ -519,7 +586,8 @@ class ThreadSettingsController(QObject):
     # --- the panel -------------------------------------------------------------------------
 
     def set_panel_visible(self, visible: bool) -> None:
-        self.panel.setVisible(visible)
+        if visible or self._panel is not None:  # closing a panel never built builds none
+            self.panel.setVisible(visible)
         if self.toggle_button.isChecked() != visible:
             self.toggle_button.blockSignals(True)
             self.toggle_button.setChecked(visible)
@@ -548,12 +616,14 @@ class ThreadSettingsController(QObject):
 
     def _show_draft(self) -> None:
         """Put the draft into the panel and the composer (no saves)."""
-        self._loading = True
-        try:
-            self.panel.system_edit.setPlainText(self.draft.system_prompt)
-            self.panel.params_form.set_params(self.draft.params)
-        finally:
-            self._loading = False
+        panel = self._panel
+        if panel is not None:
+            self._loading = True
+            try:
+                panel.system_edit.setPlainText(self.draft.system_prompt)
+                panel.params_form.set_params(self.draft.params)
+            finally:
+                self._loading = False
         self._apply_kind_ui()
         self._sync_profiles()
 
@@ -562,32 +632,39 @@ class ThreadSettingsController(QObject):
         composer = self._composer
         if completion:
             composer.set_mode_label(COMPLETION_LABEL)
-            self.panel.kind_label.setText("Completion thread: the text is sent as it is to /completions and continued.")
         else:
             prompt = " ".join(self.draft.system_prompt.split())
             composer.set_mode_label(
                 f"System prompt: {prompt[:70]}{'…' if len(prompt) > 70 else ''}" if prompt else ""
             )
-            self.panel.kind_label.setText("Chat thread")
-        self.panel.system_edit.setEnabled(not completion)
-        self.panel.system_edit.setToolTip(
-            "Completion threads send raw text; there is no system prompt." if completion else ""
-        )
+        panel = self._panel
+        if panel is not None:
+            panel.kind_label.setText(
+                "Completion thread: the text is sent as it is to /completions and continued."
+                if completion
+                else "Chat thread"
+            )
+            panel.system_edit.setEnabled(not completion)
+            panel.system_edit.setToolTip(
+                "Completion threads send raw text; there is no system prompt." if completion else ""
+            )
         self._view.setVisible(not completion)
-        self.completion_view.set_active(completion)
+        if completion or self._completion_view is not None:
+            self.completion_view.set_active(completion)
 
     def _sync_profiles(self) -> None:
-        profiles = [(p.id, p.name) for p in self.ctx.profile_list]
-        combo = self.panel.profile_combo
-        combo.blockSignals(True)
-        if profiles != self._profiles_shown:
-            combo.clear()
-            for pid, name in profiles:
-                combo.addItem(name, pid)
-            self._profiles_shown = profiles
-        profile = self.profile()
-        combo.setCurrentIndex(combo.findData(profile.id) if profile is not None else -1)
-        combo.blockSignals(False)
+        if self._panel is not None:
+            profiles = [(p.id, p.name) for p in self.ctx.profile_list]
+            combo = self._panel.profile_combo
+            combo.blockSignals(True)
+            if profiles != self._profiles_shown:
+                combo.clear()
+                for pid, name in profiles:
+                    combo.addItem(name, pid)
+                self._profiles_shown = profiles
+            profile = self.profile()
+            combo.setCurrentIndex(combo.findData(profile.id) if profile is not None else -1)
+            combo.blockSignals(False)
         # Called whenever the profile shown or the active one changes (or is edited).
         self._refresh_completion_action()
 
@@ -682,7 +759,7 @@ class ThreadSettingsController(QObject):
     # --- context estimate ------------------------------------------------------------------
 
     def schedule_context(self, *_args: Any) -> None:
-        if self.panel.isVisible() and not self._context_timer.isActive():
+        if self._panel is not None and self._panel.isVisible() and not self._context_timer.isActive():
             self._context_timer.start()
 
     def context_estimate(self) -> tuple[int, int]:
@@ -793,13 +870,22 @@ class ThreadSettingsController(QObject):
 
     def emitters(self) -> list[QObject]:
         """Objects whose signals must stop once the tab is closed."""
+        panel = self._panel
+        shown: list[QObject] = (
+            []
+            if panel is None
+            else [
+                panel.system_edit,
+                panel.system_edit.document(),
+                panel.params_form,
+                panel.model_combo,
+                panel.profile_combo,
+            ]
+        )
+        if self._completion_view is not None:
+            shown.append(self._completion_view.text)
         return [
-            self.panel.system_edit,
-            self.panel.system_edit.document(),
-            self.panel.params_form,
-            self.panel.model_combo,
-            self.panel.profile_combo,
-            self.completion_view.text,
+            *shown,
             self._save_timer,
             self._context_timer,
         ]

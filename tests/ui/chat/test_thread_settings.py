@@ -61,6 +61,30 @@ def test_panel_toggles_with_button_and_ctrl_shift_s(tab: ChatTab, qtbot: QtBot) 
     assert tab.composer.edit.hasFocus()
 
 
+def test_panel_is_built_on_first_open_showing_the_open_thread(
+    tab: ChatTab, app_ctx: AppContext, arun: Callable[..., Any]
+) -> None:
+    """The start-up builds neither the panel nor the completion view; a thread opened before
+    the panel exists is shown in it (prompt, kind) once the panel is built."""
+    ts = tab.thread_settings
+    assert ts._panel is None and ts._completion_view is None
+    assert tab.splitter.count() == 2
+    arun(send_and_wait(tab, "Hi"))
+    thread_id = tab.current_thread_id or 0
+    arun(app_ctx.threads.update_thread_settings(thread_id, system_prompt="You answer like a pirate."))
+    tab.start_new_thread()
+    arun(tab.open_thread(thread_id))
+    assert ts._panel is None and "pirate" in tab.composer.mode_label.text()
+
+    ts.toggle_button.click()
+    assert ts.panel.isVisible() and tab.splitter.count() == 3
+    assert ts.panel.system_edit.toPlainText() == "You answer like a pirate."
+    assert ts.panel.kind_label.text() == "Chat thread"
+    assert ts.panel.profile_combo.currentData() == "demo-openai"
+    assert ts.panel.model_combo.currentText() == "demo-chat"
+    assert ts.personas.isVisibleTo(ts.panel)
+
+
 def test_only_the_parameters_set_are_sent_and_stored(
     tab: ChatTab, app_ctx: AppContext, arun: Callable[..., Any]
 ) -> None:

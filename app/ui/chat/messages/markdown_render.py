@@ -23,16 +23,11 @@ from __future__ import annotations
 import html
 import re
 import threading
-import xml.etree.ElementTree as etree
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-import markdown
-from markdown.extensions import Extension
-from markdown.extensions.codehilite import CodeHiliteExtension
-from markdown.extensions.fenced_code import FencedCodeExtension
-from markdown.extensions.sane_lists import SaneListExtension
-from markdown.extensions.tables import TableExtension
-from markdown.treeprocessors import Treeprocessor
+if TYPE_CHECKING:
+    import markdown
 
 __all__ = [
     "CODE_BACKGROUND",
@@ -64,37 +59,50 @@ _BIG_CODE_PARAGRAPH = re.compile(r"<p>SBBIGCODEBLOCK(\d+)X</p>")
 _REFERENCE = re.compile(r"^ {0,3}\[[^\]\n]+\]:\s*\S", re.MULTILINE)
 
 
-class _NeutraliseResources(Treeprocessor):
-    """Replace remote/local images with a text marker and drop unsafe link targets."""
+def _safe_extension() -> Any:
+    """The extension that keeps raw HTML as text and neutralises resources.
 
-    def run(self, root: etree.Element) -> None:
-        for parent in root.iter():
-            for child in list(parent):
-                if child.tag == "img":
-                    src = child.get("src", "")
-                    if _SAFE_IMAGE.match(src):
-                        continue
-                    alt = child.get("alt") or "image"
-                    marker = etree.Element("span")
-                    marker.set("style", "color:#6a737d")
-                    marker.set("title", src)
-                    marker.text = f"[image: {alt}]"
-                    marker.tail = child.tail
-                    index = list(parent).index(child)
-                    parent.remove(child)
-                    parent.insert(index, marker)
-                elif child.tag == "a":
-                    href = child.get("href", "")
-                    if href and not _SAFE_LINK.match(href):
-                        del child.attrib["href"]
+    markdown and pygments are imported here, on the first render, not with this module: the
+    chat tab imports it to build an empty thread, which renders nothing (kept off the start-up
+    path; checked with -X importtime and callgrind).
+    """
+    import xml.etree.ElementTree as etree
 
+    from markdown.extensions import Extension
+    from markdown.treeprocessors import Treeprocessor
 
-class _SafeExtension(Extension):
-    def extendMarkdown(self, md: markdown.Markdown) -> None:
-        # Raw HTML becomes text: without these two, "<img src=http://...>" would pass through.
-        md.preprocessors.deregister("html_block")
-        md.inlinePatterns.deregister("html")
-        md.treeprocessors.register(_NeutraliseResources(md), "neutralise_resources", 0)
+    class _NeutraliseResources(Treeprocessor):
+        """Replace remote/local images with a text marker and drop unsafe link targets."""
+
+        def run(self, root: etree.Element) -> None:
+            for parent in root.iter():
+                for child in list(parent):
+                    if child.tag == "img":
+                        src = child.get("src", "")
+                        if _SAFE_IMAGE.match(src):
+                            continue
+                        alt = child.get("alt") or "image"
+                        marker = etree.Element("span")
+                        marker.set("style", "color:#6a737d")
+                        marker.set("title", src)
+                        marker.text = f"[image: {alt}]"
+                        marker.tail = child.tail
+                        index = list(parent).index(child)
+                        parent.remove(child)
+                        parent.insert(index, marker)
+                    elif child.tag == "a":
+                        href = child.get("href", "")
+                        if href and not _SAFE_LINK.match(href):
+                            del child.attrib["href"]
+
+    class _SafeExtension(Extension):
+        def extendMarkdown(self, md: markdown.Markdown) -> None:
+            # Raw HTML becomes text: without these two, "<img src=http://...>" would pass through.
+            md.preprocessors.deregister("html_block")
+            md.inlinePatterns.deregister("html")
+            md.treeprocessors.register(_NeutraliseResources(md), "neutralise_resources", 0)
+
+    return _SafeExtension()
 
 
 # One Markdown instance per thread and style: an instance keeps state while it converts, and a
@@ -109,6 +117,12 @@ def _renderer(dark: bool) -> markdown.Markdown:
         _renderers = _local.renderers = {}
     md = _renderers.get(style)
     if md is None:
+        import markdown
+        from markdown.extensions.codehilite import CodeHiliteExtension
+        from markdown.extensions.fenced_code import FencedCodeExtension
+        from markdown.extensions.sane_lists import SaneListExtension
+        from markdown.extensions.tables import TableExtension
+
         # Extension instances, not names: a name makes markdown scan the installed packages'
         # entry points (importlib.metadata), 100-300 ms at the first render, on the GUI thread.
         md = markdown.Markdown(
@@ -117,7 +131,7 @@ def _renderer(dark: bool) -> markdown.Markdown:
                 CodeHiliteExtension(noclasses=True, guess_lang=False, pygments_style=style),
                 TableExtension(),
                 SaneListExtension(),
-                _SafeExtension(),
+                _safe_extension(),
             ],
             output_format="html",
         )
