@@ -125,6 +125,21 @@ def test_selecting_a_thread_not_loaded_yet_loads_down_to_it(
         arun(app_ctx.threads.add_message(old.id, None, "user", "fresh"))
         arun(tab.reload_threads())
         assert sidebar.thread_ids()[0] == old.id and sidebar.model.rowCount() == PAGE_SIZE
+        # Delete and undo a thread loaded from a later page: it comes back where it belongs.
+        deep = arun(app_ctx.threads.list_thread_summaries(include_archived=False))[-3]
+        assert arun(sidebar.model.load_through(deep.id)) and sidebar.model.row_for_id(deep.id) >= 0
+        assert arun(tab.sidebar.delete_with_undo(deep.id))
+        assert sidebar.model.row_for_id(deep.id) < 0 and sidebar.undo_bar.active
+
+        async def undo() -> int:
+            restored = signal_future(tab.sidebar.restored)
+            sidebar.undo_bar.undo()
+            return await restored
+
+        assert arun(undo()) == deep.id
+        assert arun(sidebar.model.load_through(deep.id))
+        listing = [r.id for r in arun(app_ctx.threads.list_thread_summaries(include_archived=False))]
+        assert sidebar.thread_ids() == listing[: listing.index(deep.id) + 1]
     finally:
         arun(tab.aclose())
 

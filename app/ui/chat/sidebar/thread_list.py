@@ -44,8 +44,8 @@ from app.ui.chat.sidebar.search_panel import SearchBox, SearchResults
 from app.ui.chat.sidebar.thread_model import (
     ARCHIVED_ROLE,
     DATE_ROLE,
-    PINNED_ROLE,
     PAGE_SIZE,
+    PINNED_ROLE,
     THREAD_ID_ROLE,
     UPDATED_ROLE,
     ThreadListModel,

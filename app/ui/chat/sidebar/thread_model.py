@@ -166,7 +166,7 @@ class ThreadListModel(QStringListModel):
         self._pin_icon: QIcon | None = None
         self._blank_icon: QIcon | None = None
 
-    pageLoaded = Signal(bool, int)  # archived listing, rows added
+    pageLoaded = Signal(bool, int)  # archived listing, rows added (each page read, even empty)
 
     # --- content ---------------------------------------------------------------------------
 
@@ -318,6 +318,7 @@ class ThreadListModel(QStringListModel):
             last = sidebar_key(loaded[-1])  # type: ignore[arg-type]
             rows = [r for r in rows if sidebar_key(r) < last]
         self._append(which, rows)
+        self.pageLoaded.emit(archived, len(rows))  # also for an empty last page
         return len(rows)
 
     def _append(self, which: int, page: list[Any]) -> None:
@@ -332,7 +333,6 @@ class ThreadListModel(QStringListModel):
         if self._row_of is not None:
             self._row_of.update(zip(map(_ID, page), itertools.count(first)))
         self.insertRows(first, len(page))  # the C++ row count (titles come from data())
-        self.pageLoaded.emit(bool(which), len(page))
 
     async def load_through(self, thread_id: int) -> bool:
         """Load the rows down to `thread_id` if it is not loaded yet (one query from the last
