@@ -18,7 +18,9 @@ Scenarios (each reads its parameters from `--params`):
              after the model was filled (with the GUI thread's CPU time over the same span,
              less noisy on a loaded machine, and the rows read and laid out), and RSS after it.
 - `sidebar`  insert `threads` threads into the live database (worker thread), then time
-             `reload_threads()` to the sidebar's first paint showing them, `repeats` times.
+             `reload_threads()` to the sidebar's first paint showing its first screen of the
+             newest threads (the sidebar reads one page; more as it scrolls), `repeats`
+             times; then check the list reaches the last thread by fetchMore, page by page.
 """
 
 from __future__ import annotations
@@ -249,6 +251,9 @@ async def scenario_open(window: Any, tab: Any, params: dict[str, Any]) -> dict[s
 
 
 async def scenario_sidebar(window: Any, tab: Any, params: dict[str, Any]) -> dict[str, Any]:
+    import asyncio
+
+    from PySide6.QtCore import QModelIndex, Qt
     from PySide6.QtWidgets import QAbstractItemView
 
     n = int(params["threads"])
@@ -257,12 +262,26 @@ async def scenario_sidebar(window: Any, tab: Any, params: dict[str, Any]) -> dic
     view = getattr(tab.thread_list, "list", None)  # the sidebar's thread list view
     if not isinstance(view, QAbstractItemView):
         raise TypeError("the sidebar has no `list` item view")
+    # The listing as the store gives it, all at once: what the sidebar must show page by page.
+    full = await tab.ctx.threads.list_thread_summaries(include_archived=False)
+    newest = full[0].id if full else None
+
+    def first_screen() -> bool:
+        # The newest threads fill the viewport (or all of them are there, if fewer).
+        model = view.model()
+        if model is None or model.rowCount() == 0 or newest is None:
+            return False
+        if model.index(0, 0).data(Qt.ItemDataRole.UserRole + 1) != newest:
+            return False
+        height = max(1, view.sizeHintForRow(0))
+        screen = min(len(full), view.viewport().height() // height + 1)
+        return model.rowCount() >= screen
+
     times: list[float] = []
     phases: list[dict[str, float]] = []
+    first_rows = 0
     for _ in range(int(params.get("repeats", 3))):
-        watch = PaintWatch(
-            view.viewport(), ready=lambda: view.model() is not None and view.model().rowCount() >= n
-        )
+        watch = PaintWatch(view.viewport(), ready=first_screen)
         marks: dict[str, float] = {}
         _once(tab.threadsReloaded, functools.partial(_arm, watch, marks, "filled"))
         t0 = time.perf_counter()
@@ -272,17 +291,39 @@ async def scenario_sidebar(window: Any, tab: Any, params: dict[str, Any]) -> dic
         watch.close()
         times.append((painted - t0) * 1000.0)
         phases.append(_phases(t0, marks, painted))
+        first_rows = view.model().rowCount()
         await settle(0.3)
-    # The database part alone, for the note: the query and the Thread records on the DB thread.
+    # The database part alone, for the note: the first pages' queries on the DB thread.
     t0 = time.perf_counter()
-    await tab.ctx.threads.list_threads(include_archived=True)
+    await tab.ctx.threads.sidebar_first_pages(first_rows or 500)
     fetch_ms = (time.perf_counter() - t0) * 1000.0
+    # Reaching the last thread: fetchMore (as a scroll to the end does) until nothing is left.
+    model = view.model()
+    t0 = time.perf_counter()
+    pages = 0
+    while model.canFetchMore(QModelIndex()):
+        loaded = asyncio.get_running_loop().create_future()
+        _once(model.pageLoaded, functools.partial(_settle_future, loaded))
+        model.fetchMore(QModelIndex())
+        await _bounded(loaded, 30.0)
+        pages += 1
+    all_ms = (time.perf_counter() - t0) * 1000.0
+    ids = [model.index(i, 0).data(Qt.ItemDataRole.UserRole + 1) for i in range(model.rowCount())]
     return {
         "reload_ms": times,
         "phases_ms": phases,
         "fetch_ms": fetch_ms,
-        "rows": view.model().rowCount(),
+        "first_rows": first_rows,
+        "rows": model.rowCount(),
+        "order_ok": ids == [r.id for r in full],
+        "pages": pages,
+        "fetch_all_ms": all_ms,
     }
+
+
+def _settle_future(future: Any) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _once(signal: Any, fn: Callable[[], None]) -> None:

@@ -460,12 +460,16 @@ def _sidebar_rows(n: int, target: int) -> list[Row]:
             median,
             "ms",
             f"<= {target}",
-            median <= target and result["rows"] >= n,
-            f"reload_threads() to the sidebar's first paint with {result['rows']} rows; median of "
+            median <= target and result["rows"] >= n and result["order_ok"],
+            f"reload_threads() to the first paint of the sidebar showing its first screen of the "
+            f"newest threads ({result['first_rows']} rows loaded: one page, keyset pagination; "
+            f"more pages on scroll); then fetchMore reached the last of {result['rows']:,} threads "
+            f"in {result['pages']} pages ({result['fetch_all_ms']:.0f} ms, order "
+            f"{'equal to' if result['order_ok'] else 'NOT equal to'} the full listing); median of "
             f"{len(times)} (first, from an empty list: {first:.0f} ms; all: "
             f"{', '.join(f'{t:.0f}' for t in times)} ms); worst split: "
             f"{slow['to_filled']:.0f} ms to the model filled, {slow['to_paint']:.0f} ms more to the "
-            f"paint (a separate list_threads() call alone: {result['fetch_ms']:.0f} ms)",
+            f"paint (a separate sidebar_first_pages() call alone: {result['fetch_ms']:.0f} ms)",
         ),
     ]
 

@@ -42,9 +42,12 @@ __all__ = [
     "UNSET",
     "PathEntry",
     "PathWindow",
+    "SidebarKey",
+    "SidebarPages",
     "ThreadRepository",
     "ThreadSummary",
     "TreeLink",
+    "sidebar_key",
 ]
 
 # Messages deleted per transaction by `purge_deleted`. Each batch holds the database thread
@@ -78,6 +81,25 @@ class ThreadSummary(NamedTuple):
 class OrderedSummaries(list[ThreadSummary]):
     """`list_thread_summaries`' rows, already in the sidebar's order (pinned first, then the
     most recent activity, then the newest id): a list model can take them without sorting."""
+
+
+# Where a row stands in the sidebar's order: (pinned, updated_at, id), compared as a tuple;
+# the listing is this key descending, so the next page is the rows whose key is smaller.
+SidebarKey = tuple[int, float, int]
+
+
+def sidebar_key(row: ThreadSummary) -> SidebarKey:
+    """The keyset-pagination key of a sidebar row (its place in the listing's ORDER BY)."""
+    return (int(row.pinned), float(row.updated_at), int(row.id))
+
+
+class SidebarPages(NamedTuple):
+    """The first page of the live threads and of the archived ones, and how many are archived
+    (the "Archived (n)" label), read in one database call."""
+
+    live: OrderedSummaries
+    archived: OrderedSummaries
+    archived_count: int
 
 
 class PathEntry(NamedTuple):
@@ -219,6 +241,48 @@ class ThreadRepository:
             cursor.row_factory = None
             rows = cursor.execute(sql)
             return OrderedSummaries(map(tuple.__new__, itertools.repeat(ThreadSummary), rows))
+
+        return await self.db.run(select)
+
+    async def sidebar_page(
+        self,
+        *,
+        archived: bool = False,
+        after: SidebarKey | None = None,
+        through: SidebarKey | None = None,
+        limit: int | None = None,
+    ) -> OrderedSummaries:
+        """One page of the sidebar: live (or `archived`) threads in the listing's order whose
+        key comes after `after` (keyset pagination on the covering index `threads_sidebar`:
+        a range seek, never OFFSET), at most `limit` of them, or every one down to and
+        including the key `through` (to load up to a given thread)."""
+        return await self.db.run(_sidebar_page, archived, after, through, limit)
+
+    async def sidebar_first_pages(self, limit: int) -> SidebarPages:
+        """The first `limit` live and archived threads and the archived count, in one call."""
+
+        def select(conn: sqlite3.Connection) -> SidebarPages:
+            (count,) = conn.execute(
+                "SELECT count(*) FROM threads WHERE deleted_at IS NULL AND archived != 0"
+            ).fetchone()
+            return SidebarPages(
+                _sidebar_page(conn, False, None, None, limit),
+                _sidebar_page(conn, True, None, None, limit) if count else OrderedSummaries(),
+                int(count),
+            )
+
+        return await self.db.run(select)
+
+    async def thread_summary(self, thread_id: int) -> ThreadSummary | None:
+        """One live thread's sidebar row (to place a thread not loaded yet), or None."""
+
+        def select(conn: sqlite3.Connection) -> ThreadSummary | None:
+            cursor = conn.cursor()
+            cursor.row_factory = None
+            row = cursor.execute(
+                _SIDEBAR_COLUMNS + " WHERE deleted_at IS NULL AND id = ?", (thread_id,)
+            ).fetchone()
+            return ThreadSummary._make(row) if row is not None else None
 
         return await self.db.run(select)
 
@@ -838,3 +902,35 @@ def _default_leaf(conn: sqlite3.Connection, thread_id: int) -> Message | None:
     while (child := conn.execute(step, (leaf_id,)).fetchone()) is not None:
         leaf_id = child[0]
     return _get_message(conn, leaf_id)
+
+
+_SIDEBAR_COLUMNS = (
+    "SELECT id, title, pinned != 0, archived != 0, CAST(COALESCE(updated_at, 0) AS REAL) FROM threads"
+)
+
+
+def _sidebar_page(
+    conn: sqlite3.Connection,
+    archived: bool,
+    after: SidebarKey | None,
+    through: SidebarKey | None,
+    limit: int | None,
+) -> OrderedSummaries:
+    # Row-value comparisons on (pinned, updated_at, id): SQLite seeks the covering index
+    # `threads_sidebar` to the cursor and walks it in order (no sort, no OFFSET scan).
+    sql = _SIDEBAR_COLUMNS + " WHERE deleted_at IS NULL AND archived " + ("!= 0" if archived else "= 0")
+    args: list[Any] = []
+    if after is not None:
+        sql += " AND (pinned, updated_at, id) < (?, ?, ?)"
+        args.extend(after)
+    if through is not None:
+        sql += " AND (pinned, updated_at, id) >= (?, ?, ?)"
+        args.extend(through)
+    sql += " ORDER BY pinned DESC, updated_at DESC, id DESC"
+    if limit is not None:
+        sql += " LIMIT ?"
+        args.append(limit)
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    rows = cursor.execute(sql, args)
+    return OrderedSummaries(map(tuple.__new__, itertools.repeat(ThreadSummary), rows))

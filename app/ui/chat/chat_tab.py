@@ -517,10 +517,9 @@ class ChatTab(QWidget):
         return self._thread_id
 
     async def reload_threads(self) -> None:
-        # One light query (no JSON parsed), archived threads included: the sidebar's "Archived"
-        # toggle filters them without another query.
-        threads = await self.ctx.threads.list_thread_summaries(include_archived=True)
-        self.thread_list.set_threads(threads, current_id=self._thread_id)
+        # The first page of the live and of the archived threads (light queries, no JSON);
+        # the sidebar reads more pages as it scrolls (issue 9: 100,000 threads).
+        await self.thread_list.reload(self.ctx.threads, self.spawn, current_id=self._thread_id)
         self.threadsReloaded.emit()
 
     def start_new_thread(self) -> None:

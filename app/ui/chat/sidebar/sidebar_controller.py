@@ -178,7 +178,7 @@ class SidebarController(QObject):
     async def set_archived(self, thread_id: int, archived: bool) -> None:
         await self.ctx.threads.set_archived(thread_id, archived)
         await self._reload_threads()
-        title = self.list.title_of(thread_id) or "The thread"
+        title = await self._title(thread_id)
         if archived:
             text = f"Archived “{title}”. Turn on Archived at the bottom of the sidebar to see it."
         else:
@@ -212,9 +212,18 @@ class SidebarController(QObject):
         if reopen:
             await self._open_thread(thread_id)
         await self._reload_threads()
-        title = self.list.title_of(thread_id) or "The thread"
+        title = await self._title(thread_id)
         self.ctx.events.statusMessage.emit(f"Restored “{title}”.")
         self.restored.emit(thread_id)
+
+    async def _title(self, thread_id: int) -> str:
+        """A thread's title: from the sidebar when loaded, else from the store (the sidebar
+        holds only the pages read so far)."""
+        title = self.list.title_of(thread_id)
+        if not title:
+            thread = await self.ctx.threads.get_thread(thread_id, include_deleted=False)
+            title = thread.title if thread is not None else ""
+        return title or "The thread"
 
     def _on_undo_expired(self, thread_id: int) -> None:
         self._deleted_was_open.pop(thread_id, None)

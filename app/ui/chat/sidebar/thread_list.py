@@ -6,6 +6,8 @@ this stays a thin view.
 
 - The threads are a `QListView` over `ThreadListModel` (lightweight rows, uniform item sizes):
   no widget or item object per thread, so 10,000 threads show in a few milliseconds.
+  `reload` reads only the first page (`PAGE_SIZE` rows); the model reads more as the list
+  scrolls to its end, and down to a thread that is selected before it is loaded.
 - Rename with F2 or a double-click (edited in place); Delete deletes at once and the undo bar
   ("Thread deleted · Undo") offers to bring it back for `UNDO_SECONDS` (Ctrl+Z while shown).
 - Typing in the search box swaps the list for the ranked hits (`SearchResults`); Esc returns.
@@ -14,7 +16,7 @@ this stays a thin view.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QSize, Qt, QTimer, Signal
@@ -42,6 +44,7 @@ from app.ui.chat.sidebar.search_panel import SearchBox, SearchResults
 from app.ui.chat.sidebar.thread_model import (
     ARCHIVED_ROLE,
     DATE_ROLE,
+    PAGE_SIZE,
     PINNED_ROLE,
     THREAD_ID_ROLE,
     UPDATED_ROLE,
@@ -403,6 +406,32 @@ class ThreadList(QWidget):
         finally:
             self._populating = False
 
+    async def reload(
+        self,
+        source: Any,
+        spawn: Callable[[Coroutine[Any, Any, Any]], Any],
+        *,
+        current_id: int | None = None,
+    ) -> None:
+        """Show the first page of the threads from `source` (a `ThreadRepository`), reading
+        later pages through `spawn` as the list scrolls; select `current_id`, loading down to
+        it when it is not on the first page."""
+        pages = await source.sidebar_first_pages(PAGE_SIZE)
+        self._populating = True
+        try:
+            self.model.set_pages(pages, source=source, spawn=spawn)
+            self._update_archived_label()
+            if current_id is not None:
+                self._select(current_id)
+        finally:
+            self._populating = False
+        if current_id is not None and self.model.row_for_id(current_id) < 0:
+            await self._load_and_select(current_id)
+
+    async def _load_and_select(self, thread_id: int) -> None:
+        if await self.model.load_through(thread_id) and self.model.row_for_id(thread_id) >= 0:
+            self.select_thread(thread_id)
+
     def _update_archived_label(self) -> None:
         n = self.model.archived_count()
         self.archived_button.setText(f"Archived ({n})" if n else "Archived")
@@ -425,6 +454,9 @@ class ThreadList(QWidget):
                 self.list.clearSelection()
             else:
                 self._select(thread_id)
+                spawn = self.model.spawn
+                if self.model.row_for_id(thread_id) < 0 and self.model.has_more and spawn is not None:
+                    spawn(self._load_and_select(thread_id))  # not loaded yet: read down to it
         finally:
             self._populating = False
 

@@ -10,6 +10,14 @@ the rows beside it: a view lays out by calling `rowCount()` a few times per row,
 override of it costs ~4 µs a call — 160 ms for 10,000 threads — while the C++ one is free.
 Only `data()` for the rows on screen runs in Python.
 
+With a page source (`set_pages`, what the Chat tab uses) the model holds only the pages read
+so far: the first `PAGE_SIZE` live and archived threads, then `PAGE_SIZE` more each time the
+view scrolls to the end (Qt's `canFetchMore`/`fetchMore`), read on the database thread by
+keyset pagination (`ThreadRepository.sidebar_page`: the rows after the last one loaded, in the
+listing's order, never OFFSET). A reload of 100,000 threads thus builds ~1,000 tuples instead
+of 100,000. `load_through(thread_id)` loads down to a thread not read yet (to select it).
+`set_threads` (everything at once, filtered here) stays for callers with a plain list.
+
 Editing a title in place (F2 / double-click) goes through `setData`: the row shows the new
 title at once and `renameRequested` asks the owner to store it.
 """
@@ -18,19 +26,21 @@ from __future__ import annotations
 
 import datetime as _dt
 import itertools
+import logging
 import operator
-from collections.abc import Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPointF, QStringListModel, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPixmap, QPolygonF
 
-from app.core.store.threads import OrderedSummaries, ThreadSummary
+from app.core.store.threads import OrderedSummaries, SidebarPages, ThreadSummary, sidebar_key
 
 __all__ = [
     "ARCHIVED_ROLE",
     "DATE_ROLE",
+    "PAGE_SIZE",
     "PINNED_ROLE",
     "THREAD_ID_ROLE",
     "UPDATED_ROLE",
@@ -47,6 +57,11 @@ ARCHIVED_ROLE = Qt.ItemDataRole.UserRole + 4
 DATE_ROLE = Qt.ItemDataRole.UserRole + 5  # "Today", "Yesterday", "3 Mar", "3 Mar 2024"
 
 _Index = QModelIndex | QPersistentModelIndex
+
+log = logging.getLogger(__name__)
+
+# Rows per page read from the store: a few screens (a row is 26 px) and cheap (~1-2 ms).
+PAGE_SIZE = 500
 
 
 @dataclass(slots=True)
@@ -137,12 +152,21 @@ class ThreadListModel(QStringListModel):
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self._all: list[SidebarRow] = []
-        self._rows: list[SidebarRow] = []
+        # The rows loaded, per listing: [live, archived]; `_rows` is the one shown.
+        self._lists: list[list[SidebarRow]] = [[], []]
+        self._more = [False, False]  # whether the store has more rows after the loaded ones
+        self._rows: list[SidebarRow] = self._lists[0]
         self._row_of: dict[int, int] | None = {}
         self._show_archived = False
+        self._archived_count = 0
+        self._source: Any = None  # a ThreadRepository (sidebar_page, thread_summary)
+        self._spawn: Callable[[Coroutine[Any, Any, Any]], Any] | None = None
+        self._generation = 0  # bumped by every reset: a page read for an older one is dropped
+        self._fetching = [False, False]
         self._pin_icon: QIcon | None = None
         self._blank_icon: QIcon | None = None
+
+    pageLoaded = Signal(bool, int)  # archived listing, rows added (each page read, even empty)
 
     # --- content ---------------------------------------------------------------------------
 
@@ -158,9 +182,8 @@ class ThreadListModel(QStringListModel):
 
     def set_threads(self, threads: Iterable[Any]) -> None:
         """Replace every row with `threads` (Thread records, ThreadRows or the store's
-        `ThreadSummary` tuples, which are kept as they are), sorted. The store's
-        `OrderedSummaries` are in this order already: they are taken as they are (for 100,000
-        threads the three sorting passes and the per-row type check cost more than the rest)."""
+        `ThreadSummary` tuples, which are kept as they are), sorted; nothing more to fetch.
+        The store's `OrderedSummaries` are in this order already: they are taken as they are."""
         if isinstance(threads, OrderedSummaries):
             rows: list[Any] = threads
         else:
@@ -169,15 +192,46 @@ class ThreadListModel(QStringListModel):
                 for t in threads
             ]
             _sort_rows(rows)
-        self._all = rows
+        # C-level passes only (attrgetter, compress): 100,000 rows in a few milliseconds.
+        archived = list(map(bool, map(_ARCHIVED, rows)))
+        live = list(itertools.compress(rows, map(operator.not_, archived)))
+        gone = list(itertools.compress(rows, archived))
+        self._reset(live, gone, more=(False, False), archived_count=len(gone), source=None, spawn=None)
+
+    def set_pages(
+        self,
+        pages: SidebarPages,
+        *,
+        source: Any,
+        spawn: Callable[[Coroutine[Any, Any, Any]], Any],
+    ) -> None:
+        """Show the first pages read by `ThreadRepository.sidebar_first_pages(PAGE_SIZE)`;
+        later pages are read from `source` (`sidebar_page`) through `spawn` as the view asks."""
+        live, gone = list(pages.live), list(pages.archived)
+        more = (len(live) >= PAGE_SIZE, len(gone) < pages.archived_count)
+        self._reset(live, gone, more=more, archived_count=pages.archived_count, source=source, spawn=spawn)
+
+    def _reset(
+        self,
+        live: list[Any],
+        gone: list[Any],
+        *,
+        more: tuple[bool, bool],
+        archived_count: int,
+        source: Any,
+        spawn: Any,
+    ) -> None:
+        self._generation += 1
+        self._lists = [live, gone]
+        self._more = list(more)
+        self._fetching = [False, False]
+        self._archived_count = archived_count
+        self._source = source
+        self._spawn = spawn
         self._refilter()
 
     def _refilter(self) -> None:
-        # C-level passes only (attrgetter, compress): 100,000 rows in a few milliseconds.
-        wanted = self._show_archived
-        archived = map(_ARCHIVED, self._all)
-        flags = archived if wanted else map(operator.not_, archived)
-        self._rows = list(itertools.compress(self._all, flags))
+        self._rows = self._lists[int(self._show_archived)]
         self._row_of = None  # built by the first lookup (_rows_by_id), not for every reload
         titles = [t or "Untitled" for t in map(_TITLE, self._rows)]
         self.setStringList(titles)  # one model reset
@@ -188,28 +242,113 @@ class ThreadListModel(QStringListModel):
         return self._row_of
 
     def rows(self) -> list[SidebarRow]:
-        """The rows shown, in order (a copy)."""
+        """The rows shown (loaded so far), in order (a copy)."""
         return list(self._rows)
 
     def row_at(self, row: int) -> SidebarRow:
         return self._rows[row]
 
     def row_for_id(self, thread_id: int) -> int:
-        """The row showing `thread_id`, or -1."""
+        """The row showing `thread_id`, or -1 (also when it is not loaded yet)."""
         return self._rows_by_id().get(thread_id, -1)
 
     def find_thread(self, thread_id: int) -> SidebarRow | None:
-        """The row record of a thread, shown or filtered out, or None."""
+        """The row record of a loaded thread, shown or filtered out, or None."""
         i = self._rows_by_id().get(thread_id)
         if i is not None:
             return self._rows[i]
-        return next((r for r in self._all if r.id == thread_id), None)
+        other = self._lists[int(not self._show_archived)]
+        return next((r for r in other if r.id == thread_id), None)
 
     def thread_ids(self) -> list[int]:
         return [r.id for r in self._rows]
 
     def archived_count(self) -> int:
-        return sum(map(bool, map(_ARCHIVED, self._all)))
+        return self._archived_count
+
+    # --- pages -----------------------------------------------------------------------------
+
+    @property
+    def spawn(self) -> Callable[[Coroutine[Any, Any, Any]], Any] | None:
+        """What reads the next pages (the tab's spawn), None without a page source."""
+        return self._spawn
+
+    @property
+    def has_more(self) -> bool:
+        """Whether the listing shown has rows in the store not loaded yet."""
+        return self._source is not None and self._more[int(self._show_archived)]
+
+    def canFetchMore(self, parent: _Index = QModelIndex()) -> bool:  # noqa: B008 - Qt's signature
+        if parent.isValid():
+            return False
+        archived = int(self._show_archived)
+        return self.has_more and not self._fetching[archived] and self._spawn is not None
+
+    def fetchMore(self, parent: _Index = QModelIndex()) -> None:  # noqa: B008 - Qt's signature
+        if self.canFetchMore(parent) and self._spawn is not None:
+            archived = self._show_archived
+            self._fetching[int(archived)] = True
+            self._spawn(self.load_page(archived))
+
+    async def load_page(self, archived: bool | None = None, *, through: Any = None) -> int:
+        """Read the next page of a listing (the shown one by default) and append it; with
+        `through` (a `SidebarKey`), every row down to that key. Returns the rows added."""
+        if archived is None:
+            archived = self._show_archived
+        which = int(archived)
+        generation = self._generation
+        loaded = self._lists[which]
+        if self._source is None or not self._more[which]:
+            return 0
+        after = sidebar_key(loaded[-1]) if loaded else None  # type: ignore[arg-type]
+        try:
+            page = await self._source.sidebar_page(
+                archived=archived, after=after, through=through, limit=None if through else PAGE_SIZE
+            )
+        finally:
+            if generation == self._generation:
+                self._fetching[which] = False
+        if generation != self._generation:
+            return 0  # reloaded meanwhile: this page belongs to the old listing
+        if through is None and len(page) < PAGE_SIZE:
+            self._more[which] = False
+        rows = list(page)
+        if loaded and (after is None or sidebar_key(loaded[-1]) != after):  # type: ignore[arg-type]
+            # Another read appended meanwhile (a scroll and a load_through): keep what follows.
+            last = sidebar_key(loaded[-1])  # type: ignore[arg-type]
+            rows = [r for r in rows if sidebar_key(r) < last]
+        self._append(which, rows)
+        self.pageLoaded.emit(archived, len(rows))  # also for an empty last page
+        return len(rows)
+
+    def _append(self, which: int, page: list[Any]) -> None:
+        if not page:
+            return
+        loaded = self._lists[which]
+        if which != int(self._show_archived):
+            loaded.extend(page)
+            return
+        first = len(loaded)
+        loaded.extend(page)  # data() reads these rows: in place before the rows are announced
+        if self._row_of is not None:
+            self._row_of.update(zip(map(_ID, page), itertools.count(first)))
+        self.insertRows(first, len(page))  # the C++ row count (titles come from data())
+
+    async def load_through(self, thread_id: int) -> bool:
+        """Load the rows down to `thread_id` if it is not loaded yet (one query from the last
+        row loaded to its key); True when it is loaded afterwards (in either listing)."""
+        if self.find_thread(thread_id) is not None:
+            return True
+        if self._source is None:
+            return False
+        generation = self._generation
+        summary = await self._source.thread_summary(thread_id)
+        if summary is None or generation != self._generation:
+            return False
+        archived = bool(summary.archived)
+        if self._more[int(archived)]:
+            await self.load_page(archived, through=sidebar_key(summary))
+        return self.find_thread(thread_id) is not None
 
     # --- Qt model API ----------------------------------------------------------------------
 
@@ -266,7 +405,6 @@ class ThreadListModel(QStringListModel):
         else:  # a ThreadSummary tuple: replace it, here and in the unfiltered list
             renamed = row._replace(title=title)
             self._rows[number] = renamed
-            self._all = [renamed if r is row else r for r in self._all]
         super().setData(index, title, Qt.ItemDataRole.EditRole)  # emits dataChanged
         self.renameRequested.emit(row.id, title)
         return True
