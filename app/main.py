@@ -191,7 +191,8 @@ def run(argv: Sequence[str] | None = None) -> int:
     crash = CrashHandler(active_log, lambda: window)
     crash.install(loop)
     startup = _Startup(
-        data_dir=data_dir, dir_error=dir_error, log_problem=log_setup.problem, lock=instance_lock
+        data_dir=data_dir, dir_error=dir_error, log_problem=log_setup.problem, lock=instance_lock,
+        gc_guard=gc_guard,
     )
     # Carried on the parsed arguments so that `_main` keeps its signature: the kill driver and
     # the benchmark driver wrap it.
@@ -364,8 +365,10 @@ class _Startup:
         dir_error: OSError | None = None,
         log_problem: str | None = None,
         lock: Any = None,
+        gc_guard: Any = None,
     ) -> None:
         self.data_dir = data_dir
+        self.gc_guard = gc_guard  # the GuiThreadGC run() installed (None when driven in tests)
         self.dir_error = dir_error
         self.log_problem = log_problem
         self.lock = lock
@@ -477,6 +480,9 @@ async def _main(
     # instance server and the background checks. A key typed meanwhile is handled between steps.
     media = ctx.spawn(_start_media(ctx, window, recover=not ctx.db.read_only))
     await asyncio.wait([media])
+    if startup.gc_guard is not None:
+        # Start-up state is long-lived: keep it out of every later full collection (gc_guard.py).
+        startup.gc_guard.freeze_startup()
     if ctx.tasks.closed:  # the window was closed meanwhile: its staged close is under way
         await closed
         return 0
