@@ -143,9 +143,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     if instance_lock == _ALREADY_RUNNING:
         return _forward(args, data_dir)
 
-    from app.ui.theme import ThemeManager
-
-    from app.ui.theme import STYLE_ARGS
+    from app.ui.theme import STYLE_ARGS, ThemeManager
 
     app = QApplication.instance() or QApplication(
         [sys.argv[0] if sys.argv else "switchboard", *STYLE_ARGS]
