@@ -31,7 +31,6 @@ from app.core.services.chat import ReplyProgress
 from app.core.store.db import Database
 from app.core.store.threads import ThreadRepository
 
-
 KEY = "sk-test-abcdefghijklmnop1234"
 Handler = Callable[[httpx.Request], Any]
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n fake image bytes").decode("ascii")
@@ -293,3 +292,25 @@ async def service_over[S](
         await service.aclose()
         await engine.aclose()
         await clients.aclose()
+
+
+async def with_loop_ticks(work: Awaitable[Any]) -> tuple[Any, int]:
+    """Await `work` while a task counts loop turns: (its result, how many turns the loop ran
+    meanwhile). A long piece of work that never yields gives a count near zero."""
+    import asyncio
+
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.ensure_future(ticker())
+    try:
+        result = await work
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    return result, ticks

@@ -3,7 +3,6 @@ the event loop runs between the pieces, and the token estimate of ASCII text is 
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable
 from typing import Any
@@ -13,7 +12,7 @@ import httpx
 from app.core.protocol.json_body import PIECE_CHARS, encode_json_pieces, has_big_string
 from app.core.protocol.types import ChatMessage, GenerationParams
 from app.core.services.context_window import estimate_tokens
-from tests.core.helpers import Recorder, chat_json, make_client
+from tests.core.helpers import Recorder, chat_json, make_client, with_loop_ticks
 
 
 def httpx_bytes(value: Any) -> bytes:
@@ -37,25 +36,12 @@ def test_big_prompt_is_sent_whole_and_the_loop_runs_meanwhile(arun: Callable[...
     rec = Recorder(httpx.Response(200, json=chat_json()))
     client = make_client(rec)
     big = "A line of a long log with words and 0123456789.\n" * 60_000  # ~3 MB
-    ticks = 0
+    async def go() -> None:
+        async with client:
+            await client.chat("m", [ChatMessage(role="user", content=big)], GenerationParams())
 
-    async def ticker() -> None:
-        nonlocal ticks
-        while True:
-            ticks += 1
-            await asyncio.sleep(0)
-
-    async def go() -> int:
-        task = asyncio.ensure_future(ticker())
-        try:
-            async with client:
-                await client.chat("m", [ChatMessage(role="user", content=big)], GenerationParams())
-        finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-        return ticks
-
-    assert arun(go()) > 5  # the loop ran while the body was being encoded
+    _, ticks = arun(with_loop_ticks(go()))
+    assert ticks > 5  # the loop ran while the body was being encoded
     [request] = rec.requests
     assert request.headers["content-type"] == "application/json"
     assert int(request.headers["content-length"]) == len(request.content)

@@ -3,7 +3,6 @@ to the same value and the same errors as `json.loads` / `decode_json_body`."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import random
 from collections.abc import Callable
@@ -16,7 +15,7 @@ from app.core.errors import MalformedResponseError, ProviderError
 from app.core.protocol.json_body import OFF_LOOP_BODY_BYTES, aloads_in_pieces, loads_in_pieces
 from app.core.protocol.stream_reader import adecode_json_body, decode_json_body
 from app.core.protocol.types import EmbeddingRequest
-from tests.core.helpers import Recorder, make_client
+from tests.core.helpers import Recorder, make_client, with_loop_ticks
 
 
 def _random_value(rng: random.Random, depth: int = 0) -> Any:
@@ -74,23 +73,8 @@ def _embeddings_body(count: int, dim: int) -> dict[str, Any]:
 
 def test_a_big_body_is_decoded_with_the_loop_running_between_slices(arun: Callable[..., Any]) -> None:
     text = json.dumps(_embeddings_body(64, 1536))
-    ticks = 0
-
-    async def ticker() -> None:
-        nonlocal ticks
-        while True:
-            ticks += 1
-            await asyncio.sleep(0)
-
-    async def go() -> Any:
-        task = asyncio.ensure_future(ticker())
-        try:
-            return await aloads_in_pieces(text, budget=0.0)  # a slice per value
-        finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-
-    assert arun(go()) == json.loads(text)
+    value, ticks = arun(with_loop_ticks(aloads_in_pieces(text, budget=0.0)))  # a slice per value
+    assert value == json.loads(text)
     assert ticks >= 64  # at least once per embedding
 
 
