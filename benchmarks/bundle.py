@@ -70,7 +70,9 @@ def _launch(args: list[str], env: dict[str, str]) -> tuple[float, float, float]:
             parts = line.split()
             fields = dict(zip(parts[0::2], parts[1::2]))
             painted = float(fields["at"]) - start
-            ready = float(fields.get("ready_at", fields["at"])) - start
+            # The composer accepting typing (as the startup suite measures it); `ready_at` is
+            # later: it also waits for the media services and their tabs, built after the composer.
+            ready = float(fields.get("composer_at", fields.get("ready_at", fields["at"]))) - start
             break
     proc.stdout.read()
     proc.stdout.close()
@@ -94,6 +96,9 @@ def run(repeats: int = 7) -> list[Row]:
     app_paint, app_ready, bare_paint = [], [], []
     app_cpu, bare_cpu = [], []
     with tempfile.TemporaryDirectory(prefix="sb-bench-bundle-") as data_dir:
+        from benchmarks.startup import _with_profile
+
+        _with_profile(Path(data_dir))  # one profile, so the chat tab and its composer are built
         app_args = [str(APP), "--data-dir", data_dir, "--quit-after-paint", "--no-detect"]
         _launch([str(BARE)], env)  # warm the page cache for both
         _launch(app_args, env)
