@@ -4,6 +4,10 @@ A *known* error (`SwitchboardError`) that escapes to here is not a crash: its `u
 shown in a plain message box. Everything else is logged with its traceback to the log file and a
 non-blocking crash dialog offers to copy the details. Unhandled exceptions from asyncio callbacks
 and tasks are routed here through the loop's exception handler.
+
+The dialogs' widgets are imported when one is first shown (app.ui.crash_dialog, QMessageBox):
+the handler is installed at every start, and PySide6 builds the Python enums of each widget class
+on its first touch, which the composer accepting typing does not need (issue 9).
 """
 
 from __future__ import annotations
@@ -17,51 +21,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import (
-    QApplication,
-    QDialog,
-    QDialogButtonBox,
-    QLabel,
-    QMessageBox,
-    QPlainTextEdit,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QApplication, QWidget
 
 from app.core.errors import SwitchboardError, redact
 
 log = logging.getLogger("switchboard.crash")
-
-
-class CrashDialog(QDialog):
-    """Says that something went wrong, where the log is, and shows the (redacted) traceback."""
-
-    def __init__(self, details: str, log_path: Path | None, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Switchboard hit a bug")
-        self.setAccessibleName("Crash report")
-        self.setMinimumWidth(560)
-        layout = QVBoxLayout(self)
-        intro = QLabel(
-            "Something went wrong inside Switchboard. Your chats are saved as they stream, so "
-            "nothing typed should be lost. You can keep working, or restart the app."
-            + (f"\n\nThe details were written to {log_path}." if log_path else "")
-        )
-        intro.setWordWrap(True)
-        intro.setAccessibleName("What happened")
-        layout.addWidget(intro)
-        self.details = QPlainTextEdit(details)
-        self.details.setReadOnly(True)
-        self.details.setAccessibleName("Error details")
-        layout.addWidget(self.details)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        copy = buttons.addButton("Copy details", QDialogButtonBox.ButtonRole.ActionRole)
-        copy.setAccessibleName("Copy details")
-        buttons.button(QDialogButtonBox.StandardButton.Close).setAccessibleName("Close")
-        copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(details))
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
 
 
 class CrashHandler:
@@ -119,6 +83,8 @@ class CrashHandler:
             return
         text = exc.user_message
         provider = getattr(exc, "provider_message", None)
+        from PySide6.QtWidgets import QMessageBox
+
         box = QMessageBox(self.parent_getter())
         box.setIcon(QMessageBox.Icon.Warning)
         box.setWindowTitle("Switchboard")
@@ -133,6 +99,8 @@ class CrashHandler:
         if not self.show_dialogs or QApplication.instance() is None:
             sys.stderr.write(details)
             return
+        from app.ui.crash_dialog import CrashDialog
+
         dlg = CrashDialog(details, self.log_path, self.parent_getter())
         self._keep(dlg)
         dlg.open()

@@ -82,6 +82,18 @@ def icon(name: str, ink: str = NEUTRAL_INK) -> QIcon:
     return QIcon(pixmap)
 
 
+def is_selected(option: Any) -> bool:
+    """Whether an item view's delegate is painting `option` (a QStyleOptionViewItem) selected.
+
+    QStyle is imported here, on the first row painted, not at start-up: PySide6 builds the
+    Python types of all of QStyle's ~20 enums (~600 members, ~45 M instructions) on its first
+    touch, which the composer accepting typing does not need (issue 9).
+    """
+    from PySide6.QtWidgets import QStyle
+
+    return bool(option.state & QStyle.StateFlag.State_Selected)
+
+
 def icon_button(
     button: QAbstractButton, name: str, tooltip: str, accessible: str, *, ink: str = NEUTRAL_INK
 ) -> QAbstractButton:
@@ -138,7 +150,13 @@ class ElidedLabel(QLabel):
 
 
 def _restyle(widget: QWidget) -> None:
-    # A property change only applies once the style re-polishes the widget.
+    # A property change only applies once the style re-polishes the widget. One not polished
+    # yet (not shown yet) gets it with its first polish; not asking for its style() then also
+    # keeps PySide6 from building QStyle's enums at start-up (see is_selected).
+    from PySide6.QtCore import Qt
+
+    if not widget.testAttribute(Qt.WidgetAttribute.WA_WState_Polished):
+        return
     style = widget.style()
     style.unpolish(widget)
     style.polish(widget)

@@ -229,7 +229,8 @@ def test_staged_close_cancels_tab_and_runs_shutdown(
 
 def test_known_error_in_excepthook_is_a_message_not_a_crash(qapp: Any, tmp_path: Path) -> None:
     from app.core.errors import ConnectError
-    from app.ui.crash import CrashDialog, CrashHandler
+    from app.ui.crash import CrashHandler
+    from app.ui.crash_dialog import CrashDialog
 
     handler = CrashHandler(tmp_path / "log.txt")
     handler.excepthook(ConnectError, ConnectError(), None)

@@ -39,7 +39,7 @@ import math
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QEvent,
@@ -72,11 +72,12 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QListView,
-    QStyle,
     QStyledItemDelegate,
-    QStyleOptionViewItem,
     QToolTip,
 )
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QStyleOptionViewItem
 
 from app.ui.chat.messages.documents import (
     BIG_BODY_CHARS,
@@ -105,7 +106,7 @@ from app.ui.chat.messages.row_text import (
     status_note,
     tooltip,
 )
-from app.ui.style import ICON_SIZE, NEUTRAL_INK, icon
+from app.ui.style import ICON_SIZE, NEUTRAL_INK, icon, is_selected
 from app.ui.theme import accents
 
 __all__ = [
@@ -708,7 +709,7 @@ class MessageDelegate(QStyledItemDelegate):
         base, bold, small = self._fonts()
         fm_small = QFontMetrics(small)
         rect = option.rect
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        selected = is_selected(option)
         hovered = self.hovered_row == index.row()
         painter.save()
         painter.setClipRect(rect)

@@ -39,7 +39,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListView,
     QStackedLayout,
-    QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QWidget,
@@ -275,6 +274,8 @@ class SearchHitDelegate(QStyledItemDelegate):
         opt.text = ""
         widget = opt.widget
         style = widget.style() if widget is not None else QApplication.style()
+        from PySide6.QtWidgets import QStyle  # on the first hit painted (see style.is_selected)
+
         style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
         rect = option.rect.adjusted(self.PADDING + 2, self.PADDING, -self.PADDING, -self.PADDING)
         doc = self._doc(hit, rect.width(), option)

@@ -31,7 +31,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSizePolicy,
     QStackedWidget,
-    QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QToolButton,
@@ -95,7 +94,7 @@ class _FullWidthDelegate(QStyledItemDelegate):
         opt.rect = option.rect.adjusted(0, 0, -(date_width + self.DATE_GAP + 4), 0)
         super().paint(painter, opt, index)
         painter.save()
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        selected = style.is_selected(option)
         palette = option.palette
         if selected:
             painter.fillRect(
