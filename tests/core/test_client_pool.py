@@ -182,3 +182,36 @@ def test_session_key_and_closed_pool(arun: Callable[..., object]) -> None:
     arun(scenario())
     assert recorder.requests[0].headers["authorization"] == "Bearer session-pool-key-1"
     assert recorder.requests[0].method == "GET"
+
+
+def test_clients_are_built_off_the_event_loop_thread(
+    arun: Callable[..., object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Building a client imports httpx (the first time) and parses the CA bundle: on the event
+    loop that froze the window right after start-up, so the pool builds clients on a worker."""
+    import threading
+
+    from app.core.client import ProviderClient
+
+    a = new_profile_from_preset("ollama")
+    table, secrets = _setup(a)
+    built_on: list[threading.Thread] = []
+    original = ProviderClient.__init__
+
+    def spy(self: ProviderClient, *args: object, **kwargs: object) -> None:
+        built_on.append(threading.current_thread())
+        original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ProviderClient, "__init__", spy)
+    pool = ClientPool(table.get, secrets, transport_factory=Recorder())
+
+    async def scenario() -> tuple[threading.Thread, list[str]]:
+        client = await pool.get(a.id)
+        loop_thread = threading.current_thread()
+        ids = [m.id for m in await client.list_models()]  # the client works on the loop
+        await pool.aclose()
+        return loop_thread, ids
+
+    loop_thread, ids = arun(scenario())
+    assert len(built_on) == 1 and built_on[0] is not loop_thread
+    assert ids == ["m1"]

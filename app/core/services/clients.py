@@ -45,6 +45,17 @@ class _Entry:
     snapshot: dict[str, Any]
 
 
+def _new_client(
+    profile: ProviderProfile,
+    key: str | None,
+    transport: httpx.AsyncBaseTransport | None,
+    on_rate_limit: Callable[[RateLimitInfo], None] | None,
+) -> ProviderClient:
+    from app.core.client import ProviderClient  # httpx loads with the first client
+
+    return ProviderClient(profile, key, transport=transport, on_rate_limit=on_rate_limit)
+
+
 class ClientPool:
     """Creates, caches and closes `ProviderClient`s by profile id."""
 
@@ -79,10 +90,6 @@ class ClientPool:
         Raises ConfigError when the profile does not exist and KeychainError when its key
         cannot be read from the keychain.
         """
-        from app.core.client import (
-            ProviderClient,  # written alongside; imported on first use
-        )
-
         if self._closed:
             raise RuntimeError("ClientPool.get() after aclose()")
         async with self._lock:
@@ -105,8 +112,12 @@ class ClientPool:
                 await entry.client.aclose()
             key = await self._secrets.aget_key(profile)
             transport = self._transport_factory(profile) if self._transport_factory else None
-            client = ProviderClient(
-                profile, key, transport=transport, on_rate_limit=self._rate_limit_hook(profile_id)
+            # On a worker thread: the first client imports httpx and httpcore and every client
+            # builds its TLS context (the CA bundle is parsed), ~120 ms in all for the first one,
+            # which on the event loop was a frozen window right after start-up (the chat tab
+            # asks for its models then). Nothing here needs the loop.
+            client = await asyncio.to_thread(
+                _new_client, profile, key, transport, self._rate_limit_hook(profile_id)
             )
             self._entries[profile_id] = _Entry(client, snapshot)
             return client
