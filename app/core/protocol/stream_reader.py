@@ -46,7 +46,6 @@ from app.core.protocol import gemini, openai
 from app.core.protocol.errors import (
     api_error_from_json,
     api_error_from_response,
-    body_summary,
     error_info_from_json,
 )
 from app.core.protocol.json_body import aloads_in_pieces
@@ -151,16 +150,27 @@ def _json_text(status: int, body: bytes) -> str:
     return text
 
 
-def _not_json(status: int, headers: Mapping[str, str], body: bytes) -> ProviderError:
+def _unexpected_body(
+    status: int, headers: Mapping[str, str], body: bytes, what: str
+) -> ProviderError:
+    """A reply body that is not what the request asked for. A firewall's or proxy's block page
+    keeps its own error; anything else is a MalformedResponseError saying what came instead:
+    `what` is a sentence with a `{content_type}` field."""
     summary = api_error_from_response(status, headers, body)
     if summary.code and summary.code.startswith("firewall"):
         return summary
     content_type = _content_type(headers) or "no content type"
     return MalformedResponseError(
-        f"The server answered with {content_type} that is not valid JSON. Check that the base "
-        "URL points at an OpenAI-compatible or Gemini API.",
+        what.format(content_type=content_type)
+        + " Check that the base URL points at an OpenAI-compatible or Gemini API.",
         status=status,
-        provider_message=body_summary(body),
+        provider_message=summary.provider_message,
+    )
+
+
+def _not_json(status: int, headers: Mapping[str, str], body: bytes) -> ProviderError:
+    return _unexpected_body(
+        status, headers, body, "The server answered with {content_type} that is not valid JSON."
     )
 
 
@@ -200,15 +210,11 @@ def _content_type(headers: Mapping[str, str]) -> str:
 
 def wrong_type_error(status: int, headers: Mapping[str, str], body: bytes) -> ProviderError:
     """A streaming request answered with a page that is neither an event stream nor JSON."""
-    summary = api_error_from_response(status, headers, body)
-    if summary.code and summary.code.startswith("firewall"):
-        return summary
-    content_type = _content_type(headers) or "no content type"
-    return MalformedResponseError(
-        f"The server answered a streaming request with {content_type} instead of an event "
-        "stream. Check that the base URL points at an OpenAI-compatible or Gemini API.",
-        status=status,
-        provider_message=summary.provider_message,
+    return _unexpected_body(
+        status,
+        headers,
+        body,
+        "The server answered a streaming request with {content_type} instead of an event stream.",
     )
 
 
