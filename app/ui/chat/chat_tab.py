@@ -23,7 +23,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
-    QComboBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -53,6 +52,7 @@ from app.ui.chat.messages.reply_stream import (
     Stream,
     waiting_text,
 )
+from app.ui.chat.model_combo import connect_model_chosen, model_combo
 from app.ui.chat.profile_banner import MissingProfileBanner, missing_profile_reason
 from app.ui.chat.sidebar.sidebar_controller import SidebarController
 from app.ui.chat.sidebar.thread_list import ThreadList
@@ -184,18 +184,11 @@ class ChatTab(QWidget):
         self.demo_badge.hide()
 
         self.model_label = QLabel("&Model", self)
-        self.model_combo = QComboBox(self)
-        self.model_combo.setObjectName("modelCombo")
-        self.model_combo.setAccessibleName("Model")
-        self.model_combo.setEditable(True)
-        self.model_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.model_combo.setMinimumContentsLength(22)
-        self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.model_combo = model_combo(
+            self, object_name="modelCombo", accessible="Model", edit_accessible="Model name",
+            min_chars=22,
+        )
         self.model_combo.setToolTip("The model for the next reply; pick one or type its name.")
-        line_edit = self.model_combo.lineEdit()
-        if line_edit is not None:
-            line_edit.setPlaceholderText("model name")
-            line_edit.setAccessibleName("Model name")
         self.model_label.setBuddy(self.model_combo)
 
         header = QHBoxLayout()
@@ -314,10 +307,7 @@ class ChatTab(QWidget):
         self.composer.retryRequested.connect(self.retry_last)
         self.message_view.retryRequested.connect(self.retry)
         self.model_combo.currentTextChanged.connect(self._on_model_text_changed)
-        self.model_combo.activated.connect(self._announce_model)
-        line_edit = self.model_combo.lineEdit()
-        if line_edit is not None:
-            line_edit.editingFinished.connect(self._announce_model)
+        connect_model_chosen(self.model_combo, self._announce_model)
         self.message_model.rowsInserted.connect(self._refresh_retry)
         self.message_model.modelReset.connect(self._refresh_retry)
         self.message_model.dataChanged.connect(self._refresh_retry)

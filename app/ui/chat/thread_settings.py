@@ -73,6 +73,7 @@ from app.ui.chat.composer.attachments import (
     Attachment,
     build_content,
 )
+from app.ui.chat.model_combo import connect_model_chosen
 from app.ui.chat.personas import PersonaManager
 from app.ui.chat.thread_draft import (
     MAX_STOP_SEQUENCES,
@@ -384,10 +385,7 @@ class ThreadSettingsController(QObject):
         self.new_completion_action.triggered.connect(self.new_completion_thread)
         self.manage_personas_action.triggered.connect(self.show_personas)
 
-        self._model_combo.activated.connect(lambda _i: self._model_chosen())
-        header_edit = self._model_combo.lineEdit()
-        if header_edit is not None:
-            header_edit.editingFinished.connect(self._model_chosen)
+        connect_model_chosen(self._model_combo, self._model_chosen)
         self.personas.personasChanged.connect(self._fill_persona_menu)
         self.personas.personasChanged.connect(self.personasReloaded)
         self.personas.useRequested.connect(self.use_persona)

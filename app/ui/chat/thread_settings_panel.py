@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.ui import style
+from app.ui.chat.model_combo import model_combo
 from app.ui.chat.params_form import ParamsForm
 
 __all__ = ["ThreadSettingsPanel"]
@@ -70,17 +71,10 @@ class ThreadSettingsPanel(QFrame):
         self.profile_combo.setObjectName("threadProfileCombo")
         self.profile_combo.setAccessibleName("Provider profile for this thread")
         self.profile_combo.setToolTip("Later replies in this thread use this profile; earlier ones keep theirs.")
-        self.model_combo = QComboBox(model_box)
-        self.model_combo.setObjectName("threadModelCombo")
-        self.model_combo.setAccessibleName("Model for this thread")
-        self.model_combo.setEditable(True)
-        self.model_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.model_combo.setMinimumContentsLength(16)
-        self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        line_edit = self.model_combo.lineEdit()
-        if line_edit is not None:
-            line_edit.setAccessibleName("Model name for this thread")
-            line_edit.setPlaceholderText("model name")
+        self.model_combo = model_combo(
+            model_box, object_name="threadModelCombo", accessible="Model for this thread",
+            edit_accessible="Model name for this thread", min_chars=16,
+        )
         self.context_label = QLabel(model_box)
         self.context_label.setObjectName("contextIndicator")
         self.context_label.setAccessibleName("Context used")
