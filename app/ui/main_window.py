@@ -324,7 +324,7 @@ class MainWindow(QMainWindow):
         self.install_shortcuts()
         from PySide6.QtGui import QDesktopServices
 
-        from app.ui.notes.citations import NOTE_SCHEME  # after the first paint: urllib is slow
+        from app.core.notes.citations import NOTE_SCHEME  # after the first paint: urllib is slow
 
         # A citation link in a chat reply (`switchboard-note://<chunk>`, written by Notes' "Ask
         # about these") opens the hit in the Notes tab; every view that opens URLs gets this.
@@ -870,7 +870,7 @@ class MainWindow(QMainWindow):
     async def _staged_close(self) -> None:
         from PySide6.QtGui import QDesktopServices
 
-        from app.ui.notes.citations import NOTE_SCHEME
+        from app.core.notes.citations import NOTE_SCHEME
 
         QDesktopServices.unsetUrlHandler(NOTE_SCHEME)
         self.save_window_state()

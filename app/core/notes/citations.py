@@ -6,7 +6,7 @@ them as Markdown links to `switchboard-note://<hit id>`. Models do not always wr
 run it on a reply before rendering. A click on such a link goes to the Notes tab's
 `open_note_link(url)`, which parses it with `parse_note_link`. Pure (no Qt), in the core so the
 chat view and the Notes tab (which imports the chat's renderer) can both use it without an
-import cycle; `app.ui.notes.citations` re-exports it.
+import cycle.
 
 The thread keeps its hits in its system prompt (`ask_controller.context_prompt` writes one line
 `[n] <title> — <where> — link: switchboard-note://<hit id>` per hit): `numbering_from_prompt`

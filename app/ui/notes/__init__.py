@@ -3,7 +3,8 @@ a preview at the hit, a Markdown editor for notes written here, and "Ask about t
 
 `NotesHost` (host.py) is what the main window holds; `NotesTab` (notes_tab.py) is the tab itself.
 Names are resolved on first use: the window's shell imports `app.ui.notes.host` before the first
-paint, and this package must not pull in asyncio, SQLite or the tab's widgets with it.
+paint, and this package must not pull in asyncio, SQLite or the tab's widgets with it. The
+citation links live in `app.core.notes.citations`.
 """
 
 from __future__ import annotations
@@ -11,20 +12,9 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = [
-    "NOTE_SCHEME",
-    "NotesHost",
-    "NotesTab",
-    "linkify_citations",
-    "note_link",
-    "parse_note_link",
-]
+__all__ = ["NotesHost", "NotesTab"]
 
 _WHERE = {
-    "NOTE_SCHEME": "app.ui.notes.citations",
-    "linkify_citations": "app.ui.notes.citations",
-    "note_link": "app.ui.notes.citations",
-    "parse_note_link": "app.ui.notes.citations",
     "NotesHost": "app.ui.notes.host",
     "NotesTab": "app.ui.notes.notes_tab",
 }

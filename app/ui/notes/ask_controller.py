@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Signal
 
 from app.core.errors import ConfigError
-from app.ui.notes.citations import note_link
+from app.core.notes.citations import note_link
 from app.ui.notes.results_model import hit_location, hit_title, snippet_text
 
 if TYPE_CHECKING:

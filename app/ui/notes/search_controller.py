@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QItemSelectionModel, QObject, Signal
 
-from app.ui.notes.citations import parse_note_link
+from app.core.notes.citations import parse_note_link
 from app.ui.notes.opener import Opener
 from app.ui.notes.preview import PreviewPane
 from app.ui.notes.results_model import HitsModel

@@ -34,7 +34,7 @@ def test_opening_a_note_url_shows_the_notes_tab(
     assert window.tabs.currentWidget() is window.notes_tab
     arun(_settle())
     # QUrl turned the numeric id into a host address on the way; the link still names hit 7.
-    from app.ui.notes.citations import parse_note_link
+    from app.core.notes.citations import parse_note_link
 
     assert [parse_note_link(url) for url in opened] == ["7"]
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from app.core.notes.citations import linkify_citations, note_link, parse_note_link
 from app.core.services.notes import HIGHLIGHT_END as E
 from app.core.services.notes import HIGHLIGHT_START as S
 from app.core.services.notes import HitPreview, IndexProgress, NoteHit
 from app.ui.notes.ask_controller import context_prompt, excerpt_of
-from app.ui.notes.citations import linkify_citations, note_link, parse_note_link
 from app.ui.notes.launch import editor_command, reveal_command
 from app.ui.notes.preview import HIT_ANCHOR, preview_html
 from app.ui.notes.progress_panel import format_eta, format_progress
