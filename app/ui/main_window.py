@@ -248,7 +248,7 @@ class MainWindow(QMainWindow):
         self.videos_tab = VideosHost()
         self.tabs.addTab(self.images_tab, "&Images")
         self.tabs.addTab(self.notes_tab, "&Notes")
-        self.tabs.addTab(self.videos_tab, "&Videos")
+        self.tabs.addTab(self.videos_tab, "Vi&deos")  # Alt+V is the View menu
         for i, name in enumerate(self.TAB_NAMES):
             self.tabs.setTabToolTip(i, f"{name} (Ctrl+{i + 1})")
         self.setCentralWidget(self.tabs)

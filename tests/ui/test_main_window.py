@@ -41,6 +41,21 @@ def test_tab_shortcuts_switch_tabs(window: MainWindow) -> None:
     assert window.quit_action.shortcut().toString() == "Ctrl+Q"
 
 
+def _mnemonic(text: str) -> str | None:
+    i = text.replace("&&", "").find("&")
+    return text.replace("&&", "")[i + 1].lower() if i >= 0 else None
+
+
+def test_alt_letters_of_menus_and_tabs_are_unique(window: MainWindow) -> None:
+    """Alt+V opened the Videos tab instead of the View menu (both were &V): every top-level
+    menu and every tab has its own Alt letter."""
+    menus = [a.text() for a in window.menuBar().actions() if a.text()]
+    tabs = [window.tabs.tabText(i) for i in range(window.tabs.count())]
+    letters = [_mnemonic(t) for t in menus + tabs]
+    assert None not in letters, menus + tabs
+    assert len(set(letters)) == len(letters), dict(zip(menus + tabs, letters, strict=True))
+
+
 def test_every_tab_is_a_real_one(window: MainWindow) -> None:
     """Images, Notes and Videos replaced their "coming in a future version" cards."""
     from PySide6.QtWidgets import QLabel

@@ -51,7 +51,7 @@ def test_videos_tab_in_the_window(window: Any, arun: Any, tmp_path: Path) -> Non
 
     host = window.videos_tab
     assert isinstance(host, VideosHost)
-    assert window.tabs.tabText(window.tabs.indexOf(host)) == "&Videos"
+    assert window.tabs.tabText(window.tabs.indexOf(host)) == "Vi&deos"
     assert host.service is not None and host.tab is None  # attached, not yet built
     image = tmp_path / "start.png"
     image.write_bytes(b"png")
