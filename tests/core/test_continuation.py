@@ -138,3 +138,27 @@ def test_continue_reply_stores_the_reply_once_with_its_block_continued(
         arun(main())
     finally:
         db.close()
+
+
+@pytest.mark.parametrize("piece", [0, 1, 4])
+@pytest.mark.parametrize(
+    "lead_in",
+    ["Sure, here's the rest of the code:\n", "Continuing from where I stopped:\n\n", "Here is the rest:\n"],
+)
+def test_a_lead_in_before_the_re_opened_block_is_dropped(lead_in: str, piece: int) -> None:
+    continued = lead_in + "```python\n        return n + 1\n    return step\n```\n\nThat is all."
+    assert join(PARTIAL, continued, piece=piece) == FULL
+
+
+def test_lines_that_only_look_like_a_lead_in_are_kept() -> None:
+    # Code ending with a colon, then the fence that closes the block: all of it is code.
+    prefix = "```python\nfor x in xs:\n    if x"
+    assert join(prefix, " > 0:\n        print(x)\n```\n") == prefix + " > 0:\n        print(x)\n```\n"
+    code = "here = 1\nprint(here)\n```\n"
+    assert join(prefix + "\n", code) == prefix + "\n" + code
+    # A lead-in not followed by a fence is kept as it came.
+    assert join(PARTIAL, "Sure, here is more:\nnot a fence") == PARTIAL + "Sure, here is more:\nnot a fence"
+    # Outside a code block nothing is dropped.
+    assert join("Intro.\n\n", "Sure, here it is:\n```python\nx = 1\n```\n") == (
+        "Intro.\n\nSure, here it is:\n```python\nx = 1\n```\n"
+    )

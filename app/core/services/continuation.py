@@ -26,7 +26,11 @@ How it is joined (`ContinuationJoin`), the same for every dialect, as the text s
 - when the partial reply stopped inside a fenced code block, a fence the continuation opens
   first (```` ```python ````) is dropped, so the block is continued rather than nested (which
   would otherwise close the first block at the second's opening line and render the rest of
-  the reply as code), and the continued code starts on a line of its own.
+  the reply as code), and the continued code starts on a line of its own;
+- so is a one-line lead-in before that fence ("Sure, here's the rest:", "Continuing from where
+  I stopped:"): a line that opens like such a sentence and ends with a colon, followed (after
+  blank lines, if any) by the fence. Anything else on the first line is kept as code: inside a
+  block, a line ending with a colon and then a bare fence is code that closes the block.
 
 The stored message is then the partial reply followed by the new text only: valid Markdown
 with the code block continued. Text is held back only while it may still turn out to be such a
@@ -59,6 +63,12 @@ _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _TAIL_LINES = 4
 # A repeated line start shorter than this (ignoring spaces) is not taken for a repetition.
 _MIN_REPEAT = 4
+# A lead-in sentence a model writes before re-opening the code block it was asked to continue.
+_LEAD_IN = re.compile(
+    r"^(?:sure|okay|ok|certainly|of course|here|continuing|continued|continuation|"
+    r"the rest|rest of|picking up|resuming)\b[^\n`]{0,200}:\s*$",
+    re.IGNORECASE,
+)
 
 
 def open_fence(text: str) -> tuple[str, int] | None:
@@ -145,8 +155,20 @@ class ContinuationJoin:
             stripped = self._held.lstrip("\n")
             newline = stripped.find("\n")
             marker = self._fence or "`"
-            if newline < 0 and not final and _may_become_fence(stripped, marker):
+            if newline < 0 and not final and (
+                _may_become_fence(stripped, marker) or _may_become_lead_in(stripped)
+            ):
                 return ""
+            if newline >= 0 and _LEAD_IN.match(stripped[:newline]):
+                # A lead-in sentence: dropped with the fence that follows it, if one does.
+                after = stripped[newline + 1 :].lstrip("\n")
+                fence_end = after.find("\n")
+                if fence_end < 0 and not final and _may_become_fence(after, marker):
+                    return ""
+                match = _FENCE.match(after[:fence_end]) if fence_end >= 0 else None
+                if match is not None and match.group(1)[0] == marker[0]:
+                    stripped = after
+                    newline = fence_end
             self._fence_pending = False
             held = self._held
             match = _FENCE.match(stripped[:newline]) if newline >= 0 else None
@@ -190,6 +212,16 @@ def _line_starts(text: str, block_start: int | None) -> list[int]:
         pos = nl + 1
         starts.append(pos)
     return starts
+
+
+def _may_become_lead_in(text: str) -> bool:
+    """True while `text` (no line break yet) could still become a lead-in line."""
+    if len(text) > 240:
+        return False
+    head = text.lstrip().lower()
+    words = ("sure", "okay", "ok", "certainly", "of course", "here", "continuing", "continued",
+             "continuation", "the rest", "rest of", "picking up", "resuming")
+    return any(w.startswith(head) or head.startswith(w) for w in words) and "`" not in text
 
 
 def _may_become_fence(text: str, marker: str) -> bool:
