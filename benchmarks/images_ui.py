@@ -422,11 +422,13 @@ def _clear_thumbs(data_dir: Path) -> None:
     shutil.rmtree(data_dir / "images" / "thumbs", ignore_errors=True)
 
 
-def _parts_note(parts: list[float]) -> str:
+def _parts_note(stall_ms: float, parts: list[float]) -> str:
     cpu_ms, waiting_ms = parts
+    blocked_ms = max(0.0, stall_ms + 4 - cpu_ms - waiting_ms)  # the gap is the stall + 4 ms
     return (
-        f"; in the longest stall the UI thread ran {cpu_ms:.1f} ms and waited {waiting_ms:.1f} ms "
-        "runnable for a CPU (schedstat)"
+        f"; in the longest stall the UI thread ran {cpu_ms:.1f} ms, waited {waiting_ms:.1f} ms "
+        f"runnable for a CPU (schedstat) and {blocked_ms:.1f} ms neither (blocked: the GIL held "
+        "by another thread, which may itself wait for a CPU)"
     )
 
 
@@ -478,7 +480,7 @@ def run() -> list[Row]:
             "<= 16",
             scroll["scroll_stall_ms"] <= 16,
             f"{scroll['rows']:,} rows in {scroll['scroll_s']:.1f} s at {SCROLL_PX_PER_FRAME} px/16 ms"
-            f"{_parts_note(scroll['scroll_parts'])}{_idle_note(scroll)}",
+            f"{_parts_note(scroll['scroll_stall_ms'], scroll['scroll_parts'])}{_idle_note(scroll)}",
         )
     )
     rows.append(
@@ -490,7 +492,7 @@ def run() -> list[Row]:
             read["read_stall_ms"] <= 16,
             f"the first {READ_ROWS} images at {READ_PX_PER_FRAME} px/16 ms in {read['read_s']:.1f} s, "
             f"{read['read_thumbnails']} thumbnails read and shown meanwhile; UI-thread CPU in the "
-            f"worst gap {read['read_cpu_ms']:.1f} ms{_parts_note(read['read_parts'])}"
+            f"worst gap {read['read_cpu_ms']:.1f} ms{_parts_note(read['read_stall_ms'], read['read_parts'])}"
             f"{_idle_note(read)}",
         )
     )
@@ -529,7 +531,7 @@ def run() -> list[Row]:
             "ms",
             "<= 16",
             gen["generate_stall_ms"] <= 16,
-            f"{gen['generated']} images arrived{_parts_note(gen['generate_parts'])}"
+            f"{gen['generated']} images arrived{_parts_note(gen['generate_stall_ms'], gen['generate_parts'])}"
             f"{_idle_note(gen)}",
         )
     )
