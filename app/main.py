@@ -186,22 +186,9 @@ def _run(args: argparse.Namespace) -> int:
     theme.follow_system()
 
     # Step 2: the asyncio loop on Qt, the services, the tabs.
-    import asyncio
-
-    import qasync  # type: ignore[import-untyped]
-
     from app.ui.crash import CrashHandler
-    from app.ui.gc_guard import GuiThreadGC
 
-    gc_guard = GuiThreadGC(app)
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    # qasync does not install these; without them breaking out of an SSE stream early warns
-    # "async generator ignored GeneratorExit".
-    sys.set_asyncgen_hooks(
-        firstiter=loop._asyncgen_firstiter_hook,  # type: ignore[attr-defined]
-        finalizer=loop._asyncgen_finalizer_hook,  # type: ignore[attr-defined]
-    )
+    loop, gc_guard = install_event_loop(app)
     crash = CrashHandler(active_log, lambda: window)
     crash.install(loop)
     startup = _Startup(
@@ -235,6 +222,30 @@ def _run(args: argparse.Namespace) -> int:
                 handler.close()
             except OSError:  # a full disk cannot take the last buffered line; nothing to do
                 pass
+
+
+def install_event_loop(app: Any) -> tuple[Any, Any]:
+    """The GUI thread's set-up for asyncio on Qt: the collector moved to a GUI-thread timer
+    (`app.ui.gc_guard.GuiThreadGC`), a qasync loop made current, and the loop's async-generator
+    hooks. Returns (loop, gc_guard); the caller runs the loop, calls `gc_guard.freeze_startup()`
+    once start-up is over and `gc_guard.stop()` at the end. Benchmark drivers that build a tab
+    without the whole window start through this too, so they measure the loop users run."""
+    import asyncio
+
+    import qasync  # type: ignore[import-untyped]
+
+    from app.ui.gc_guard import GuiThreadGC
+
+    gc_guard = GuiThreadGC(app)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    # qasync does not install these; without them breaking out of an SSE stream early warns
+    # "async generator ignored GeneratorExit".
+    sys.set_asyncgen_hooks(
+        firstiter=loop._asyncgen_firstiter_hook,  # type: ignore[attr-defined]
+        finalizer=loop._asyncgen_finalizer_hook,  # type: ignore[attr-defined]
+    )
+    return loop, gc_guard
 
 
 _ALREADY_RUNNING = "already-running"

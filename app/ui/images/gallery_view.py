@@ -3,8 +3,15 @@
 - Virtualised: cells have one size, so a cell's place is arithmetic; only what is on screen is
   painted, and adding rows costs nothing per row already there (see `GalleryView`). The delegate
   never loads anything: it draws the loader's pixmap or a placeholder.
-- Thumbnails for what is on or near the screen: after a scroll or resize settles (one 30 ms timer)
-  the view tells the loader the visible rows first, then a few rows above and below.
+- Thumbnails for what is on or near the screen: at most every 30 ms while scrolling (one timer)
+  the view tells the loader the visible rows first, then a few rows above and below. During a
+  fling — the view moving faster than a screen height per `FLING_SCREEN_S` — it asks for none
+  and drops what was queued: a cell crosses the screen before its thumbnail could be read, so
+  reading it would only take CPU from the frames (the thumbnail pool's work competes with the
+  UI thread on a 2-core machine); they load as soon as the scroll slows or stops (the pause-on-
+  fling of Android galleries: Glide's `pauseRequests` while a RecyclerView settles).
+- Scrolling moves the pixels already painted (Qt's accelerated `QWidget.scroll`) and paints
+  only the exposed strip: the paint loop draws the cells that meet the event's region.
 - Pages: while scrolling, the next page is asked for as soon as less than a page's worth of
   rows (at least two screens) is left below the screen, so a fast flick does not reach the end
   of what is loaded; at the top nothing more is fetched until the user scrolls.
@@ -18,7 +25,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -63,6 +71,7 @@ CELL = QSize(192, 192)
 # copies pixels instead of scaling each pixmap on every paint.
 THUMB = QSize(CELL.width() - 8, CELL.height() - 8)
 NEAR_ROWS = 3  # grid rows above/below the screen whose thumbnails are fetched too
+FLING_SCREEN_S = 0.25  # faster than a screen height in this: a fling, no thumbnails asked for
 _INDEX = QModelIndex | QPersistentModelIndex
 # Looked up once: each `QStyle.StateFlag.X` is an enum attribute lookup, and `&` on them goes
 # through Python's Flag machinery (~1 µs each, several per cell per paint).
@@ -207,7 +216,9 @@ class GalleryView(QAbstractItemView):
         self._want_timer = QTimer(self)
         self._want_timer.setSingleShot(True)
         self._want_timer.setInterval(30)
-        self._want_timer.timeout.connect(self.refresh_wanted)
+        self._want_timer.timeout.connect(self.wanted_due)
+        self.clock: Callable[[], float] = time.monotonic  # tests give a fake one
+        self._speed_mark: tuple[float, int] | None = None  # (clock, scroll value) at last check
         self.verticalScrollBar().valueChanged.connect(self._on_scrolled)
         for sig in (model.rowsInserted, model.rowsRemoved, model.modelReset, model.layoutChanged):
             sig.connect(self._on_rows_changed)
@@ -321,11 +332,19 @@ class GalleryView(QAbstractItemView):
         bar.setPageStep(max(1, height))
         bar.setSingleStep(24)
 
+    def scrollContentsBy(self, dx: int, dy: int) -> None:
+        # QAbstractScrollArea's default repaints the whole viewport; QListView moves the
+        # painted pixels instead (QWidget.scroll) and repaints the exposed strip: so do this.
+        self.viewport().scroll(dx, dy)
+
     def doItemsLayout(self) -> None:
         self.sync_scroll_range()
         self.viewport().update()
 
     def paintEvent(self, event: Any) -> None:
+        rows = self.rows_in(event.rect())
+        if not rows:
+            return
         painter = QPainter(self.viewport())
         option = QStyleOptionViewItem()
         self.initViewItemOption(option)
@@ -339,7 +358,7 @@ class GalleryView(QAbstractItemView):
         focus_row = current.row() if self.hasFocus() and current.isValid() else -1
         base_state = option.state  # type: ignore[attr-defined]
         model = self._model
-        for row in self.visible_rows():
+        for row in rows:
             option.rect = self._row_rect(row)  # type: ignore[attr-defined]
             state = base_state
             if row in selected_rows:
@@ -358,7 +377,8 @@ class GalleryView(QAbstractItemView):
             self._prefetch()  # still scrolling: keep a page ahead (at the top, wait for a scroll)
 
     def _on_scrolled(self, value: int) -> None:
-        self.viewport().update()
+        # No viewport update here: QAbstractScrollArea already scrolled the painted pixels and
+        # asked for the exposed strip only (a full update would repaint every cell per step).
         self.schedule_wanted()
         self._prefetch()
 
@@ -384,14 +404,37 @@ class GalleryView(QAbstractItemView):
 
     def visible_rows(self) -> range:
         """Rows on screen (a range; empty when there is nothing to show)."""
+        return self.rows_in(self.viewport().rect())
+
+    def rows_in(self, rect: QRect) -> range:
+        """Rows whose grid lines meet `rect` (viewport coordinates; whole lines of cells)."""
         n = self._model.rowCount()
-        if n == 0:
+        if n == 0 or rect.isEmpty():
             return range(0)
         cols = self.columns()
         top = self.verticalScrollBar().value()
-        first_line = top // CELL.height()
-        last_line = (top + self.viewport().height() - 1) // CELL.height()
+        first_line = max(0, top + rect.top()) // CELL.height()
+        last_line = max(0, top + rect.bottom()) // CELL.height()
         return range(min(n, first_line * cols), min(n, (last_line + 1) * cols))
+
+    def flinging(self) -> bool:
+        """Whether the view moved faster than a screen height per FLING_SCREEN_S since the
+        last check (each call starts a new measuring span)."""
+        now, value = self.clock(), self.verticalScrollBar().value()
+        mark, self._speed_mark = self._speed_mark, (now, value)
+        if mark is None or now <= mark[0]:
+            return False
+        speed = abs(value - mark[1]) / (now - mark[0])
+        return speed * FLING_SCREEN_S > max(1, self.viewport().height())
+
+    def wanted_due(self) -> None:
+        """The want timer fired: ask for the thumbnails on screen unless the view is flinging;
+        then drop what was queued and look again one interval later."""
+        if self.flinging():
+            self.loader.want([])
+            self._want_timer.start()
+            return
+        self.refresh_wanted()
 
     def refresh_wanted(self) -> None:
         if not self.isVisible():

@@ -303,3 +303,90 @@ def test_loaded_rows_add_no_objects_for_the_cyclic_gc(
     # A tracked object per row would add hundreds (a NamedTuple or dataclass row is tracked).
     assert len(gc.get_objects()) - before < 100
     assert tab.model.item(0).prompt.startswith("prompt")
+
+
+def _fill_rows(image_service: Any, arun: Any, tab: Any, count: int = 600) -> None:
+    """`count` rows written in bulk (no files: their thumbnails fail, which is fine here) and
+    the first page (240) loaded, or all of them when fewer."""
+    from app.core.store.records import ImageRecord
+
+    rows = [
+        ImageRecord.new(f"ab/{i:064x}.png", f"{i:064x}", f"prompt {i}", created_at=1e9 + i)
+        for i in range(count)
+    ]
+    arun(image_service.repo.add_many(rows))
+
+    async def load() -> None:
+        tab.gallery_ctl.set_query(tab.filters.query())
+        await until(
+            tab.model.pageLoaded,
+            lambda: tab.model.rowCount() >= 240 or (tab.model.exhausted and not tab.model.loading),
+        )
+
+    arun(load(), timeout=20)
+
+
+def test_a_fling_asks_for_no_thumbnails_until_the_scroll_slows(
+    tab: Any, image_service: Any, arun: Any, monkeypatch: Any
+) -> None:
+    _fill_rows(image_service, arun, tab)
+    tab.show()
+    view = tab.gallery
+    bar = view.verticalScrollBar()
+    now = [100.0]
+    view.clock = lambda: now[0]
+    asked: list[list[int]] = []
+    monkeypatch.setattr(
+        view.loader, "want", lambda entries: asked.append([image_id for image_id, _ in entries])
+    )
+
+    def on_screen() -> list[int]:
+        return [tab.model.item(r).id for r in view.visible_rows()]
+
+    view.wanted_due()  # at rest: what is on screen (and near it)
+    assert asked[-1][: len(on_screen())] == on_screen()
+    # A fling: 1,200 px per 16 ms frame, the timer due 32 ms later.
+    for _ in range(2):
+        bar.setValue(bar.value() + 1200)
+        now[0] += 0.016
+    view.wanted_due()
+    assert asked[-1] == []  # nothing asked for, and what was queued dropped
+    # It stopped: the next check (the timer was started again) asks for the new screen.
+    now[0] += 0.03
+    view.wanted_due()
+    assert on_screen() and asked[-1][: len(on_screen())] == on_screen()
+    # A reading pace (24 px per 30 ms, 800 px/s) is no fling: thumbnails load as it goes.
+    bar.setValue(bar.value() + 24)
+    now[0] += 0.03
+    view.wanted_due()
+    assert asked[-1][: len(on_screen())] == on_screen()
+
+
+def test_a_small_scroll_paints_only_the_exposed_strip(
+    tab: Any, image_service: Any, arun: Any, monkeypatch: Any
+) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    _fill_rows(image_service, arun, tab, 200)  # one page: no page is loaded while scrolling
+    assert tab.model.rowCount() == 200
+    tab.show()
+    view = tab.gallery
+    painted: list[int] = []
+    delegate = view.itemDelegate()
+    real_paint = delegate.paint
+
+    def paint(painter: Any, option: Any, index: Any) -> None:
+        painted.append(index.row())
+        real_paint(painter, option, index)
+
+    monkeypatch.setattr(delegate, "paint", paint)
+    QApplication.processEvents()  # the window is exposed
+    view.viewport().repaint()
+    full = len(painted)
+    cols = view.columns()
+    assert full >= 3 * cols  # three lines of cells or more on screen
+    QApplication.processEvents()
+    painted.clear()
+    view.verticalScrollBar().setValue(view.verticalScrollBar().value() + 24)
+    QApplication.processEvents()
+    assert 0 < len(painted) <= 2 * cols  # the strip scrolled in, not the whole screen
