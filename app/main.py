@@ -435,11 +435,6 @@ def _show_shell(app: Any, settings: Any, log_path: Path) -> tuple[Any, dict[str,
 
     watcher = FirstPaint()
     window.installEventFilter(watcher)
-    # While Qt shows and paints the shell (C++, without the GIL), a helper thread imports the
-    # services' pure-Python modules (warm_imports.py); the GUI thread finds them loaded after.
-    from app import warm_imports
-
-    warm_imports.start()
     window.show()
     # A bound, in case a platform never paints a hidden or minimised window.
     QTimer.singleShot(5000, waiter.quit)

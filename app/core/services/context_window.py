@@ -26,6 +26,7 @@ with the replies after it, so the model never sees an answer without its questio
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -50,8 +51,9 @@ MESSAGE_OVERHEAD = 4
 IMAGE_TOKENS = 765
 LATIN_CHARS_PER_TOKEN = 4
 
-# Characters that cost about one token each.
-_CJK = re.compile(
+# Characters that cost about one token each. Compiled on first use (`_cjk`): the wide ranges
+# make `re.compile` itself cost 8-40 ms, which start-up does not need (issue 9).
+_CJK_CLASS = (
     "["
     "\u1100-\u11ff"  # Hangul Jamo
     "\u2e80-\u2fdf"  # CJK radicals, Kangxi radicals
@@ -66,6 +68,11 @@ _CJK = re.compile(
     "\U00020000-\U0003134f"  # CJK Extensions B-G
     "]"
 )
+
+
+@functools.cache
+def _cjk() -> re.Pattern[str]:
+    return re.compile(_CJK_CLASS)
 
 # Model-id prefix (lower case, without a vendor prefix) -> context window in tokens.
 # `context_window_for` picks the longest matching prefix, so "gpt-4o-mini" beats "gpt-4o" beats
@@ -143,7 +150,7 @@ def estimate_tokens(text: str) -> int:
         return 0
     if text.isascii():  # O(1) in CPython: no CJK to count (a 10 MB prompt took 75 ms here)
         return math.ceil(len(text) / LATIN_CHARS_PER_TOKEN)
-    cjk = sum(1 for _ in _CJK.finditer(text))
+    cjk = sum(1 for _ in _cjk().finditer(text))
     other = len(text) - cjk
     return cjk + math.ceil(other / LATIN_CHARS_PER_TOKEN)
 
