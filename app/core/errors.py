@@ -307,6 +307,8 @@ class ConfigError(SwitchboardError):
 
 @dataclass(frozen=True)
 class _StatusClass:
+    """How an HTTP status (or range) is explained to the user."""
+
     status: int
     cls: type[APIError]
 

@@ -44,6 +44,8 @@ def merge_tool_call_fields(call: ToolCall | _ToolCallParts, delta: ToolCallDelta
 
 @dataclass
 class _ToolCallParts:
+    """The pieces of one streamed tool call, joined as they arrive."""
+
     index: int
     id: str | None = None
     type: str = "function"
@@ -67,6 +69,8 @@ class _ToolCallParts:
 
 @dataclass
 class _ChoiceParts:
+    """The pieces of one streamed choice, joined as they arrive."""
+
     index: int
     content: list[str] = field(default_factory=list)
     reasoning: list[str] = field(default_factory=list)

@@ -44,6 +44,8 @@ BACKOFF_CAP = 8.0
 
 @dataclass(frozen=True)
 class RetryDecision:
+    """Whether to retry a failed request, and after how long."""
+
     retry: bool
     delay: float = 0.0  # seconds to sleep before the next attempt (when `retry`)
     # What the server asked to wait (seconds), when it asked for a real wait; kept on the error.

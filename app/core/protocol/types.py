@@ -17,6 +17,8 @@ from typing import Any
 
 @dataclass(frozen=True)
 class TextPart:
+    """A text part of a message's content."""
+
     text: str
 
 
@@ -39,6 +41,8 @@ ContentPart = TextPart | ImagePart
 
 @dataclass(frozen=True)
 class ChatMessage:
+    """One message of a chat request: a role and its content (text or parts)."""
+
     role: str  # "system" | "user" | "assistant"
     content: str | list[ContentPart]
 
@@ -94,6 +98,8 @@ class GenerationParams:
 
 @dataclass
 class Usage:
+    """Token counts a server reported for one reply (None where it said nothing)."""
+
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     total_tokens: int | None = None
@@ -102,6 +108,8 @@ class Usage:
 
 @dataclass
 class ToolCall:
+    """One tool call of a reply, as its streamed pieces were joined."""
+
     index: int = 0
     id: str | None = None
     type: str = "function"
@@ -122,6 +130,8 @@ class ToolCallDelta:
 
 @dataclass
 class Choice:
+    """One choice of a whole (non-streamed) chat reply."""
+
     index: int = 0
     content: str = ""
     reasoning: str = ""
@@ -132,6 +142,8 @@ class Choice:
 
 @dataclass
 class ChatResult:
+    """A whole chat reply: its choices, usage and the model that answered."""
+
     id: str | None = None
     model: str | None = None
     choices: list[Choice] = field(default_factory=list)
@@ -205,6 +217,8 @@ class ChatDelta:
 
 @dataclass
 class ModelInfo:
+    """One model a provider lists at `/models`."""
+
     id: str
     display_name: str = ""
     owned_by: str | None = None
@@ -223,6 +237,8 @@ class SizeStyle(StrEnum):
 
 @dataclass
 class ImageRequest:
+    """What is asked of an image-generation endpoint."""
+
     prompt: str
     model: str | None = None
     n: int | None = None
@@ -235,6 +251,8 @@ class ImageRequest:
 
 @dataclass
 class ImageItem:
+    """One returned image: a URL or base64 data, and the revised prompt if any."""
+
     url: str | None = None
     b64_json: str | None = None
     revised_prompt: str | None = None
@@ -250,6 +268,8 @@ class ImageItem:
 
 @dataclass
 class EmbeddingRequest:
+    """Texts to embed with one model, in one request."""
+
     inputs: list[str]
     model: str | None = None
     encoding_format: str | None = None  # "float" | "base64"
@@ -262,6 +282,8 @@ class EmbeddingRequest:
 
 @dataclass
 class EmbeddingResult:
+    """The vectors of an embeddings reply, in the order of the inputs."""
+
     vectors: list[list[float]]
     model: str | None = None
     usage: Usage | None = None
@@ -285,6 +307,8 @@ class VideoState(StrEnum):
 
 @dataclass
 class VideoRequest:
+    """What is asked of a video-generation task endpoint."""
+
     prompt: str
     model: str | None = None
     aspect_ratio: str | None = None  # tasks dialect: "LANDSCAPE" | "PORTRAIT" | ...
@@ -299,6 +323,8 @@ class VideoRequest:
 
 @dataclass
 class VideoTask:
+    """A video task as its provider reported it: id, state, progress, result."""
+
     task_id: str
     state: VideoState = VideoState.UNKNOWN
     raw_status: str | None = None

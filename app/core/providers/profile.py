@@ -44,6 +44,8 @@ CAPABILITIES = ("chat", "completion", "image", "embedding", "video")
 
 @dataclass
 class ProviderProfile:
+    """One provider profile: endpoint, dialect, key source, network settings and defaults."""
+
     name: str
     base_url: str
     dialect: Dialect = Dialect.OPENAI

@@ -41,6 +41,8 @@ RateLimitCallback = Callable[[str, RateLimitInfo], None]
 
 @dataclass
 class _Entry:
+    """A cached client and the profile settings it was built from."""
+
     client: ProviderClient
     snapshot: dict[str, Any]
 

@@ -86,6 +86,8 @@ def _row_get(row: sqlite3.Row, name: str, default: Any = None) -> Any:
 
 @dataclass
 class Thread:
+    """A conversation thread row: title, settings, kind and timestamps."""
+
     id: int
     title: str
     kind: ThreadKind = "chat"
@@ -195,6 +197,8 @@ class SearchHit:
 
 @dataclass
 class Persona:
+    """A saved system prompt with a name."""
+
     id: int
     name: str
     system_prompt: str = ""
@@ -291,6 +295,8 @@ class ImageRecord:
 
 @dataclass
 class Note:
+    """A note written in the app (indexed like a file)."""
+
     id: int
     title: str
     body: str = ""
@@ -304,6 +310,8 @@ class Note:
 
 @dataclass
 class NoteChunk:
+    """One indexed chunk of a note or file: its text, place and hash."""
+
     id: int
     note_id: int
     ord: int
@@ -319,6 +327,8 @@ class NoteChunk:
 
 @dataclass
 class VideoRecord:
+    """A video job's row: request, provider task, state and saved file."""
+
     id: int
     profile_id: str | None = None
     model: str | None = None
