@@ -328,11 +328,12 @@ class ThreadList(QWidget):
         self.list.setResizeMode(QListView.ResizeMode.Adjust)
         self.list.setItemDelegate(_FullWidthDelegate(self.list))
 
-        self.results = SearchResults(self)
+        # The search results page is built on the first search (`results`): a list, its model
+        # and delegate that a start does not need before the composer accepts typing.
+        self._results: SearchResults | None = None
         self.stack = QStackedWidget(self)
         self.stack.setObjectName("sidebarStack")
         self.stack.addWidget(self.list)
-        self.stack.addWidget(self.results)
 
         self.undo_bar = UndoBar(self)
 
@@ -385,9 +386,8 @@ class ThreadList(QWidget):
         self.archived_button.toggled.connect(self._on_archived_toggled)
         self.search_box.queryChanged.connect(self._on_query)
         self.search_box.escapePressed.connect(self.clear_search)
-        self.search_box.focusResultsRequested.connect(self.results.focus_results)
+        self.search_box.focusResultsRequested.connect(lambda: self.results.focus_results())
         self.search_box.acceptRequested.connect(self._on_search_accept)
-        self.results.hitChosen.connect(self.hitChosen)
 
     # --- showing threads -------------------------------------------------------------------
 
@@ -486,12 +486,12 @@ class ThreadList(QWidget):
 
     def emitters(self) -> list[Any]:
         """Objects whose signals the tab blocks when it closes (see ChatTab._silence_children)."""
+        results = self._results
         return [
             self.model,
             self.search_box,
             self.search_box.debounce_timer,
-            self.results.view,
-            self.results.view.selectionModel(),
+            *([results.view, results.view.selectionModel()] if results is not None else []),
             self.undo_bar,
             self.undo_bar.timer,
             self.archived_button,
@@ -500,8 +500,17 @@ class ThreadList(QWidget):
     # --- search ----------------------------------------------------------------------------
 
     @property
+    def results(self) -> SearchResults:
+        """The search results page (built on first use, then kept in the stack)."""
+        if self._results is None:
+            self._results = SearchResults(self)
+            self.stack.addWidget(self._results)
+            self._results.hitChosen.connect(self.hitChosen)
+        return self._results
+
+    @property
     def searching(self) -> bool:
-        return self.stack.currentWidget() is self.results
+        return self._results is not None and self.stack.currentWidget() is self._results
 
     def focus_search(self) -> None:
         self.search_box.setFocus(Qt.FocusReason.ShortcutFocusReason)
@@ -516,12 +525,14 @@ class ThreadList(QWidget):
         """Back to the threads (Esc)."""
         if self.search_box.text():
             self.search_box.clear()
-        self.results.show_hits("", [])
+        if self._results is not None:
+            self._results.show_hits("", [])
         self.stack.setCurrentWidget(self.list)
 
     def _on_query(self, query: str) -> None:
         if not query:
-            self.results.model.clear()
+            if self._results is not None:
+                self._results.model.clear()
             self.stack.setCurrentWidget(self.list)
         self.searchChanged.emit(query)
 
