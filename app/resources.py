@@ -23,11 +23,18 @@ class ResourcesMissing(FileNotFoundError):
     """The install is incomplete (a packaging bug, not something a user did)."""
 
 
+_found: list[Path] = []  # the folder once found (it does not move while the app runs)
+
+
 def resource_dir() -> Path:
-    """The folder holding the resources; raises ResourcesMissing when the install lacks it."""
+    """The folder holding the resources; raises ResourcesMissing when the install lacks it.
+    (Found once: each icon of the chat tab asks, and the look-up resolves paths on disk.)"""
+    if _found:
+        return _found[0]
     here = Path(__file__).resolve().parent
     for candidate in (here / "_resources", here.parent / "resources"):
         if (candidate / MARKER).is_file():
+            _found.append(candidate)
             return candidate
     raise ResourcesMissing(
         f"Switchboard's resources folder is missing (looked in {here / '_resources'} and "
