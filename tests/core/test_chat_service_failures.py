@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 
 from app.core.errors import IncompleteReplyError, StorageError, StreamInterruptedError
+from app.core.protocol import chat_accumulator as accumulator_module
 from app.core.protocol.chat_accumulator import ChatAccumulator
 from app.core.protocol.types import ChatDelta, StreamNotice, ToolCallDelta
-from app.core.services import chat as chat_module
 from app.core.services.chat import TOO_BIG_SENTENCE, ChatService
 from app.core.store.db import Database
 from tests.core.helpers import FakeClient, FakeClock, collect, new_thread, text
@@ -55,7 +55,8 @@ def test_the_reply_is_folded_by_the_chat_accumulator(
             self.seen.append(delta)
             super().add(delta)
 
-    monkeypatch.setattr(chat_module, "ChatAccumulator", Spy)
+    # The service imports the fold where a reply first needs it: patch it at its source.
+    monkeypatch.setattr(accumulator_module, "ChatAccumulator", Spy)
     deltas = [
         text("Hel"),
         ChatDelta(reasoning="think"),

@@ -42,6 +42,11 @@ the text of the path from the root, concatenated without roles.
 
 Chat contexts are fitted to the model's context window (`context_window.fit_to_window`): the
 oldest turns are left out and every progress says how many (`dropped_turns`).
+
+The reply fold, the Gemini block rules, the context fitting and the continuation joining are
+imported where a reply first needs them, not with this module: the service is built at every
+start before the composer accepts typing, and those modules (with the protocol's error tables
+they pull in) are not needed until something is sent (issue 9).
 """
 
 from __future__ import annotations
@@ -72,8 +77,6 @@ from app.core.errors import (
     StorageError,
     SwitchboardError,
 )
-from app.core.protocol.chat_accumulator import ChatAccumulator
-from app.core.protocol.gemini import BLOCKED_FINISH_REASONS, content_blocked_error
 from app.core.protocol.types import (
     ChatDelta,
     ChatMessage,
@@ -86,8 +89,6 @@ from app.core.protocol.types import (
     ToolCallDelta,
     Usage,
 )
-from app.core.services.context_window import context_window_for, fit_to_window
-from app.core.services.continuation import ContinuationJoin, continuation_messages
 from app.core.services.titles import DEFAULT_TITLE, fallback_title, suggest_title
 from app.core.store.db import Database
 from app.core.store.records import Message, MessageStatus, Thread
@@ -266,6 +267,8 @@ class _ReplyFold:
     for non-streamed replies); this only adds the per-choice timing and the seed of a continue."""
 
     def __init__(self, resume: Message | None = None) -> None:
+        from app.core.protocol.chat_accumulator import ChatAccumulator
+
         self.acc = ChatAccumulator()
         self.timing: dict[int, _ChoiceTiming] = {}
         if resume is not None:
@@ -310,6 +313,8 @@ def _tool_call_records(choice: Choice) -> list[dict[str, Any]]:
 
 def _blocked_error(choice: Choice) -> ContentBlockedError | None:
     """The filter's error when the choice ended on a blocked finish reason with no text."""
+    from app.core.protocol.gemini import BLOCKED_FINISH_REASONS, content_blocked_error
+
     reason = (choice.finish_reason or "").lower()
     if reason in BLOCKED_FINISH_REASONS and not (
         choice.content or choice.refusal or choice.tool_calls
@@ -570,6 +575,9 @@ class ChatService:
         """The provider stream for `request`, and how many turns were left out to fit it."""
         if request.prompt is not None:
             return client.complete_stream(model, request.prompt, params), 0
+        from app.core.services.context_window import context_window_for, fit_to_window
+        from app.core.services.continuation import continuation_messages
+
         messages = request.messages or []
         profile = getattr(client, "profile", None)
         if request.continuing:
@@ -628,6 +636,8 @@ class ChatService:
         fold = _ReplyFold(resume)
         # A continued chat reply: what the server sends is joined to the partial text (a
         # repetition or a re-opened code block dropped); `continuation` says why, per dialect.
+        from app.core.services.continuation import ContinuationJoin
+
         joiner = ContinuationJoin(resume.content) if resume is not None and request.continuing else None
 
         def flush_join() -> None:
