@@ -11,7 +11,6 @@ a view escapes the snippet as plain text first and then swaps the markers for `<
 
 from __future__ import annotations
 
-import html
 import json
 import sqlite3
 from dataclasses import asdict, dataclass, field, fields
@@ -51,6 +50,8 @@ MESSAGE_STATUSES: frozenset[str] = frozenset(
 
 def highlight_html(snippet: str) -> str:
     """Escape a search snippet for HTML and turn its markers into `<mark>` elements."""
+    import html  # here, not at the top: `html` builds its entity table (~2,000 names) on import
+
     return html.escape(snippet).replace(HIGHLIGHT_START, "<mark>").replace(HIGHLIGHT_END, "</mark>")
 
 

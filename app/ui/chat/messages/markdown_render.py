@@ -20,7 +20,6 @@ total cost of a reply of N characters grows linearly with N instead of quadratic
 
 from __future__ import annotations
 
-import html
 import re
 import threading
 from dataclasses import dataclass
@@ -28,6 +27,15 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import markdown
+
+
+def escape_html(text: str, quote: bool = True) -> str:
+    """`html.escape`, importing `html` on first use: it builds its entity table (~2,000 names)
+    on import, which start-up does not need (the sidebar's search snippets use this too)."""
+    import html
+
+    return html.escape(text, quote=quote)
+
 
 __all__ = [
     "CODE_BACKGROUND",
@@ -220,7 +228,7 @@ def _lift_big_code(text: str, limit: int = HIGHLIGHT_LIMIT) -> tuple[str, list[s
 
 def _code_box(code: str) -> str:
     """A lifted block as codehilite would frame it (so `_qt_friendly` shades it the same way)."""
-    return f'<div class="codehilite"><pre><span></span><code>{html.escape(code, quote=False)}</code></pre></div>'
+    return f'<div class="codehilite"><pre><span></span><code>{escape_html(code, quote=False)}</code></pre></div>'
 
 
 def render_markdown(text: str, *, dark: bool = False, highlight_limit: int = HIGHLIGHT_LIMIT) -> str:
@@ -245,7 +253,7 @@ def render_markdown(text: str, *, dark: bool = False, highlight_limit: int = HIG
 
 def render_plain(text: str) -> str:
     """Escape `text` for display as-is (user messages keep their exact characters and lines)."""
-    escaped = html.escape(text).replace("\n", "<br>")
+    escaped = escape_html(text).replace("\n", "<br>")
     return f'<p style="white-space:pre-wrap">{escaped}</p>'
 
 

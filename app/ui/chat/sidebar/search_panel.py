@@ -16,7 +16,6 @@ controller; these classes only show and report.
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -45,6 +44,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.store.records import HIGHLIGHT_START, SearchHit, highlight_html
+from app.ui.chat.messages.markdown_render import escape_html
 
 __all__ = [
     "DEBOUNCE_MS",
@@ -120,8 +120,8 @@ def hit_html(hit: SearchHit, *, dark: bool = False) -> str:
         "</mark>", "</span>"
     )
     who = {"user": "You", "assistant": "Assistant", "system": "System"}.get(hit.role, hit.role.title())
-    title = html.escape(hit.thread_title or "Untitled")
-    prefix = f'<span style="opacity:0.7;">{html.escape(who)}: </span>' if who else ""
+    title = escape_html(hit.thread_title or "Untitled")
+    prefix = f'<span style="opacity:0.7;">{escape_html(who)}: </span>' if who else ""
     return f"<div><b>{title}</b></div><div>{prefix}{snippet}</div>"
 
 
