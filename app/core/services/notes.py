@@ -999,18 +999,14 @@ class NotesService:
         return vectors
 
     async def _embed_packed(
-        self, client: Any, index: IndexRow, texts: list[str], task: str,
-        gate: asyncio.Semaphore | None = None,
+        self, client: Any, index: IndexRow, texts: list[str], task: str
     ) -> tuple[np.ndarray, list[bytes]]:
         """`_embed`, and each vector as the float16 blob stored in SQLite. The list -> array
         conversion, normalising and packing of a batch (~5 ms for 64 × 1,536) run on a worker
-        thread, not on the loop. `gate` (if given) is held for the request only."""
-        request = EmbeddingRequest(inputs=texts, model=index.model, dimensions=index.dim or None, task=task)
-        if gate is None:
-            result = await client.embed(request)
-        else:
-            async with gate:
-                result = await client.embed(request)
+        thread, not on the loop."""
+        result = await client.embed(
+            EmbeddingRequest(inputs=texts, model=index.model, dimensions=index.dim or None, task=task)
+        )
         vectors, blobs = await asyncio.to_thread(
             _unit_vectors, result.vectors, len(texts), index.actual_dim
         )
@@ -1037,26 +1033,24 @@ class NotesService:
         ]
         started = time.monotonic()
         errors: list[SwitchboardError] = []
-        # `gate` bounds the requests in flight; `ahead` lets one more batch than that be read
-        # from SQLite meanwhile, and a returned batch store its vectors after giving its slot
-        # to the next, so the endpoint is not kept waiting on the client's own work.
         gate = asyncio.Semaphore(self.max_in_flight)
-        ahead = asyncio.Semaphore(self.max_in_flight + 1)
 
         async def one(batch: list[tuple[str, int]]) -> None:
-            async with ahead:
-                # A file edited since the list was made: its old chunks are gone, skip them.
-                alive = await self.store.existing_shas([s for s, _ in batch])
+            # Not read ahead of its slot: a batch sent sooner is more often caught in flight by
+            # a pause, and then sent again at the resume.
+            async with gate:
+                # A file edited since the list was made: its old chunks are gone, skip them
+                # (texts are read by hash: an unchanged chunk of a re-chunked file has a new
+                # id but the same text). One database call for texts and known vectors.
+                alive, known = await self.store.texts_to_embed(index.id, [s for s, _ in batch])
                 gone = len(batch) - sum(1 for s, _ in batch if s in alive)
                 batch = [(s, c) for s, c in batch if s in alive]
-                known = {s for s, _ in await self.store.vectors(index.id, [s for s, _ in batch])}
                 todo = [(s, c) for s, c in batch if s not in known]
-                texts_by_id = await self.store.chunk_texts([c for _, c in todo])
-                texts = [embed_text(*texts_by_id[c]) for _, c in todo]
+                texts = [embed_text(*alive[s]) for s, _ in todo]
                 tokens_by_id = {c: estimate_tokens(t) for (_, c), t in zip(todo, texts)}
                 if todo:
                     try:
-                        vectors, blobs = await self._embed_packed(client, index, texts, "document", gate)
+                        vectors, blobs = await self._embed_packed(client, index, texts, "document")
                     except SwitchboardError as exc:
                         prog.failed_batches += 1
                         errors.append(exc)

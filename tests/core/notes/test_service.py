@@ -244,7 +244,7 @@ def test_approximate_index_gives_the_same_top_hit(
     arun(main(), timeout=60)
 
 
-def test_requests_in_flight_stay_within_the_bound_while_the_next_batch_is_read_ahead(
+def test_requests_in_flight_stay_within_the_bound(
     server: DemoServer, profiles: list[ProviderProfile], db: Database, tmp_path: Path, arun
 ) -> None:
     folder = tmp_path / "bound"
