@@ -901,26 +901,29 @@ class NotesService:
         if skipped_writes:
             await self.store.write_files(skipped_writes)
             changed = True
-        for start in range(0, len(todo), WRITE_EVERY_FILES):
-            group = todo[start : start + WRITE_EVERY_FILES]
-            prepared = await asyncio.to_thread(self._prepare, source.path, group)
-            writes = []
-            touches: list[tuple[int, int, int]] = []
-            for (f, old), p in zip(group, prepared):
-                if p.unchanged and old is not None:
-                    touches.append((old.id, p.size, p.mtime_ns))
-                    continue
-                meta = self._file_meta(source.id, f, p.sha256, "error" if p.error else "ok", p.error)
-                meta.update(format=p.format, title=p.title)
-                writes.append((meta, p.chunks if p.chunks is not None else []))
-            if writes:
-                await self.store.write_files(writes)
-                changed = True
-            if touches:
-                await self.store.touch_files(touches)
-            prog.files_done += len(group)
-            if ctx is not None:
-                await self._report(ctx, prog)
+        groups = [todo[s : s + WRITE_EVERY_FILES] for s in range(0, len(todo), WRITE_EVERY_FILES)]
+        # One group is read and chunked (a worker thread) while the one before it is stored
+        # (the database thread; SQLite and FTS5 run without the GIL): the scan takes about the
+        # longer of the two instead of their sum.
+        ahead: asyncio.Future[list[_Prepared]] | None = None
+        try:
+            for k, group in enumerate(groups):
+                if ahead is None:
+                    ahead = asyncio.ensure_future(asyncio.to_thread(self._prepare, source.path, group))
+                prepared = await ahead
+                ahead = None
+                if k + 1 < len(groups):
+                    ahead = asyncio.ensure_future(
+                        asyncio.to_thread(self._prepare, source.path, groups[k + 1])
+                    )
+                changed |= await self._store_prepared(source, group, prepared)
+                prog.files_done += len(group)
+                if ctx is not None:
+                    await self._report(ctx, prog)
+        finally:
+            if ahead is not None:  # paused or cancelled: the group read ahead is dropped
+                ahead.cancel()
+                ahead.add_done_callback(lambda f: f.cancelled() or f.exception())
         gone = [r.id for rel, r in known.items() if rel not in seen]
         if gone:
             await self.store.delete_files(gone)
@@ -928,6 +931,30 @@ class NotesService:
         if ctx is not None:
             await self._report(ctx, prog)
         return changed
+
+    async def _store_prepared(
+        self, source: SourceRow, group: list[tuple[ScannedFile, FileRow | None]], prepared: list[_Prepared]
+    ) -> bool:
+        """Write one group's files and chunks (one transaction). True when anything changed."""
+        writes: list[tuple[dict[str, Any], Sequence[NewChunk] | None]] = []
+        touches: list[tuple[int, int, int]] = []
+        for (f, old), p in zip(group, prepared):
+            if p.unchanged and old is not None:
+                touches.append((old.id, p.size, p.mtime_ns))
+                continue
+            # Built here rather than by `_file_meta`: its path parsing is already done (`p`),
+            # and this runs on the loop.
+            meta = {
+                "source_id": source.id, "rel_path": f.rel_path, "note_id": None,
+                "format": p.format, "title": p.title, "size": f.size, "mtime_ns": f.mtime_ns,
+                "sha256": p.sha256, "status": "error" if p.error else "ok", "error": p.error,
+            }
+            writes.append((meta, p.chunks if p.chunks is not None else []))
+        if writes:
+            await self.store.write_files(writes)
+        if touches:
+            await self.store.touch_files(touches)
+        return bool(writes)
 
     @staticmethod
     def _file_meta(source_id: int, f: ScannedFile, sha: str, status: str, error: str | None) -> dict[str, Any]:
@@ -1009,15 +1036,17 @@ class NotesService:
         gate = asyncio.Semaphore(self.max_in_flight)
 
         async def one(batch: list[tuple[str, int]]) -> None:
+            # Not read ahead of its slot: a batch sent sooner is more often caught in flight by
+            # a pause, and then sent again at the resume.
             async with gate:
-                # A file edited since the list was made: its old chunks are gone, skip them.
-                alive = await self.store.existing_shas([s for s, _ in batch])
+                # A file edited since the list was made: its old chunks are gone, skip them
+                # (texts are read by hash: an unchanged chunk of a re-chunked file has a new
+                # id but the same text). One database call for texts and known vectors.
+                alive, known = await self.store.texts_to_embed(index.id, [s for s, _ in batch])
                 gone = len(batch) - sum(1 for s, _ in batch if s in alive)
                 batch = [(s, c) for s, c in batch if s in alive]
-                known = {s for s, _ in await self.store.vectors(index.id, [s for s, _ in batch])}
                 todo = [(s, c) for s, c in batch if s not in known]
-                texts_by_id = await self.store.chunk_texts([c for _, c in todo])
-                texts = [embed_text(*texts_by_id[c]) for _, c in todo]
+                texts = [embed_text(*alive[s]) for s, _ in todo]
                 tokens_by_id = {c: estimate_tokens(t) for (_, c), t in zip(todo, texts)}
                 if todo:
                     try:

@@ -413,15 +413,6 @@ class NotesIndexStore:
 
         return await self.db.run(select)
 
-    async def existing_shas(self, shas: Sequence[str]) -> set[str]:
-        def select(conn: sqlite3.Connection) -> set[str]:
-            marks = ",".join("?" * len(shas))
-            return {r[0] for r in conn.execute(
-                f"SELECT DISTINCT sha256 FROM note_chunks WHERE sha256 IN ({marks})", list(shas)
-            )}
-
-        return await self.db.run(select) if shas else set()
-
     async def keyword(self, match: str, limit: int) -> list[ChunkRow]:
         """FTS5 hits best first (bm25, headings weigh double), with highlighted snippets."""
         def select(conn: sqlite3.Connection) -> list[ChunkRow]:
@@ -469,18 +460,32 @@ class NotesIndexStore:
 
         return await self.db.run(select)
 
-    async def chunk_texts(self, chunk_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
-        """chunk id -> (heading, text)."""
-        def select(conn: sqlite3.Connection) -> dict[int, tuple[str, str]]:
-            marks = ",".join("?" * len(chunk_ids))
-            return {
+    async def texts_to_embed(
+        self, index_id: int, shas: Sequence[str]
+    ) -> tuple[dict[str, tuple[str, str]], set[str]]:
+        """For a batch of text hashes, in one call: hash -> (heading, text) of a chunk that
+        still has it (a hash whose chunks are gone is missing), and the hashes that already
+        have a vector in the index."""
+        def select(conn: sqlite3.Connection) -> tuple[dict[str, tuple[str, str]], set[str]]:
+            marks = ",".join("?" * len(shas))
+            texts = {
                 r[0]: (r[1], r[2])
                 for r in conn.execute(
-                    f"SELECT id, heading, text FROM note_chunks WHERE id IN ({marks})", list(chunk_ids)
+                    f"SELECT sha256, heading, text FROM note_chunks WHERE sha256 IN ({marks})"
+                    " GROUP BY sha256",  # one row per hash: the same hash is the same text
+                    list(shas),
                 )
             }
+            known = {
+                r[0]
+                for r in conn.execute(
+                    f"SELECT sha256 FROM note_vectors WHERE index_id = ? AND sha256 IN ({marks})",
+                    [index_id, *shas],
+                )
+            }
+            return texts, known
 
-        return await self.db.run(select) if chunk_ids else {}
+        return await self.db.run(select) if shas else ({}, set())
 
     # --- indexes and vectors ------------------------------------------------------------------
 

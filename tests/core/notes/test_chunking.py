@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from app.core.notes.chunking import chunk_document
+import random
+
+from app.core.notes.chunking import chunk_document, estimate_tokens
 
 
 def test_headings_become_paths_and_lines_are_exact() -> None:
@@ -48,3 +50,32 @@ def test_rst_and_org_headings() -> None:
     assert [c.heading_path for c in rst] == [["Title"], ["Title", "Sub"]]
     org = chunk_document("* Top\nbody\n** Inner\nmore\n", "org")
     assert [c.heading_path for c in org] == [["Top"], ["Top", "Inner"]]
+
+
+def _split_one_word_at_a_time(words: list[str], target: int) -> list[str]:
+    """The reference: add words until the next would take the piece over `target` tokens."""
+    pieces: list[str] = []
+    cur: list[str] = []
+    for word in words:
+        if cur and estimate_tokens(" ".join([*cur, word])) > target:
+            pieces.append(" ".join(cur))
+            cur = []
+        cur.append(word)
+    if cur:
+        pieces.append(" ".join(cur))
+    return pieces
+
+
+def test_long_paragraph_split_matches_word_at_a_time_packing() -> None:
+    """A one-line paragraph over the target is cut into the longest pieces that fit (the
+    chunker bisects running sums; the pieces must be the word-at-a-time ones: a different cut
+    would change chunk hashes and re-embed everyone's notes)."""
+    rng = random.Random(5)
+    vocabulary = ["a", "bb", "ccc", "word", "longerword", "x" * 40, "y" * 2000]
+    for _ in range(300):
+        words = [rng.choice(vocabulary) for _ in range(rng.randint(1, 400))]
+        target = rng.choice([1, 2, 7, 13, 50, 400])
+        line = " ".join(words)
+        expected = _split_one_word_at_a_time(words, target) if estimate_tokens(line) > target else [line]
+        chunks = chunk_document(line, "text", target_tokens=target, overlap_tokens=0)
+        assert [c.text for c in chunks] == expected, target

@@ -242,3 +242,37 @@ def test_approximate_index_gives_the_same_top_hit(
             assert hits[0].title == "vpn" and 0.0 < hits[0].score <= 1.0001
 
     arun(main(), timeout=60)
+
+
+def test_requests_in_flight_stay_within_the_bound(
+    server: DemoServer, profiles: list[ProviderProfile], db: Database, tmp_path: Path, arun
+) -> None:
+    folder = tmp_path / "bound"
+    write_notes(folder, {f"n{i:02}.md": f"# Note {i}\n\nfact {i} about subject {i * 3}\n" for i in range(16)})
+
+    async def main() -> None:
+        async with notes_service(db, profiles, batch_size=2, max_in_flight=2) as service:
+            await service.add_folder(folder)
+            await service.set_index_model("demo-openai", "demo-embedding")
+            client = await service.clients.get("demo-openai")
+            original = client.embed
+            now = peak = 0
+
+            async def counted(request):  # type: ignore[no-untyped-def]
+                nonlocal now, peak
+                now += 1
+                peak = max(peak, now)
+                try:
+                    return await original(request)
+                finally:
+                    now -= 1
+
+            client.embed = counted
+            server.faults.add(FaultRule(path_contains="embeddings", delay_s=0.05))
+            job = await service.wait(await service.index())
+            assert job is not None and job.state == "completed"
+            assert peak == 2  # both slots used, never a third request
+            sent = embed_inputs(server)
+            assert len(sent) == 16 and len(set(sent)) == 16  # every chunk once
+
+    arun(main(), timeout=60)
