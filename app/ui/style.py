@@ -66,13 +66,18 @@ BADGE_TONES = ("info", "ok", "warn", "demo", "muted")
 
 @cache
 def icon(name: str, ink: str = NEUTRAL_INK) -> QIcon:
-    """`app/resources/icons/<name>.svg` drawn in `ink`, rendered at 2x for sharp HiDPI screens.
+    """`app/resources/icons/<name>.svg` drawn in `ink` (another ink than the shipped one is
+    rendered at 2x for sharp HiDPI screens).
 
     An empty icon if the file is missing (a broken install shows text buttons, not a crash).
     """
     path = resource_path("icons", f"{name}.svg")
     if not path.is_file():
         return QIcon()
+    if ink == _SVG_INK:
+        # Drawn as shipped: Qt's SVG icon engine renders it when first painted, at the size
+        # and pixel ratio asked for (sharp everywhere), instead of at start-up.
+        return QIcon(str(path))
     svg = path.read_text(encoding="utf-8").replace(_SVG_INK, ink)
     svg = svg.replace('width="16" height="16"', 'width="32" height="32"', 1)
     pixmap = QPixmap()
