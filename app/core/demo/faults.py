@@ -44,7 +44,7 @@ through `POST /_control/faults` with the same fields as JSON.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -199,12 +199,23 @@ class RequestLog:
         self._items: list[RecordedRequest] = []
         self._capacity = capacity
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
 
     def append(self, item: RecordedRequest) -> None:
         with self._lock:
             self._items.append(item)
             if len(self._items) > self._capacity:
                 del self._items[: len(self._items) - self._capacity]
+            self._arrived.notify_all()
+
+    def wait_for(
+        self, predicate: Callable[[list[RecordedRequest]], bool], timeout: float
+    ) -> bool:
+        """Block until `predicate(requests so far)` holds (checked as each request arrives,
+        before any fault's delay); False after `timeout` seconds. For tests that must act
+        while requests are held in flight (call it through `asyncio.to_thread`)."""
+        with self._arrived:
+            return self._arrived.wait_for(lambda: predicate(list(self._items)), timeout)
 
     def snapshot(self) -> list[RecordedRequest]:
         with self._lock:

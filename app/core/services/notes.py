@@ -307,6 +307,8 @@ RRF_K = 60
 SEMANTIC_WEIGHT = 1.0
 KEYWORD_WEIGHT = 2.0
 # Provider limits on one embeddings request (inputs; rough tokens).
+# How long a pause waits for the batches already sent to come back before it stops the run.
+PAUSE_DRAIN_S = 120.0
 OPENAI_MAX_INPUTS = 2048  # OpenAI's documented maximum of inputs per request
 BATCH_MAX_TOKENS = 100_000  # well under OpenAI's 300k tokens per request
 WRITE_EVERY_FILES = 64
@@ -455,6 +457,10 @@ class NotesService:
         # Loading the copy, and every vector write together with its change to the copy, hold
         # this lock, so the copy and `_vgen` always describe the same state of SQLite.
         self._vlock = asyncio.Lock()
+        # A pause lets the batches already sent finish and keeps their vectors (they are paid
+        # for); these track them: job id -> batches in flight, and -> set when none are left.
+        self._in_flight: dict[int, int] = {}
+        self._pausing: dict[int, asyncio.Event] = {}
         if index_dir is not None:
             self.index_dir: Path | None = Path(index_dir)
         else:
@@ -743,7 +749,18 @@ class NotesService:
             pass  # no model chosen yet: nothing to do until the user picks one
 
     async def pause(self, job_id: int) -> None:
-        await self._engine.pause(job_id)
+        """Pause an indexing run. Batches already sent to the provider are let finish and their
+        vectors kept (cancelling them would pay for them again at the resume); no new batch is
+        sent meanwhile. Then the run stops, resumable (`resume`)."""
+        drained = asyncio.Event()
+        self._pausing[job_id] = drained
+        try:
+            if self._in_flight.get(job_id, 0) > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(drained.wait(), PAUSE_DRAIN_S)
+            await self._engine.pause(job_id)
+        finally:
+            self._pausing.pop(job_id, None)
 
     async def resume(self, job_id: int) -> None:
         await self._engine.rerun(job_id)
@@ -1036,35 +1053,50 @@ class NotesService:
         gate = asyncio.Semaphore(self.max_in_flight)
 
         async def one(batch: list[tuple[str, int]]) -> None:
-            # Not read ahead of its slot: a batch sent sooner is more often caught in flight by
-            # a pause, and then sent again at the resume.
+            # Not read ahead of its slot: a pause stops sending at once, and lets what was sent
+            # finish (see `pause`).
             async with gate:
-                # A file edited since the list was made: its old chunks are gone, skip them
-                # (texts are read by hash: an unchanged chunk of a re-chunked file has a new
-                # id but the same text). One database call for texts and known vectors.
-                alive, known = await self.store.texts_to_embed(index.id, [s for s, _ in batch])
-                gone = len(batch) - sum(1 for s, _ in batch if s in alive)
-                batch = [(s, c) for s, c in batch if s in alive]
-                todo = [(s, c) for s, c in batch if s not in known]
-                texts = [embed_text(*alive[s]) for s, _ in todo]
-                tokens_by_id = {c: estimate_tokens(t) for (_, c), t in zip(todo, texts)}
-                if todo:
-                    try:
-                        vectors, blobs = await self._embed_packed(client, index, texts, "document")
-                    except SwitchboardError as exc:
-                        prog.failed_batches += 1
-                        errors.append(exc)
-                        await self._report(ctx, prog)
-                        return
-                    shas = [s for s, _ in todo]
-                    await self._put_vectors(index.id, shas, blobs, vectors)
-                    prog.tokens += sum(tokens_by_id[c] for _, c in todo)
-                prog.chunks_done += len(todo) + gone + (len(batch) - len(todo))
-                elapsed = time.monotonic() - started
-                if prog.chunks_done:
-                    rate = prog.chunks_done / max(elapsed, 1e-6)
-                    prog.eta_seconds = (prog.chunks_total - prog.chunks_done) / rate
-                await self._report(ctx, prog)
+                if ctx.id in self._pausing:
+                    # Pausing: not sent. Parked until the pause stops the run (the batch stays
+                    # pending for the resume).
+                    await asyncio.Event().wait()
+                self._in_flight[ctx.id] = self._in_flight.get(ctx.id, 0) + 1
+                try:
+                    await embed_batch(batch)
+                finally:
+                    left = self._in_flight.pop(ctx.id) - 1
+                    if left:
+                        self._in_flight[ctx.id] = left
+                    elif ctx.id in self._pausing:
+                        self._pausing[ctx.id].set()
+
+        async def embed_batch(batch: list[tuple[str, int]]) -> None:
+            # A file edited since the list was made: its old chunks are gone, skip them
+            # (texts are read by hash: an unchanged chunk of a re-chunked file has a new
+            # id but the same text). One database call for texts and known vectors.
+            alive, known = await self.store.texts_to_embed(index.id, [s for s, _ in batch])
+            gone = len(batch) - sum(1 for s, _ in batch if s in alive)
+            batch = [(s, c) for s, c in batch if s in alive]
+            todo = [(s, c) for s, c in batch if s not in known]
+            texts = [embed_text(*alive[s]) for s, _ in todo]
+            tokens_by_id = {c: estimate_tokens(t) for (_, c), t in zip(todo, texts)}
+            if todo:
+                try:
+                    vectors, blobs = await self._embed_packed(client, index, texts, "document")
+                except SwitchboardError as exc:
+                    prog.failed_batches += 1
+                    errors.append(exc)
+                    await self._report(ctx, prog)
+                    return
+                shas = [s for s, _ in todo]
+                await self._put_vectors(index.id, shas, blobs, vectors)
+                prog.tokens += sum(tokens_by_id[c] for _, c in todo)
+            prog.chunks_done += len(todo) + gone + (len(batch) - len(todo))
+            elapsed = time.monotonic() - started
+            if prog.chunks_done:
+                rate = prog.chunks_done / max(elapsed, 1e-6)
+                prog.eta_seconds = (prog.chunks_total - prog.chunks_done) / rate
+            await self._report(ctx, prog)
 
         async with asyncio.TaskGroup() as group:
             for batch in batches:

@@ -174,6 +174,42 @@ def test_failed_batch_is_retried_alone_and_pause_resumes(
     arun(main(), timeout=60)
 
 
+def test_a_pause_keeps_the_batches_already_sent(
+    server: DemoServer, profiles: list[ProviderProfile], db: Database, tmp_path: Path, arun
+) -> None:
+    """Two batches are in flight when the user pauses: both are let finish and their vectors
+    kept (cancelling them would pay for them again at the resume), nothing new is sent until
+    the resume, and the resume sends only what was never sent."""
+    folder = tmp_path / "held"
+    write_notes(folder, {f"n{i:02}.md": f"# Note {i}\n\nheld fact {i} about topic {i * 3}\n" for i in range(12)})
+
+    async def main() -> None:
+        async with notes_service(db, profiles, batch_size=3, max_in_flight=2) as service:
+            await service.add_folder(folder)
+            await service.set_index_model("demo-openai", "demo-embedding")
+            server.faults.add(FaultRule(path_contains="embeddings", delay_s=0.5, times=2))
+            job_id = await service.index()
+
+            def both_held(requests: list) -> bool:  # type: ignore[type-arg]
+                return sum(r.path.endswith("/embeddings") for r in requests) >= 2
+
+            assert await asyncio.to_thread(server.requests.wait_for, both_held, 10)
+            await service.pause(job_id)
+            assert (await service.engine.store.get(job_id)).state == "interrupted"  # type: ignore[union-attr]
+            before_resume = embed_inputs(server)
+            assert len(before_resume) == 6  # the two held batches, nothing sent while pausing
+            assert (await service.list_sources())[1].pending_chunks == 6  # their vectors kept
+            await service.resume(job_id)
+            job = await service.wait(job_id)
+            assert job is not None and job.state == "completed"
+            sent = embed_inputs(server)
+            assert sorted(set(sent)) == sorted(sent)  # nothing sent twice
+            assert len(sent) == 12
+            assert (await service.list_sources())[1].pending_chunks == 0
+
+    arun(main(), timeout=60)
+
+
 def test_watching_indexes_a_new_file(
     server: DemoServer, profiles: list[ProviderProfile], db: Database, tmp_path: Path, arun
 ) -> None:
