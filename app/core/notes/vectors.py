@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 from usearch.index import Index, MetricKind, search
 
-__all__ = ["GRAPH_FORMAT", "BuildCancelled", "VectorIndex", "normalise", "rescore"]
+__all__ = ["GRAPH_FORMAT", "BuildCancelled", "VectorIndex", "graph_params_for", "normalise", "rescore"]
 
 # Names how a saved graph was built; a saved file of another format is rebuilt, not loaded.
 GRAPH_FORMAT = "usearch2-cos-i8-spread-m16"
@@ -101,6 +101,20 @@ class _Exact:
     dead: int = 0  # rows marked removed (only while a graph is being built)
 
 
+# The graph's parameters by the number of vectors it is built from (see the module docstring):
+# up to LARGE_GRAPH the careful build; beyond it a cheaper one, which keeps a build of 1M bounded,
+# and a wider search, which gives back the recall the cheaper build loses.
+LARGE_GRAPH = 250_000
+_SMALL_PARAMS = (16, 128, 128)  # connectivity, expansion_add, expansion_search
+_LARGE_PARAMS = (16, 64, 256)
+
+
+def graph_params_for(n: int) -> tuple[int, int, int]:
+    """(connectivity, expansion_add, expansion_search) for a graph of `n` vectors. A graph keeps
+    the parameters it was built (or loaded) with while it grows or shrinks in place."""
+    return _LARGE_PARAMS if n > LARGE_GRAPH else _SMALL_PARAMS
+
+
 # Rows read (and converted to float32) per step of a build: small enough that a cancelled build
 # stops within a few seconds, large enough for usearch's threads to share.
 _STEP = 8_192
@@ -115,9 +129,9 @@ class VectorIndex:
         *,
         exact_limit: int = 20_000,
         dtype: str = "i8",
-        connectivity: int = 16,
-        expansion_add: int = 128,
-        expansion_search: int = 128,
+        connectivity: int | None = None,  # None: by the graph's size (graph_params_for)
+        expansion_add: int | None = None,
+        expansion_search: int | None = None,
         threads: int = 0,  # 0: every CPU
     ) -> None:
         self.dim = dim
@@ -147,6 +161,22 @@ class VectorIndex:
         """Exact, above `exact_limit` and not being built: time for `build_graph()`."""
         with self._lock:
             return self._hnsw is None and not self._building and len(self) > self.exact_limit
+
+    @property
+    def graph_params(self) -> tuple[int, int, int] | None:
+        """(connectivity, expansion_add, expansion_search) of the graph; None while exact."""
+        with self._lock:
+            g = self._hnsw
+            if g is None:
+                return None
+            return (int(g.connectivity), int(g.expansion_add), int(g.expansion_search))
+
+    def _chosen(self, n: int) -> tuple[int, int, int]:
+        """The parameters for a graph of n vectors: the explicit ones, else `graph_params_for(n)`."""
+        return tuple(  # type: ignore[return-value]
+            given if given is not None else default
+            for given, default in zip(self._params, graph_params_for(n))
+        )
 
     @property
     def memory_bytes(self) -> int:
@@ -225,8 +255,8 @@ class VectorIndex:
 
     # --- the graph ----------------------------------------------------------------------------
 
-    def _new_graph(self) -> Index:
-        m, ea, es = self._params
+    def _new_graph(self, n: int) -> Index:
+        m, ea, es = self._chosen(n)
         return Index(
             ndim=self.dim, metric="cos", dtype=self._dtype, connectivity=m,
             expansion_add=ea, expansion_search=es,
@@ -247,7 +277,7 @@ class VectorIndex:
             self._cancel = False
             self._removed_while_building = []
             start_n = self._exact.n
-        graph = self._new_graph()
+        graph = self._new_graph(start_n)
         try:
             for s in range(0, start_n, _STEP):
                 if self._cancel:
@@ -324,9 +354,10 @@ class VectorIndex:
         if graph is None or graph.ndim != dim or str(graph.metric_kind) != str(MetricKind.Cos):
             raise ValueError(f"{path} is not a saved index of {dim}-dimensional vectors")
         index = cls(dim, **kwargs)
-        # What the file does not keep: the search breadth.
-        graph.expansion_search = index._params[2]
-        graph.expansion_add = index._params[1]
+        # What the file does not keep (it keeps the connectivity): the build and search breadths.
+        _, ea, es = index._chosen(len(graph))
+        graph.expansion_search = es
+        graph.expansion_add = ea
         index._hnsw = graph
         index._exact = None
         return index
