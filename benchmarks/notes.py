@@ -13,7 +13,7 @@ Speed and memory. `VectorIndex` over normalised synthetic vectors with embedding
 structure (a 32-dimensional latent space projected up, plus noise — real text embeddings have
 a low intrinsic dimension; isotropic noise would be unlike any embedding model): 100,000 ×
 1,536, and 1,000,000 × 768 only with SWITCHBOARD_BENCH_NOTES_1M=1 (its HNSW build takes
-~10-20 minutes on 2 shared cores). The graph is built, saved, and restored from the file before
+~22 CPU-minutes: ~11 minutes on 2 idle cores, 32 under load; the whole row ~35 under load). The graph is built, saved, and restored from the file before
 it is searched, as the app does at its next start; build, save and load times are reported. Query time excludes the embedding request; the approximate search
 over-fetches 4× and rescores from the stored float16 vectors (read from an on-disk memmap,
 standing in for SQLite), as the service does. Recall@10 is against exact search.
@@ -439,5 +439,5 @@ def run() -> list[Row]:
         rows += vector_rows(1_000_000, 768, 50, 1500, 0.95)
     else:
         rows.append(Row("notes: 1,000,000 x 768 (set SWITCHBOARD_BENCH_NOTES_1M=1)", 0, "", "skipped", True,
-                        "its HNSW build takes ~10-20 minutes on 2 shared cores"))
+                        "its HNSW build takes ~22 CPU-minutes (~11 minutes on 2 idle cores)"))
     return rows

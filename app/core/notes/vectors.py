@@ -37,9 +37,10 @@ slower than int8. The build uses every CPU. The int8 quantisation needs each vec
 What a build costs, and why the parameters depend on the size (`graph_params_for`). The build
 is not slowed by how it feeds usearch (2.26.6): one `Index.add` of 20,000 × 768 or steps of
 8,192 or 1,000 rows cost the same CPU within the noise (4.5-5.8 s), `_spread` is 2 µs a row
-(<1 %), the cancellation check runs once per 8,192 rows. It is the HNSW insertion itself: ~7-9k
-int8 distances per vector at expansion_add 128 (~37 ns each in a scan, more when the vectors
-outgrow the caches), so the CPU per insertion grows with the graph. Measured single-threaded
+(<1 %), the cancellation check runs once per 8,192 rows. It is the HNSW insertion itself:
+250-330 µs a vector at 20,000 × 768 (expansion_add 128, one thread), i.e. roughly 7-9k int8
+distances at ~37 ns (an exact scan's rate; random reads cost more once the vectors outgrow the
+caches), so the CPU per insertion grows with the graph. Measured single-threaded
 at 768 dimensions, per 50,000 added (load average 7-10, so inflated; recall@10 with 40
 candidates rescored, expansion_search 128):
 
@@ -52,7 +53,15 @@ candidates rescored, expansion_search 128):
 So up to LARGE_GRAPH vectors (the 100k × 1,536 row: recall 0.98 needs expansion_add 128) the
 careful build stays; beyond it expansion_add 64 (about half the CPU of 128) with
 expansion_search 512 (a query-time cost: it wins back what the cheaper build loses).
-1M_RESULT
+The 1,000,000 × 768 row of `benchmarks/notes.py` with expansion_add 64: build 1,304 s of CPU
+on 2 threads (1,937 s of wall clock at load average 4-9, under `nice`; idle, about 11 minutes
+if the two threads scale, CPU/2); save 1.2 s, load 1.0 s; 1,023 MB resident after a restore
+(usearch's memory_usage says 1,333 MB); recall@10 and query p50/p95 on that one graph by the
+search breadth: 128: 0.874, 2.2/2.5 ms; 256: 0.933, 4.5/6.0 ms; 512: 0.978, 9.1/12.0 ms
+(target 0.95 within 50 ms). expansion_add 128 would cost about twice the CPU (the first try
+of this row did not finish in 24 CPU-minutes); 32 loses recall the search would have to win
+back at 1M (0.911 already at 200k). A graph keeps the breadth it was built with while it grows
+in place; a restored one gets the breadths of its size.
 
 Brute force cannot meet 20 ms at 100k × 1,536 on this hardware (it is bound by memory
 bandwidth: every query reads the whole matrix), and float32 alone breaks the 400 MB budget, so
