@@ -55,12 +55,13 @@ candidates rescored, expansion_search 128):
 So up to LARGE_GRAPH vectors (the 100k × 1,536 row: recall 0.98 needs expansion_add 128) the
 careful build stays; beyond it expansion_add 64 (about half the CPU of 128) with
 expansion_search 512 (a query-time cost: it wins back what the cheaper build loses).
-The 1,000,000 × 768 row of `benchmarks/notes.py` with expansion_add 64: build 1,304 s of CPU
-on 2 threads (1,937 s of wall clock at load average 4-9, under `nice`; idle, about 11 minutes
-if the two threads scale, CPU/2); save 1.2 s, load 1.0 s; 1,023 MB resident after a restore
-(usearch's memory_usage says 1,333 MB); recall@10 and query p50/p95 on that one graph by the
-search breadth: 128: 0.874, 2.2/2.5 ms; 256: 0.933, 4.5/6.0 ms; 512: 0.978, 9.1/12.0 ms
-(target 0.95 within 50 ms). expansion_add 128 would cost about twice the CPU (the first try
+The 1,000,000 × 768 row of `benchmarks/notes.py` with expansion_add 64, run twice (two builds):
+build 1,304 / 1,190 s of CPU on 2 threads, 1,937 s of wall clock at load average 4-9 and
+1,055 s at 1.7-2.3 (under `nice`; on 2 idle cores about 10-11 minutes if the threads scale);
+save ~1 s, load 1.0 s; 1,023 MB resident after a restore (usearch's memory_usage: 1,333 MB).
+recall@10 and query p50/p95 by the search breadth (each run's graph searched at several):
+128: 0.874, 2.2/2.5 ms; 256: 0.933 / 0.946, 4.5-4.9/6.0 ms; 512: 0.978 / 0.980, 9.1-9.3/11-12
+ms; 1024: 0.998, 16/19 ms (target 0.95 within 50 ms). expansion_add 128 would cost about twice the CPU (the first try
 of this row did not finish in 24 CPU-minutes); 32 loses recall the search would have to win
 back at 1M (0.911 already at 200k). A graph keeps the breadth it was built with while it grows
 in place; a restored one gets the breadths of its size.
