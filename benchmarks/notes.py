@@ -13,7 +13,8 @@ Speed and memory. `VectorIndex` over normalised synthetic vectors with embedding
 structure (a 32-dimensional latent space projected up, plus noise — real text embeddings have
 a low intrinsic dimension; isotropic noise would be unlike any embedding model): 100,000 ×
 1,536, and 1,000,000 × 768 only with SWITCHBOARD_BENCH_NOTES_1M=1 (its HNSW build takes
-~22 CPU-minutes: ~11 minutes on 2 idle cores, 32 under load; the whole row ~35 under load). The graph is built, saved, and restored from the file before
+20-22 CPU-minutes: 18 minutes of wall clock at load average 2, 32 at 4-9; ~10-11 on 2 idle
+cores). The graph is built, saved, and restored from the file before
 it is searched, as the app does at its next start; build, save and load times are reported. Query time excludes the embedding request; the approximate search
 over-fetches 4× and rescores from the stored float16 vectors (read from an on-disk memmap,
 standing in for SQLite), as the service does. Recall@10 is against exact search.

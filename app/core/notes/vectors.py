@@ -61,9 +61,9 @@ build 1,304 / 1,190 s of CPU on 2 threads, 1,937 s of wall clock at load average
 save ~1 s, load 1.0 s; 1,023 MB resident after a restore (usearch's memory_usage: 1,333 MB).
 recall@10 and query p50/p95 by the search breadth (each run's graph searched at several):
 128: 0.874, 2.2/2.5 ms; 256: 0.933 / 0.946, 4.5-4.9/6.0 ms; 512: 0.978 / 0.980, 9.1-9.3/11-12
-ms; 1024: 0.998, 16/19 ms (target 0.95 within 50 ms). expansion_add 128 would cost about twice the CPU (the first try
-of this row did not finish in 24 CPU-minutes); 32 loses recall the search would have to win
-back at 1M (0.911 already at 200k). A graph keeps the breadth it was built with while it grows
+ms; 1024: 0.998, 16/19 ms (target 0.95 within 50 ms). expansion_add 128 would cost about
+twice the CPU (the first try of this row did not finish in 24 CPU-minutes); 32 loses recall the
+search would have to win back at 1M (0.911 already at 200k). A graph keeps the breadth it was built with while it grows
 in place; a restored one gets the breadths of its size.
 
 Brute force cannot meet 20 ms at 100k × 1,536 on this hardware (it is bound by memory
