@@ -25,7 +25,9 @@ from `python -m benchmarks notes` and a scratch comparison):
 | sqlite-vec vec0 float32 (brute force)        | not run to the end: slower than numpy (a scan)|
 
 The last row is `benchmarks/notes.py` (median; p95 6.3 ms; 40 candidates rescored exactly
-from the stored float16 vectors; data with a 32-dimensional latent structure, see there). Its
+from the stored float16 vectors; data with a 32-dimensional latent structure, see there; its
+memory is usearch's memory_usage: the benchmark now reports the resident memory, 179 MB, and a
+rerun measured 2.6 ms p50, 6.9 ms p95, recall 0.991 - the threaded build is not deterministic). Its
 cost is the build: 219 s for 100,000 × 1,536 on 2 shared cores (expansion_add 128). It runs
 once: the graph is saved and loaded at the next start (0.37 s at 100k). A cheaper build was
 tried: expansion_add 64 takes ~40 % less CPU and keeps recall at 20,000 × 1,536 (0.999), but
@@ -33,6 +35,36 @@ at 100,000 × 1,536 recall@10 fell to 0.973 (40 candidates rescored), under the 
 128 stays; connectivity 12 or 8 lose 1-4 % at 20k, and float16/bfloat16 vectors build 1.7-2.5x
 slower than int8. The build uses every CPU. The int8 quantisation needs each vector spread to
 ±1 first (`_spread`), or recall stays near 0.75.
+
+What a build costs, and why the parameters depend on the size (`graph_params_for`). The build
+is not slowed by how it feeds usearch (2.26.6): one `Index.add` of 20,000 × 768 or steps of
+8,192 or 1,000 rows cost the same CPU within the noise (4.5-5.8 s), `_spread` is 2 µs a row
+(<1 %), the cancellation check runs once per 8,192 rows. It is the HNSW insertion itself:
+250-330 µs a vector at 20,000 × 768 (expansion_add 128, one thread), i.e. roughly 7-9k int8
+distances at ~37 ns (an exact scan's rate; random reads cost more once the vectors outgrow the
+caches), so the CPU per insertion grows with the graph. Measured single-threaded
+at 768 dimensions, per 50,000 added (load average 7-10, so inflated; recall@10 with 40
+candidates rescored, expansion_search 128):
+
+| expansion_add | µs/insert at 50k → 100k → 150k → 200k | recall 100k | recall 200k |
+|--------------:|----------------------------------------|------------:|------------:|
+|           128 | 805 → (not finished)                   |           - |           - |
+|            64 | 445 → 899 → 1,093 → 1,130              |       0.972 |       0.964 |
+|            32 | 238 → 485 → 582 → 670                  |       0.928 |       0.911 |
+
+So up to LARGE_GRAPH vectors (the 100k × 1,536 row: recall 0.98 needs expansion_add 128) the
+careful build stays; beyond it expansion_add 64 (about half the CPU of 128) with
+expansion_search 512 (a query-time cost: it wins back what the cheaper build loses).
+The 1,000,000 × 768 row of `benchmarks/notes.py` with expansion_add 64, run twice (two builds):
+build 1,304 / 1,190 s of CPU on 2 threads, 1,937 s of wall clock at load average 4-9 and
+1,055 s at 1.7-2.3 (under `nice`; on 2 idle cores about 10-11 minutes if the threads scale);
+save ~1 s, load 1.0 s; 1,023 MB resident after a restore (usearch's memory_usage: 1,333 MB).
+recall@10 and query p50/p95 by the search breadth (each run's graph searched at several):
+128: 0.874, 2.2/2.5 ms; 256: 0.933 / 0.946, 4.5-4.9/6.0 ms; 512: 0.978 / 0.980, 9.1-9.3/11-12
+ms; 1024: 0.998, 16/19 ms (target 0.95 within 50 ms). expansion_add 128 would cost about
+twice the CPU (the first try of this row did not finish in 24 CPU-minutes); 32 loses recall the
+search would have to win back at 1M (0.911 already at 200k). A graph keeps the breadth it was built with while it grows
+in place; a restored one gets the breadths of its size.
 
 Brute force cannot meet 20 ms at 100k × 1,536 on this hardware (it is bound by memory
 bandwidth: every query reads the whole matrix), and float32 alone breaks the 400 MB budget, so
@@ -51,7 +83,7 @@ from typing import Any
 import numpy as np
 from usearch.index import Index, MetricKind, search
 
-__all__ = ["GRAPH_FORMAT", "BuildCancelled", "VectorIndex", "normalise", "rescore"]
+__all__ = ["GRAPH_FORMAT", "BuildCancelled", "VectorIndex", "graph_params_for", "normalise", "rescore"]
 
 # Names how a saved graph was built; a saved file of another format is rebuilt, not loaded.
 GRAPH_FORMAT = "usearch2-cos-i8-spread-m16"
@@ -101,6 +133,20 @@ class _Exact:
     dead: int = 0  # rows marked removed (only while a graph is being built)
 
 
+# The graph's parameters by the number of vectors it is built from (see the module docstring):
+# up to LARGE_GRAPH the careful build; beyond it a cheaper one, which keeps a build of 1M bounded,
+# and a wider search, which gives back the recall the cheaper build loses.
+LARGE_GRAPH = 250_000
+_SMALL_PARAMS = (16, 128, 128)  # connectivity, expansion_add, expansion_search
+_LARGE_PARAMS = (16, 64, 512)
+
+
+def graph_params_for(n: int) -> tuple[int, int, int]:
+    """(connectivity, expansion_add, expansion_search) for a graph of `n` vectors. A graph keeps
+    the parameters it was built (or loaded) with while it grows or shrinks in place."""
+    return _LARGE_PARAMS if n > LARGE_GRAPH else _SMALL_PARAMS
+
+
 # Rows read (and converted to float32) per step of a build: small enough that a cancelled build
 # stops within a few seconds, large enough for usearch's threads to share.
 _STEP = 8_192
@@ -115,9 +161,9 @@ class VectorIndex:
         *,
         exact_limit: int = 20_000,
         dtype: str = "i8",
-        connectivity: int = 16,
-        expansion_add: int = 128,
-        expansion_search: int = 128,
+        connectivity: int | None = None,  # None: by the graph's size (graph_params_for)
+        expansion_add: int | None = None,
+        expansion_search: int | None = None,
         threads: int = 0,  # 0: every CPU
     ) -> None:
         self.dim = dim
@@ -147,6 +193,22 @@ class VectorIndex:
         """Exact, above `exact_limit` and not being built: time for `build_graph()`."""
         with self._lock:
             return self._hnsw is None and not self._building and len(self) > self.exact_limit
+
+    @property
+    def graph_params(self) -> tuple[int, int, int] | None:
+        """(connectivity, expansion_add, expansion_search) of the graph; None while exact."""
+        with self._lock:
+            g = self._hnsw
+            if g is None:
+                return None
+            return (int(g.connectivity), int(g.expansion_add), int(g.expansion_search))
+
+    def _chosen(self, n: int) -> tuple[int, int, int]:
+        """The parameters for a graph of n vectors: the explicit ones, else `graph_params_for(n)`."""
+        return tuple(  # type: ignore[return-value]
+            given if given is not None else default
+            for given, default in zip(self._params, graph_params_for(n))
+        )
 
     @property
     def memory_bytes(self) -> int:
@@ -225,8 +287,8 @@ class VectorIndex:
 
     # --- the graph ----------------------------------------------------------------------------
 
-    def _new_graph(self) -> Index:
-        m, ea, es = self._params
+    def _new_graph(self, n: int) -> Index:
+        m, ea, es = self._chosen(n)
         return Index(
             ndim=self.dim, metric="cos", dtype=self._dtype, connectivity=m,
             expansion_add=ea, expansion_search=es,
@@ -247,7 +309,7 @@ class VectorIndex:
             self._cancel = False
             self._removed_while_building = []
             start_n = self._exact.n
-        graph = self._new_graph()
+        graph = self._new_graph(start_n)
         try:
             for s in range(0, start_n, _STEP):
                 if self._cancel:
@@ -324,9 +386,10 @@ class VectorIndex:
         if graph is None or graph.ndim != dim or str(graph.metric_kind) != str(MetricKind.Cos):
             raise ValueError(f"{path} is not a saved index of {dim}-dimensional vectors")
         index = cls(dim, **kwargs)
-        # What the file does not keep: the search breadth.
-        graph.expansion_search = index._params[2]
-        graph.expansion_add = index._params[1]
+        # What the file does not keep (it keeps the connectivity): the build and search breadths.
+        _, ea, es = index._chosen(len(graph))
+        graph.expansion_search = es
+        graph.expansion_add = ea
         index._hnsw = graph
         index._exact = None
         return index

@@ -97,3 +97,30 @@ def test_saved_graph_restores_with_its_keys_and_search_breadth(tmp_path: Path) -
     assert set(_top(restored, data[0], 2)) == {0, 1}
     with pytest.raises(ValueError):
         VectorIndex.restore(path, 32)
+
+
+def test_graph_parameters_follow_the_size_unless_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.core.notes import vectors
+
+    monkeypatch.setattr(vectors, "LARGE_GRAPH", 1500)  # the rule, at a size a test can build
+    small, large = vectors._SMALL_PARAMS, vectors._LARGE_PARAMS
+    assert small != large
+    assert vectors.graph_params_for(1500) == small and vectors.graph_params_for(1501) == large
+    data = _data(2000)
+    built = {}
+    for n in (1000, 2000):
+        index = VectorIndex(64, exact_limit=0, threads=1)
+        assert index.graph_params is None  # exact: no graph yet
+        index.add(np.arange(n), data[:n])
+        index.build_graph()
+        built[n] = index.graph_params
+        assert index.save(tmp_path / f"{n}.usearch")
+        # The file keeps the connectivity; the breadths come back from the same rule.
+        assert VectorIndex.restore(tmp_path / f"{n}.usearch", 64, exact_limit=0).graph_params == built[n]
+    assert built == {1000: small, 2000: large}
+    given = VectorIndex(64, exact_limit=0, threads=1, connectivity=8, expansion_search=33)
+    given.add(np.arange(2000), data)
+    given.build_graph()
+    assert given.graph_params == (8, large[1], 33)
+    for i in range(0, 2000, 200):  # still a working graph
+        assert _top(given, data[i]) == [i]
