@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
@@ -44,6 +44,7 @@ class TabHost(QWidget):
         self.service: Any = None
         self.tab: Any = None
         self._tasks: Any = None
+        self._focused_once = False
 
     def build(self) -> None:
         """Called by the window with its other tabs; the real work waits for the first show."""
@@ -65,6 +66,27 @@ class TabHost(QWidget):
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         self._build_tab()
+        # After Qt has placed the focus for the page just shown (next loop turn).
+        QTimer.singleShot(0, self._focus_primary_if_needed)
+
+    def _focus_primary_if_needed(self) -> None:
+        """The first time the tab is shown, typing goes to its main field (the prompt, the
+        search box) instead of whatever Qt picked first; later, only when the focus is lost
+        (Qt puts it back where the user left it otherwise)."""
+        tab = self.tab
+        focus = getattr(tab, "focus_primary", None)
+        if focus is None or not self.isVisible():
+            return
+        focused = self.window().focusWidget()
+        lost = (
+            focused is None
+            or not focused.isVisible()
+            or not focused.isEnabled()
+            or not self.isAncestorOf(focused)
+        )
+        if lost or not self._focused_once:
+            focus()
+        self._focused_once = True
 
     def ensure_tab(self) -> Any:
         """Build the tab now if it can be built (attached); the tab, or None."""

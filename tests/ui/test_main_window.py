@@ -418,3 +418,20 @@ def test_read_only_mode_shows_the_history_with_a_banner_and_sending_off(
         arun(shutdown_context(ctx))
         window.deleteLater()
     assert (data / "switchboard.db").read_bytes() == before
+
+
+def test_switching_tabs_puts_typing_in_the_new_tab(window: MainWindow, qtbot: Any) -> None:
+    """Ctrl+3 then typing searched nothing: Qt had put the focus on the tab's first widget.
+    The first time a tab is shown, its main field takes the focus."""
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    window.tab_actions[2].trigger()  # Notes
+    host = window.notes_tab
+    qtbot.waitUntil(lambda: host.tab is not None and host.tab.search_bar.query_edit.hasFocus())
+    window.tab_actions[1].trigger()  # Images
+    images = window.images_tab
+    qtbot.waitUntil(lambda: images.tab is not None and images.tab.form.prompt_edit.hasFocus())
+    # Back on Notes: the focus goes back where it was.
+    window.tab_actions[2].trigger()
+    qtbot.waitUntil(lambda: host.tab.search_bar.query_edit.hasFocus())

@@ -234,6 +234,10 @@ class ImagesTab(QWidget):
         self.generate.start()
         self.gallery_ctl.start()
 
+    def focus_primary(self) -> None:
+        """Put the keyboard focus in the tab's main field (the host calls this when shown)."""
+        self.form.prompt_edit.setFocus(Qt.FocusReason.OtherFocusReason)
+
     # -- running work --
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> Any:

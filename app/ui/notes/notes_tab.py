@@ -292,6 +292,10 @@ class NotesTab(QWidget):
         self.sources.refresh_profiles()
         self.loaded = self.spawn(self._load())
 
+    def focus_primary(self) -> None:
+        """Put the keyboard focus in the tab's main field (the host calls this when shown)."""
+        self.focus_search()
+
     # -- tasks --
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Future[Any]:

@@ -125,6 +125,10 @@ class VideosTab(QWidget):
 
     # -- what the window calls --
 
+    def focus_primary(self) -> None:
+        """Put the keyboard focus in the tab's main field (the host calls this when shown)."""
+        self.form.prompt.setFocus(Qt.FocusReason.OtherFocusReason)
+
     def refresh_profiles(self) -> None:
         self.form.set_profiles(self._profiles())
         self.submit.refresh_options()
