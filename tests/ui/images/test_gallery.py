@@ -363,7 +363,7 @@ def test_a_fling_asks_for_no_thumbnails_until_the_scroll_slows(
 
 
 def test_a_small_scroll_paints_only_the_exposed_strip(
-    tab: Any, image_service: Any, arun: Any, monkeypatch: Any
+    tab: Any, image_service: Any, arun: Any, monkeypatch: Any, qtbot: Any
 ) -> None:
     from PySide6.QtWidgets import QApplication
 
@@ -385,6 +385,11 @@ def test_a_small_scroll_paints_only_the_exposed_strip(
     full = len(painted)
     cols = view.columns()
     assert full >= 3 * cols  # three lines of cells or more on screen
+    loader = view.loader
+    view.refresh_wanted()  # what the want timer would ask for, now
+    if loader.pending():  # thumbnails arriving later repaint their cells: let them all come
+        with qtbot.waitSignal(loader.idle, timeout=10_000):
+            pass
     QApplication.processEvents()
     painted.clear()
     view.verticalScrollBar().setValue(view.verticalScrollBar().value() + 24)
