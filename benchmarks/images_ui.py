@@ -194,6 +194,16 @@ class StallWatch:
         self.last_rq = rq
 
 
+async def _record(out: dict[str, Any], what: str, watch: StallWatch, started: float) -> None:
+    """Stop `watch` and put its figures in `out` under `what` (the stall, its parts, the worst
+    CPU, the span), then the idle tab's own worst stall over as long."""
+    out[f"{what}_stall_ms"] = watch.stop()
+    out[f"{what}_parts"] = watch.worst_parts
+    out[f"{what}_cpu_ms"] = watch.worst_cpu_ms
+    out[f"{what}_s"] = time.perf_counter() - started
+    out["idle_ms"], out["idle_s"] = await _idle_baseline(watch, out[f"{what}_s"])
+
+
 async def _idle_baseline(watch: StallWatch, seconds: float) -> tuple[float, float]:
     """The same watch over `seconds` of the idle tab (nothing scrolls or arrives): what this
     machine's scheduling alone costs the loop (2 shared cores), to read the stall rows by."""
@@ -292,11 +302,7 @@ async def _child(data_dir: Path, params: dict[str, Any], gc_guard: Any) -> dict[
             bar.setValue(bar.value() + SCROLL_PX_PER_FRAME)
             frames += 1
             await asyncio.sleep(0.016)
-        out["scroll_stall_ms"] = watch.stop()
-        out["scroll_parts"] = watch.worst_parts
-        out["scroll_cpu_ms"] = watch.worst_cpu_ms
-        out["scroll_s"] = time.perf_counter() - started
-        out["idle_ms"], out["idle_s"] = await _idle_baseline(watch, out["scroll_s"])
+        await _record(out, "scroll", watch, started)
         out["rows"] = tab.model.rowCount()
         out["frames"] = frames
     elif mode == "read":
@@ -307,11 +313,7 @@ async def _child(data_dir: Path, params: dict[str, Any], gc_guard: Any) -> dict[
         while tab.gallery.visible_rows().start < READ_ROWS:
             bar.setValue(bar.value() + READ_PX_PER_FRAME)
             await asyncio.sleep(0.016)
-        out["read_stall_ms"] = watch.stop()
-        out["read_parts"] = watch.worst_parts
-        out["read_cpu_ms"] = watch.worst_cpu_ms
-        out["read_s"] = time.perf_counter() - started
-        out["idle_ms"], out["idle_s"] = await _idle_baseline(watch, out["read_s"])
+        await _record(out, "read", watch, started)
         out["read_thumbnails"] = tab.loader.reads - reads
     elif mode == "generate":
         from app.ui.async_bridge import signal_future
@@ -350,11 +352,9 @@ async def _child(data_dir: Path, params: dict[str, Any], gc_guard: Any) -> dict[
                 return_when=asyncio.FIRST_COMPLETED,
                 timeout=0.5,
             )
-        out["generate_stall_ms"] = watch.stop()
-        out["generate_parts"] = watch.worst_parts
-        out["generate_cpu_ms"] = watch.worst_cpu_ms
-        out["generated"] = arrived()
-        out["idle_ms"], out["idle_s"] = await _idle_baseline(watch, time.perf_counter() - started)
+        generated = arrived()
+        await _record(out, "generate", watch, started)
+        out["generated"] = generated
     out["peak_rss_mb"] = _peak_rss_mb()
     await tab.aclose()
     tab.close()
