@@ -95,6 +95,7 @@ if TYPE_CHECKING:
 from app.core.errors import ConfigError, MalformedResponseError, SwitchboardError
 from app.core.jobs import ACTIVE_STATES, JobContext, JobEngine, JobEvent, JobKind, JobRecord
 from app.core.jobs.listeners import Listeners
+from app.core.latency import shorter_switch_interval
 from app.core.notes.chunking import chunk_document, estimate_tokens
 from app.core.notes.extract import ExtractionError, PdfWorker, decode, extract_html, format_for
 from app.core.notes.scan import ScannedFile, scan_folder
@@ -799,6 +800,12 @@ class NotesService:
         await ctx.progress(prog.fraction, text)
 
     async def _run(self, ctx: JobContext) -> dict[str, Any]:
+        # The loop shares the GIL with the busy scan, database and numpy threads while this
+        # runs: a shorter switch interval keeps it responsive (app/core/latency.py).
+        with shorter_switch_interval():
+            return await self._run_index(ctx)
+
+    async def _run_index(self, ctx: JobContext) -> dict[str, Any]:
         scope: int | None = ctx.job.params.get("source_id")
         index_id = int(ctx.job.params["index_id"])
         index = next((i for i in await self.store.indexes() if i.id == index_id), None)
