@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from app.core.services.notes import NoteHit
 from app.ui.notes.results_model import HIT_ROLE, hit_location, hit_title, snippet_html
+from app.ui.style import is_selected
 
 __all__ = ["HitDelegate", "ResultsView", "row_html"]
 
@@ -72,7 +73,7 @@ class HitDelegate(QStyledItemDelegate):
         style = opt.widget.style() if opt.widget is not None else None
         if style is not None:
             style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
-        selected = bool(opt.state & QStyle.StateFlag.State_Selected)
+        selected = is_selected(opt)
         doc = self._document(option, hit, option.rect.width(), selected)
         painter.save()
         painter.translate(option.rect.left() + PAD, option.rect.top() + PAD)

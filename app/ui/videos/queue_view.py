@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui.style import is_selected
 from app.ui.videos.posters import POSTER_SIZE, PosterCache
 from app.ui.videos.queue_model import ROW_ROLE, QueueFilter, QueueModel
 from app.ui.videos.records import STATUS_FILTERS, VideoRow, format_elapsed
@@ -112,7 +113,7 @@ class QueueDelegate(QStyledItemDelegate):
                 QStyle.PrimitiveElement.PE_PanelItemViewItem, option, painter, option.widget
             )
         pal: QPalette = option.palette
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        selected = is_selected(option)
         text_color = pal.color(
             QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
         )

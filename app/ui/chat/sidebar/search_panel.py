@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
 
 from app.core.store.records import HIGHLIGHT_START, SearchHit, highlight_html
 from app.ui.chat.messages.markdown_render import escape_html
+from app.ui.style import is_selected
 
 __all__ = [
     "DEBOUNCE_MS",
@@ -285,7 +286,7 @@ class SearchHitDelegate(QStyledItemDelegate):
         painter.setClipRect(clip)
         ctx = QAbstractTextDocumentLayout.PaintContext()
         ctx.clip = clip
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        selected = is_selected(option)
         role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
         ctx.palette.setColor(QPalette.ColorRole.Text, option.palette.color(role))
         doc.documentLayout().draw(painter, ctx)
