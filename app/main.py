@@ -123,6 +123,9 @@ def run(argv: Sequence[str] | None = None) -> int:
     try:
         return _run(args)
     finally:
+        from app import codegen_cache
+
+        codegen_cache.uninstall()
         if gc_was_enabled:
             gc.enable()
 
@@ -142,7 +145,12 @@ def _run(args: argparse.Namespace) -> int:
     # nothing is logged, and Python's default hook prints any error to stderr.
     log_path = data_dir / "logs" / "switchboard.log"
 
-    from PySide6.QtCore import QSettings
+    # PySide6's first import compiles shiboken's own Python support from source (~150 M
+    # instructions, 35-50 ms): its code is kept between starts (codegen_cache.py).
+    from app import codegen_cache
+
+    with codegen_cache.pyside_import(data_dir / "cache"):
+        from PySide6.QtCore import QSettings
 
     _cheaper_pyside_import_check()
     # httpx's `__init__` imports its command-line client (`httpx._main`: click, rich and
@@ -176,6 +184,10 @@ def _run(args: argparse.Namespace) -> int:
     # Step 1: paint the window shell before anything slow is imported or opened. The services
     # (qasync, SQLite, the keychain, httpx, the chat tab) load right after, into the same window.
     window, first_paint = _show_shell(app, settings, log_path)
+    # The code dataclasses generate, compiled at an earlier start (codegen_cache.py: ~50 ms of
+    # the GUI thread's time before the composer accepts typing). After the paint: it imports
+    # dataclasses (and inspect), which nothing before the paint needs.
+    codegen_cache.install(data_dir / "cache")
     _set_window_icon(app)  # after the paint: it loads Qt's SVG plugin
     log_setup = setup_logging(data_dir)
     active_log = log_setup.path  # None: the log goes to stderr only
@@ -516,6 +528,10 @@ async def _main(
     if startup.gc_guard is not None:
         # Start-up state is long-lived: keep it out of every later full collection (gc_guard.py).
         startup.gc_guard.freeze_startup()
+    if not ctx.db.read_only:
+        from app import codegen_cache
+
+        codegen_cache.save()  # only when a class was compiled this time (a first start, an update)
     if ctx.tasks.closed:  # the window was closed meanwhile: its staged close is under way
         await closed
         return 0
