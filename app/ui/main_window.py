@@ -172,13 +172,15 @@ class ChatPlaceholder(QWidget):
         return None
 
 
-def _make_chat_tab(ctx: AppContext) -> QWidget:
+def _make_chat_tab(ctx: AppContext, parent: QWidget) -> QWidget:
+    # Built inside its final parent: adding a finished tree to the stack would re-parent every
+    # widget in it (a ParentChange and a font and palette resolve each, ~5-7 ms at start-up).
     try:
         from app.ui.chat import ChatTab
     except ImportError:
         log.warning("app.ui.chat.ChatTab is not available; showing a placeholder")
-        return ChatPlaceholder()
-    return ChatTab(ctx)
+        return ChatPlaceholder(parent)
+    return ChatTab(ctx, parent)
 
 
 class MainWindow(QMainWindow):
@@ -448,7 +450,7 @@ class MainWindow(QMainWindow):
         # Read-only, the history is shown even without a profile to send with.
         has_profiles = bool(self.ctx.profile_list) or bool(self.read_only_reason)
         if has_profiles and self.chat_tab is None:
-            self.chat_tab = _make_chat_tab(self.ctx)
+            self.chat_tab = _make_chat_tab(self.ctx, self.chat_stack)
             self.chat_tab.setAccessibleName(self.chat_tab.accessibleName() or "Chat")
             self.chat_stack.addWidget(self.chat_tab)
             self._wire_chat_tab(self.chat_tab)
