@@ -603,6 +603,8 @@ async def _start_media(ctx: Any, window: Any, *, recover: bool) -> None:
 
     from app.core.errors import SwitchboardError
 
+    window.attach_extras()
+    await asyncio.sleep(0)
     for name in ("jobs", "images", "notes", "videos"):
         ctx.lazy.get(name)
         await asyncio.sleep(0)

@@ -324,13 +324,6 @@ class MainWindow(QMainWindow):
         Images, Notes and Videos tabs, unless `tabs_later` (app.main attaches those with
         `attach_tabs()` once the composer accepts typing: their services are built then)."""
         self.install_shortcuts()
-        from PySide6.QtGui import QDesktopServices
-
-        from app.core.notes.citations import NOTE_SCHEME  # after the first paint: urllib is slow
-
-        # A citation link in a chat reply (`switchboard-note://<chunk>`, written by Notes' "Ask
-        # about these") opens the hit in the Notes tab; every view that opens URLs gets this.
-        QDesktopServices.setUrlHandler(NOTE_SCHEME, self, "on_note_url")
         self.ctx = ctx
         if self._settings is None:
             self._settings = ctx.settings
@@ -340,13 +333,6 @@ class MainWindow(QMainWindow):
             self._detect_local = detect_local
         for action in (self.settings_action, self.export_action, self.import_action):
             action.setEnabled(True)
-        from app.ui.chat.sidebar.export_actions import ThreadTransfer
-
-        if self.thread_transfer is None:
-            self.thread_transfer = ThreadTransfer(self, tab=lambda: self.chat_tab)
-            self.file_menu.insertActions(self._threads_separator, self.thread_transfer.actions())
-            self.file_menu.insertSeparator(self._threads_separator)
-        self.thread_transfer.attach(ctx)
         ev = ctx.events
         ev.profilesChanged.connect(self._on_profiles_changed)
         ev.activeProfileChanged.connect(self._on_active_changed)
@@ -361,14 +347,35 @@ class MainWindow(QMainWindow):
 
     def attach_tabs(self) -> None:
         """Attach the Images, Notes and Videos tabs to the services (each host takes its
-        service, building it if it was not yet; a host already shown builds its tab now)."""
+        service, building it if it was not yet; a host already shown builds its tab now), and
+        what the composer accepting typing need not wait for (issue 9): the File menu's thread
+        export and import, and the handler of Notes' citation links."""
         ctx = self.ctx
+        self.attach_extras()
         self.images_tab.attach(ctx)
         self.videos_tab.attach(ctx)
         self.notes_tab.attach(ctx, chat_target=self._chat_target)
         for tab in (self.images_tab, self.notes_tab, self.videos_tab):
             tab.build()
         self.tabsAttached.emit()
+
+    def attach_extras(self) -> None:
+        """The File menu's thread export and import, and the citation-link handler (app.main
+        calls this right after the composer accepts typing; attach_tabs() does too)."""
+        from PySide6.QtGui import QDesktopServices
+
+        from app.core.notes.citations import NOTE_SCHEME
+        from app.ui.chat.sidebar.export_actions import ThreadTransfer
+
+        # A citation link in a chat reply (`switchboard-note://<chunk>`, written by Notes' "Ask
+        # about these") opens the hit in the Notes tab; every view that opens URLs gets this.
+        QDesktopServices.setUrlHandler(NOTE_SCHEME, self, "on_note_url")
+        if self.thread_transfer is None:
+            self.thread_transfer = ThreadTransfer(self, tab=lambda: self.chat_tab)
+            self.file_menu.insertActions(self._threads_separator, self.thread_transfer.actions())
+            self.file_menu.insertSeparator(self._threads_separator)
+            self._apply_read_only()  # its Import action is off in read-only mode
+        self.thread_transfer.attach(self.ctx)
 
     # -- construction --
 

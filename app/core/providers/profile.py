@@ -7,12 +7,11 @@ A profile never holds the API key itself; `app.core.secrets` resolves it from th
 from __future__ import annotations
 
 import copy
+import os
 import re
-import uuid
 from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 if TYPE_CHECKING:  # httpx is imported where it is used: it is slow to import at start-up
     pass
@@ -49,7 +48,7 @@ class ProviderProfile:
     name: str
     base_url: str
     dialect: Dialect = Dialect.OPENAI
-    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    id: str = field(default_factory=lambda: new_profile_id())  # noqa: PLW0108 (defined below)
     preset: str = "custom"
     key_source: KeySource = KeySource.KEYCHAIN
     key_env_var: str = ""
@@ -114,8 +113,17 @@ SECRET_HEADERS = frozenset(
 _PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
 
 
+def new_profile_id() -> str:
+    """A new random id (128 bits as 32 hex digits, the form uuid4().hex gave ids before)."""
+    return os.urandom(16).hex()
+
+
 def validate_profile(p: ProviderProfile) -> list[str]:
     """Problems the user must fix, one sentence each; an empty list means the profile is usable."""
+    # urllib.parse (with ipaddress) is imported here, not with the module: loading the profiles
+    # at start-up needs neither (issue 9's start-up figure).
+    from urllib.parse import urlsplit
+
     problems: list[str] = []
     if not p.name.strip():
         problems.append("Give the profile a name.")

@@ -10,7 +10,6 @@ import os
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -24,6 +23,7 @@ from app.core.providers.profile import (
     SECRET_HEADERS,
     ProviderProfile,
     contains_secret,
+    new_profile_id,
     profile_from_dict,
     safe_profile_json,
     validate_profile,
@@ -233,7 +233,7 @@ class ProfileRepository:
                     + " ".join(problems)
                 )
             if profile.id in taken:
-                profile.id = uuid.uuid4().hex
+                profile.id = new_profile_id()
             taken.add(profile.id)
             imported.append(profile)
         return imported
@@ -241,7 +241,7 @@ class ProfileRepository:
     @staticmethod
     def duplicate(profile: ProviderProfile) -> ProviderProfile:
         """A copy with a new id and the name “X (copy)” (the key is not copied)."""
-        return replace(copy.deepcopy(profile), id=uuid.uuid4().hex, name=f"{profile.name} (copy)")
+        return replace(copy.deepcopy(profile), id=new_profile_id(), name=f"{profile.name} (copy)")
 
 
 def _atomic_write(path: Path, text: str) -> None:
