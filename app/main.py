@@ -597,7 +597,9 @@ async def _start_media(ctx: Any, window: Any, *, recover: bool) -> None:
     are resumed or marked interrupted (one that may have reached the provider is never sent again
     without asking), an interrupted indexing run resumes, and unfinished video jobs resume polling
     or downloading (a task of the app's owner). Each service is built in its own loop turn, so a
-    key typed meanwhile is not held up by all of their imports at once.
+    key typed meanwhile is not held up by all of their imports at once. First of all, the window
+    gets what the composer did not wait for (`MainWindow.attach_extras`: the File menu's thread
+    export and import, the citation-link handler).
     """
     import asyncio
 
