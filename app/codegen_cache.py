@@ -59,7 +59,9 @@ class CodeCache:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.codes: dict[tuple[str, str, str | bytes], CodeType] = {}
+        # Each code object is kept marshalled and loaded on its first hit: the file holds every
+        # class the app made (the media services' too), the composer needs half of them.
+        self.codes: dict[tuple[str, str, str | bytes], CodeType | bytes] = {}
         self.new = 0  # compiled since the load or the last save
         self.hits = 0
         try:
@@ -72,16 +74,22 @@ class CodeCache:
             return  # corrupt or truncated: compile as before, and save over it
         if isinstance(loaded, dict):
             for key, code in loaded.items():
-                if isinstance(key, tuple) and len(key) == 3 and isinstance(code, CodeType):
+                if isinstance(key, tuple) and len(key) == 3 and isinstance(code, bytes):
                     self.codes[key] = code
 
     def code(self, source: str | bytes, filename: str, mode: str) -> CodeType:
         """The code for `source`: the kept one, else compiled now (and kept)."""
         key = (mode, filename, source)
-        code = self.codes.get(key)
-        if code is not None:
+        kept = self.codes.get(key)
+        if isinstance(kept, bytes):
+            try:
+                kept = marshal.loads(kept)
+            except (EOFError, ValueError, TypeError):
+                kept = None
+        if isinstance(kept, CodeType):
+            self.codes[key] = kept
             self.hits += 1
-            return code
+            return kept
         code = _builtin_compile(source, filename, mode)
         if len(self.codes) < MAX_ENTRIES:
             self.codes[key] = code
@@ -96,7 +104,11 @@ class CodeCache:
         tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_bytes(marshal.dumps(self.codes))
+            entries = {
+                key: code if isinstance(code, bytes) else marshal.dumps(code)
+                for key, code in self.codes.items()
+            }
+            tmp.write_bytes(marshal.dumps(entries))
             os.replace(tmp, self.path)
         except OSError:
             with contextlib.suppress(OSError):

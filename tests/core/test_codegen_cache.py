@@ -161,3 +161,14 @@ def test_the_app_keeps_both_caches_and_a_second_start_compiles_nothing(tmp_path:
     assert second.returncode == 0 and second.stdout.startswith("painted "), second.stderr
     # Written only when something new was compiled: the second start found all of it.
     assert {kind: os.stat(path).st_mtime_ns for kind, path in files.items()} == stamps
+
+
+def test_an_entry_that_does_not_load_is_compiled_again(tmp_path: Path, compiles: list[str]) -> None:
+    import marshal
+
+    path = tmp_path / "c.marshal"
+    path.write_bytes(marshal.dumps({("exec", "m.py", "w = 9"): b"\x00not code"}))
+    store = CodeCache(path)
+    ns: dict[str, object] = {}
+    exec(store.code("w = 9", "m.py", "exec"), ns)  # noqa: S102 (running the cached code is the point)
+    assert ns["w"] == 9 and compiles == ["m.py"]
