@@ -48,7 +48,7 @@ class ProviderProfile:
     name: str
     base_url: str
     dialect: Dialect = Dialect.OPENAI
-    id: str = field(default_factory=lambda: new_profile_id())  # noqa: PLW0108 (defined below)
+    id: str = field(default_factory=lambda: new_profile_id())  # defined below the class
     preset: str = "custom"
     key_source: KeySource = KeySource.KEYCHAIN
     key_env_var: str = ""
