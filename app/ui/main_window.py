@@ -362,6 +362,8 @@ class MainWindow(QMainWindow):
     def attach_extras(self) -> None:
         """The File menu's thread export and import, and the citation-link handler (app.main
         calls this right after the composer accepts typing; attach_tabs() does too)."""
+        if self.thread_transfer is not None and self.thread_transfer.ctx is self.ctx:
+            return  # done already: app.main calls this before attach_tabs() does
         from PySide6.QtGui import QDesktopServices
 
         from app.core.notes.citations import NOTE_SCHEME
@@ -374,8 +376,9 @@ class MainWindow(QMainWindow):
             self.thread_transfer = ThreadTransfer(self, tab=lambda: self.chat_tab)
             self.file_menu.insertActions(self._threads_separator, self.thread_transfer.actions())
             self.file_menu.insertSeparator(self._threads_separator)
-            self._apply_read_only()  # its Import action is off in read-only mode
         self.thread_transfer.attach(self.ctx)
+        # After attach(), which enables every action: its Import stays off in read-only mode.
+        self._apply_read_only()
 
     # -- construction --
 

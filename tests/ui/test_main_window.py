@@ -410,6 +410,10 @@ def test_read_only_mode_shows_the_history_with_a_banner_and_sending_off(
         composer = window.chat_tab.composer
         assert not composer.isEnabled() and not composer.send_button.isEnabled()
         assert not window.import_action.isEnabled()
+        thread_imports = [
+            a for a in window.thread_transfer.actions() if "import" in a.text().lower()
+        ]
+        assert thread_imports and not any(a.isEnabled() for a in thread_imports)
         model = window.chat_tab.thread_list.model
         titles = [str(model.index(r, 0).data()) for r in range(model.rowCount())]
         assert any("kept history" in t for t in titles), titles
