@@ -130,9 +130,16 @@ def cache(kind: str) -> CodeCache | None:
 def pyside_import(folder: Path) -> Iterator[CodeCache]:
     """While this is open, `compile(source, filename, "exec")` (shiboken's own loader, when
     PySide6 is first imported) uses the cache kept in `folder`. Any other call is passed on."""
-    store = _caches.get("pyside") or _caches.setdefault(
-        "pyside", CodeCache(folder / file_name("pyside"))
-    )
+    path = folder / file_name("pyside")
+    store = _caches.get("pyside")
+    if store is None:
+        store = _caches["pyside"] = CodeCache(path)
+    elif store.path != path:
+        # Opened before on another folder (the frozen bundle's runtime hook guessed the data
+        # folder before the arguments were parsed): keep its code, save it where this start
+        # keeps its cache.
+        store.path = path
+        store.new = max(store.new, len(store.codes))
 
     def caching_compile(source: Any, filename: Any, mode: str, *args: Any, **kwargs: Any) -> Any:
         if args or kwargs or not isinstance(source, (str, bytes)) or not isinstance(filename, str):

@@ -55,6 +55,34 @@ def default_data_dir() -> Path:
     return Path(user_data_dir("Switchboard", "Switchboard"))
 
 
+def early_code_cache_folder(argv: Sequence[str]) -> Path | None:
+    """The data folder's cache/ that run() will use for these arguments, before run() parses
+    them, or None when this start keeps no cache (--version, --help, --self-test's temporary
+    folder, a multiprocessing child, arguments run() would refuse).
+
+    For the frozen bundle: PyInstaller's PySide6 runtime hook imports PySide6 before the entry
+    script runs, so packaging/rth_pyside_code_cache.py opens `codegen_cache.pyside_import` on
+    this folder first. An unusual spelling it does not read (an abbreviated --data-dir) only
+    means that start compiles as before; run() saves the cache to the folder it really uses."""
+    argv = list(argv)
+    if argv[:1] == ["--multiprocessing-fork"] or "-c" in argv:
+        return None
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False, exit_on_error=False)
+    parser.add_argument("--data-dir", type=Path, default=None)
+    for flag in ("--version", "--self-test", "--help", "-h"):
+        parser.add_argument(flag, action="store_true", dest=flag.lstrip("-").replace("-", "_"))
+    try:
+        known, _rest = parser.parse_known_args(argv)
+    except (argparse.ArgumentError, SystemExit):
+        return None
+    if known.version or known.self_test or known.help or known.h:
+        return None
+    try:
+        return (known.data_dir or default_data_dir()).expanduser().resolve() / "cache"
+    except (OSError, RuntimeError):  # no home folder to expand
+        return None
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="switchboard",

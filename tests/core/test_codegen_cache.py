@@ -172,3 +172,47 @@ def test_an_entry_that_does_not_load_is_compiled_again(tmp_path: Path, compiles:
     ns: dict[str, object] = {}
     exec(store.code("w = 9", "m.py", "exec"), ns)  # noqa: S102 (running the cached code is the point)
     assert ns["w"] == 9 and compiles == ["m.py"]
+
+
+def test_a_cache_opened_on_another_folder_is_saved_where_the_start_keeps_it(
+    tmp_path: Path, compiles: list[str]
+) -> None:
+    guessed, real = tmp_path / "guessed", tmp_path / "real"
+    with codegen_cache.pyside_import(guessed):
+        compile(b"b = 2", "shibokensupport/y.py", "exec")
+    with codegen_cache.pyside_import(real) as store:
+        compile(b"b = 2", "shibokensupport/y.py", "exec")  # the same store: a hit
+    assert compiles == ["shibokensupport/y.py"] and store.hits == 1
+    assert codegen_cache.save() == 1
+    assert (real / codegen_cache.file_name("pyside")).exists()
+    assert not (guessed / codegen_cache.file_name("pyside")).exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--data-dir", "D", "--demo"], "D"),
+        (["--theme", "dark", "--data-dir=D"], "D"),
+        ([], "default"),
+        (["--demo", "--read-only"], "default"),
+        (["--version"], None),
+        (["--data-dir", "D", "--self-test"], None),
+        (["-h"], None),
+        (["--help"], None),
+        (["--data-dir"], None),  # run() refuses it too
+        (["--multiprocessing-fork", "tracker_fd=5"], None),
+        (["-c", "from multiprocessing.resource_tracker import main; main(5)"], None),
+    ],
+)
+def test_the_early_cache_folder_is_the_one_run_will_use(
+    argv: list[str], expected: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import app.main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(app.main, "default_data_dir", lambda: tmp_path / "default")
+    folder = app.main.early_code_cache_folder(argv)
+    if expected is None:
+        assert folder is None
+    else:
+        assert folder == (tmp_path / expected).resolve() / "cache"

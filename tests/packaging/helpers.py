@@ -50,3 +50,15 @@ def is_elf(path: Path) -> bool:
             return handle.read(4) == b"\x7fELF"
     except OSError:
         return False
+
+
+def require_bundle() -> None:
+    """Skip when dist/ holds no bundle, or fail when scripts/test.sh built one
+    (SWITCHBOARD_REQUIRE_BUNDLE=1) and it is missing."""
+    import pytest
+
+    if BUNDLE.exists():
+        return
+    if os.environ.get("SWITCHBOARD_REQUIRE_BUNDLE") == "1":
+        pytest.fail(f"no bundle at {BUNDLE} although scripts/test.sh built one")
+    pytest.skip("no bundle in dist/ (bash scripts/bundle.sh)")

@@ -9,12 +9,8 @@ import sys
 import zipfile
 from pathlib import Path
 
-import pytest
-
 from app.resources import MARKER, ResourcesMissing, icon_path, resource_dir
-
-ROOT = Path(__file__).resolve().parents[2]
-BUNDLE = ROOT / "dist" / "switchboard" / ("switchboard.exe" if os.name == "nt" else "switchboard")
+from tests.packaging.helpers import BUNDLE, ROOT, require_bundle
 
 # Run with -S: the test venv's own editable install of some other checkout must not answer.
 PROBE = (
@@ -90,11 +86,7 @@ def test_a_folder_without_the_marker_is_not_taken(tmp_path: Path) -> None:
 
 
 def test_frozen_bundle_finds_its_resources(tmp_path: Path) -> None:
-    if not BUNDLE.exists():
-        # scripts/test.sh builds the bundle first and sets this: then a missing one is a failure.
-        if os.environ.get("SWITCHBOARD_REQUIRE_BUNDLE") == "1":
-            pytest.fail(f"no bundle at {BUNDLE} although scripts/test.sh built one")
-        pytest.skip("no bundle in dist/ (bash scripts/bundle.sh)")
+    require_bundle()
     internal = BUNDLE.parent / "_internal" / "app" / "_resources"
     assert (internal / MARKER).is_file()
     assert (internal / "licenses.json").is_file()
