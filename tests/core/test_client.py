@@ -283,6 +283,61 @@ def test_openai_embed_path(arun: Callable[..., Any]) -> None:
     assert rec.bodies()[0]["model"] == "e5"
 
 
+def test_openai_embed_asks_for_base64_and_takes_numbers_too(arun: Callable[..., Any]) -> None:
+    import base64
+    from array import array
+
+    packed = base64.b64encode(array("f", [0.25, -0.5]).tobytes()).decode()
+    replies = iter([
+        httpx.Response(200, json={"data": [{"index": 0, "embedding": packed}]}),
+        # A server that ignores encoding_format sends numbers: they parse as before.
+        httpx.Response(200, json={"data": [{"index": 0, "embedding": [0.75, 1.0]}]}),
+    ])
+    rec = Recorder(lambda request: next(replies))
+    client = make_client(rec)
+
+    async def go() -> list[list[list[float]]]:
+        async with client:
+            return [(await client.embed(EmbeddingRequest(inputs=["x"], model="e5"))).vectors
+                    for _ in range(2)]
+
+    assert arun(go()) == [[[0.25, -0.5]], [[0.75, 1.0]]]
+    assert [b["encoding_format"] for b in rec.bodies()] == ["base64", "base64"]
+    assert client.embed_base64_supported is True
+
+
+def test_embed_base64_refused_then_asked_for_numbers_and_remembered(arun: Callable[..., Any]) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if "encoding_format" in json.loads(request.content):
+            return httpx.Response(422, json={"detail": "encoding_format: unexpected value"})
+        return httpx.Response(200, json={"data": [{"index": 0, "embedding": [0.5]}]})
+
+    rec = Recorder(handler)
+    client = make_client(rec, max_retries=0)
+
+    async def go() -> None:
+        async with client:
+            for _ in range(2):
+                assert (await client.embed(EmbeddingRequest(inputs=["x"], model="e5"))).vectors == [[0.5]]
+
+    arun(go())
+    assert ["encoding_format" in b for b in rec.bodies()] == [True, False, False]
+    assert client.embed_base64_supported is False
+
+
+def test_embed_other_failures_are_not_retried_as_numbers(arun: Callable[..., Any]) -> None:
+    rec = Recorder(httpx.Response(401, json={"error": {"message": "Incorrect API key provided."}}))
+    client = make_client(rec, max_retries=0)
+
+    async def go() -> None:
+        async with client:
+            with pytest.raises(AuthenticationError):
+                await client.embed(EmbeddingRequest(inputs=["x"], model="e5"))
+
+    arun(go())
+    assert len(rec.requests) == 1 and client.embed_base64_supported is True
+
+
 def test_completion_endpoints_are_openai_only(arun: Callable[..., Any]) -> None:
     client = make_client(Recorder(httpx.Response(200)), dialect=Dialect.GEMINI)
 

@@ -326,7 +326,8 @@ def test_embeddings_where_the_seed_documents_them(
             sent = only(demo_server)
             assert (sent.method, sent.path) == ("POST", path)
             assert_auth(sent, profile)
-            assert sent.json == {"input": texts, "model": model}
+            # encoding_format: what OpenAI's own SDKs send every compatible server by default.
+            assert sent.json == {"input": texts, "model": model, "encoding_format": "base64"}
             assert len(result.vectors) == 2
             assert len(result.vectors[0]) == len(result.vectors[1]) > 0
             assert result.vectors[0] != result.vectors[1]

@@ -99,8 +99,10 @@ def test_openai_compatible_seeds_index_and_search_notes(
         assert (request.method, request.path) == ("POST", path)
         assert request.auth_present and request.auth_valid is True
         assert request.headers.get("authorization") == "<redacted>"
-        # Only what the seed documents: input (a list of texts) and model.
-        assert set(request.json) == {"input", "model"} and request.json["model"] == model
+        # What the seed documents, input (a list of texts) and model, and the encoding_format
+        # "base64" that OpenAI's own SDKs send every OpenAI-compatible server by default.
+        assert set(request.json) == {"input", "model", "encoding_format"}
+        assert request.json["model"] == model and request.json["encoding_format"] == "base64"
         assert isinstance(request.json["input"], list) and request.json["input"]
     assert any("laptop sleeps" in t for t in sent[-1].json["input"])  # the query came last
 
