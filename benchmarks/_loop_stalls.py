@@ -47,3 +47,54 @@ class StallTicker:
         baseline = max(self.stalls)
         self.stalls.clear()
         return baseline
+
+
+_CONTROL_SOURCE = r"""
+import json, select, sys, time
+period = float(sys.argv[1])
+late_ticks = []
+while True:
+    start = time.monotonic()
+    ready, _, _ = select.select([sys.stdin], [], [], period)
+    if ready:  # the parent closed stdin: stop
+        break
+    late = (time.monotonic() - start - period) * 1000
+    if late > 0.5:
+        late_ticks.append((start, late))
+print(json.dumps(late_ticks), flush=True)
+"""
+
+
+class ControlTicker:
+    """The same 5 ms ticks in a separate, otherwise idle process (same priority): what the
+    machine does to any process at that moment (a virtual CPU the host did not run, interrupts,
+    other load), as opposed to what the process under test does to its own loop (a long
+    callback, the GIL held by a worker thread). `shared(start, late)` is the control's worst
+    lateness over an interval of the process under test; both use `time.monotonic()`, the
+    clock of asyncio's `loop.time()`."""
+
+    def __init__(self, period: float = 0.005) -> None:
+        import subprocess
+        import sys
+
+        self.period = period
+        self.late: list[tuple[float, float]] = []  # (tick start, ms late), ticks > 0.5 ms late
+        self._proc = subprocess.Popen(
+            [sys.executable, "-c", _CONTROL_SOURCE, str(period)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )
+
+    def stop(self) -> None:
+        import json
+
+        out, _ = self._proc.communicate(input="", timeout=30)
+        self.late = [tuple(x) for x in json.loads(out or "[]")]  # type: ignore[misc]
+
+    def shared(self, start: float, late_ms: float) -> float:
+        """The control's worst lateness (ms) among its ticks overlapping [start, start +
+        period + late]."""
+        end = start + self.period + late_ms / 1000
+        return max(
+            (late for s, late in self.late if s < end and s + self.period + late / 1000 > start),
+            default=0.0,
+        )

@@ -42,7 +42,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from benchmarks._loop_stalls import StallTicker
+from benchmarks._loop_stalls import ControlTicker, StallTicker
 from benchmarks.images import _CALLBACK_CPU_MS, _CALLBACK_CPU_ON, _callback_cpu_timer
 from benchmarks.report import Row
 
@@ -210,6 +210,7 @@ class _RunQueueTicker(StallTicker):
     def __init__(self) -> None:
         super().__init__()
         self.own: list[float] = []  # per tick: lateness minus run-queue wait, ms
+        self.starts: list[float] = []  # per tick: loop.time() at its start
 
     async def _run(self) -> None:
         try:
@@ -231,6 +232,7 @@ class _RunQueueTicker(StallTicker):
                 late = (loop.time() - t - self.period) * 1000
                 self.stalls.append(late)
                 self.own.append(late - (waited() - q))
+                self.starts.append(t)
         finally:
             f.close()
 
@@ -270,6 +272,7 @@ def quality_and_indexing_rows() -> list[Row]:
                 baseline = await ticker.idle_baseline()
                 source = await service.add_folder(folder)
                 await service.set_index_model("demo-openai", "demo-embedding", 256)
+                control = ControlTicker()
                 ticker.start()
                 cpu_before = len(_CALLBACK_CPU_MS)
                 _CALLBACK_CPU_ON[0] = True
@@ -284,11 +287,17 @@ def quality_and_indexing_rows() -> list[Row]:
                 rescan = time.perf_counter() - s
                 _CALLBACK_CPU_ON[0] = False
                 await ticker.stop()
+                control.stop()
+                unshared = max(
+                    (late - control.shared(t, late) for t, late in zip(ticker.starts, ticker.stalls)),
+                    default=None,
+                )
                 out: dict[str, Any] = {
                     "wall": wall, "client": wall - clients.busy, "rescan": rescan,
                     "stall": max(ticker.stalls), "chunks": (await service.list_sources())[1].chunks,
                     "baseline": baseline, "cpu": max(_CALLBACK_CPU_MS[cpu_before:], default=0.0),
                     "client_cpu": cpu, "own_stall": max(ticker.own, default=None),
+                    "unshared": unshared, "control": max((x for _, x in control.late), default=0.0),
                 }
                 for mode in ("semantic", "keyword", "both"):
                     recall = ndcg = 0.0
@@ -345,6 +354,16 @@ def quality_and_indexing_rows() -> list[Row]:
                 "the same ticks, each less the time the loop's thread sat in the run queue "
                 "(/proc/thread-self/schedstat): what is left is the process's own doing (GIL "
                 "held by a worker thread, a long callback, a garbage collection)",
+            )]
+        ),
+        *(
+            [] if r["unshared"] is None else [Row(
+                "notes: longest event-loop stall less what an idle process saw at that moment",
+                r["unshared"], "ms", "report", True,
+                "each tick less the worst lateness of the same 5 ms ticker in a separate, "
+                "otherwise idle process over the same interval (its longest: "
+                f"{r['control']:.1f} ms): the part of a stall that the machine (host scheduling "
+                "of the virtual CPUs, interrupts, other load) did not impose on every process",
             )]
         ),
         Row(
