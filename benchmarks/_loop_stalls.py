@@ -98,3 +98,30 @@ class ControlTicker:
             (late for s, late in self.late if s < end and s + self.period + late / 1000 > start),
             default=0.0,
         )
+
+
+def machine_floor_ms(seconds: float = 10.0, period: float = 0.005) -> tuple[float, float]:
+    """(longest tick of an idle process alone, longest while another process keeps one CPU
+    busy), in ms, over `seconds` each: the machine's own stalls, with no Switchboard code in
+    the measured process. On a virtual machine whose idle vCPUs are slow to wake, the second is
+    far above the first (seen here: ~1-2 ms alone, 39-58 ms beside one busy process)."""
+    import subprocess
+    import sys
+    import time
+
+    def longest() -> float:
+        ticker = ControlTicker(period)
+        time.sleep(seconds)
+        ticker.stop()
+        return max((late for _, late in ticker.late), default=0.0)
+
+    alone = longest()
+    spinner = subprocess.Popen(
+        [sys.executable, "-c", "import time\nend = time.monotonic() + %r\nwhile time.monotonic() < end: pass" % (seconds + 5)]
+    )
+    try:
+        busy = longest()
+    finally:
+        spinner.kill()
+        spinner.wait()
+    return alone, busy
