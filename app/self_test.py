@@ -65,6 +65,12 @@ async def step_resources(ctx: Any, window: Any) -> None:
         raise RuntimeError(f"no icon at {icon_path()}")
     if is_frozen() and not resource_path(LICENCES_FILE).is_file():
         raise RuntimeError(f"the bundle has no {LICENCES_FILE}")
+    # The Images tab's own icons and the demo's sample notes (once left out of the bundle).
+    for name in ("star", "star-outline", "send-to-chat", "zoom-fit", "copy"):
+        if not resource_path("icons", f"{name}.svg").is_file():
+            raise RuntimeError(f"no {name}.svg among the icons")
+    if not any(resource_path("notes").rglob("*.md")):
+        raise RuntimeError(f"no sample notes in {resource_path('notes')}")
 
 
 async def step_log(ctx: Any, window: Any) -> None:

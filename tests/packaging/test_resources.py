@@ -98,3 +98,39 @@ def test_frozen_bundle_finds_its_resources(tmp_path: Path) -> None:
     assert "self-test: resources ok" in done.stdout, done.stdout + done.stderr
     assert "self-test: log ok" in done.stdout
     assert (tmp_path / "data" / "logs" / "switchboard.log").is_file()
+
+
+def test_nothing_in_app_looks_for_resources_beside_its_own_file() -> None:
+    """Every resource is found through app.resources (a folder next to a module's __file__ is
+    not in a wheel or the bundle: the Images icons and the demo's sample notes once were)."""
+    import re
+
+    offenders = []
+    for path in sorted((ROOT / "app").rglob("*.py")):
+        if path.name == "resources.py" and path.parent.name == "app":
+            continue
+        text = path.read_text(encoding="utf-8")
+        if re.search(r"""__file__[^\n]*["'](_?resources)["']""", text):
+            offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == []
+    assert not (ROOT / "app" / "resources").exists()  # the resources live in resources/ only
+
+
+def test_the_images_icons_and_the_sample_notes_are_resources() -> None:
+    import ast
+
+    names: set[str] = set()
+    for path in (ROOT / "app" / "ui" / "images").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id == "icon" and node.args and isinstance(node.args[0], ast.Constant)
+            ):
+                names.add(node.args[0].value)
+    assert {"copy", "star", "star-outline", "send-to-chat", "zoom-fit"} <= names
+    for name in names:
+        assert (resource_dir() / "icons" / f"{name}.svg").is_file(), name
+    from app.core.services.notes import sample_notes_dir
+
+    assert sample_notes_dir() == resource_dir() / "notes"
+    assert sum(1 for p in sample_notes_dir().rglob("*") if p.is_file()) >= 20

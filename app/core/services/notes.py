@@ -125,7 +125,7 @@ __all__ = [
     "HIGHLIGHT_END",
     "HIGHLIGHT_START",
     "INDEX_KIND",
-    "SAMPLE_NOTES_DIR",
+    "sample_notes_dir",
     "AppNote",
     "HitPreview",
     "IndexEstimate",
@@ -141,8 +141,16 @@ __all__ = [
 ]
 
 INDEX_KIND = "notes.index"
-# ~20 short notes bundled for the offline demo (`index_sample_notes`).
-SAMPLE_NOTES_DIR = Path(__file__).resolve().parents[2] / "resources" / "sample_notes"
+
+
+def sample_notes_dir() -> Path:
+    """The ~20 short notes bundled for the offline demo (`index_sample_notes`): the top-level
+    `resources/notes/`, found like every other resource (a wheel and the frozen bundle too)."""
+    from app.resources import resource_path
+
+    return resource_path("notes")
+
+
 APP_SOURCE_ID = 1  # the built-in source holding notes written in the app
 DEFAULT_MAX_FILE_SIZE = 5 * 1024 * 1024
 DEFAULT_EXCLUDES: tuple[str, ...] = (
@@ -723,7 +731,7 @@ class NotesService:
             return None
         if active is None:
             await self.set_index_model(profile_id, model)
-        folder = str(SAMPLE_NOTES_DIR.resolve())
+        folder = str(sample_notes_dir().resolve())
         source = next((s for s in await self.store.list_sources() if s.path == folder), None)
         source_id = source.id if source is not None else (await self.add_folder(folder)).id
         return await self.index(source_id)
