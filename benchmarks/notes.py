@@ -265,6 +265,14 @@ def _spread(r: dict[str, Any], key: str, unit: str = "ms") -> str:
     return f"median of {len(values)} runs: {shown} {unit}; worst {max(values):.{digits}f} {unit}"
 
 
+def _stall_report(r: dict[str, Any], key: str, name: str, note: str) -> list[Row]:
+    """A report row for one per-run stall figure, or none when this machine cannot measure it
+    (no /proc/thread-self/schedstat)."""
+    if r[key] is None:
+        return []
+    return [Row(name, r[key], "ms", "report", True, f"{note}; {_spread(r, key)}")]
+
+
 def quality_and_indexing_rows() -> list[Row]:
     from app.core.jobs import JobEngine, JobStore
     from app.core.services.notes import NotesService
@@ -386,15 +394,11 @@ def quality_and_indexing_rows() -> list[Row]:
             "reading, hashing, extracting, chunking and SQLite run off the loop; each run's "
             "longest stall, " + _spread(r, "stall"),
         ),
-        *(
-            [] if r["own_stall"] is None else [Row(
-                "notes: longest event-loop stall less the loop thread's wait for a CPU",
-                r["own_stall"], "ms", "report", True,
-                "the same ticks, each less the time the loop's thread sat in the run queue "
-                "(/proc/thread-self/schedstat): what is left is the process's own doing (GIL "
-                "held by a worker thread, a long callback, a garbage collection); "
-                + _spread(r, "own_stall"),
-            )]
+        *_stall_report(
+            r, "own_stall", "notes: longest event-loop stall less the loop thread's wait for a CPU",
+            "the same ticks, each less the time the loop's thread sat in the run queue "
+            "(/proc/thread-self/schedstat): what is left is the process's own doing (GIL "
+            "held by a worker thread, a long callback, a garbage collection)",
         ),
         Row(
             "notes: longest tick of an idle process beside the run (the machine's own stalls)",
@@ -404,15 +408,11 @@ def quality_and_indexing_rows() -> list[Row]:
             "idle process stalls 40-60 ms while another keeps one vCPU busy, as the demo server "
             "does here); " + _spread(r, "control"),
         ),
-        *(
-            [] if r["unshared"] is None else [Row(
-                "notes: longest event-loop stall less what the idle process saw at that moment",
-                r["unshared"], "ms", "report", True,
-                "each tick less the idle process's worst lateness over the same interval: the "
-                "part of a stall the machine did not also impose on a process with nothing to "
-                "do (an over-estimate of the app's share: the two may sit on different vCPUs); "
-                + _spread(r, "unshared"),
-            )]
+        *_stall_report(
+            r, "unshared", "notes: longest event-loop stall less what the idle process saw at that moment",
+            "each tick less the idle process's worst lateness over the same interval: the part "
+            "of a stall the machine did not also impose on a process with nothing to do (an "
+            "over-estimate of the app's share: the two may sit on different vCPUs)",
         ),
         Row(
             "notes: longest loop callback in CPU time while indexing and rescanning", r["cpu"],
