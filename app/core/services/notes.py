@@ -75,6 +75,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -143,6 +144,15 @@ __all__ = [
 INDEX_KIND = "notes.index"
 
 
+@functools.cache
+def _sample_notes_path() -> str:
+    """`sample_notes_dir()` as `add_folder` stores it (resolved), or "" if it is missing."""
+    try:
+        return str(sample_notes_dir().resolve())
+    except OSError:  # ResourcesMissing is one
+        return ""
+
+
 def sample_notes_dir() -> Path:
     """The ~20 short notes bundled for the offline demo (`index_sample_notes`): the top-level
     `resources/notes/`, found like every other resource (a wheel and the frozen bundle too)."""
@@ -192,7 +202,11 @@ class NoteSource:
 
     @property
     def name(self) -> str:
-        return "Notes written here" if self.kind == "app" else (Path(self.path).name or self.path)
+        if self.kind == "app":
+            return "Notes written here"
+        if self.path == _sample_notes_path():
+            return "Sample notes"  # the demo's bundled folder (its own name is "notes")
+        return Path(self.path).name or self.path
 
 
 @dataclass

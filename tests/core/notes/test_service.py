@@ -247,8 +247,9 @@ def test_demo_indexes_the_bundled_sample_notes(
             assert job_id is not None
             job = await service.wait(job_id)
             assert job is not None and job.state == "completed"
-            [_, sample] = await service.list_sources()
+            [app_notes, sample] = await service.list_sources()
             assert sample.files >= 20 and sample.pending_chunks == 0
+            assert (app_notes.name, sample.name) == ("Notes written here", "Sample notes")
             hits = await service.search("restore a backup with restic", mode="both", limit=3)
             assert hits[0].title == "backups"
             hits = await service.search("proof the dough overnight", mode="semantic", limit=3)
