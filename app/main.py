@@ -62,8 +62,9 @@ def early_code_cache_folder(argv: Sequence[str]) -> Path | None:
 
     For the frozen bundle: PyInstaller's PySide6 runtime hook imports PySide6 before the entry
     script runs, so packaging/rth_pyside_code_cache.py opens `codegen_cache.pyside_import` on
-    this folder first. An unusual spelling it does not read (an abbreviated --data-dir) only
-    means that start compiles as before; run() saves the cache to the folder it really uses."""
+    this folder first. A spelling it does not read (an abbreviated --data-dir) only means that
+    start reads the default folder's cache instead: entries match on their whole source text,
+    so a wrong folder can only miss, and run() saves the cache to the folder it really uses."""
     argv = list(argv)
     if argv[:1] == ["--multiprocessing-fork"] or "-c" in argv:
         return None
