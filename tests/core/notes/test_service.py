@@ -252,6 +252,9 @@ def test_demo_indexes_the_bundled_sample_notes(
             assert (app_notes.name, sample.name) == ("Notes written here", "Sample notes")
             hits = await service.search("restore a backup with restic", mode="both", limit=3)
             assert hits[0].title == "backups"
+            # The folder's README (it lists the demo's suggested queries) is not indexed.
+            hits = await service.search("vpn keeps dropping", mode="both", limit=3)
+            assert hits[0].path.endswith("vpn.md") and "README.md" not in [Path(h.path).name for h in hits]
             hits = await service.search("proof the dough overnight", mode="semantic", limit=3)
             assert "sourdough" in [h.title for h in hits]
             # Another model already chosen: the demo never sends notes elsewhere.
