@@ -70,13 +70,12 @@ def early_code_cache_folder(argv: Sequence[str]) -> Path | None:
         return None
     parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False, exit_on_error=False)
     parser.add_argument("--data-dir", type=Path, default=None)
-    for flag in ("--version", "--self-test", "--help", "-h"):
-        parser.add_argument(flag, action="store_true", dest=flag.lstrip("-").replace("-", "_"))
+    parser.add_argument("--version", "--self-test", "--help", "-h", action="store_true", dest="no_cache")
     try:
         known, _rest = parser.parse_known_args(argv)
     except (argparse.ArgumentError, SystemExit):
         return None
-    if known.version or known.self_test or known.help or known.h:
+    if known.no_cache:
         return None
     try:
         return (known.data_dir or default_data_dir()).expanduser().resolve() / "cache"

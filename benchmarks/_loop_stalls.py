@@ -90,6 +90,10 @@ class ControlTicker:
         out, _ = self._proc.communicate(input="", timeout=30)
         self.late = [tuple(x) for x in json.loads(out or "[]")]  # type: ignore[misc]
 
+    def longest(self) -> float:
+        """The worst lateness (ms) of any of its ticks (after `stop()`)."""
+        return max((late for _, late in self.late), default=0.0)
+
     def shared(self, start: float, late_ms: float) -> float:
         """The control's worst lateness (ms) among its ticks overlapping [start, start +
         period + late]."""
@@ -113,7 +117,7 @@ def machine_floor_ms(seconds: float = 10.0, period: float = 0.005) -> tuple[floa
         ticker = ControlTicker(period)
         time.sleep(seconds)
         ticker.stop()
-        return max((late for _, late in ticker.late), default=0.0)
+        return ticker.longest()
 
     alone = longest()
     spinner = subprocess.Popen(
