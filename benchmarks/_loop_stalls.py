@@ -4,13 +4,34 @@ It sleeps `period` again and again on the loop under test and records, in ms, ho
 asked each sleep returned: a wall-clock figure, so it includes the machine's own scheduling noise,
 which `idle_baseline()` measures first on the same loop. Shared by benchmarks/images.py,
 benchmarks/videos.py and benchmarks/notes.py.
+
+Those run the core on a plain asyncio loop, without the window; `app_gc_policy()` gives that loop
+the collector policy the window's loop runs under (app.core.gc_policy), so that a stall measured
+here is one the app would have.
 """
 
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
-__all__ = ["StallTicker"]
+if TYPE_CHECKING:
+    from app.core.gc_policy import LoopGC
+
+__all__ = ["StallTicker", "app_gc_policy"]
+
+
+def app_gc_policy() -> LoopGC:
+    """The app's collector policy on the running loop, start-up state frozen now (call it once
+    the set-up is done, as the window does after its start); `stop()` it at the end. Without
+    it, the interpreter's automatic collector may run a full collection over all the imports
+    and set-up (10-35 ms on this machine), in a worker thread or a loop callback: a stall the
+    app never has."""
+    from app.core.gc_policy import LoopGC
+
+    policy = LoopGC(asyncio.get_running_loop())
+    policy.freeze_startup()
+    return policy
 
 
 class StallTicker:

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from benchmarks._demo_server import demo_server_process
-from benchmarks._loop_stalls import StallTicker
+from benchmarks._loop_stalls import StallTicker, app_gc_policy
 from benchmarks.report import Row
 
 N_IMAGES = 50_000
@@ -230,6 +230,7 @@ def _generation_rows(server, key: str) -> list[Row]:  # type: ignore[no-untyped-
                 await service.wait(
                     await service.generate(ImageGenerationRequest("demo-openai", "warm up"))
                 )
+                policy = app_gc_policy()  # the collector as the window runs it
                 # The same ticker on an idle loop first: the machine's own scheduling noise.
                 baseline = await ticker.idle_baseline()
                 ticker.start()
@@ -257,6 +258,7 @@ def _generation_rows(server, key: str) -> list[Row]:  # type: ignore[no-untyped-
                 await engine.aclose()
                 for c in clients.open.values():
                     await c.aclose()
+                policy.stop()
                 return elapsed, max(ticker.stalls), ok, baseline, cpu_worst
 
             with _callback_cpu_timer():

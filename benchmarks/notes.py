@@ -42,7 +42,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from benchmarks._loop_stalls import ControlTicker, StallTicker
+from benchmarks._loop_stalls import ControlTicker, StallTicker, app_gc_policy
+from benchmarks._stall_probe import ThreadSampler
 from benchmarks.images import _CALLBACK_CPU_MS, _CALLBACK_CPU_ON, _callback_cpu_timer
 from benchmarks.report import Row
 
@@ -237,6 +238,38 @@ class _RunQueueTicker(StallTicker):
             f.close()
 
 
+def _probing() -> bool:
+    """SWITCHBOARD_BENCH_NOTES_PROBE=1: sample what the loop's thread does during each stall
+    over 16 ms (benchmarks/_stall_probe.py); a diagnosis, it perturbs the figures."""
+    return os.environ.get("SWITCHBOARD_BENCH_NOTES_PROBE") == "1" and sys.platform == "linux"
+
+
+def _probe_rows(runs: list[dict[str, Any]]) -> list[Row]:
+    """With the probe on: one report row summing, over every stall > 16 ms of every run, what
+    the loop's thread was doing (1 ms samples)."""
+    if not _probing():
+        return []
+    import collections
+
+    total: collections.Counter[str] = collections.Counter()
+    stalls = [(late, c) for run in runs for late, c in run["explained"]]
+    for _, counts in stalls:
+        total.update(counts)
+    loop_samples = sum(v for k, v in total.items() if k != "another thread running")
+    epoll = total["asleep in epoll_wait"] / loop_samples if loop_samples else 0.0
+    shown = "; ".join(f"{k} {v}" for k, v in sorted(total.items()))
+    return [
+        Row(
+            "notes: probe: stalls > 16 ms, share of the loop thread's samples asleep in epoll_wait",
+            epoll, "", "report", True,
+            f"{len(stalls)} stalls over {len(runs)} runs, {loop_samples} samples of the loop "
+            f"thread: {shown or 'none'}; asleep in epoll_wait past the ticker's 5 ms timeout is "
+            "the kernel (here: the VM's host) waking the thread late, futex is the GIL or a "
+            "lock, running is a long callback",
+        )
+    ]
+
+
 def _runs() -> int:
     """How many times the indexing rows are measured (SWITCHBOARD_BENCH_NOTES_RUNS, default 5)."""
     return max(1, int(os.environ.get("SWITCHBOARD_BENCH_NOTES_RUNS", "5")))
@@ -311,11 +344,16 @@ def quality_and_indexing_rows() -> list[Row]:
                     warm = await clients.get("demo-openai")
                     await warm.embed(EmbeddingRequest(["warm up"], model="demo-embedding"))
                     clients.busy = 0.0
+                    # The app's collector policy: without it a full collection over the
+                    # ~52,000 objects of the imports and set-up cost one run in five a 27-35 ms
+                    # stall inside a loop callback.
+                    policy = app_gc_policy()
                     # The same ticker on an idle loop first: the machine's own scheduling noise.
                     baseline = await ticker.idle_baseline()
                     source = await service.add_folder(folder)
                     await service.set_index_model("demo-openai", "demo-embedding", 256)
                     control = ControlTicker()
+                    probe = ThreadSampler() if _probing() else None
                     ticker.start()
                     cpu_before = len(_CALLBACK_CPU_MS)
                     _CALLBACK_CPU_ON[0] = True
@@ -331,6 +369,14 @@ def quality_and_indexing_rows() -> list[Row]:
                     _CALLBACK_CPU_ON[0] = False
                     await ticker.stop()
                     control.stop()
+                    explained: list[tuple[float, dict[str, int]]] = []
+                    if probe is not None:
+                        probe.stop()
+                        explained = [
+                            (late, probe.explain(t + ticker.period, t + ticker.period + late / 1000))
+                            for t, late in zip(ticker.starts, ticker.stalls)
+                            if late > 16
+                        ]
                     unshared = max(
                         (late - control.shared(t, late) for t, late in zip(ticker.starts, ticker.stalls)),
                         default=None,
@@ -341,6 +387,7 @@ def quality_and_indexing_rows() -> list[Row]:
                         "baseline": baseline, "cpu": max(_CALLBACK_CPU_MS[cpu_before:], default=0.0),
                         "client_cpu": cpu, "own_stall": max(ticker.own, default=None),
                         "unshared": unshared, "control": control.longest(),
+                        "explained": explained,
                     }
                     for mode in ("semantic", "keyword", "both") if quality else ():
                         recall = ndcg = 0.0
@@ -354,6 +401,7 @@ def quality_and_indexing_rows() -> list[Row]:
                     await service.aclose()
                     await engine.aclose()
                     await clients.aclose()
+                    policy.stop()
                     return out
 
                 with _callback_cpu_timer():
@@ -361,6 +409,7 @@ def quality_and_indexing_rows() -> list[Row]:
             finally:
                 db.close()
     r = _median_runs(runs)
+    probe_rows = _probe_rows(runs)
     sem, kw, both = r["semantic"], r["keyword"], r["both"]
     better_recall = max(sem[0], kw[0])
     better_ndcg = max(sem[1], kw[1])
@@ -391,7 +440,8 @@ def quality_and_indexing_rows() -> list[Row]:
             "notes: longest event-loop stall while indexing and rescanning", r["stall"], "ms",
             "<= 16", r["stall"] <= 16,
             f"a 5 ms ticker on the loop (idle baseline on this machine: {r['baseline']:.1f} ms); "
-            "reading, hashing, extracting, chunking and SQLite run off the loop; each run's "
+            "reading, hashing, extracting, chunking and SQLite run off the loop, and the loop "
+            "runs under the app's collector policy (app.core.gc_policy); each run's "
             "longest stall, " + _spread(r, "stall"),
         ),
         *_stall_report(
@@ -404,9 +454,9 @@ def quality_and_indexing_rows() -> list[Row]:
             "notes: longest tick of an idle process beside the run (the machine's own stalls)",
             r["control"], "ms", "report", True,
             "the same 5 ms ticker in a separate process that does nothing else, during the same "
-            "indexing and rescan: what the machine does to any process (on this 2-vCPU VM an "
-            "idle process stalls 40-60 ms while another keeps one vCPU busy, as the demo server "
-            "does here); " + _spread(r, "control"),
+            "indexing and rescan: what the machine does to any process (on some 2-vCPU VMs of "
+            "this kind an idle process stalls 40-60 ms while another keeps one vCPU busy, as "
+            "the demo server does here); " + _spread(r, "control"),
         ),
         *_stall_report(
             r, "unshared", "notes: longest event-loop stall less what the idle process saw at that moment",
@@ -420,6 +470,7 @@ def quality_and_indexing_rows() -> list[Row]:
             "thread CPU time of the slowest event-loop callback; a wall-clock stall above this "
             "is waiting for the GIL (worker threads) or a CPU (2 shared cores); " + _spread(r, "cpu"),
         ),
+        *probe_rows,
     ]
 
 

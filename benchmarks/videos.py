@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from benchmarks._demo_server import demo_server_process
-from benchmarks._loop_stalls import StallTicker
+from benchmarks._loop_stalls import StallTicker, app_gc_policy
 from benchmarks.images import _CALLBACK_CPU_MS, _CALLBACK_CPU_ON, _callback_cpu_timer
 from benchmarks.report import Row
 
@@ -94,6 +94,7 @@ def _rows(server, key: str) -> list[Row]:  # type: ignore[no-untyped-def]
                 engine = JobEngine(JobStore(db))
                 service = VideoService(db, engine, clients, data_dir / "videos")
                 ticker = StallTicker()
+                policy = app_gc_policy()  # the collector as the window runs it
 
                 baseline = await ticker.idle_baseline()
                 ticker.start()
@@ -114,6 +115,7 @@ def _rows(server, key: str) -> list[Row]:  # type: ignore[no-untyped-def]
                 await service.aclose()
                 await engine.aclose()
                 await clients.aclose()
+                policy.stop()
                 assert len(resumed) == N_JOBS, len(resumed)
                 steady = max(ticker.stalls[burst_stalls:], default=0.0)
                 return max(ticker.stalls), cpu_worst, baseline, polls, recover_s, steady
