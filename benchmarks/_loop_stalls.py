@@ -13,10 +13,8 @@ here is one the app would have.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from app.core.gc_policy import LoopGC
+from app.core.gc_policy import LoopGC
 
 __all__ = ["StallTicker", "app_gc_policy"]
 
@@ -27,8 +25,6 @@ def app_gc_policy() -> LoopGC:
     it, the interpreter's automatic collector may run a full collection over all the imports
     and set-up (10-35 ms on this machine), in a worker thread or a loop callback: a stall the
     app never has."""
-    from app.core.gc_policy import LoopGC
-
     policy = LoopGC(asyncio.get_running_loop())
     policy.freeze_startup()
     return policy

@@ -17,6 +17,7 @@ from __future__ import annotations
 import collections
 import json
 import os
+import platform
 import subprocess
 import sys
 import tempfile
@@ -24,9 +25,13 @@ from pathlib import Path
 
 __all__ = ["ThreadSampler"]
 
-# x86_64 and aarch64 system call numbers of the waits that matter here.
-_EPOLL = {"232", "281", "441", "22"}  # epoll_wait, epoll_pwait, epoll_pwait2; aarch64 epoll_pwait
-_FUTEX = {"202", "98"}  # futex (x86_64, aarch64)
+# System call numbers of the waits that matter here, per architecture (the numbers differ: 22 is
+# epoll_pwait on aarch64 but pipe on x86_64). epoll_wait, epoll_pwait, epoll_pwait2; futex.
+_SYSCALLS = {
+    "x86_64": ({"232", "281", "441"}, {"202"}),
+    "aarch64": ({"22", "441"}, {"98"}),
+}
+_EPOLL, _FUTEX = _SYSCALLS.get(platform.machine(), (set(), set()))
 
 _SAMPLER_SOURCE = r"""
 import json, os, select, sys, time
@@ -62,13 +67,13 @@ out.close()
 
 class ThreadSampler:
     """`ThreadSampler()` starts sampling this process (it returns once the first sample is
-    written); `stop()` ends it and loads the samples;
-    `explain(start, end)` describes the loop thread (this one) over [start, end] (monotonic)."""
+    written); `stop()` ends it and loads the samples; `explain(start, end)` describes the main
+    thread, which runs the loop in the benchmarks, over [start, end] (monotonic)."""
 
     def __init__(self) -> None:
         self._dir = tempfile.TemporaryDirectory(prefix="switchboard-probe-")
         self._path = Path(self._dir.name) / "samples.jsonl"
-        self._loop_tid = os.getpid() if sys.platform == "linux" else -1
+        self._loop_tid = os.getpid()  # Linux: the main thread's id is the process id
         self._samples: list[tuple[float, list[tuple[int, str, str]]]] = []
         self._proc = subprocess.Popen(
             [sys.executable, "-c", _SAMPLER_SOURCE, str(os.getpid()), str(self._path)],
